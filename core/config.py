@@ -1,0 +1,375 @@
+"""One settings object for the whole product, read once and validated at start.
+
+Why: the incident in domain.md came from limits nobody could see (pool sizes, batch sizes,
+timeouts scattered in code). Here every limit is a named, documented, typed setting with a
+default and a reason, read from (highest wins):
+
+1. environment variables ``MES_<NAME>`` (``MES_DB_URL``, ``MES_SLOW_PERMITS``, ...);
+2. ``.streamlit/secrets.toml``: the database URL under ``[connections.mes] url = ...`` and
+   any setting by name under ``[mesdash]``;
+3. the defaults below.
+
+``load_settings`` collects *every* problem before raising one ``SettingsError`` whose
+message names each bad setting, where it came from and why it is wrong. The README's
+configuration table is generated from ``SETTINGS_DOC`` (see ``mesdash config``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "MES_"
+DEFAULT_SECRETS = Path(".streamlit") / "secrets.toml"
+ORACLE_IN_LIST_LIMIT = 1000
+
+DEFAULT_NON_QUALITY_HOLD_REASONS = (
+    "IQC檢驗(久存品驗證)(QC)",
+    "大中/安波幅50pcs樣品留樣(PD)",
+    "工程驗證(PE)",
+    "工程驗證(RD)",
+    "指定機台生產",
+    "特殊需求(X-Ray全檢)",
+    "特殊需求管控",
+    "第一次量產QC品質確認(QC)",
+    "需綁尾數(PD)",
+    "樣品需求留存打樣(樣品)",
+    "盤點(收線)需求",
+)
+
+
+class SettingsError(ValueError):
+    """Raised when settings are missing or invalid; the message lists every problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def _s(default: Any, doc: str, **extra: Any) -> Any:
+    return field(default=default, metadata={"doc": doc, **extra})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where the data is -------------------------------------------------------------
+    db_url: str | None = _s(
+        None,
+        "SQLAlchemy URL of the MES warehouse (oracle+oracledb://, postgresql+psycopg://, "
+        "duckdb:///file). Empty: the embedded demo DuckDB file (built on first run).",
+    )
+    schema: str = _s("dwh", "Schema holding the MES tables (DWH in production).")
+    demo_db_path: str = _s(
+        "data/demo.duckdb", "Embedded demo database file, used when db_url is empty."
+    )
+    demo_scale: str = _s(
+        "small", "Scale of the demo built on first run: tiny, small or incident."
+    )
+    redis_url: str | None = _s(
+        None,
+        "Redis URL (redis://host:6379/0) for the cross-process slow-lane throttle and the "
+        "shared result cache. Empty: process-local throttle, no shared cache.",
+    )
+    # --- realtime lane: live widgets -----------------------------------------------------
+    realtime_pool_size: int = _s(5, "Connections kept open for the live widgets.")
+    realtime_max_overflow: int = _s(5, "Extra live connections allowed under bursts.")
+    realtime_pool_timeout_s: float = _s(
+        5.0, "Seconds a live query waits for a pooled connection before failing."
+    )
+    realtime_pool_recycle_s: int = _s(
+        1800, "Seconds after which a live connection is replaced (firewalls drop idle ones)."
+    )
+    realtime_pool_pre_ping: bool = _s(
+        True, "Check a live connection before use, so a dropped one never reaches a page."
+    )
+    realtime_deadline_s: float = _s(
+        5.0, "Driver-enforced deadline of one live query; protects the pages from a hang."
+    )
+    # --- slow lane: trace and history queries ------------------------------------------
+    slow_connections: int = _s(
+        4, "Connections of the slow lane's own pool; never shared with the live widgets."
+    )
+    slow_permits: int = _s(
+        2,
+        "Slow-lane queries allowed at once (across processes when redis_url is set): the "
+        "throttle that keeps a 114K-container trace from starving the database.",
+    )
+    slow_wait_s: float = _s(
+        30.0, "Seconds a slow query waits for a permit before 'busy, try again' is shown."
+    )
+    slow_deadline_s: float = _s(
+        60.0, "Driver-enforced deadline of one slow-lane query (one IN-list batch)."
+    )
+    slow_lease_s: float = _s(
+        30.0,
+        "Lease of a Redis throttle permit; renewed while held, lost this long after its "
+        "holder dies.",
+    )
+    slow_workers: int = _s(2, "Parallel IN-list batches of one trace.")
+    in_list_max: int = _s(
+        ORACLE_IN_LIST_LIMIT, "Ids in one IN list (Oracle allows at most 1000)."
+    )
+    yield_to_live: bool = _s(
+        True,
+        "Pause dispatching slow batches while live queries run, so live widgets keep "
+        "their speed on a busy machine.",
+    )
+    yield_max_wait_s: float = _s(
+        2.0, "Longest a slow batch waits for live queries to finish before it runs anyway."
+    )
+    # --- caching ---------------------------------------------------------------------------
+    cache_max_ids: int = _s(
+        10_000,
+        "Container sets larger than this are never cached (not st.cache_data, not Redis, "
+        "not memory): the incident's cache-server timeout.",
+    )
+    cache_ttl_s: int = _s(3600, "Seconds a cached trace or history result is kept.")
+    spool_dir: str = _s(
+        "", "Folder for per-trace Parquet spools. Empty: a folder in the system temp dir."
+    )
+    job_ttl_s: int = _s(3600, "Seconds a finished trace job and its spool are kept.")
+    # --- trace -----------------------------------------------------------------------------
+    trace_max_depth: int = _s(60, "Genealogy levels followed before the trace says 'cut'.")
+    trace_max_nodes: int = _s(
+        250_000, "Containers in one lineage before the trace says 'cut'."
+    )
+    seed_max_values: int = _s(
+        10_000, "Input values in one seed list (lots, wafer lots, work orders, serials)."
+    )
+    seed_max_matches: int = _s(
+        100_000, "Containers one seed list may match before it is refused as too broad."
+    )
+    defect_max_days: int = _s(180, "Longest date range of a defect trace.")
+    # --- reject history ------------------------------------------------------------------
+    reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
+    reject_max_days: int = _s(365, "Longest reject-history range.")
+    # --- holds and snapshots ---------------------------------------------------------------
+    snapshot_refresh_s: int = _s(
+        60, "Seconds between cheap sys_date checks of the live snapshot."
+    )
+    snapshot_stale_s: int = _s(
+        900, "Age of the live snapshot (seconds) after which pages warn it is stale."
+    )
+    shift_day_start: str = _s(
+        "07:30", "Shift-day boundary: events at or after this time belong to the next day."
+    )
+    non_quality_hold_reasons: tuple[str, ...] = _s(
+        DEFAULT_NON_QUALITY_HOLD_REASONS,
+        "Hold reasons that are not quality holds (everything else, null included, is).",
+    )
+    hold_history_max_days: int = _s(365, "Longest hold-history range.")
+    workcenter_map_file: str = _s(
+        "",
+        "Optional CSV (work_center,work_center_group,workcentersequence_group) overriding "
+        "the station-group mapping read from dw_mes_spec_workcenter_v.",
+    )
+    # --- pages -------------------------------------------------------------------------------
+    page_size: int = _s(50, "Rows a table page shows by default.")
+    page_size_max: int = _s(200, "Most rows a table page may show.")
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def effective_db_url(self) -> str:
+        """The URL actually used: db_url, or the embedded demo DuckDB file."""
+        if self.db_url:
+            return self.db_url
+        return f"duckdb:///{Path(self.demo_db_path).resolve()}"
+
+    @property
+    def uses_demo(self) -> bool:
+        return not self.db_url
+
+    @property
+    def shift_day_offset_minutes(self) -> int:
+        hh, mm = self.shift_day_start.split(":")
+        return int(hh) * 60 + int(mm)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with changes, validated like a loaded one."""
+        new = dataclasses.replace(self, **changes)
+        problems = _validate(new)
+        if problems:
+            raise SettingsError(problems)
+        return new
+
+
+SETTINGS_DOC: dict[str, tuple[str, Any]] = {
+    f.name: (f.metadata["doc"], f.default) for f in fields(Settings)
+}
+
+
+def _coerce(name: str, raw: Any, default: Any, source: str) -> tuple[Any, str | None]:
+    """Turn a raw env/toml value into the setting's type; return (value, problem)."""
+    target = type(default) if default is not None else str
+    if name in ("db_url", "redis_url"):
+        target = str
+    try:
+        if raw is None:
+            return None, None
+        if target is bool:
+            if isinstance(raw, bool):
+                return raw, None
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True, None
+            if text in ("0", "false", "no", "off"):
+                return False, None
+            raise ValueError("expected true or false")
+        if target is int:
+            if isinstance(raw, bool):
+                raise ValueError("expected a whole number")
+            return int(str(raw).strip().replace("_", "")), None
+        if target is float:
+            return float(str(raw).strip()), None
+        if target is tuple:
+            if isinstance(raw, (list, tuple)):
+                return tuple(str(x) for x in raw), None
+            return tuple(x.strip() for x in str(raw).split(";") if x.strip()), None
+        text = str(raw).strip()
+        return (text or (None if default is None else "")), None
+    except (TypeError, ValueError) as exc:
+        kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
+            target, "text"
+        )
+        return default, f"{name} (from {source}) = {raw!r} is not {kind}: {exc}"
+
+
+def _validate(s: Settings) -> list[str]:
+    p: list[str] = []
+
+    def positive(name: str) -> None:
+        if getattr(s, name) <= 0:
+            p.append(f"{name} = {getattr(s, name)} must be greater than 0.")
+
+    for name in (
+        "realtime_pool_size", "realtime_pool_timeout_s", "realtime_deadline_s",
+        "slow_connections", "slow_permits", "slow_wait_s", "slow_deadline_s", "slow_lease_s",
+        "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
+        "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
+        "reject_default_days", "reject_max_days", "snapshot_refresh_s", "snapshot_stale_s",
+        "hold_history_max_days", "page_size", "page_size_max", "realtime_pool_recycle_s",
+    ):
+        positive(name)
+    if s.realtime_max_overflow < 0:
+        p.append(f"realtime_max_overflow = {s.realtime_max_overflow} must be 0 or more.")
+    if s.cache_max_ids < 0:
+        p.append(f"cache_max_ids = {s.cache_max_ids} must be 0 or more (0 caches nothing).")
+    if s.yield_max_wait_s < 0:
+        p.append(f"yield_max_wait_s = {s.yield_max_wait_s} must be 0 or more.")
+    if s.slow_connections < s.slow_permits:
+        p.append(
+            f"slow_connections = {s.slow_connections} must cover slow_permits = "
+            f"{s.slow_permits}: every permitted query needs a connection of its own."
+        )
+    if s.slow_workers > s.slow_permits:
+        p.append(
+            f"slow_workers = {s.slow_workers} exceeds slow_permits = {s.slow_permits}: "
+            "the extra workers could only wait."
+        )
+    if s.in_list_max > ORACLE_IN_LIST_LIMIT:
+        p.append(
+            f"in_list_max = {s.in_list_max} exceeds Oracle's limit of "
+            f"{ORACLE_IN_LIST_LIMIT} expressions in one IN list."
+        )
+    if s.slow_lease_s < 3 * 0.5:
+        p.append("slow_lease_s must be at least 1.5 s so a holder can renew it in time.")
+    if s.page_size > s.page_size_max:
+        p.append(f"page_size = {s.page_size} exceeds page_size_max = {s.page_size_max}.")
+    if s.reject_default_days > s.reject_max_days:
+        p.append("reject_default_days must not exceed reject_max_days.")
+    if s.demo_scale not in ("tiny", "small", "incident"):
+        p.append(f"demo_scale = {s.demo_scale!r} must be tiny, small or incident.")
+    if not s.schema.replace("_", "").isalnum():
+        p.append(f"schema = {s.schema!r} must be a plain identifier (letters, digits, _).")
+    try:
+        hh, mm = s.shift_day_start.split(":")
+        if not (0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+            raise ValueError
+    except ValueError:
+        p.append(f"shift_day_start = {s.shift_day_start!r} must be HH:MM, e.g. 07:30.")
+    if s.db_url:
+        try:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(s.db_url)
+            if url.get_backend_name() not in ("oracle", "postgresql", "duckdb"):
+                p.append(
+                    f"db_url uses {url.get_backend_name()!r}; supported: oracle+oracledb, "
+                    "postgresql+psycopg, duckdb."
+                )
+        except Exception as exc:  # sqlalchemy raises ArgumentError for junk
+            p.append(f"db_url is not a SQLAlchemy URL ({exc}).")
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        p.append(f"redis_url = {s.redis_url!r} must start with redis://, rediss:// or unix://.")
+    return p
+
+
+def _read_secrets(path: Path) -> tuple[dict[str, Any], list[str]]:
+    if not path.is_file():
+        return {}, []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"{path} could not be read as TOML: {exc}"]
+    found: dict[str, Any] = dict(data.get("mesdash", {}) or {})
+    conn = (data.get("connections", {}) or {}).get("mes", {}) or {}
+    if "url" in conn:
+        found["db_url"] = conn["url"]
+    return found, []
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    secrets_path: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read, coerce and validate every setting; raise SettingsError listing all problems."""
+    env = os.environ if env is None else env
+    secrets_file = Path(
+        secrets_path or env.get(f"{ENV_PREFIX}SECRETS_FILE") or DEFAULT_SECRETS
+    )
+    secrets, problems = _read_secrets(secrets_file)
+    names = {f.name: f for f in fields(Settings)}
+    for key in secrets:
+        if key not in names:
+            problems.append(f"{secrets_file}: unknown setting [mesdash] {key}.")
+    values: dict[str, Any] = {}
+    for name, f in names.items():
+        env_key = f"{ENV_PREFIX}{name.upper()}"
+        if name in overrides:
+            raw, source = overrides[name], "argument"
+        elif env_key in env:
+            raw, source = env[env_key], f"environment {env_key}"
+        elif name in secrets:
+            raw, source = secrets[name], f"{secrets_file} [mesdash]"
+        else:
+            continue
+        value, problem = _coerce(name, raw, f.default, source)
+        if problem:
+            problems.append(problem)
+        else:
+            values[name] = value
+    settings = Settings(**values)
+    problems += _validate(settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def settings_markdown() -> str:
+    """The configuration reference table for the README (generated, so it cannot drift)."""
+    rows = ["| setting | environment | default | what it protects |", "|---|---|---|---|"]
+    for name, (doc, default) in SETTINGS_DOC.items():
+        if isinstance(default, tuple):
+            shown = f"{len(default)} reasons (see core/config.py)"
+        else:
+            shown = "(empty)" if default in (None, "") else str(default)
+        rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {shown} | {doc} |")
+    return "\n".join(rows)

@@ -1,0 +1,270 @@
+"""What each database driver must do for a lane: deadlines, cancel, streaming to Arrow.
+
+Why: the rules "every slow query has a deadline the driver enforces" and "stream, never
+hold three copies" are the same for every backend, but each driver does them its own
+way. A Driver is the swappable transport under a lane (as in httpx): the lane's logic
+(throttle, stats, clean-up) is shared, the driver's three jobs are not:
+
+- deadline: Oracle ``call_timeout`` (ms) on the real oracledb connection; PostgreSQL
+  ``statement_timeout`` local to the transaction; DuckDB has none, so a timer calls the
+  connection's own ``interrupt()``.
+- cancel from another thread: ``interrupt()``, psycopg ``cancel_safe()``, oracledb
+  ``cancel()``.
+- streaming: DuckDB hands Arrow record batches straight from the engine; PostgreSQL and
+  Oracle fetch through a server-side cursor in partitions turned into record batches.
+
+Every batch is cast to the Arrow schema derived from the statement's SQLAlchemy column
+types, so the same query returns the same Arrow types on every backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+from core.db.engines import Backend, raw_connection_of
+
+
+def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
+    """The Arrow type a SQLAlchemy column type is delivered as (None: infer)."""
+    t = sa_type
+    if isinstance(t, sa.Boolean):
+        return pa.bool_()
+    if isinstance(t, sa.Integer):
+        return pa.int64()
+    if isinstance(t, (sa.Float, sa.Numeric)):
+        return pa.float64()
+    if isinstance(t, sa.DateTime):
+        return pa.timestamp("us")
+    if isinstance(t, sa.Date):
+        return pa.date32()
+    if isinstance(t, (sa.String, sa.Enum)):
+        return pa.string()
+    return None
+
+
+def arrow_schema_for(stmt: Executable) -> list[tuple[str, pa.DataType | None]]:
+    cols = getattr(stmt, "selected_columns", None)
+    if cols is None:
+        return []
+    return [
+        (c.key or getattr(c, "name", None) or f"column_{i}", arrow_type_for(c.type))
+        for i, c in enumerate(cols)
+    ]
+
+
+def _conform(batch: pa.RecordBatch, wanted: list[tuple[str, pa.DataType | None]]) -> pa.RecordBatch:
+    """Rename to the statement's column keys and cast to their declared Arrow types."""
+    if not wanted or len(wanted) != batch.num_columns:
+        return batch
+    arrays = []
+    for arr, (_, typ) in zip(batch.columns, wanted, strict=True):
+        if typ is not None and arr.type != typ:
+            arr = arr.cast(typ)
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in wanted])
+
+
+def _rows_to_batch(
+    rows: list[Any], keys: list[str], wanted: list[tuple[str, pa.DataType | None]]
+) -> pa.RecordBatch:
+    types = dict(wanted) if wanted and len(wanted) == len(keys) else {}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
+    arrays = [
+        pa.array(list(col), type=types.get(k)) if types.get(k) is not None or rows
+        else pa.array([], type=pa.null())
+        for k, col in zip(keys, columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=keys)
+
+
+class Armed:
+    """One armed deadline; ``expired`` tells a timeout from a cancel afterwards."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self.timer: threading.Timer | None = None
+
+
+class Driver:
+    """Base: the generic SQLAlchemy streaming path with no deadline support."""
+
+    backend: Backend
+    invalidate_on_timeout = False
+
+    # --- deadlines and cancel ------------------------------------------------------------
+    def arm(self, conn: Connection, deadline_s: float) -> Armed:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def disarm(self, conn: Connection, armed: Armed) -> None:
+        if armed.timer is not None:
+            armed.timer.cancel()
+
+    def interrupt(self, raw: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def is_interrupt(self, exc: BaseException) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- streaming -----------------------------------------------------------------------
+    def stream(
+        self, conn: Connection, stmt: Executable, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        wanted = arrow_schema_for(stmt)
+        result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(
+            stmt
+        )
+        keys = list(result.keys())
+        emitted = False
+        try:
+            for part in result.partitions(batch_rows):
+                emitted = True
+                yield _conform(_rows_to_batch(part, keys, wanted), wanted)
+            if not emitted:
+                yield _conform(_rows_to_batch([], keys, wanted), wanted)
+        finally:
+            result.close()
+
+
+def _orig(exc: BaseException) -> BaseException:
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
+class DuckDBDriver(Driver):
+    backend: Backend = "duckdb"
+
+    def arm(self, conn: Connection, deadline_s: float) -> Armed:
+        armed = Armed()
+        raw = raw_connection_of(conn)
+
+        def fire() -> None:
+            armed.expired = True
+            raw.interrupt()
+
+        armed.timer = threading.Timer(deadline_s, fire)
+        armed.timer.daemon = True
+        armed.timer.start()
+        return armed
+
+    def interrupt(self, raw: Any) -> None:
+        raw.interrupt()
+
+    def is_interrupt(self, exc: BaseException) -> bool:
+        import duckdb
+
+        return isinstance(_orig(exc), duckdb.InterruptException)
+
+    def stream(
+        self, conn: Connection, stmt: Executable, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Arrow straight from DuckDB (no DB-API rows, no extra copy)."""
+        wanted = arrow_schema_for(stmt)
+        opts = conn.get_execution_options()
+        compiled = stmt.compile(
+            dialect=conn.dialect,
+            schema_translate_map=opts.get("schema_translate_map"),
+            render_schema_translate=bool(opts.get("schema_translate_map")),
+            compile_kwargs={"render_postcompile": True},
+        )
+        params = [compiled.params[k] for k in (compiled.positiontup or [])]
+        raw = raw_connection_of(conn)
+        # DuckDB 2 refuses new work while an earlier result (e.g. the pool's pre-ping)
+        # is unfinished on this connection; abandon it first.
+        raw.abort()
+        reader = raw.sql(str(compiled), params=params or None).to_arrow_reader(batch_rows)
+        try:
+            emitted = False
+            for batch in reader:
+                emitted = True
+                yield _conform(batch, wanted)
+            if not emitted:
+                yield _conform(pa.RecordBatch.from_pylist([], schema=reader.schema), wanted)
+        finally:
+            reader.close()  # an open reader blocks the connection for its next user
+
+
+class PostgresDriver(Driver):
+    backend: Backend = "postgresql"
+
+    def arm(self, conn: Connection, deadline_s: float) -> Armed:
+        ms = max(1, int(deadline_s * 1000))
+        # Local to the transaction the lane always rolls back: nothing leaks to the pool.
+        conn.execute(
+            sa.select(sa.func.set_config("statement_timeout", str(ms), sa.true()))
+        )
+        return Armed()
+
+    def disarm(self, conn: Connection, armed: Armed) -> None:
+        super().disarm(conn, armed)
+
+    def interrupt(self, raw: Any) -> None:
+        cancel = getattr(raw, "cancel_safe", None) or raw.cancel
+        cancel()
+
+    def is_interrupt(self, exc: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(_orig(exc), psycopg.errors.QueryCanceled)
+
+
+# python-oracledb error codes meaning "stopped by call_timeout or cancel".
+ORACLE_INTERRUPT_CODES = frozenset(
+    {"DPY-4024", "DPY-4011", "DPI-1067", "ORA-01013", "ORA-03156"}
+)
+
+
+class OracleDriver(Driver):
+    backend: Backend = "oracle"
+    # After a call timeout the session state is unknown: never give it back to the pool.
+    invalidate_on_timeout = True
+
+    def arm(self, conn: Connection, deadline_s: float) -> Armed:
+        raw = raw_connection_of(conn)
+        raw.call_timeout = max(1, int(deadline_s * 1000))
+        return Armed()
+
+    def disarm(self, conn: Connection, armed: Armed) -> None:
+        super().disarm(conn, armed)
+        try:
+            raw_connection_of(conn).call_timeout = 0
+        except Exception:  # connection already invalidated
+            pass
+
+    def interrupt(self, raw: Any) -> None:
+        raw.cancel()
+
+    def is_interrupt(self, exc: BaseException) -> bool:
+        err = _orig(exc)
+        args = getattr(err, "args", ())
+        obj = args[0] if args else None
+        code = getattr(obj, "full_code", None) or ""
+        text = str(err)
+        return code in ORACLE_INTERRUPT_CODES or any(c in text for c in ORACLE_INTERRUPT_CODES)
+
+    def stream(
+        self, conn: Connection, stmt: Executable, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        raw = raw_connection_of(conn)
+        try:
+            raw.arraysize = batch_rows  # fetch round trips of a batch each
+        except Exception:
+            pass
+        yield from super().stream(conn, stmt, batch_rows)
+
+
+DRIVERS: dict[str, type[Driver]] = {
+    "duckdb": DuckDBDriver,
+    "postgresql": PostgresDriver,
+    "oracle": OracleDriver,
+}
+
+
+def driver_for(backend: str) -> Driver:
+    return DRIVERS[backend]()

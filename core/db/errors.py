@@ -1,0 +1,47 @@
+"""Typed errors of the database lanes, so pages can say what happened in plain words.
+
+Why: a page must never show a traceback. Every failure a lane can produce is one of these,
+each with a message written for the person at the screen (what, why, what to do).
+"""
+
+from __future__ import annotations
+
+
+class LaneError(RuntimeError):
+    """Base of every error a lane raises on purpose."""
+
+
+class DatabaseUnavailable(LaneError):
+    """The database cannot be reached or opened; the message says which and why."""
+
+
+class QueryTimeout(LaneError):
+    """The driver stopped a query at its deadline. The lane stays healthy."""
+
+    def __init__(self, lane: str, deadline_s: float, what: str = "query"):
+        self.lane = lane
+        self.deadline_s = deadline_s
+        super().__init__(
+            f"The {what} on the {lane} lane ran past its {deadline_s:g} s deadline and was "
+            "stopped by the database driver. Narrow the input or raise the deadline setting."
+        )
+
+
+class QueryCancelled(LaneError):
+    """The query was cancelled by its caller (a Cancel button, a closed stream)."""
+
+    def __init__(self, lane: str):
+        self.lane = lane
+        super().__init__(f"The query on the {lane} lane was cancelled.")
+
+
+class LaneBusy(LaneError):
+    """No permit or connection became free in time: try again later."""
+
+    def __init__(self, lane: str, detail: str, retry_after_s: float):
+        self.lane = lane
+        self.retry_after_s = max(1.0, float(retry_after_s))
+        super().__init__(
+            f"The {lane} lane is busy ({detail}); try again in about "
+            f"{self.retry_after_s:.0f} s."
+        )

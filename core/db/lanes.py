@@ -1,0 +1,423 @@
+"""The two database lanes: realtime for live widgets, slow for trace and history work.
+
+Why (shared/domain.md, "The incident"): one pool served both, and a 114K-container trace
+starved the live widgets for minutes. So:
+
+- RealtimeLane: its own pooled engine (QueuePool: size, overflow, checkout timeout,
+  pre-ping, recycle), a short driver-enforced deadline per query.
+- SlowLane: an engine of its own (never the realtime pool), a throttle permit per query
+  (process-local, or across processes via Redis), a longer driver-enforced deadline,
+  streaming fetch as Arrow record batches, and IN-list batching with a small worker pool.
+  It yields to live queries: before each query, and between the record batches of a
+  stream, it waits (briefly, bounded) while live queries are running, so on a two-core
+  machine a trace does not double the live widgets' latency.
+
+Every permit and connection is returned on success, error, timeout, cancel and on a
+consumer closing a stream half-way: each resource is taken in a ``with`` or ``try/finally``
+inside the generator that uses it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Executable
+
+from core.db.cancel import CancelToken
+from core.db.drivers import Driver, driver_for
+from core.db.engines import raw_connection_of
+from core.db.errors import (
+    DatabaseUnavailable,
+    LaneBusy,
+    LaneError,
+    QueryCancelled,
+    QueryTimeout,
+)
+from core.db.stats import LaneStats
+from core.db.throttle import Throttle
+
+DEFAULT_BATCH_ROWS = 65_536
+
+
+class LiveGate:
+    """Counts live queries in flight; the slow lane waits for quiet before each step."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self.yields = 0
+        self.yield_seconds = 0.0
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    @contextmanager
+    def live(self) -> Iterator[None]:
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                if self._active == 0:
+                    self._cond.notify_all()
+
+    def wait_quiet(self, max_wait_s: float) -> float:
+        """Wait until no live query runs (at most ``max_wait_s``); return seconds waited."""
+        if self._active == 0 or max_wait_s <= 0:
+            return 0.0
+        start = time.monotonic()
+        with self._cond:
+            self._cond.wait_for(lambda: self._active == 0, timeout=max_wait_s)
+        waited = time.monotonic() - start
+        self.yields += 1
+        self.yield_seconds += waited
+        return waited
+
+
+def _unavailable(exc: BaseException, url_display: str) -> DatabaseUnavailable:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    return DatabaseUnavailable(
+        f"Cannot connect to the database at {url_display}: {reason}. Check that the "
+        "server is running and reachable, and the URL and credentials in MES_DB_URL or "
+        ".streamlit/secrets.toml [connections.mes]."
+    )
+
+
+class _Lane:
+    """Shared mechanics: checkout, deadline, cancel, stream, statistics."""
+
+    def __init__(
+        self,
+        name: str,
+        engine: Engine,
+        *,
+        deadline_s: float,
+        url_display: str,
+        driver: Driver | None = None,
+    ) -> None:
+        self.name = name
+        self.engine = engine
+        self.deadline_s = deadline_s
+        self.url_display = url_display
+        self.driver = driver or driver_for(engine.dialect.name)
+        self.stats = LaneStats(name)
+        self._checkout_waiting = 0
+        self._lock = threading.Lock()
+
+    # --- connections ---------------------------------------------------------------------
+    def _connect(self) -> Connection:
+        with self._lock:
+            self._checkout_waiting += 1
+        try:
+            return self.engine.connect()
+        except sa.exc.TimeoutError as exc:
+            self.stats.count_busy()
+            raise LaneBusy(
+                self.name, "every pooled connection is in use", self.deadline_s
+            ) from exc
+        except (sa.exc.DBAPIError, OSError) as exc:
+            raise _unavailable(exc, self.url_display) from exc
+        finally:
+            with self._lock:
+                self._checkout_waiting -= 1
+
+    def pool_status(self) -> dict[str, int]:
+        pool = self.engine.pool
+        size = getattr(pool, "size", None)
+        return {
+            "size": int(size()) if callable(size) else 0,
+            "checked_out": int(pool.checkedout()) if hasattr(pool, "checkedout") else 0,
+            "overflow": max(0, int(pool.overflow())) if hasattr(pool, "overflow") else 0,
+            "waiting": self._checkout_waiting,
+        }
+
+    # --- one query -----------------------------------------------------------------------
+    def _stream(
+        self,
+        stmt: Executable,
+        *,
+        deadline_s: float | None,
+        cancel: CancelToken | None,
+        batch_rows: int,
+        between_batches: Callable[[], None] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        deadline = self.deadline_s if deadline_s is None else deadline_s
+        if cancel is not None and cancel.cancelled:
+            raise QueryCancelled(self.name)
+        started = time.perf_counter()
+        self.stats.started()
+        rows = 0
+        outcome = "error"
+        conn = self._connect()
+        invalidate = False
+        cancelled_here = threading.Event()
+        try:
+            raw = raw_connection_of(conn)
+
+            def interrupt() -> None:
+                cancelled_here.set()
+                self.driver.interrupt(raw)
+
+            armed = self.driver.arm(conn, deadline)
+            try:
+                with (cancel.on_cancel(interrupt) if cancel else _nullcontext()), closing(
+                    self.driver.stream(conn, stmt, batch_rows)
+                ) as batches:
+                    for batch in batches:
+                        rows += batch.num_rows
+                        yield batch
+                        if between_batches is not None:
+                            between_batches()
+                outcome = "ok"
+            except GeneratorExit:
+                outcome = "cancelled"
+                raise
+            except Exception as exc:
+                if self.driver.is_interrupt(exc):
+                    if cancelled_here.is_set() or (cancel is not None and cancel.cancelled):
+                        outcome = "cancelled"
+                        raise QueryCancelled(self.name) from exc
+                    outcome = "timeout"
+                    invalidate = self.driver.invalidate_on_timeout
+                    raise QueryTimeout(self.name, deadline) from exc
+                if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+                    raise _unavailable(exc, self.url_display) from exc
+                raise
+            finally:
+                self.driver.disarm(conn, armed)
+        finally:
+            try:
+                if invalidate:
+                    conn.invalidate()
+                else:
+                    conn.rollback()
+            except Exception:
+                try:
+                    conn.invalidate()
+                except Exception:
+                    pass
+            conn.close()
+            self.stats.finished(time.perf_counter() - started, rows=rows, outcome=outcome)
+
+    def _table(self, batches: Iterator[pa.RecordBatch]) -> pa.Table:
+        with closing(batches) as it:
+            collected = list(it)
+        return pa.Table.from_batches(collected) if collected else pa.table({})
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class RealtimeLane(_Lane):
+    """Pooled, short deadlines, for the live widgets. Never throttled, never waits."""
+
+    def __init__(self, engine: Engine, *, gate: LiveGate, **kw: Any) -> None:
+        super().__init__("realtime", engine, **kw)
+        self.gate = gate
+
+    def fetch_arrow(self, stmt: Executable, *, deadline_s: float | None = None) -> pa.Table:
+        with self.gate.live():
+            return self._table(
+                self._stream(stmt, deadline_s=deadline_s, cancel=None,
+                             batch_rows=DEFAULT_BATCH_ROWS)
+            )
+
+    def fetch_df(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
+        return self.fetch_arrow(stmt, deadline_s=deadline_s).to_pandas()
+
+    def scalar(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
+        table = self.fetch_arrow(stmt, deadline_s=deadline_s)
+        if table.num_rows == 0 or table.num_columns == 0:
+            return None
+        return table.column(0)[0].as_py()
+
+    def status(self) -> dict[str, Any]:
+        return {"pool": self.pool_status(), **self.stats.snapshot()}
+
+
+@dataclass
+class BatchResult:
+    """One IN-list batch of a batched stream: its table, or the error it raised."""
+
+    index: int
+    total: int
+    first_id: str
+    last_id: str
+    size: int
+    table: pa.Table | None
+    error: LaneError | None
+    seconds: float
+
+
+class SlowLane(_Lane):
+    """Throttled, isolated, streaming; for trace, history and analysis queries."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        throttle: Throttle,
+        gate: LiveGate,
+        wait_s: float,
+        workers: int,
+        in_list_max: int,
+        yield_to_live: bool = True,
+        yield_max_wait_s: float = 2.0,
+        **kw: Any,
+    ) -> None:
+        super().__init__("slow", engine, **kw)
+        self.throttle = throttle
+        self.gate = gate
+        self.wait_s = wait_s
+        self.workers = workers
+        self.in_list_max = in_list_max
+        self.yield_to_live = yield_to_live
+        self.yield_max_wait_s = yield_max_wait_s
+
+    def _give_way(self) -> None:
+        if self.yield_to_live:
+            self.gate.wait_quiet(self.yield_max_wait_s)
+
+    def _retry_hint(self) -> float:
+        lat = self.stats.latency_ms()
+        return max(1.0, (lat["p95"] or 1000.0) / 1000.0 * (1 + self.throttle.waiting()))
+
+    def stream(
+        self,
+        stmt: Executable,
+        *,
+        deadline_s: float | None = None,
+        cancel: CancelToken | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        wait_s: float | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Record batches of one query. Close it (or exhaust it) to free its permit;
+        ``with contextlib.closing(lane.stream(...))`` makes that explicit."""
+        self._give_way()
+        wait = self.wait_s if wait_s is None else wait_s
+        try:
+            permit = self.throttle.acquire(wait, cancel, self._retry_hint())
+        except LaneBusy:
+            self.stats.count_busy()
+            raise
+        try:
+            yield from self._stream(
+                stmt,
+                deadline_s=deadline_s,
+                cancel=cancel,
+                batch_rows=batch_rows,
+                between_batches=self._give_way,
+            )
+        finally:
+            permit.issuer.release(permit)
+
+    def fetch_arrow(
+        self,
+        stmt: Executable,
+        *,
+        deadline_s: float | None = None,
+        cancel: CancelToken | None = None,
+        wait_s: float | None = None,
+    ) -> pa.Table:
+        return self._table(
+            self.stream(stmt, deadline_s=deadline_s, cancel=cancel, wait_s=wait_s)
+        )
+
+    def stream_batched(
+        self,
+        build: Callable[[list[str]], Executable],
+        ids: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        workers: int | None = None,
+        deadline_s: float | None = None,
+        cancel: CancelToken | None = None,
+        on_error: str = "raise",
+    ) -> Iterator[BatchResult]:
+        """Run ``build(chunk)`` for each IN-list chunk of ``ids`` with a few workers.
+
+        Yields a BatchResult per chunk as it completes. ``on_error="collect"`` yields
+        failed chunks (with their id range) and goes on; ``"raise"`` stops at the first
+        failure. Closing the iterator, an error, or cancelling ``cancel`` stops pending
+        chunks, interrupts running queries, and returns every permit and connection
+        before the iterator finishes.
+        """
+        size = min(batch_size or self.in_list_max, self.in_list_max)
+        if size < 1:
+            raise ValueError("batch_size must be at least 1")
+        chunks = [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+        total = len(chunks)
+        n_workers = max(1, min(workers or self.workers, total or 1))
+        own = CancelToken(cancel)
+
+        def run(index: int, chunk: list[str]) -> BatchResult:
+            t0 = time.perf_counter()
+            try:
+                table = self.fetch_arrow(build(chunk), deadline_s=deadline_s, cancel=own)
+                return BatchResult(index, total, chunk[0], chunk[-1], len(chunk), table,
+                                   None, time.perf_counter() - t0)
+            except LaneError as exc:
+                return BatchResult(index, total, chunk[0], chunk[-1], len(chunk), None,
+                                   exc, time.perf_counter() - t0)
+
+        pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="mesdash-slow")
+        pending: set[Future[BatchResult]] = set()
+        next_index = 0
+        try:
+            while next_index < total or pending:
+                while next_index < total and len(pending) < n_workers and not own.cancelled:
+                    self._give_way()
+                    pending.add(pool.submit(run, next_index, chunks[next_index]))
+                    next_index += 1
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: f.result().index):
+                    result = fut.result()
+                    if result.error is not None:
+                        if isinstance(result.error, QueryCancelled) or own.cancelled:
+                            if cancel is not None and cancel.cancelled:
+                                raise QueryCancelled(self.name)
+                        if on_error == "raise":
+                            raise result.error
+                    yield result
+                if cancel is not None and cancel.cancelled:
+                    raise QueryCancelled(self.name)
+        finally:
+            own.cancel()
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            own.detach()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pool": self.pool_status(),
+            "throttle": self.throttle.status(),
+            "yields": {"count": self.gate.yields, "seconds": round(self.gate.yield_seconds, 3)},
+            **self.stats.snapshot(),
+        }
+
+    def close(self) -> None:
+        self.throttle.close()
+        super().close()

@@ -1,0 +1,119 @@
+"""Build both lanes from the settings: the one place that wires engines, throttle, gate.
+
+Why a module of its own: the dashboard caches one Lanes per process
+(st.cache_resource), the CLI opens one per command, tests open them against DuckDB and
+PostgreSQL; all go through ``open_lanes`` so every lane everywhere has the same limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
+from core.db.errors import DatabaseUnavailable
+from core.db.lanes import LiveGate, RealtimeLane, SlowLane
+from core.db.throttle import Throttle, make_throttle
+
+
+@dataclass
+class Lanes:
+    settings: Settings
+    realtime: RealtimeLane
+    slow: SlowLane
+    gate: LiveGate
+    backend: str
+    url_display: str
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "url": self.url_display,
+            "realtime": self.realtime.status(),
+            "slow": self.slow.status(),
+        }
+
+    def check(self) -> float:
+        """One trivial query on the realtime lane; returns its seconds or raises."""
+        import time
+
+        t0 = time.perf_counter()
+        self.realtime.scalar(sa.select(sa.literal(1)))
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.slow.close()
+        self.realtime.close()
+
+
+def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes:
+    """Both lanes for ``settings``; DatabaseUnavailable when the database can't be opened."""
+    url = settings.effective_db_url
+    url_display = make_url(url).render_as_string(hide_password=True)
+    backend = backend_of(url)
+    if backend == "duckdb":
+        path = duckdb_path(url)
+        if path is not None and not __import__("os").path.exists(path):
+            hint = (
+                " Build it with `mesdash demo build` or start the dashboard once."
+                if settings.uses_demo
+                else ""
+            )
+            raise DatabaseUnavailable(f"The DuckDB file {path} does not exist.{hint}")
+    read_only = backend == "duckdb" and duckdb_path(url) is not None
+    gate = LiveGate()
+    try:
+        rt_engine = make_engine(
+            url,
+            schema=settings.schema,
+            read_only=read_only,
+            role="realtime",
+            pool=PoolSpec(
+                size=settings.realtime_pool_size,
+                max_overflow=settings.realtime_max_overflow,
+                timeout_s=settings.realtime_pool_timeout_s,
+                recycle_s=settings.realtime_pool_recycle_s,
+                pre_ping=settings.realtime_pool_pre_ping,
+            ),
+        )
+        slow_engine = make_engine(
+            url,
+            schema=settings.schema,
+            read_only=read_only,
+            role="slow",
+            pool=PoolSpec(
+                size=settings.slow_connections,
+                max_overflow=0,
+                timeout_s=settings.slow_wait_s,
+                recycle_s=settings.realtime_pool_recycle_s,
+                pre_ping=True,
+            ),
+        )
+    except Exception as exc:
+        raise DatabaseUnavailable(f"Cannot open the database at {url_display}: {exc}") from exc
+    realtime = RealtimeLane(
+        rt_engine, gate=gate, deadline_s=settings.realtime_deadline_s, url_display=url_display
+    )
+    slow = SlowLane(
+        slow_engine,
+        throttle=throttle
+        or make_throttle(
+            settings.slow_permits,
+            redis_url=settings.redis_url,
+            db_url=url,
+            lease_s=settings.slow_lease_s,
+        ),
+        gate=gate,
+        wait_s=settings.slow_wait_s,
+        workers=settings.slow_workers,
+        in_list_max=settings.in_list_max,
+        yield_to_live=settings.yield_to_live,
+        yield_max_wait_s=settings.yield_max_wait_s,
+        deadline_s=settings.slow_deadline_s,
+        url_display=url_display,
+    )
+    return Lanes(settings, realtime, slow, gate, backend, url_display)
