@@ -395,9 +395,8 @@ class SlowLane(_Lane):
                 for fut in sorted(done, key=lambda f: f.result().index):
                     result = fut.result()
                     if result.error is not None:
-                        if isinstance(result.error, QueryCancelled) or own.cancelled:
-                            if cancel is not None and cancel.cancelled:
-                                raise QueryCancelled(self.name)
+                        if cancel is not None and cancel.cancelled:
+                            raise QueryCancelled(self.name)
                         if on_error == "raise":
                             raise result.error
                     yield result
