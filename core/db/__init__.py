@@ -10,7 +10,7 @@ Public API (everything else in core.db is private detail):
     lanes.stats()                               # pools, throttle, latency, errors
 
 Errors are LaneError subclasses with messages for people: DatabaseUnavailable,
-QueryTimeout, QueryCancelled, LaneBusy.
+QueryTimeout, QueryCancelled, QueryFailed, LaneBusy.
 """
 
 from core.db.cancel import CancelToken
@@ -19,6 +19,7 @@ from core.db.errors import (
     LaneBusy,
     LaneError,
     QueryCancelled,
+    QueryFailed,
     QueryTimeout,
 )
 from core.db.lanes import BatchResult, LiveGate, RealtimeLane, SlowLane
@@ -33,6 +34,7 @@ __all__ = [
     "Lanes",
     "LiveGate",
     "QueryCancelled",
+    "QueryFailed",
     "QueryTimeout",
     "RealtimeLane",
     "SlowLane",

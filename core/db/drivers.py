@@ -113,6 +113,10 @@ class Driver:
     def is_interrupt(self, exc: BaseException) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def is_db_error(self, exc: BaseException) -> bool:
+        """An error raised by the database or its driver (as opposed to our own bugs)."""
+        return isinstance(exc, sa.exc.DBAPIError)
+
     # --- streaming -----------------------------------------------------------------------
     def stream(
         self, conn: Connection, stmt: Executable, batch_rows: int
@@ -160,6 +164,11 @@ class DuckDBDriver(Driver):
         import duckdb
 
         return isinstance(_orig(exc), duckdb.InterruptException)
+
+    def is_db_error(self, exc: BaseException) -> bool:
+        import duckdb
+
+        return super().is_db_error(exc) or isinstance(exc, duckdb.Error)
 
     def stream(
         self, conn: Connection, stmt: Executable, batch_rows: int

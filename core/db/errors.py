@@ -27,6 +27,19 @@ class QueryTimeout(LaneError):
         )
 
 
+class QueryFailed(LaneError):
+    """The database rejected or failed the query (not a timeout, not a cancel)."""
+
+    def __init__(self, lane: str, original: BaseException):
+        self.lane = lane
+        self.original = original
+        first = str(getattr(original, "orig", None) or original).strip().splitlines()
+        super().__init__(
+            f"The database could not run a query on the {lane} lane: "
+            f"{(first[0] if first else type(original).__name__)[:300]}"
+        )
+
+
 class QueryCancelled(LaneError):
     """The query was cancelled by its caller (a Cancel button, a closed stream)."""
 

@@ -40,6 +40,7 @@ from core.db.errors import (
     LaneBusy,
     LaneError,
     QueryCancelled,
+    QueryFailed,
     QueryTimeout,
 )
 from core.db.stats import LaneStats
@@ -194,6 +195,8 @@ class _Lane:
                     raise QueryTimeout(self.name, deadline) from exc
                 if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
                     raise _unavailable(exc, self.url_display) from exc
+                if self.driver.is_db_error(exc):
+                    raise QueryFailed(self.name, exc) from exc
                 raise
             finally:
                 self.driver.disarm(conn, armed)
@@ -215,6 +218,18 @@ class _Lane:
         with closing(batches) as it:
             collected = list(it)
         return pa.Table.from_batches(collected) if collected else pa.table({})
+
+    def fetch_arrow(self, stmt: Executable, *, deadline_s: float | None = None) -> pa.Table:
+        raise NotImplementedError  # pragma: no cover - each lane defines it
+
+    def fetch_df(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
+        return self.fetch_arrow(stmt, deadline_s=deadline_s).to_pandas()
+
+    def scalar(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
+        table = self.fetch_arrow(stmt, deadline_s=deadline_s)
+        if table.num_rows == 0 or table.num_columns == 0:
+            return None
+        return table.column(0)[0].as_py()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -241,15 +256,6 @@ class RealtimeLane(_Lane):
                 self._stream(stmt, deadline_s=deadline_s, cancel=None,
                              batch_rows=DEFAULT_BATCH_ROWS)
             )
-
-    def fetch_df(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
-        return self.fetch_arrow(stmt, deadline_s=deadline_s).to_pandas()
-
-    def scalar(self, stmt: Executable, *, deadline_s: float | None = None) -> Any:
-        table = self.fetch_arrow(stmt, deadline_s=deadline_s)
-        if table.num_rows == 0 or table.num_columns == 0:
-            return None
-        return table.column(0)[0].as_py()
 
     def status(self) -> dict[str, Any]:
         return {"pool": self.pool_status(), **self.stats.snapshot()}

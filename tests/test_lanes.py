@@ -1,0 +1,307 @@
+"""The lanes' promises on real DuckDB and PostgreSQL: driver deadlines, cancel, no leaked
+permits or connections, isolation of the live widgets from a saturated slow lane."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from core.db import (
+    CancelToken,
+    LaneBusy,
+    Lanes,
+    QueryCancelled,
+    QueryFailed,
+    QueryTimeout,
+    open_lanes,
+)
+from core.db.lanes import LiveGate
+from tests.conftest import make_settings
+
+IDS = sa.Table(
+    "ids", sa.MetaData(), sa.Column("id", sa.String), sa.Column("n", sa.Integer), schema="dwh"
+)
+N_IDS = 5000
+
+
+def long_query(backend: str) -> sa.Executable:
+    """A query that runs far longer than any deadline in these tests (minutes)."""
+    if backend == "postgresql":
+        return sa.select(sa.func.pg_sleep(30).label("slept"))
+    return sa.select(
+        sa.func.sum(sa.func.hash(sa.literal_column("range"))).label("h")
+    ).select_from(sa.func.range(sa.literal_column("1000000000000")))
+
+
+def short_sleep(backend: str, seconds: float) -> sa.Executable:
+    if backend == "postgresql":
+        return sa.select(sa.func.pg_sleep(seconds).label("slept"))
+    # DuckDB has no sleep: a bounded amount of hashing (about `seconds` on this machine
+    # is not needed; any noticeable duration works for the tests that use it).
+    return sa.select(
+        sa.func.sum(sa.func.hash(sa.literal_column("range"))).label("h")
+    ).select_from(sa.func.range(sa.literal_column(str(int(seconds * 30_000_000)))))
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def raw_lanes(
+    request: pytest.FixtureRequest, empty_duckdb_url: str, pg_url: str
+) -> Iterator[Lanes]:
+    """Lanes over a database holding one table dwh.ids(id, n) of N_IDS rows."""
+    backend = request.param
+    if backend == "duckdb":
+        import duckdb
+
+        path = empty_duckdb_url.removeprefix("duckdb:///")
+        con = duckdb.connect(path)
+        con.execute(
+            "CREATE SCHEMA dwh; CREATE TABLE dwh.ids AS "
+            f"SELECT printf('%016X', range) AS id, range AS n FROM range({N_IDS})"
+        )
+        con.close()
+        settings = make_settings(empty_duckdb_url, slow_permits=2, slow_connections=3,
+                                 slow_wait_s=1.0)
+        lanes = open_lanes(settings)
+        yield lanes
+        lanes.close()
+    else:
+        schema = f"lanes_{int(time.time() * 1000) % 10**9}"
+        eng = sa.create_engine(pg_url)
+        with eng.begin() as c:
+            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            c.execute(sa.text(
+                f'CREATE TABLE "{schema}".ids AS SELECT lpad(upper(to_hex(g)), 16, \'0\') '
+                f"AS id, g AS n FROM generate_series(0, {N_IDS - 1}) g"
+            ))
+        settings = make_settings(pg_url, schema=schema, slow_permits=2, slow_connections=3,
+                                 slow_wait_s=1.0)
+        lanes = open_lanes(settings)
+        yield lanes
+        lanes.close()
+        with eng.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        eng.dispose()
+
+
+def all_returned(lanes: Lanes) -> bool:
+    st = lanes.stats()
+    return (
+        st["slow"]["pool"]["checked_out"] == 0
+        and st["slow"]["throttle"]["in_use"] == 0
+        and st["realtime"]["pool"]["checked_out"] == 0
+        and st["slow"]["active"] == 0
+    )
+
+
+def ids_query(chunk: list[str]) -> sa.Select:
+    return sa.select(IDS.c.id, IDS.c.n).where(IDS.c.id.in_(chunk)).order_by(IDS.c.n)
+
+
+def all_ids() -> list[str]:
+    return [f"{i:016X}" for i in range(N_IDS)]
+
+
+def test_fetch_and_stream_return_typed_arrow(raw_lanes: Lanes) -> None:
+    table = raw_lanes.slow.fetch_arrow(ids_query(all_ids()[:10]))
+    assert table.schema == pa.schema([("id", pa.string()), ("n", pa.int64())])
+    assert table.column("n").to_pylist() == list(range(10))
+    with closing(raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=1000)) as batches:
+        sizes = [b.num_rows for b in batches]
+    assert sum(sizes) == N_IDS and max(sizes) <= 1000
+    empty = raw_lanes.realtime.fetch_arrow(sa.select(IDS.c.id).where(IDS.c.id == "none"))
+    assert empty.num_rows == 0 and empty.schema.field("id").type == pa.string()
+    assert all_returned(raw_lanes)
+
+
+@pytest.mark.parametrize("lane_name", ["slow", "realtime"])
+def test_deadline_stops_a_long_query_and_lane_stays_healthy(
+    raw_lanes: Lanes, lane_name: str
+) -> None:
+    lane = getattr(raw_lanes, lane_name)
+    t0 = time.monotonic()
+    with pytest.raises(QueryTimeout) as info:
+        lane.fetch_arrow(long_query(raw_lanes.backend), deadline_s=1.0)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 1.5, f"deadline of 1 s took {elapsed:.2f} s"
+    assert "deadline" in str(info.value)
+    assert lane.stats.timeouts == 1
+    # The lane serves the next query on the same pool.
+    for _ in range(3):
+        assert lane.scalar(sa.select(sa.func.count()).select_from(IDS)) == N_IDS
+    assert all_returned(raw_lanes)
+
+
+def test_cancel_interrupts_a_running_query(raw_lanes: Lanes) -> None:
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    t0 = time.monotonic()
+    with pytest.raises(QueryCancelled):
+        raw_lanes.slow.fetch_arrow(long_query(raw_lanes.backend), cancel=token)
+    assert time.monotonic() - t0 < 2.0
+    assert raw_lanes.slow.stats.cancelled == 1
+    assert all_returned(raw_lanes)
+    assert raw_lanes.slow.fetch_arrow(ids_query(["0000000000000001"])).num_rows == 1
+
+
+def test_stream_closed_half_way_returns_permit_and_connection(raw_lanes: Lanes) -> None:
+    stream = raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=100)
+    next(stream)
+    st = raw_lanes.stats()["slow"]
+    assert st["pool"]["checked_out"] == 1 and st["throttle"]["in_use"] == 1
+    stream.close()
+    assert all_returned(raw_lanes)
+
+
+def test_error_inside_consumer_returns_everything(raw_lanes: Lanes) -> None:
+    with pytest.raises(RuntimeError, match="consumer failed"):  # noqa: PT012
+        with closing(raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=100)) as s:
+            for _ in s:
+                raise RuntimeError("consumer failed")
+    with pytest.raises(QueryFailed, match="could not run"):
+        raw_lanes.slow.fetch_arrow(sa.select(sa.literal_column("no_such_column")))
+    assert raw_lanes.slow.stats.errors == 1
+    assert all_returned(raw_lanes)
+
+
+def test_batched_stream_limits_in_lists_and_covers_every_id(raw_lanes: Lanes) -> None:
+    seen: list[int] = []
+
+    def build(chunk: list[str]) -> sa.Select:
+        seen.append(len(chunk))
+        return ids_query(chunk)
+
+    ids = all_ids()
+    results = list(raw_lanes.slow.stream_batched(build, ids, batch_size=700))
+    assert max(seen) == 700 and sum(seen) == N_IDS
+    assert sorted(r.index for r in results) == list(range(len(seen)))
+    got = pa.concat_tables([r.table for r in results])
+    assert sorted(got.column("id").to_pylist()) == ids
+    # never more than the lane's in_list_max, whatever the caller asks for
+    seen.clear()
+    list(raw_lanes.slow.stream_batched(build, ids, batch_size=5000))
+    assert max(seen) == raw_lanes.slow.in_list_max
+    assert all_returned(raw_lanes)
+
+
+def test_batched_stream_closed_half_way_or_cancelled_leaks_nothing(raw_lanes: Lanes) -> None:
+    it = raw_lanes.slow.stream_batched(lambda c: ids_query(c), all_ids(), batch_size=100)
+    next(it)
+    it.close()
+    assert all_returned(raw_lanes)
+
+    token = CancelToken()
+    slow = short_sleep(raw_lanes.backend, 0.3)
+    it = raw_lanes.slow.stream_batched(lambda c: slow, all_ids(), batch_size=100,
+                                       cancel=token)
+    next(it)
+    token.cancel()
+    t0 = time.monotonic()
+    with pytest.raises(QueryCancelled):
+        list(it)
+    assert time.monotonic() - t0 < 2.0
+    assert all_returned(raw_lanes)
+
+
+def test_failing_batch_is_reported_with_its_id_range(raw_lanes: Lanes) -> None:
+    ids = all_ids()[:300]
+    bad = ids[100]
+
+    def build(chunk: list[str]) -> sa.Executable:
+        if bad in chunk:
+            return long_query(raw_lanes.backend)
+        return ids_query(chunk)
+
+    results = list(raw_lanes.slow.stream_batched(
+        build, ids, batch_size=100, deadline_s=0.5, on_error="collect"
+    ))
+    failed = [r for r in results if r.error is not None]
+    assert len(results) == 3 and len(failed) == 1
+    assert isinstance(failed[0].error, QueryTimeout)
+    assert (failed[0].first_id, failed[0].last_id) == (ids[100], ids[199])
+    with pytest.raises(QueryTimeout):
+        list(raw_lanes.slow.stream_batched(build, ids, batch_size=100, deadline_s=0.5))
+    assert all_returned(raw_lanes)
+
+
+def test_busy_lane_says_try_again_instead_of_hanging(raw_lanes: Lanes) -> None:
+    held = [raw_lanes.slow.throttle.acquire(1.0) for _ in range(raw_lanes.slow.throttle.permits)]
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(LaneBusy) as info:
+            raw_lanes.slow.fetch_arrow(ids_query(["x"]), wait_s=0.3)
+        assert time.monotonic() - t0 < 1.0
+        assert info.value.retry_after_s >= 1
+        assert "try again in about" in str(info.value)
+    finally:
+        for p in held:
+            p.issuer.release(p)
+    assert all_returned(raw_lanes)
+
+
+def test_realtime_answers_while_slow_lane_is_saturated(raw_lanes: Lanes) -> None:
+    backend = raw_lanes.backend
+    idle = []
+    q = sa.select(sa.func.count()).select_from(IDS)
+    for _ in range(20):
+        t0 = time.perf_counter()
+        raw_lanes.realtime.scalar(q)
+        idle.append(time.perf_counter() - t0)
+
+    token = CancelToken()
+    errors: list[BaseException] = []
+
+    def hog() -> None:
+        try:
+            raw_lanes.slow.fetch_arrow(long_query(backend), cancel=token, wait_s=10)
+        except QueryCancelled:
+            pass
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    hogs = [threading.Thread(target=hog) for _ in range(3)]  # 2 permits + 1 waiting
+    for t in hogs:
+        t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while raw_lanes.slow.throttle.in_use() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert raw_lanes.slow.throttle.in_use() == 2
+        busy = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            assert raw_lanes.realtime.scalar(q) == N_IDS
+            busy.append(time.perf_counter() - t0)
+        assert raw_lanes.stats()["slow"]["throttle"]["waiting"] == 1
+    finally:
+        token.cancel()
+        for t in hogs:
+            t.join(5)
+    assert not errors
+    # "normal speed": generous bound, the benchmark measures the real ratio.
+    assert sorted(busy)[10] < max(0.25, 10 * sorted(idle)[10])
+    assert all_returned(raw_lanes)
+
+
+def test_live_gate_makes_slow_work_wait_for_live_queries() -> None:
+    gate = LiveGate()
+    assert gate.wait_quiet(1.0) == 0.0
+    release_after = 0.2
+
+    def live_query() -> None:
+        with gate.live():
+            time.sleep(release_after)
+
+    t = threading.Thread(target=live_query)
+    t.start()
+    time.sleep(0.05)
+    waited = gate.wait_quiet(2.0)
+    t.join()
+    assert 0.05 <= waited < 1.0 and gate.yields == 1
+    with gate.live():
+        assert gate.wait_quiet(0.1) >= 0.09  # bounded: never waits past max_wait_s
