@@ -159,10 +159,10 @@ def test_stream_closed_half_way_returns_permit_and_connection(raw_lanes: Lanes) 
 
 
 def test_error_inside_consumer_returns_everything(raw_lanes: Lanes) -> None:
-    with pytest.raises(RuntimeError, match="consumer failed"):  # noqa: PT012
-        with closing(raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=100)) as s:
-            for _ in s:
-                raise RuntimeError("consumer failed")
+    stream = raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=100)
+    with pytest.raises(RuntimeError, match="consumer failed"), closing(stream) as s:
+        for _ in s:
+            raise RuntimeError("consumer failed")
     with pytest.raises(QueryFailed, match="could not run"):
         raw_lanes.slow.fetch_arrow(sa.select(sa.literal_column("no_such_column")))
     assert raw_lanes.slow.stats.errors == 1
