@@ -305,3 +305,21 @@ def test_live_gate_makes_slow_work_wait_for_live_queries() -> None:
     assert 0.05 <= waited < 1.0 and gate.yields == 1
     with gate.live():
         assert gate.wait_quiet(0.1) >= 0.09  # bounded: never waits past max_wait_s
+
+
+def test_tricky_values_survive_streaming_identically(raw_lanes: Lanes) -> None:
+    import datetime as dt
+
+    stmt = sa.select(
+        sa.literal('multi\nline, "quoted" 焊接_DB').label("text"),
+        sa.literal("", sa.String).label("empty"),
+        sa.cast(sa.null(), sa.String).label("missing"),
+        sa.literal(dt.datetime(2026, 11, 28, 7, 29, 59, 123000)).label("ts"),
+        sa.literal(3.25).label("num"),
+        sa.literal(-7).label("whole"),
+    )
+    for table in (raw_lanes.slow.fetch_arrow(stmt), raw_lanes.realtime.fetch_arrow(stmt)):
+        assert table.to_pylist() == [{
+            "text": 'multi\nline, "quoted" 焊接_DB', "empty": "", "missing": None,
+            "ts": dt.datetime(2026, 11, 28, 7, 29, 59, 123000), "num": 3.25, "whole": -7,
+        }]

@@ -85,6 +85,77 @@ def _rows_to_batch(
     return pa.RecordBatch.from_arrays(arrays, names=keys)
 
 
+def _pg_copy_arrow(
+    conn: Connection,
+    stmt: Executable,
+    wanted: list[tuple[str, pa.DataType | None]],
+    batch_rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """Stream a query through PostgreSQL's COPY as CSV into Arrow record batches."""
+    import io
+
+    import pyarrow.csv as pcsv
+
+    opts = conn.get_execution_options()
+    compiled = stmt.compile(
+        dialect=conn.dialect,
+        schema_translate_map=opts.get("schema_translate_map"),
+        render_schema_translate=bool(opts.get("schema_translate_map")),
+        compile_kwargs={"render_postcompile": True},
+    )
+    raw = raw_connection_of(conn)
+    names = [n for n, _ in wanted]
+    types = {n: t for n, t in wanted if t is not None}
+    with raw.cursor() as cur, cur.copy(
+        f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)",  # bound client-side
+        compiled.params,
+    ) as copy:
+        chunks = iter(copy)
+
+        class _CopyReader(io.RawIOBase):
+            pending = b""
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buf: Any) -> int:
+                while not self.pending:
+                    nxt = next(chunks, None)
+                    if nxt is None:
+                        return 0
+                    self.pending = bytes(nxt)
+                n = min(len(buf), len(self.pending))
+                buf[:n] = self.pending[:n]
+                self.pending = self.pending[n:]
+                return n
+
+        reader = pcsv.open_csv(
+            io.BufferedReader(_CopyReader(), buffer_size=1 << 20),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=8 << 20),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t", "true"],
+                false_values=["f", "false"],
+            ),
+        )
+        emitted = False
+        for batch in reader:
+            emitted = True
+            conformed = _conform(batch, wanted)
+            for offset in range(0, conformed.num_rows, batch_rows):
+                yield conformed.slice(offset, batch_rows)  # zero-copy
+        if not emitted:
+            yield _conform(
+                pa.RecordBatch.from_pylist(
+                    [], schema=pa.schema([(n, t or pa.string()) for n, t in wanted])
+                ),
+                wanted,
+            )
+
+
 class Armed:
     """One armed deadline; ``expired`` tells a timeout from a cancel afterwards."""
 
@@ -103,6 +174,10 @@ class Driver:
     def arm(self, conn: Connection, deadline_s: float) -> Armed:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def session_connect_args(self, deadline_s: float) -> dict[str, Any]:
+        """connect() arguments that make ``deadline_s`` every session's default deadline."""
+        return {}
+
     def disarm(self, conn: Connection, armed: Armed) -> None:
         if armed.timer is not None:
             armed.timer.cancel()
@@ -116,6 +191,14 @@ class Driver:
     def is_db_error(self, exc: BaseException) -> bool:
         """An error raised by the database or its driver (as opposed to our own bugs)."""
         return isinstance(exc, sa.exc.DBAPIError)
+
+    # --- small results (realtime lane): one round trip, no server-side cursor ----------
+    def fetch(self, conn: Connection, stmt: Executable) -> pa.Table:
+        wanted = arrow_schema_for(stmt)
+        result = conn.execute(stmt)
+        keys = list(result.keys())
+        batch = _conform(_rows_to_batch(result.fetchall(), keys, wanted), wanted)
+        return pa.Table.from_batches([batch])
 
     # --- streaming -----------------------------------------------------------------------
     def stream(
@@ -200,18 +283,36 @@ class DuckDBDriver(Driver):
 
 
 class PostgresDriver(Driver):
+    """statement_timeout for deadlines; COPY ... TO STDOUT (CSV) parsed by Arrow's C++
+    reader for streaming, which is ~4x faster than DB-API rows and leaves the GIL to the
+    live widgets' threads."""
+
     backend: Backend = "postgresql"
+
+    def __init__(self) -> None:
+        self.session_deadline_ms: int | None = None
+
+    def session_connect_args(self, deadline_s: float) -> dict[str, Any]:
+        self.session_deadline_ms = max(1, int(deadline_s * 1000))
+        return {"options": f"-c statement_timeout={self.session_deadline_ms}"}
 
     def arm(self, conn: Connection, deadline_s: float) -> Armed:
         ms = max(1, int(deadline_s * 1000))
-        # Local to the transaction the lane always rolls back: nothing leaks to the pool.
-        conn.execute(
-            sa.select(sa.func.set_config("statement_timeout", str(ms), sa.true()))
-        )
+        if ms != self.session_deadline_ms:
+            # Local to the transaction the lane always rolls back: nothing leaks.
+            conn.execute(
+                sa.select(sa.func.set_config("statement_timeout", str(ms), sa.true()))
+            )
         return Armed()
 
-    def disarm(self, conn: Connection, armed: Armed) -> None:
-        super().disarm(conn, armed)
+    def stream(
+        self, conn: Connection, stmt: Executable, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        wanted = arrow_schema_for(stmt)
+        if not wanted:
+            yield from super().stream(conn, stmt, batch_rows)
+            return
+        yield from _pg_copy_arrow(conn, stmt, wanted, batch_rows)
 
     def interrupt(self, raw: Any) -> None:
         cancel = getattr(raw, "cancel_safe", None) or raw.cancel
@@ -221,6 +322,11 @@ class PostgresDriver(Driver):
         import psycopg
 
         return isinstance(_orig(exc), psycopg.errors.QueryCanceled)
+
+    def is_db_error(self, exc: BaseException) -> bool:
+        import psycopg
+
+        return super().is_db_error(exc) or isinstance(exc, psycopg.Error)
 
 
 # python-oracledb error codes meaning "stopped by call_timeout or cancel".

@@ -51,11 +51,12 @@ def make_engine(
     pool: PoolSpec | None = None,
     read_only: bool = True,
     role: str = "mesdash",
+    connect_args: dict[str, object] | None = None,
 ) -> Engine:
     """An engine for one lane. ``pool=None`` means no pooling (one-shot tools)."""
     url = make_url(url)
     backend = backend_of(url)
-    connect_args: dict[str, object] = {}
+    connect_args = dict(connect_args or {})
     if backend == "duckdb":
         path = duckdb_path(url)
         if path and read_only:

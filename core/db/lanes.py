@@ -153,6 +153,7 @@ class _Lane:
         cancel: CancelToken | None,
         batch_rows: int,
         between_batches: Callable[[], None] | None = None,
+        small: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         deadline = self.deadline_s if deadline_s is None else deadline_s
         if cancel is not None and cancel.cancelled:
@@ -173,8 +174,13 @@ class _Lane:
 
             armed = self.driver.arm(conn, deadline)
             try:
+                source = (
+                    self._fetched(conn, stmt)
+                    if small and self.driver.backend != "duckdb"
+                    else self.driver.stream(conn, stmt, batch_rows)
+                )
                 with (cancel.on_cancel(interrupt) if cancel else _nullcontext()), closing(
-                    self.driver.stream(conn, stmt, batch_rows)
+                    source
                 ) as batches:
                     for batch in batches:
                         rows += batch.num_rows
@@ -214,10 +220,17 @@ class _Lane:
             conn.close()
             self.stats.finished(time.perf_counter() - started, rows=rows, outcome=outcome)
 
+    def _fetched(self, conn: Connection, stmt: Executable) -> Iterator[pa.RecordBatch]:
+        table = self.driver.fetch(conn, stmt)
+        yield from table.to_batches() or [
+            pa.RecordBatch.from_pylist([], schema=table.schema)
+        ]
+
     def _table(self, batches: Iterator[pa.RecordBatch]) -> pa.Table:
         with closing(batches) as it:
             collected = list(it)
         return pa.Table.from_batches(collected) if collected else pa.table({})
+
 
     def fetch_arrow(self, stmt: Executable, *, deadline_s: float | None = None) -> pa.Table:
         raise NotImplementedError  # pragma: no cover - each lane defines it
@@ -254,7 +267,7 @@ class RealtimeLane(_Lane):
         with self.gate.live():
             return self._table(
                 self._stream(stmt, deadline_s=deadline_s, cancel=None,
-                             batch_rows=DEFAULT_BATCH_ROWS)
+                             batch_rows=DEFAULT_BATCH_ROWS, small=True)
             )
 
     def status(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from core.db.drivers import driver_for
 from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
 from core.db.errors import DatabaseUnavailable
 from core.db.lanes import LiveGate, RealtimeLane, SlowLane
@@ -66,12 +67,14 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
             raise DatabaseUnavailable(f"The DuckDB file {path} does not exist.{hint}")
     read_only = backend == "duckdb" and duckdb_path(url) is not None
     gate = LiveGate()
+    rt_driver, slow_driver = driver_for(backend), driver_for(backend)
     try:
         rt_engine = make_engine(
             url,
             schema=settings.schema,
             read_only=read_only,
             role="realtime",
+            connect_args=rt_driver.session_connect_args(settings.realtime_deadline_s),
             pool=PoolSpec(
                 size=settings.realtime_pool_size,
                 max_overflow=settings.realtime_max_overflow,
@@ -85,6 +88,7 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
             schema=settings.schema,
             read_only=read_only,
             role="slow",
+            connect_args=slow_driver.session_connect_args(settings.slow_deadline_s),
             pool=PoolSpec(
                 size=settings.slow_connections,
                 max_overflow=0,
@@ -96,7 +100,11 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     except Exception as exc:
         raise DatabaseUnavailable(f"Cannot open the database at {url_display}: {exc}") from exc
     realtime = RealtimeLane(
-        rt_engine, gate=gate, deadline_s=settings.realtime_deadline_s, url_display=url_display
+        rt_engine,
+        gate=gate,
+        deadline_s=settings.realtime_deadline_s,
+        url_display=url_display,
+        driver=rt_driver,
     )
     slow = SlowLane(
         slow_engine,
@@ -115,5 +123,6 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
         yield_max_wait_s=settings.yield_max_wait_s,
         deadline_s=settings.slow_deadline_s,
         url_display=url_display,
+        driver=slow_driver,
     )
     return Lanes(settings, realtime, slow, gate, backend, url_display)

@@ -1,0 +1,74 @@
+"""`mesdash`: the command line next to the dashboard, on the same core and lanes.
+
+Why: engineers script traces and reports, CI checks connectivity, and a new machine
+builds its demo database; all without Streamlit. Each command group lives in a module of
+this package exposing ``register(subparsers)``; ``main`` turns our typed errors into one
+clear line on stderr and an exit code, never a traceback:
+
+    0 ok · 1 bad input · 2 bad settings · 3 database unavailable · 4 lane busy/timeout
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from core.config import SettingsError
+
+COMMAND_MODULES = ("core.cli.demo", "core.cli.db")
+OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds")
+
+
+class UsageError(ValueError):
+    """Bad input from the user; the message says what and how to fix it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mesdash", description="MES analytics dashboard: command line tools."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    for name in OPTIONAL_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from core.db import DatabaseUnavailable, LaneBusy, LaneError, QueryTimeout
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"mesdash: {exc}", file=sys.stderr)
+        return 1
+    except SettingsError as exc:
+        print(f"mesdash: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as exc:
+        print(f"mesdash: {exc}", file=sys.stderr)
+        return 3
+    except (LaneBusy, QueryTimeout) as exc:
+        print(f"mesdash: {exc}", file=sys.stderr)
+        return 4
+    except LaneError as exc:
+        print(f"mesdash: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("mesdash: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""`mesdash db check` and `mesdash config`: is the database reachable, which limits apply.
+
+`db check` opens both lanes with the configured settings, runs one trivial query on
+each, reads the live snapshot's time, and prints the lane statistics (pool, throttle,
+latency): the first thing to run when a page says the database is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.config import load_settings, settings_markdown
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database checks")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    check = dbsub.add_parser("check", help="connectivity, backend and lane statistics")
+    check.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.set_defaults(func=run_check)
+    cfg = sub.add_parser("config", help="print the settings reference or the values in effect")
+    cfg.add_argument("--markdown", action="store_true", help="the README's reference table")
+    cfg.set_defaults(func=run_config)
+
+
+def check(settings: Any) -> dict[str, Any]:
+    from core.db import open_lanes
+    from core.live import snapshot_time
+
+    lanes = open_lanes(settings)
+    try:
+        t0 = time.perf_counter()
+        lanes.check()
+        realtime_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        lanes.slow.fetch_arrow(sa.select(sa.literal(1).label("one")))
+        slow_ms = (time.perf_counter() - t0) * 1000
+        snap = snapshot_time(lanes)
+        return {
+            "ok": True,
+            "backend": lanes.backend,
+            "url": lanes.url_display,
+            "realtime_ms": round(realtime_ms, 2),
+            "slow_ms": round(slow_ms, 2),
+            "snapshot_time": snap.isoformat() if snap else None,
+            "lanes": lanes.stats(),
+        }
+    finally:
+        lanes.close()
+
+
+def run_check(args: argparse.Namespace) -> int:
+    overrides = {"db_url": args.db} if args.db else {}
+    result = check(load_settings(**overrides))
+    if args.json:
+        print(json.dumps(result, default=str, indent=2))
+        return 0
+    thr = result["lanes"]["slow"]["throttle"]
+    print(f"database   {result['url']} ({result['backend']}): reachable")
+    print(f"realtime   first query {result['realtime_ms']:.1f} ms, pool "
+          f"{result['lanes']['realtime']['pool']}")
+    print(f"slow       first query {result['slow_ms']:.1f} ms, pool "
+          f"{result['lanes']['slow']['pool']}")
+    print(f"throttle   {thr['kind']}{' (DEGRADED)' if thr['degraded'] else ''}: "
+          f"{thr['in_use']}/{thr['permits']} in use {thr['detail']}")
+    print(f"snapshot   {result['snapshot_time'] or 'no live snapshot rows'}")
+    return 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings_markdown())
+        return 0
+    settings = load_settings()
+    for key, value in sorted(vars(settings).items()):
+        shown = value
+        if key in ("db_url", "redis_url") and value:
+            shown = sa.engine.make_url(value).render_as_string(hide_password=True)
+        print(f"{key} = {shown!r}")
+    return 0
