@@ -28,11 +28,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config import load_settings  # noqa: E402
-from core.db import open_lanes  # noqa: E402
-from core.db.engines import make_engine  # noqa: E402
-from core.live import snapshot_time, wip_summary  # noqa: E402
-from core.schema import lot_v, lotwiphistory  # noqa: E402
+from core.config import load_settings
+from core.db import open_lanes
+from core.db.engines import make_engine
+from core.live import snapshot_time, wip_summary
+from core.schema import lot_v, lotwiphistory
 
 PG_URL = os.environ.get("MES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROWS_PER_ID = 15
