@@ -49,7 +49,8 @@ WORKER = textwrap.dedent(
     for _ in range({rounds}):
         p = t.acquire(30)
         n = client.incr({name!r} + ':now')
-        client.execute_command('SET', {name!r} + ':max', max(n, int(client.get({name!r} + ':max') or 0)))
+        top = max(n, int(client.get({name!r} + ':max') or 0))
+        client.set({name!r} + ':max', top)
         time.sleep(0.05)
         client.decr({name!r} + ':now')
         t.release(p)

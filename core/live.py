@@ -1,0 +1,196 @@
+"""Realtime-lane queries for the dashboard frame: snapshot freshness and the WIP summary.
+
+Why: the incident in domain.md began when the cheap, frequent frame queries (the snapshot's
+sys_date check) shared a pool with heavy trace batches and slowed from 1 s to 500 s. These
+queries are small, bounded aggregates over the live snapshot (dw_mes_lot_v, ~10K rows) and
+always go through the realtime lane, never the slow one.
+
+Design: each query is a SQLAlchemy Core builder registered in the query catalog (so tests
+compile it for Oracle, PostgreSQL and DuckDB); values are bind parameters only. The WIP
+summary is one row of conditional aggregates (no GROUP BY on a CASE expression, which Oracle
+is picky about), applying the status rule of domain.md: RUN if equipmentcount > 0, else
+HOLD if currentholdcount > 0, else QUEUE; lots without a work order are raw material, not
+WIP; DUMMY lots are hidden by default; holds split by the configured non-quality reasons.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+
+from core.catalog import query
+from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
+from core.schema import lot_v
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from core.config import Settings
+    from core.db import Lanes
+
+STATUSES = ("RUN", "QUEUE", "HOLD")
+HOLD_KINDS = ("quality", "non_quality")
+DUMMY_MARK = "DUMMY"
+
+# Result columns of the WIP summary, in order: (status, hold kind or None, measure).
+_WIP_COLUMNS: tuple[tuple[str, str | None, str], ...] = tuple(
+    (status, kind, measure)
+    for status, kind in (
+        ("RUN", None),
+        ("QUEUE", None),
+        ("HOLD", "quality"),
+        ("HOLD", "non_quality"),
+    )
+    for measure in ("lots", "qty")
+)
+
+
+def _col_name(status: str, kind: str | None, measure: str) -> str:
+    return "_".join(p for p in (status.lower(), kind, measure) if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Query builders (registered in core.catalog)
+# ---------------------------------------------------------------------------------------------
+
+
+@query("live.snapshot_time")
+def snapshot_time_query() -> Select:
+    """The time of the live WIP snapshot: max(sys_date) of dw_mes_lot_v."""
+    return sa.select(sa.func.max(lot_v.c.sys_date).label("sys_date"))
+
+
+@query(
+    "live.wip_summary",
+    {"non_quality_reasons": DEFAULT_NON_QUALITY_HOLD_REASONS},
+    {"non_quality_reasons": ("工程驗證(PE)",), "include_dummy": True},
+)
+def wip_summary_query(
+    non_quality_reasons: Iterable[str] = DEFAULT_NON_QUALITY_HOLD_REASONS,
+    include_dummy: bool = False,
+) -> Select:
+    """One row: lots and qty for RUN, QUEUE, HOLD (quality) and HOLD (non-quality).
+
+    The inner select classifies each WIP lot with one CASE (first true branch wins, and a
+    null condition is never true, so a null hold reason falls through to 'quality');
+    the outer select counts and sums per class.
+    """
+    reasons = list(non_quality_reasons)
+    zero = sa.literal(0)
+    running = sa.func.coalesce(lot_v.c.equipmentcount, zero) > 0
+    held = sa.func.coalesce(lot_v.c.currentholdcount, zero) > 0
+    branches: list[tuple[Any, str]] = [(running, "RUN")]
+    if reasons:
+        branches.append((sa.and_(held, lot_v.c.holdreasonname.in_(reasons)), "HOLD_NQ"))
+    branches.append((held, "HOLD_Q"))
+    klass = sa.case(*branches, else_=sa.literal("QUEUE")).label("wip_class")
+    inner = sa.select(klass, sa.func.coalesce(lot_v.c.qty, zero).label("qty")).where(
+        lot_v.c.workorder.is_not(None)
+    )
+    if not include_dummy:
+        inner = inner.where(
+            sa.or_(lot_v.c.lotid.is_(None), sa.not_(lot_v.c.lotid.contains(DUMMY_MARK)))
+        )
+    sub = inner.subquery("wip")
+    codes = {
+        ("RUN", None): "RUN",
+        ("QUEUE", None): "QUEUE",
+        ("HOLD", "quality"): "HOLD_Q",
+        ("HOLD", "non_quality"): "HOLD_NQ",
+    }
+    columns = []
+    for status, kind, measure in _WIP_COLUMNS:
+        value = sa.literal(1) if measure == "lots" else sub.c.qty
+        hit = sub.c.wip_class == codes[(status, kind)]
+        columns.append(
+            sa.func.sum(sa.case((hit, value), else_=zero)).label(
+                _col_name(status, kind, measure)
+            )
+        )
+    return sa.select(*columns)
+
+
+@query("live.ping")
+def ping_query() -> Select:
+    """The cheapest round trip (SELECT 1, FROM DUAL on Oracle)."""
+    return sa.select(sa.literal(1).label("one"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Runners (realtime lane)
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        # pandas.Timestamp is a datetime subclass; hand back a plain one.
+        to_py = getattr(value, "to_pydatetime", None)
+        return to_py() if callable(to_py) else value
+    raise TypeError(f"sys_date came back as {type(value).__name__}, not a timestamp")
+
+
+def snapshot_time(lanes: Lanes) -> datetime | None:
+    """When the live snapshot was taken, or None when dw_mes_lot_v is empty."""
+    return _as_datetime(lanes.realtime.scalar(snapshot_time_query()))
+
+
+def wip_summary(
+    lanes: Lanes, settings: Settings | None = None, *, include_dummy: bool = False
+) -> dict[str, Any]:
+    """Current WIP by status, from the live snapshot.
+
+    Returns a plain dict::
+
+        {"RUN":   {"lots": int, "qty": int},
+         "QUEUE": {"lots": int, "qty": int},
+         "HOLD":  {"lots": int, "qty": int,
+                   "quality": {"lots": int, "qty": int},
+                   "non_quality": {"lots": int, "qty": int}},
+         "total": {"lots": int, "qty": int}}
+
+    ``settings`` (by default the lanes' own) supplies ``non_quality_hold_reasons``.
+    """
+    settings = settings if settings is not None else getattr(lanes, "settings", None)
+    reasons = (
+        settings.non_quality_hold_reasons
+        if settings is not None
+        else DEFAULT_NON_QUALITY_HOLD_REASONS
+    )
+    table = lanes.realtime.fetch_arrow(
+        wip_summary_query(non_quality_reasons=reasons, include_dummy=include_dummy)
+    )
+    rows = table.to_pylist()
+    row: dict[str, Any] = rows[0] if rows else {}
+
+    def num(status: str, kind: str | None, measure: str) -> int:
+        value = row.get(_col_name(status, kind, measure))
+        return int(value) if value is not None else 0
+
+    out: dict[str, Any] = {
+        "RUN": {"lots": num("RUN", None, "lots"), "qty": num("RUN", None, "qty")},
+        "QUEUE": {"lots": num("QUEUE", None, "lots"), "qty": num("QUEUE", None, "qty")},
+    }
+    hold: dict[str, Any] = {
+        kind: {"lots": num("HOLD", kind, "lots"), "qty": num("HOLD", kind, "qty")}
+        for kind in HOLD_KINDS
+    }
+    hold["lots"] = sum(hold[k]["lots"] for k in HOLD_KINDS)
+    hold["qty"] = sum(hold[k]["qty"] for k in HOLD_KINDS)
+    out["HOLD"] = hold
+    out["total"] = {
+        "lots": sum(out[s]["lots"] for s in STATUSES),
+        "qty": sum(out[s]["qty"] for s in STATUSES),
+    }
+    return out
+
+
+def ping(lanes: Lanes) -> float:
+    """Round-trip one trivial query on the realtime lane; return milliseconds."""
+    start = time.perf_counter()
+    lanes.realtime.scalar(ping_query())
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,184 @@
+"""The dashboard's entry point: a router and the frame around every page.
+
+Why: each page should only do its own job. Everything every page needs is done once here:
+settings read and validated (a bad setting is a clear message, never a traceback), the
+demo database built on the first run without a configured database, the database lanes
+opened once per process (an unreachable database is a clear message naming the masked
+URL and what to check), and a sidebar showing the backend, how fresh the live snapshot
+is (re-checked cheaply every ``snapshot_refresh_s`` in a fragment, so the page itself is
+not rerun) and the current WIP by status.
+
+Run with ``streamlit run dashboard/app.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from core import live  # noqa: E402
+from core.config import Settings, SettingsError  # noqa: E402
+from core.db import DatabaseUnavailable, Lanes  # noqa: E402
+from dashboard import first_run, state  # noqa: E402
+
+log = logging.getLogger("mesdash.dashboard")
+
+# Not "pages/": a folder of that name beside the entry point switches Streamlit into its
+# legacy pages-directory mode, where a first visit to e.g. /system after a server start
+# runs the page without this frame (no settings check, no sidebar) until "/" is visited.
+PAGES_DIR = Path(__file__).resolve().parent / "views"
+
+# (file, title, icon, url path)
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("trace.py", "Trace", ":material/account_tree:", "trace"),
+    ("defect_trace.py", "Defect trace", ":material/bug_report:", "defect_trace"),
+    ("reject_history.py", "Reject history", ":material/bar_chart:", "reject_history"),
+    ("wip_hold.py", "WIP hold", ":material/pause_circle:", "wip_hold"),
+    ("system.py", "System", ":material/monitor_heart:", "system"),
+)
+SYSTEM_PAGE = "system"
+
+
+def settings_or_stop() -> Settings:
+    try:
+        return state.get_settings()
+    except SettingsError as exc:
+        problems = "\n".join(f"- {p}" for p in exc.problems)
+        st.error(
+            "**The dashboard cannot start: its settings are invalid.**\n\n"
+            f"{problems}\n\n"
+            "Fix the environment variables (`MES_<SETTING>`) or `.streamlit/secrets.toml`, "
+            "then reload the page."
+        )
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
+def build_demo_or_stop(settings: Settings) -> None:
+    """First run on the demo database: build it, showing progress."""
+    with st.status(
+        "Building the demo database (first run only)…", expanded=True
+    ) as status:
+        st.write(
+            f"No database is configured (`MES_DB_URL` is empty), so the dashboard builds "
+            f"its demo database `{settings.demo_db_path}` ({settings.demo_scale} scale)."
+        )
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
+
+        def waiting() -> None:
+            st.write("Another session is building it right now; waiting for it to finish…")
+
+        try:
+            first_run.build_demo_file(settings, progress=progress, on_wait=waiting)
+        except Exception as exc:
+            log.exception("building the demo database failed")
+            status.update(label="Building the demo database failed", state="error")
+            st.error(
+                f"Building the demo database `{settings.demo_db_path}` failed: "
+                f"{type(exc).__name__}: {exc}\n\nCheck that its folder is writable and "
+                "has free space, or set `MES_DB_URL` to a real database."
+            )
+            st.stop()
+        bar.progress(1.0, text="Done")
+        status.update(label="Demo database ready", state="complete", expanded=False)
+
+
+def open_lanes_or_none(settings: Settings) -> Lanes | None:
+    """The process's lanes, or None after showing why the database cannot be used."""
+    try:
+        lanes = state.get_lanes(settings)
+    except DatabaseUnavailable as exc:
+        st.error(state.unreachable_message(settings, exc))
+    except Exception as exc:
+        log.exception("opening the database lanes failed")
+        st.error(
+            f"Opening the database at `{state.mask_url(settings.effective_db_url)}` "
+            f"failed: {type(exc).__name__}: {exc}"
+        )
+    else:
+        state.set_lanes_problem(None)
+        return lanes
+    state.set_lanes_problem("unavailable")
+    if st.button("Retry the connection", icon=":material/refresh:"):
+        state.reset_lanes()
+        st.rerun()
+    return None
+
+
+def wip_markdown(wip: dict) -> str:
+    def row(label: str, part: dict) -> str:
+        return f"| {label} | {part['lots']:,} | {part['qty']:,} |"
+
+    hold = wip["HOLD"]
+    return "\n".join(
+        [
+            "| WIP | lots | pcs |",
+            "|:--|--:|--:|",
+            row("RUN", wip["RUN"]),
+            row("QUEUE", wip["QUEUE"]),
+            row("HOLD", hold),
+            row("↳ quality", hold["quality"]),
+            row("↳ non-quality", hold["non_quality"]),
+            row("**Total**", wip["total"]),
+        ]
+    )
+
+
+def sidebar(settings: Settings, lanes: Lanes) -> None:
+    st.caption(f"Backend **{lanes.backend}** · `{lanes.url_display}`")
+
+    @st.fragment(run_every=settings.snapshot_refresh_s)
+    def live_panel() -> None:
+        with state.guarded("Live snapshot"):
+            snap = live.snapshot_time(lanes)
+            if snap is None:
+                st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
+                return
+            age_s = (state.now_like(snap) - snap).total_seconds()
+            text = f"Data as of {snap:%Y-%m-%d %H:%M}, {state.humanize_age(age_s)}"
+            if age_s > settings.snapshot_stale_s:
+                st.warning(
+                    f"{text}. The live snapshot is older than "
+                    f"{state.humanize_age(settings.snapshot_stale_s).removesuffix(' ago')}: "
+                    "it may be stale.",
+                    icon=":material/schedule:",
+                )
+            else:
+                st.caption(f":material/schedule: {text}")
+            wip = state.wip_summary_at(lanes, settings, settings.effective_db_url, snap)
+            st.markdown(wip_markdown(wip))
+
+    live_panel()
+
+
+def main() -> None:
+    st.set_page_config(layout="wide", page_title="MES dashboard")
+    settings = settings_or_stop()
+    if first_run.demo_needed(settings):
+        build_demo_or_stop(settings)
+    pages = [
+        st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url, default=i == 0)
+        for i, (file, title, icon, url) in enumerate(PAGES)
+    ]
+    current = st.navigation(pages)
+    lanes = open_lanes_or_none(settings)
+    if lanes is None:
+        if current.url_path == SYSTEM_PAGE:
+            current.run()  # the System page works without a database (settings, retry)
+        st.stop()
+    with st.sidebar:
+        sidebar(settings, lanes)
+    current.run()
+
+
+main()

@@ -1,0 +1,233 @@
+"""Process-wide resources and small helpers shared by the frame (app.py) and every page.
+
+Why: Streamlit re-executes the script on every interaction. Settings must be read once and
+the database lanes (two engines, two pools, a throttle) must exist once per process, not
+once per rerun or per session, or the pools multiply and the incident in domain.md comes
+back. ``st.cache_resource`` gives exactly that; ``on_release`` closes the lanes when the
+cache is cleared. Pages also share a few presentation helpers here (URL masking, error
+boxes that never show a traceback, state kept in ``st.query_params``) so they stay thin.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import streamlit as st
+
+from core import live
+from core.config import Settings, load_settings
+from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
+
+log = logging.getLogger("mesdash.dashboard")
+
+# The System page's statistics refresh. Not a setting of core.config (yet): it only paces
+# a diagnostics view, never a query against the warehouse beyond Lanes.stats().
+SYSTEM_REFRESH_S = 5
+
+# Names of settings whose values may carry credentials.
+SECRET_SETTINGS = ("db_url", "redis_url")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached resources
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def get_settings() -> Settings:
+    """Settings, read and validated once per process (SettingsError is not cached)."""
+    return load_settings()
+
+
+def _close_lanes(lanes: Lanes) -> None:
+    try:
+        lanes.close()
+    except Exception:  # closing must never break a cache clear
+        log.exception("closing the database lanes failed")
+
+
+@st.cache_resource(show_spinner="Connecting to the database…", on_release=_close_lanes)
+def _lanes_for(_settings: Settings, key: str) -> Lanes:
+    # ``key`` (the settings' repr) is the cache key; ``_settings`` itself is not hashed.
+    lanes = open_lanes(_settings)
+    try:
+        # One round trip when the lanes are first opened, so an unreachable server is
+        # reported by the frame (with what to check) rather than by the first widget.
+        live.ping(lanes)
+    except BaseException:
+        _close_lanes(lanes)
+        raise
+    return lanes
+
+
+def get_lanes(settings: Settings) -> Lanes:
+    """The one Lanes of this process for these settings; raises DatabaseUnavailable."""
+    return _lanes_for(settings, repr(settings))
+
+
+def reset_lanes() -> None:
+    """Forget the cached lanes (closing them), so the next get_lanes reconnects."""
+    _lanes_for.clear()
+
+
+_LANES_PROBLEM_KEY = "mesdash.lanes_problem"
+
+
+def set_lanes_problem(problem: str | None) -> None:
+    """The frame records whether this session's run could open the lanes."""
+    st.session_state[_LANES_PROBLEM_KEY] = problem
+
+
+def lanes_or_none(settings: Settings) -> Lanes | None:
+    """The lanes, or None when the frame already reported the database unavailable (a
+    page that can work without a database uses this instead of get_lanes)."""
+    if st.session_state.get(_LANES_PROBLEM_KEY):
+        return None
+    try:
+        return get_lanes(settings)
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached reads of the live snapshot
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def wip_summary_at(
+    _lanes: Lanes, _settings: Settings, url: str, snapshot: datetime | None
+) -> dict[str, Any]:
+    """WIP summary, recomputed only when the snapshot time (or the database) changes."""
+    return live.wip_summary(_lanes, _settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentation helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def mask_url(url: str | None) -> str:
+    """A URL with its password replaced by ***, for display."""
+    if not url:
+        return "(not set)"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def displayed_setting(settings: Settings, name: str) -> str:
+    """A setting's value as text, with credentials masked."""
+    value = getattr(settings, name)
+    if name in SECRET_SETTINGS:
+        return mask_url(value)
+    if isinstance(value, tuple):
+        return "; ".join(value)
+    if value in (None, ""):
+        return "(empty)"
+    return str(value)
+
+
+def unreachable_message(settings: Settings, exc: BaseException) -> str:
+    """What failed, where (URL masked), and what to check: for st.error."""
+    url = mask_url(settings.effective_db_url)
+    if settings.uses_demo:
+        hint = (
+            f"No database is configured, so the dashboard uses its demo file "
+            f"`{settings.demo_db_path}`. Check that the file is not being written by another "
+            "program; delete it to have it rebuilt on the next start, or set `MES_DB_URL`."
+        )
+    else:
+        hint = "The System page shows the settings in effect and can test the connection again."
+    detail = str(exc).strip() or type(exc).__name__
+    if not settings.uses_demo and "check" not in detail.lower():
+        # The lanes' own messages already say what to check; add it when one does not.
+        hint = (
+            "Check that the server is running and reachable from this machine (host, port, "
+            "firewall, VPN) and that the user and password in `MES_DB_URL` (or "
+            "`[connections.mes] url` in .streamlit/secrets.toml) are right. " + hint
+        )
+    return f"**Cannot reach the MES database** at `{url}`.\n\n{detail}\n\n{hint}"
+
+
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Show a failure of ``what`` as a message box instead of a traceback.
+
+    Lane errors already carry a plain-language message; anything else is logged with
+    its traceback on the server and summarised on the page.
+    """
+    try:
+        yield
+    except LaneBusy as exc:
+        st.warning(f"{what}: {exc}")
+    except QueryTimeout as exc:
+        st.warning(f"{what}: {exc}")
+    except DatabaseUnavailable as exc:
+        st.error(f"{what}: the database is unavailable. {exc}")
+    except LaneError as exc:
+        st.error(f"{what}: {exc}")
+    except Exception as exc:
+        log.exception("%s failed", what)
+        st.error(f"{what} failed: {type(exc).__name__}: {exc}")
+
+
+def humanize_age(seconds: float) -> str:
+    """'just now', '5 min ago', '2 h 10 min ago', '3 d ago'."""
+    minutes = int(max(seconds, 0) // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours // 24} d ago"
+
+
+def now_like(value: datetime) -> datetime:
+    """The current time, naive or aware like ``value`` (snapshots are usually naive)."""
+    if value.tzinfo is None:
+        return datetime.now()
+    return datetime.now(value.tzinfo)
+
+
+# ---------------------------------------------------------------------------------------------
+# Page state in the URL (shareable links)
+# ---------------------------------------------------------------------------------------------
+
+
+def query_param(name: str, default: str | None = None) -> str | None:
+    """A single value from the URL's query string."""
+    value = st.query_params.get(name)
+    return default if value in (None, "") else value
+
+
+def query_param_list(name: str) -> list[str]:
+    """Every value of a repeated query parameter (?lot=a&lot=b)."""
+    return [v for v in st.query_params.get_all(name) if v]
+
+
+def set_query_param(name: str, value: str | list[str] | None) -> None:
+    """Set (or, with None or an empty value, remove) a query parameter."""
+    if value is None or value == "" or value == []:
+        if name in st.query_params:
+            del st.query_params[name]
+        return
+    if st.query_params.get_all(name) == ([value] if isinstance(value, str) else value):
+        return  # unchanged: writing would trigger a needless rerun
+    st.query_params[name] = value

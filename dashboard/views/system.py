@@ -1,0 +1,129 @@
+"""System page: the settings in effect, the database backend and the lanes' live statistics.
+
+Why: in the incident of domain.md nobody could see the pool filling up or the live queries
+slowing down until the web worker died. This page shows, refreshed every few seconds in a
+fragment (the rest of the page does not rerun), each lane's pool use, throttle permits,
+latency percentiles, timeouts and errors, plus every setting with credentials masked and
+a button that tests the connection. It also works when the database is unreachable, so
+the settings can be checked then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import live
+from core.config import ENV_PREFIX, SETTINGS_DOC
+from dashboard import state
+
+settings = state.get_settings()
+lanes = state.lanes_or_none(settings)
+
+st.title("System")
+
+# --- connection ------------------------------------------------------------------------------
+st.subheader("Database")
+if lanes is not None:
+    st.markdown(f"Backend **{lanes.backend}** at `{lanes.url_display}`")
+else:
+    st.markdown(f"Not connected. Configured URL: `{state.mask_url(settings.effective_db_url)}`")
+if st.button("Test connection", icon=":material/network_check:"):
+    if lanes is None:
+        state.reset_lanes()
+        state.set_lanes_problem(None)
+        st.rerun()  # the frame reconnects and reports
+    with state.guarded("Test connection"):
+        ms = live.ping(lanes)
+        snap = live.snapshot_time(lanes)
+        shown = f"{snap:%Y-%m-%d %H:%M:%S}" if snap else "no snapshot rows"
+        st.success(f"Connected: round trip {ms:.1f} ms; live snapshot as of {shown}.")
+
+
+# --- lane statistics -------------------------------------------------------------------------
+def _num(value: Any, fmt: str = "{:,.0f}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def _lane_panel(name: str, data: dict[str, Any]) -> None:
+    pool = data.get("pool", {}) or {}
+    lat = data.get("latency_ms", {}) or {}
+    st.markdown(f"**{name} lane**")
+    c = st.columns(4)
+    c[0].metric("Checked out", f"{_num(pool.get('checked_out'))} / {_num(pool.get('size'))}")
+    c[1].metric("Overflow", _num(pool.get("overflow")))
+    c[2].metric("Waiting", _num(pool.get("waiting")))
+    c[3].metric("Latency samples", _num(lat.get("count")))
+    c = st.columns(4)
+    sampled = bool(lat.get("count"))  # no samples yet: show a dash, not a fake 0 ms
+    for col, key in zip(c, ("p50", "p95", "p99"), strict=False):
+        col.metric(f"{key} ms", _num(lat.get(key) if sampled else None, "{:,.1f}"))
+    c[3].metric("Timeouts / errors", f"{_num(data.get('timeouts'))} / {_num(data.get('errors'))}")
+
+
+def _throttle_panel(throttle: dict[str, Any]) -> None:
+    st.markdown("**Slow-lane throttle**")
+    c = st.columns(3)
+    c[0].metric("Kind", str(throttle.get("kind", "–")))
+    c[1].metric(
+        "Permits in use",
+        f"{_num(throttle.get('in_use'))} / {_num(throttle.get('permits'))}",
+    )
+    c[2].metric("Waiting", _num(throttle.get("waiting")))
+    detail = throttle.get("detail") or ""
+    if throttle.get("degraded"):
+        st.warning(f"Throttle degraded: {detail or 'no detail given'}", icon=":material/warning:")
+    else:
+        st.caption(f":material/check_circle: Throttle healthy. {detail}")
+
+
+@st.fragment(run_every=state.SYSTEM_REFRESH_S)
+def lane_statistics() -> None:
+    st.subheader("Lanes")
+    if lanes is None:
+        st.info("No statistics: the database is not connected.")
+        return
+    with state.guarded("Lane statistics"):
+        stats = lanes.stats()
+        left, right = st.columns(2, gap="large")
+        with left:
+            _lane_panel("Realtime", stats.get("realtime", {}) or {})
+        with right:
+            slow = stats.get("slow", {}) or {}
+            _lane_panel("Slow", slow)
+            _throttle_panel(slow.get("throttle", {}) or {})
+        st.caption(f"Refreshed every {state.SYSTEM_REFRESH_S} s.")
+        with st.expander("Raw statistics"):
+            st.json(stats)
+
+
+lane_statistics()
+
+# --- settings ----------------------------------------------------------------------------------
+st.subheader("Settings in effect")
+st.caption(
+    "Read once per process from the environment (`MES_<NAME>`), `.streamlit/secrets.toml` "
+    "and the defaults; credentials are masked."
+)
+rows = [
+    {
+        "setting": name,
+        "value": state.displayed_setting(settings, name),
+        "default": "yes" if getattr(settings, name) == default else "",
+        "environment": f"{ENV_PREFIX}{name.upper()}",
+        "what it protects": doc,
+    }
+    for name, (doc, default) in SETTINGS_DOC.items()
+]
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    width="stretch",
+    height="content",
+    column_config={
+        "value": st.column_config.TextColumn(width="medium"),
+        "what it protects": st.column_config.TextColumn(width="large"),
+    },
+)

@@ -1,0 +1,200 @@
+"""Browser smoke test: the real `streamlit run dashboard/app.py` server in headless Chromium.
+
+Why: AppTest runs the script in-process and never renders anything; only a real server
+and browser show what a user sees (page routing by URL, the sidebar frame, fragments,
+layout). Every page is opened against a tiny demo DuckDB, checked for exception boxes and
+saved as a full-page screenshot under artifacts/screenshots/ for a person to look at.
+The server always gets terminated, whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_S = 60
+PAGE_TIMEOUT_MS = 60_000
+SETTLE_MS = 1_500
+VIEWPORT = {"width": 1440, "height": 1000}
+# (url path, title shown on the page, screenshot name)
+PAGES = [
+    ("", "Trace", "trace"),
+    ("defect_trace", "Defect trace", "defect_trace"),
+    ("reject_history", "Reject history", "reject_history"),
+    ("wip_hold", "WIP hold", "wip_hold"),
+    ("system", "System", "system"),
+]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+        ".ci/run does this.",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_db(demo_duckdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's tiny demo database (conftest builds it with build_demo)."""
+    source = Path(demo_duckdb_url.removeprefix("duckdb:///"))
+    path = tmp_path_factory.mktemp("browser") / "tiny.duckdb"
+    shutil.copyfile(source, path)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(db_url: str, log_path: Path) -> Iterator[str]:
+    """A streamlit server for ``db_url``; yields its base URL, always terminates it."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MES_")}
+    env.update(
+        MES_DB_URL=db_url,
+        MES_SECRETS_FILE=str(log_path.with_name("no-secrets.toml")),
+        PYTHONUNBUFFERED="1",
+    )
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        "--server.port", str(port), "--server.headless", "true",
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + SERVER_START_S
+            while True:
+                if proc.poll() is not None:
+                    raise AssertionError(
+                        f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}"
+                    )
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"no health in {SERVER_START_S} s:\n{log_path.read_text()}"
+                    )
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _settle(page: Page, title: str) -> None:
+    page.locator("h1", has_text=title).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    with contextlib.suppress(Exception):
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(
+        state="detached", timeout=PAGE_TIMEOUT_MS
+    )
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def _screenshot(page: Page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main container, so
+    the viewport is grown to the content's height first (full_page alone would cut it)."""
+    height = page.evaluate(
+        """() => Math.max(...['[data-testid="stMain"]', '[data-testid="stSidebar"]',
+                              '[data-testid="stAppViewContainer"]']
+            .map(s => document.querySelector(s)).filter(Boolean)
+            .map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(SETTLE_MS // 3)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+def test_every_page_in_chromium(tiny_db: Path, browser: Browser, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            for path, title, name in PAGES:
+                page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+                _settle(page, title)
+                page.get_by_text("Data as of").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+                _screenshot(page, name)
+                exceptions = page.locator('[data-testid="stException"]')
+                assert exceptions.count() == 0, (name, exceptions.all_inner_texts())
+                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+                assert "RUN" in sidebar and "QUEUE" in sidebar and "HOLD" in sidebar, sidebar
+        finally:
+            context.close()
+
+
+def test_unreachable_database_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    url = "postgresql+psycopg://nobody:sekret@127.0.0.1:1/x"
+    with serve(url, tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/", wait_until="domcontentloaded")
+            alert = page.get_by_text("Cannot reach the MES database").first
+            alert.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.locator('[data-testid="stStatusWidget"]').wait_for(
+                state="detached", timeout=PAGE_TIMEOUT_MS
+            )
+            page.wait_for_timeout(SETTLE_MS)
+            _screenshot(page, "unreachable_database")
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert "sekret" not in page.content()
+        finally:
+            context.close()
