@@ -124,6 +124,21 @@ class Settings:
     yield_max_wait_s: float = _s(
         2.0, "Longest a slow batch waits for live queries to finish before it runs anyway."
     )
+    live_recent_s: float = _s(
+        1.0,
+        "For this long after a live query, the slow lane runs one batch at a time instead "
+        "of slow_workers, leaving a core to the live widgets.",
+    )
+    live_batch_size: int = _s(
+        250,
+        "IN-list size of slow batches while live widgets are active: shorter batches give "
+        "way sooner (measured: p99 of live queries 2.3x idle with 1000, 1.3x with 250).",
+    )
+    duckdb_threads: int = _s(
+        1,
+        "Threads the DuckDB warehouse may use per query (embedded demo); 1 leaves the other "
+        "core to the live widgets while a trace runs.",
+    )
     # --- caching ---------------------------------------------------------------------------
     cache_max_ids: int = _s(
         10_000,
@@ -255,12 +270,15 @@ def _validate(s: Settings) -> list[str]:
         "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
         "reject_default_days", "reject_max_days", "snapshot_refresh_s", "snapshot_stale_s",
         "hold_history_max_days", "page_size", "page_size_max", "realtime_pool_recycle_s",
+        "duckdb_threads", "live_batch_size",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:
         p.append(f"realtime_max_overflow = {s.realtime_max_overflow} must be 0 or more.")
     if s.cache_max_ids < 0:
         p.append(f"cache_max_ids = {s.cache_max_ids} must be 0 or more (0 caches nothing).")
+    if s.live_recent_s < 0:
+        p.append(f"live_recent_s = {s.live_recent_s} must be 0 or more.")
     if s.yield_max_wait_s < 0:
         p.append(f"yield_max_wait_s = {s.yield_max_wait_s} must be 0 or more.")
     if s.slow_connections < s.slow_permits:

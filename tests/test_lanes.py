@@ -21,6 +21,7 @@ from core.db import (
     QueryTimeout,
     open_lanes,
 )
+from core.db.idlist import in_ids
 from core.db.lanes import LiveGate
 from tests.conftest import make_settings
 
@@ -100,7 +101,7 @@ def all_returned(lanes: Lanes) -> bool:
 
 
 def ids_query(chunk: list[str]) -> sa.Select:
-    return sa.select(IDS.c.id, IDS.c.n).where(IDS.c.id.in_(chunk)).order_by(IDS.c.n)
+    return sa.select(IDS.c.id, IDS.c.n).where(in_ids(IDS.c.id, chunk)).order_by(IDS.c.n)
 
 
 def all_ids() -> list[str]:
@@ -180,6 +181,8 @@ def test_batched_stream_limits_in_lists_and_covers_every_id(raw_lanes: Lanes) ->
     results = list(raw_lanes.slow.stream_batched(build, ids, batch_size=700))
     assert max(seen) == 700 and sum(seen) == N_IDS
     assert sorted(r.index for r in results) == list(range(len(seen)))
+    assert sorted((r.offset, r.size) for r in results)[-1] == (N_IDS - seen[-1], seen[-1])
+    assert all(r.ids_total == N_IDS for r in results)
     got = pa.concat_tables([r.table for r in results])
     assert sorted(got.column("id").to_pylist()) == ids
     # never more than the lane's in_list_max, whatever the caller asks for
@@ -323,3 +326,71 @@ def test_tricky_values_survive_streaming_identically(raw_lanes: Lanes) -> None:
             "text": 'multi\nline, "quoted" 焊接_DB', "empty": "", "missing": None,
             "ts": dt.datetime(2026, 11, 28, 7, 29, 59, 123000), "num": 3.25, "whole": -7,
         }]
+
+
+def test_in_ids_matches_a_plain_in_list(raw_lanes: Lanes) -> None:
+    chunk = [*all_ids()[:50], "NOT-AN-ID", "", "'; DROP TABLE ids; --"]
+    plain = sa.select(IDS.c.id).where(IDS.c.id.in_(chunk)).order_by(IDS.c.id)
+    fast = sa.select(IDS.c.id).where(in_ids(IDS.c.id, chunk)).order_by(IDS.c.id)
+    a, b = raw_lanes.slow.fetch_arrow(plain), raw_lanes.slow.fetch_arrow(fast)
+    assert a.equals(b) and a.num_rows == 50
+    assert raw_lanes.slow.fetch_arrow(
+        sa.select(IDS.c.id).where(in_ids(IDS.c.id, []))
+    ).num_rows == 0
+    with pytest.raises(ValueError, match="exceeds 1000"):
+        in_ids(IDS.c.id, all_ids()[:1001])
+
+
+def test_csv_record_end_never_cuts_inside_quotes() -> None:
+    from core.db.drivers import _csv_record_end
+
+    buf = b'1,"a\nb"\n2,"say ""hi""\n"\n3,x'
+    cut = _csv_record_end(buf, len(buf))
+    assert buf[:cut] == b'1,"a\nb"\n2,"say ""hi""\n"\n'
+    assert _csv_record_end(b'1,"open\nquote', 13) == 0
+
+
+def test_postgres_copy_stream_cut_into_small_blocks_keeps_every_value(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.db.drivers as drivers
+
+    monkeypatch.setattr(drivers, "PG_COPY_BLOCK_BYTES", 256)  # many cuts
+    lanes = open_lanes(make_settings(pg_url))
+    try:
+        n = sa.func.generate_series(1, 3000).table_valued("n").render_derived(name="g")
+        text = sa.func.concat("lot ", n.c.n, '\n"note", ', sa.func.repeat("x", n.c.n % 7))
+        stmt = sa.select(n.c.n.label("n"), sa.cast(text, sa.String).label("t")).order_by(n.c.n)
+        got = pa.Table.from_batches(list(lanes.slow.stream(stmt, batch_rows=500)))
+        assert got.column("n").to_pylist() == list(range(1, 3001))
+        assert got.column("t").to_pylist() == [
+            f'lot {i}\n"note", ' + "x" * (i % 7) for i in range(1, 3001)
+        ]
+    finally:
+        lanes.close()
+
+
+def test_slow_batches_shrink_and_serialise_while_live_widgets_are_active(
+    raw_lanes: Lanes,
+) -> None:
+    sizes: list[int] = []
+    lock = threading.Lock()
+
+    def build(chunk: list[str]) -> sa.Select:
+        with lock:
+            sizes.append(len(chunk))
+        return ids_query(chunk)
+
+    slow = raw_lanes.slow
+    slow.live_recent_s = 60.0
+    raw_lanes.realtime.scalar(sa.select(sa.func.count()).select_from(IDS))  # a live query
+    assert slow._width(2) == 1
+    results = list(slow.stream_batched(build, all_ids()))
+    expected = 250 if raw_lanes.backend == "postgresql" else 1000  # DuckDB scans per batch
+    assert max(sizes) == expected and sum(sizes) == N_IDS
+    assert len(results) == N_IDS // expected
+    # nobody watching: full batches, all workers
+    sizes.clear()
+    slow.live_recent_s = 0.0
+    list(slow.stream_batched(build, all_ids()))
+    assert max(sizes) == 1000 and slow._width(2) == 2

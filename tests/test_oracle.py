@@ -117,3 +117,16 @@ def test_oracle_engine_uses_thin_mode_and_pool_settings_without_connecting() -> 
     assert engine.pool.size() == 3 and engine.pool._max_overflow == 2  # type: ignore[attr-defined]
     assert oracledb.is_thin_mode()
     engine.dispose()
+
+
+def test_in_ids_is_a_plain_in_list_of_at_most_1000_binds_on_oracle() -> None:
+    from core.db.idlist import in_ids
+
+    ids = [f"{i:016X}" for i in range(1000)]
+    stmt = sa.select(schema.container.c.containerid).where(
+        in_ids(schema.container.c.containerid, ids)
+    )
+    sql = compile_for(oracle.dialect(), stmt)
+    (group,) = IN_LIST.findall(sql)
+    assert group.count(":") == 1000
+    assert "= ANY(" in compile_for(postgresql.dialect(), stmt)

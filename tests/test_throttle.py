@@ -44,13 +44,14 @@ WORKER = textwrap.dedent(
     import sys, time, redis
     sys.path.insert(0, {root!r})
     from core.db.throttle import RedisThrottle
+    MAX_LUA = ("local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+               "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end")
     client = redis.Redis.from_url({url!r})
     t = RedisThrottle(client, {permits}, name={name!r}, lease_s=5)
     for _ in range({rounds}):
         p = t.acquire(30)
         n = client.incr({name!r} + ':now')
-        top = max(n, int(client.get({name!r} + ':max') or 0))
-        client.set({name!r} + ':max', top)
+        client.eval(MAX_LUA, 1, {name!r} + ':max', n)
         time.sleep(0.05)
         client.decr({name!r} + ':now')
         t.release(p)

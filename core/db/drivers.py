@@ -85,15 +85,34 @@ def _rows_to_batch(
     return pa.RecordBatch.from_arrays(arrays, names=keys)
 
 
+PG_COPY_BLOCK_BYTES = 4 << 20
+
+
+def _csv_record_end(buf: bytes | bytearray, limit: int) -> int:
+    """Index just past the last complete CSV record in ``buf[:limit]``, or 0.
+
+    A newline ends a record exactly when an even number of quote characters precede it
+    (CSV escapes a quote inside a field by doubling it), so quoted newlines are safe."""
+    pos = limit
+    while True:
+        pos = buf.rfind(b"\n", 0, pos)
+        if pos < 0:
+            return 0
+        if buf.count(b'"', 0, pos) % 2 == 0:
+            return pos + 1
+
+
 def _pg_copy_arrow(
     conn: Connection,
     stmt: Executable,
     wanted: list[tuple[str, pa.DataType | None]],
     batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a query through PostgreSQL's COPY as CSV into Arrow record batches."""
-    import io
+    """Stream a query through PostgreSQL's COPY as CSV into Arrow record batches.
 
+    COPY chunks are gathered into blocks of about PG_COPY_BLOCK_BYTES, cut at a record
+    boundary, and each block is parsed by Arrow's C++ CSV reader (which releases the GIL).
+    Memory stays at one block plus its Arrow batch, whatever the result size."""
     import pyarrow.csv as pcsv
 
     opts = conn.get_execution_options()
@@ -105,55 +124,54 @@ def _pg_copy_arrow(
     )
     raw = raw_connection_of(conn)
     names = [n for n, _ in wanted]
-    types = {n: t for n, t in wanted if t is not None}
+    # one thread: a block is small, and the other core belongs to the live widgets
+    read_options = pcsv.ReadOptions(column_names=names, use_threads=False)
+    parse_options = pcsv.ParseOptions(newlines_in_values=True)
+    convert_options = pcsv.ConvertOptions(
+        column_types={n: t for n, t in wanted if t is not None},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t", "true"],
+        false_values=["f", "false"],
+    )
+
+    def parse(block: bytes | bytearray) -> Iterator[pa.RecordBatch]:
+        table = pcsv.read_csv(
+            pa.py_buffer(bytes(block)),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            yield _conform(batch, wanted)
+
+    emitted = False
+    buf = bytearray()
     with raw.cursor() as cur, cur.copy(
         f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)",  # bound client-side
         compiled.params,
     ) as copy:
-        chunks = iter(copy)
-
-        class _CopyReader(io.RawIOBase):
-            pending = b""
-
-            def readable(self) -> bool:
-                return True
-
-            def readinto(self, buf: Any) -> int:
-                while not self.pending:
-                    nxt = next(chunks, None)
-                    if nxt is None:
-                        return 0
-                    self.pending = bytes(nxt)
-                n = min(len(buf), len(self.pending))
-                buf[:n] = self.pending[:n]
-                self.pending = self.pending[n:]
-                return n
-
-        reader = pcsv.open_csv(
-            io.BufferedReader(_CopyReader(), buffer_size=1 << 20),
-            read_options=pcsv.ReadOptions(column_names=names, block_size=8 << 20),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-                true_values=["t", "true"],
-                false_values=["f", "false"],
+        for data in copy:
+            buf += data
+            if len(buf) >= PG_COPY_BLOCK_BYTES:
+                cut = _csv_record_end(buf, len(buf))
+                if cut:
+                    block = buf[:cut]
+                    del buf[:cut]
+                    for batch in parse(block):
+                        emitted = True
+                        yield batch
+        if buf:
+            for batch in parse(buf):
+                emitted = True
+                yield batch
+    if not emitted:
+        yield _conform(
+            pa.RecordBatch.from_pylist(
+                [], schema=pa.schema([(n, t or pa.string()) for n, t in wanted])
             ),
+            wanted,
         )
-        emitted = False
-        for batch in reader:
-            emitted = True
-            conformed = _conform(batch, wanted)
-            for offset in range(0, conformed.num_rows, batch_rows):
-                yield conformed.slice(offset, batch_rows)  # zero-copy
-        if not emitted:
-            yield _conform(
-                pa.RecordBatch.from_pylist(
-                    [], schema=pa.schema([(n, t or pa.string()) for n, t in wanted])
-                ),
-                wanted,
-            )
 
 
 class Armed:
@@ -169,6 +187,9 @@ class Driver:
 
     backend: Backend
     invalidate_on_timeout = False
+    # Batch cost grows with its ids (index lookups on a server): smaller batches while the
+    # live widgets are active cost little and give way sooner.
+    shrink_batches_for_live = True
 
     # --- deadlines and cancel ------------------------------------------------------------
     def arm(self, conn: Connection, deadline_s: float) -> Armed:  # pragma: no cover - abstract
@@ -226,6 +247,9 @@ def _orig(exc: BaseException) -> BaseException:
 
 class DuckDBDriver(Driver):
     backend: Backend = "duckdb"
+    # Every batch scans the table: smaller batches would multiply the work. DuckDB gives
+    # way through its thread limit (settings.duckdb_threads) instead.
+    shrink_batches_for_live = False
 
     def arm(self, conn: Connection, deadline_s: float) -> Armed:
         armed = Armed()

@@ -52,6 +52,7 @@ def make_engine(
     read_only: bool = True,
     role: str = "mesdash",
     connect_args: dict[str, object] | None = None,
+    duckdb_threads: int | None = None,
 ) -> Engine:
     """An engine for one lane. ``pool=None`` means no pooling (one-shot tools)."""
     url = make_url(url)
@@ -63,7 +64,10 @@ def make_engine(
             if not Path(path).exists():
                 raise DatabaseUnavailable(f"DuckDB file {path} does not exist.")
             connect_args["read_only"] = True
-        connect_args.setdefault("config", {})
+        config: dict[str, object] = dict(connect_args.get("config") or {})  # type: ignore[call-overload]
+        if duckdb_threads:
+            config["threads"] = duckdb_threads
+        connect_args["config"] = config
     elif backend == "postgresql":
         connect_args["application_name"] = f"mesdash-{role}"
         connect_args.setdefault("connect_timeout", 10)

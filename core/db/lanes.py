@@ -55,6 +55,7 @@ class LiveGate:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._active = 0
+        self._last_live = float("-inf")
         self.yields = 0
         self.yield_seconds = 0.0
 
@@ -71,8 +72,13 @@ class LiveGate:
         finally:
             with self._cond:
                 self._active -= 1
+                self._last_live = time.monotonic()
                 if self._active == 0:
                     self._cond.notify_all()
+
+    def live_recently(self, window_s: float) -> bool:
+        """A live query is running, or ended less than ``window_s`` ago."""
+        return self._active > 0 or time.monotonic() - self._last_live < window_s
 
     def wait_quiet(self, max_wait_s: float) -> float:
         """Wait until no live query runs (at most ``max_wait_s``); return seconds waited."""
@@ -276,13 +282,18 @@ class RealtimeLane(_Lane):
 
 @dataclass
 class BatchResult:
-    """One IN-list batch of a batched stream: its table, or the error it raised."""
+    """One IN-list batch of a batched stream: its table, or the error it raised.
+
+    ``offset``/``size`` place the batch in the caller's id list (``ids_total`` long), so
+    progress is ids done / ids_total; the number of batches is not fixed in advance
+    because batches shrink while live widgets are active."""
 
     index: int
-    total: int
+    offset: int
+    size: int
+    ids_total: int
     first_id: str
     last_id: str
-    size: int
     table: pa.Table | None
     error: LaneError | None
     seconds: float
@@ -302,6 +313,8 @@ class SlowLane(_Lane):
         in_list_max: int,
         yield_to_live: bool = True,
         yield_max_wait_s: float = 2.0,
+        live_recent_s: float = 1.0,
+        live_batch_size: int = 250,
         **kw: Any,
     ) -> None:
         super().__init__("slow", engine, **kw)
@@ -312,10 +325,26 @@ class SlowLane(_Lane):
         self.in_list_max = in_list_max
         self.yield_to_live = yield_to_live
         self.yield_max_wait_s = yield_max_wait_s
+        self.live_recent_s = live_recent_s
+        self.live_batch_size = live_batch_size
 
     def _give_way(self) -> None:
         if self.yield_to_live:
             self.gate.wait_quiet(self.yield_max_wait_s)
+
+    def _live_active(self) -> bool:
+        return self.yield_to_live and self.gate.live_recently(self.live_recent_s)
+
+    def _width(self, workers: int) -> int:
+        """Batches allowed in flight now: one while the live widgets are active."""
+        return 1 if self._live_active() else workers
+
+    def _step(self, size: int) -> int:
+        """Ids in the next batch: smaller while the live widgets are active, so a live
+        query never shares the machine with a long batch."""
+        if self.driver.shrink_batches_for_live and self._live_active():
+            return min(size, self.live_batch_size)
+        return size
 
     def _retry_hint(self) -> float:
         lat = self.stats.latency_ms()
@@ -384,30 +413,36 @@ class SlowLane(_Lane):
         size = min(batch_size or self.in_list_max, self.in_list_max)
         if size < 1:
             raise ValueError("batch_size must be at least 1")
-        chunks = [list(ids[i : i + size]) for i in range(0, len(ids), size)]
-        total = len(chunks)
-        n_workers = max(1, min(workers or self.workers, total or 1))
+        ids = list(ids)
+        total = len(ids)
+        n_workers = max(1, workers or self.workers)
         own = CancelToken(cancel)
 
-        def run(index: int, chunk: list[str]) -> BatchResult:
+        def run(index: int, offset: int, chunk: list[str]) -> BatchResult:
             t0 = time.perf_counter()
+            table: pa.Table | None = None
+            error: LaneError | None = None
             try:
                 table = self.fetch_arrow(build(chunk), deadline_s=deadline_s, cancel=own)
-                return BatchResult(index, total, chunk[0], chunk[-1], len(chunk), table,
-                                   None, time.perf_counter() - t0)
             except LaneError as exc:
-                return BatchResult(index, total, chunk[0], chunk[-1], len(chunk), None,
-                                   exc, time.perf_counter() - t0)
+                error = exc
+            return BatchResult(index, offset, len(chunk), total, chunk[0], chunk[-1], table,
+                               error, time.perf_counter() - t0)
 
         pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="mesdash-slow")
         pending: set[Future[BatchResult]] = set()
-        next_index = 0
+        position = index = 0
         try:
-            while next_index < total or pending:
-                while next_index < total and len(pending) < n_workers and not own.cancelled:
+            while position < total or pending:
+                while (
+                    position < total and len(pending) < self._width(n_workers)
+                    and not own.cancelled
+                ):
                     self._give_way()
-                    pending.add(pool.submit(run, next_index, chunks[next_index]))
-                    next_index += 1
+                    chunk = ids[position : position + self._step(size)]
+                    pending.add(pool.submit(run, index, position, chunk))
+                    position += len(chunk)
+                    index += 1
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)

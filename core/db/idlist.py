@@ -1,0 +1,62 @@
+"""`in_ids(column, ids)`: one IN-list predicate, compiled the best way for each backend.
+
+Why: the slow lane sends thousands of IN-list batches. Oracle needs a plain IN list (at
+most 1000 expressions, Oracle's limit); rendering 1000 bind markers there is unavoidable.
+PostgreSQL and DuckDB take the whole list as ONE array parameter instead
+(``col = ANY(:ids)``, ``col IN (SELECT UNNEST(:ids))``), which saves compiling and
+binding 1000 parameters per batch in Python: time the batch would otherwise hold the GIL
+against the live widgets' threads. The query definition stays one and the same.
+
+Statements holding it are not put in SQLAlchemy's compiled cache (each batch carries a
+different list, and compiling a one-parameter statement is cheap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.config import ORACLE_IN_LIST_LIMIT
+
+
+class InIds(ColumnElement[bool]):
+    """``column IN (ids)``; the list length is checked against Oracle's limit."""
+
+    type = sa.Boolean()
+    inherit_cache = False
+
+    def __init__(self, column: ColumnElement[Any], ids: Sequence[str]) -> None:
+        if len(ids) > ORACLE_IN_LIST_LIMIT:
+            raise ValueError(
+                f"an IN list of {len(ids)} ids exceeds {ORACLE_IN_LIST_LIMIT}; batch the ids "
+                "(SlowLane.stream_batched does)"
+            )
+        self.column = column
+        self.ids = list(ids)
+
+
+def in_ids(column: ColumnElement[Any], ids: Sequence[str]) -> InIds:
+    return InIds(column, ids)
+
+
+@compiles(InIds)
+def _compile_default(element: InIds, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.ids), **kw)
+
+
+@compiles(InIds, "postgresql")
+def _compile_pg(element: InIds, compiler: Any, **kw: Any) -> str:
+    param = sa.bindparam(None, element.ids, type_=ARRAY(sa.String()))
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(param, **kw)})"
+
+
+@compiles(InIds, "duckdb")
+def _compile_duckdb(element: InIds, compiler: Any, **kw: Any) -> str:
+    param = sa.bindparam(None, element.ids, type_=sa.types.NullType())
+    col = compiler.process(element.column, **kw)
+    return f"{col} IN (SELECT UNNEST({compiler.process(param, **kw)}))"
