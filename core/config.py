@@ -180,6 +180,18 @@ class Settings:
         "Hold reasons that are not quality holds (everything else, null included, is).",
     )
     hold_history_max_days: int = _s(365, "Longest hold-history range.")
+    hold_age_edges_days: tuple[float, ...] = _s(
+        (1.0, 3.0, 7.0),
+        "Edges of the days-at-station buckets of held lots (<1, 1–3, 3–7, ≥7 days).",
+    )
+    hold_duration_edges_h: tuple[float, ...] = _s(
+        (4.0, 24.0, 72.0),
+        "Edges of the hold-duration buckets in hours (<4 h, 4–24 h, 1–3 d, >3 d).",
+    )
+    defect_default_station: str = _s("TMTT", "Default detection station group of a defect trace.")
+    defect_reason_lookback_days: int = _s(
+        180, "Loss reasons offered in the defect trace: those seen in this many days."
+    )
     workcenter_map_file: str = _s(
         "",
         "Optional CSV (work_center,work_center_group,workcentersequence_group) overriding "
@@ -244,9 +256,12 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> tuple[Any, str | 
         if target is float:
             return float(str(raw).strip()), None
         if target is tuple:
-            if isinstance(raw, (list, tuple)):
-                return tuple(str(x) for x in raw), None
-            return tuple(x.strip() for x in str(raw).split(";") if x.strip()), None
+            items = (
+                list(raw) if isinstance(raw, (list, tuple))
+                else [x.strip() for x in str(raw).split(";") if x.strip()]
+            )
+            element = type(default[0]) if default else str
+            return tuple(element(x) for x in items), None
         text = str(raw).strip()
         return (text or (None if default is None else "")), None
     except (TypeError, ValueError) as exc:
@@ -269,8 +284,8 @@ def _validate(s: Settings) -> list[str]:
         "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
         "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
         "reject_default_days", "reject_max_days", "snapshot_refresh_s", "snapshot_stale_s",
-        "hold_history_max_days", "page_size", "page_size_max", "realtime_pool_recycle_s",
-        "duckdb_threads", "live_batch_size",
+        "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
+        "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:
@@ -302,6 +317,10 @@ def _validate(s: Settings) -> list[str]:
         p.append(f"page_size = {s.page_size} exceeds page_size_max = {s.page_size_max}.")
     if s.reject_default_days > s.reject_max_days:
         p.append("reject_default_days must not exceed reject_max_days.")
+    for name in ("hold_age_edges_days", "hold_duration_edges_h"):
+        edges = getattr(s, name)
+        if not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
+            p.append(f"{name} = {edges} must be increasing positive numbers, e.g. 1;3;7.")
     if s.demo_scale not in ("tiny", "small", "incident"):
         p.append(f"demo_scale = {s.demo_scale!r} must be tiny, small or incident.")
     if not s.schema.replace("_", "").isalnum():
@@ -385,8 +404,10 @@ def settings_markdown() -> str:
     """The configuration reference table for the README (generated, so it cannot drift)."""
     rows = ["| setting | environment | default | what it protects |", "|---|---|---|---|"]
     for name, (doc, default) in SETTINGS_DOC.items():
-        if isinstance(default, tuple):
+        if isinstance(default, tuple) and default and isinstance(default[0], str):
             shown = f"{len(default)} reasons (see core/config.py)"
+        elif isinstance(default, tuple):
+            shown = ";".join(f"{x:g}" for x in default)
         else:
             shown = "(empty)" if default in (None, "") else str(default)
         rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {shown} | {doc} |")

@@ -24,6 +24,8 @@ def test_environment_values_are_coerced() -> None:
     )
     assert (s.slow_permits, s.slow_connections, s.yield_to_live) == (3, 6, False)
     assert s.slow_deadline_s == 12.5 and not s.uses_demo
+    s3 = load_settings(env={"MES_HOLD_AGE_EDGES_DAYS": "2;5;10"}, secrets_path="/nonexistent")
+    assert s3.hold_age_edges_days == (2.0, 5.0, 10.0)
 
 
 def test_secrets_toml_gives_url_and_settings(tmp_path: Path) -> None:
@@ -55,6 +57,8 @@ def test_secrets_toml_gives_url_and_settings(tmp_path: Path) -> None:
         ({"MES_REDIS_URL": "localhost:6379"}, "redis_url"),
         ({"MES_YIELD_TO_LIVE": "maybe"}, "true or false"),
         ({"MES_SCHEMA": "dwh; drop table x"}, "plain identifier"),
+        ({"MES_HOLD_AGE_EDGES_DAYS": "3;1"}, "must be increasing positive numbers"),
+        ({"MES_HOLD_DURATION_EDGES_H": "4;x"}, "MES_HOLD_DURATION_EDGES_H"),
     ],
 )
 def test_bad_settings_are_named_with_the_reason(env: dict[str, str], needle: str) -> None:
