@@ -136,7 +136,7 @@ def displayed_setting(settings: Settings, name: str) -> str:
     if name in SECRET_SETTINGS:
         return mask_url(value)
     if isinstance(value, tuple):
-        return "; ".join(value)
+        return "; ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if value in (None, ""):
         return "(empty)"
     return str(value)

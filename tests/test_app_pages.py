@@ -332,3 +332,17 @@ def test_wip_summary_matches_pandas(tiny_db: Path) -> None:
         wip["HOLD"]["non_quality"]["qty"],
     ) == expected["↳ non-quality"]
     assert wip["total"]["lots"] == sum(expected[k][0] for k in ("RUN", "QUEUE", "HOLD"))
+
+
+def test_redis_down_dashboard_works_and_system_page_says_degraded(
+    app_env: pytest.MonkeyPatch, tiny_db: Path
+) -> None:
+    app_env.setenv("MES_DB_URL", f"duckdb:///{tiny_db}")
+    app_env.setenv("MES_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens: Redis down
+    at = _app().run()
+    _assert_clean(at)
+    at.switch_page("views/system.py").run()
+    _assert_clean(at)
+    assert [m.value for m in at.metric if m.label == "Kind"] == ["local"]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Throttle degraded" in warnings and "Redis unreachable" in warnings

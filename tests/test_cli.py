@@ -1,0 +1,66 @@
+"""`mesdash` end to end in a subprocess: demo build, db check, config, and exit codes that
+say what went wrong without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.config import SETTINGS_DOC
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mesdash(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MES_")}
+    full_env["MES_SECRETS_FILE"] = "/nonexistent"
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=120,
+    )
+
+
+def test_demo_build_then_db_check_json(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    built = mesdash("demo", "build", "--db", url, "--scale", "tiny", "--anchor", "2026-11-20")
+    assert built.returncode == 0, built.stderr
+    assert "built tiny demo" in built.stdout and "dw_mes_container" in built.stdout
+    checked = mesdash("db", "check", "--json", env={"MES_DB_URL": url})
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["ok"] and report["backend"] == "duckdb"
+    assert report["snapshot_time"].startswith("2026-11-20")
+    assert report["lanes"]["slow"]["throttle"]["permits"] == 2
+    assert report["lanes"]["realtime"]["pool"]["checked_out"] == 0
+    text = mesdash("db", "check", env={"MES_DB_URL": url})
+    assert text.returncode == 0 and "reachable" in text.stdout
+
+
+def test_unreachable_database_exit_3_without_traceback() -> None:
+    res = mesdash("db", "check", env={
+        "MES_DB_URL": "postgresql+psycopg://nobody:sekret@127.0.0.1:1/x"})
+    assert res.returncode == 3
+    assert "Cannot connect" in res.stderr and "Traceback" not in res.stderr
+    assert "sekret" not in res.stderr
+
+
+def test_bad_settings_exit_2_naming_the_setting() -> None:
+    res = mesdash("db", "check", env={"MES_SLOW_PERMITS": "0"})
+    assert res.returncode == 2
+    assert "slow_permits = 0" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_anchor_exit_1() -> None:
+    res = mesdash("demo", "build", "--db", "duckdb:///:memory:", "--anchor", "yesterday")
+    assert res.returncode == 1 and "YYYY-MM-DD" in res.stderr
+
+
+def test_config_markdown_lists_every_setting() -> None:
+    res = mesdash("config", "--markdown")
+    assert res.returncode == 0
+    for name in SETTINGS_DOC:
+        assert f"`MES_{name.upper()}`" in res.stdout
