@@ -1,0 +1,126 @@
+"""Workcenter → station group → group order: the factory's routing, as data, in one place.
+
+Why: domain.md says the mapping is read from dw_mes_spec_workcenter_v, overridable by a
+config file, and never hard-coded twice. Trace history, reject history and the defect
+trace all need it (station group of a step; "upstream" = a group earlier in the order).
+The view is small (one row per step), so it is loaded once per process through the
+realtime lane and kept as an Arrow table; ``settings.workcenter_map_file`` (CSV with
+work_center, work_center_group, workcentersequence_group) replaces matching rows.
+Group order is stored as text in the warehouse; here it is an integer.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+
+from core.catalog import query
+from core.schema import spec_workcenter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.db import Lanes
+
+MAP_SCHEMA = pa.schema([
+    ("work_center", pa.string()), ("station_group", pa.string()), ("group_seq", pa.int64()),
+])
+
+
+class StationMapError(ValueError):
+    """The override file is unreadable or malformed."""
+
+
+@query("stations.map")
+def station_map_query() -> Select:
+    v = spec_workcenter
+    return (
+        sa.select(
+            v.c.work_center,
+            sa.func.min(v.c.work_center_group).label("station_group"),
+            sa.func.min(v.c.workcentersequence_group).label("group_seq"),
+        )
+        .where(v.c.work_center.is_not(None))
+        .group_by(v.c.work_center)
+        .order_by(v.c.work_center)
+    )
+
+
+def _seq(text: object) -> int | None:
+    try:
+        return int(float(str(text).strip()))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class StationMap:
+    table: pa.Table  # MAP_SCHEMA: one row per work center
+
+    def group_of(self, work_center: str | None) -> str | None:
+        return self._by_wc().get(work_center or "", (None, None))[0]
+
+    def seq_of_group(self, group: str) -> int | None:
+        return dict(self.groups()).get(group)
+
+    def workcenters_of(self, group: str) -> list[str]:
+        return sorted(wc for wc, (g, _) in self._by_wc().items() if g == group)
+
+    def groups(self) -> list[tuple[str, int | None]]:
+        """Station groups in flow order."""
+        seen: dict[str, int | None] = {}
+        for wc_group, seq in self._by_wc().values():
+            if wc_group is not None and (wc_group not in seen or seen[wc_group] is None):
+                seen[wc_group] = seq
+        return sorted(seen.items(), key=lambda kv: (kv[1] is None, kv[1] or 0, kv[0]))
+
+    def _by_wc(self) -> dict[str, tuple[str | None, int | None]]:
+        cols = self.table.to_pydict()
+        return {
+            wc: (g, s)
+            for wc, g, s in zip(cols["work_center"], cols["station_group"],
+                                cols["group_seq"], strict=True)
+        }
+
+
+def _read_override(path: Path) -> list[dict[str, object]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise StationMapError(f"workcenter_map_file {path} cannot be read: {exc}") from exc
+    need = {"work_center", "work_center_group", "workcentersequence_group"}
+    if rows and not need <= set(rows[0]):
+        raise StationMapError(
+            f"workcenter_map_file {path} needs the columns {', '.join(sorted(need))}."
+        )
+    return [
+        {"work_center": r["work_center"].strip(), "station_group": r["work_center_group"].strip(),
+         "group_seq": _seq(r["workcentersequence_group"])}
+        for r in rows if r.get("work_center", "").strip()
+    ]
+
+
+def build_station_map(view_rows: pa.Table, override_file: str = "") -> StationMap:
+    rows = {
+        r["work_center"]: {"work_center": r["work_center"], "station_group": r["station_group"],
+                           "group_seq": _seq(r["group_seq"])}
+        for r in view_rows.to_pylist()
+    }
+    if override_file:
+        for r in _read_override(Path(override_file)):
+            rows[str(r["work_center"])] = r
+    ordered = [rows[k] for k in sorted(rows)]
+    return StationMap(pa.Table.from_pylist(ordered, schema=MAP_SCHEMA))
+
+
+def load_station_map(lanes: Lanes, settings: Settings) -> StationMap:
+    """The mapping from the view (realtime lane: it is tiny) plus the override file."""
+    return build_station_map(
+        lanes.realtime.fetch_arrow(station_map_query()), settings.workcenter_map_file
+    )
