@@ -1,0 +1,73 @@
+"""Running the primary reject query on the slow lane and preparing the rows for slicing.
+
+Problem: the primary query is the only warehouse round trip of reject history; it must
+run on the slow lane (throttled, deadline, cancellable) and come back as one Arrow table.
+
+Design: a date range is one statement (``fetch_arrow``); a container list is resolved
+(``core.rejects.resolve``) and fetched in IN lists of at most 1000 (``stream_batched``);
+either way the result is ``measures.prepare``-d once. ``cache_key`` names a load by its
+primary inputs only (a range, or a digest of the sorted container values) and says
+whether it may be cached at all (never for lists over cache_max_ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.rejects.measures import prepare
+from core.rejects.query import rejects_by_containers, rejects_by_range
+from core.rejects.resolve import resolve
+
+
+@dataclass(frozen=True)
+class Loaded:
+    table: pa.Table
+    start: date | None
+    end: date | None
+    unmatched: tuple[str, ...] = ()
+    containers: int | None = None
+
+
+def load_range(lanes: Any, start: date, end: date, *, cancel: Any = None) -> Loaded:
+    table = lanes.slow.fetch_arrow(rejects_by_range(start, end), cancel=cancel)
+    return Loaded(prepare(table), start, end)
+
+
+def load_containers(
+    lanes: Any, values: Sequence[str], *, max_matches: int, cancel: Any = None
+) -> Loaded:
+    found = resolve(lanes, values, max_matches=max_matches, cancel=cancel)
+    tables: list[pa.Table] = []
+    if found.containerids:
+        with closing(lanes.slow.stream_batched(
+            lambda chunk: rejects_by_containers(chunk), found.containerids, cancel=cancel
+        )) as it:
+            tables = [b.table for b in it if b.table is not None]
+    table = pa.concat_tables(tables) if tables else _empty_result()
+    start = end = None
+    if table.num_rows:
+        days = table.column("txndate")
+        lo, hi = pc.min_max(days).values()
+        start, end = lo.as_py().date(), hi.as_py().date()
+    return Loaded(prepare(table), start, end, tuple(found.unmatched),
+                  len(found.containerids))
+
+
+def _empty_result() -> pa.Table:
+    """An empty table with the primary query's columns (no container matched)."""
+    from core.db.drivers import arrow_schema_for
+
+    wanted = arrow_schema_for(rejects_by_containers(["0" * 16]))
+    return pa.schema([(n, t or pa.string()) for n, t in wanted]).empty_table()
+
+
+def values_digest(values: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(values)).encode("utf-8")).hexdigest()[:32]

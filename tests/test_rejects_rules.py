@@ -1,0 +1,316 @@
+"""Reject history on a hand-built data set with known answers, on DuckDB and PostgreSQL.
+
+Every rule of domain.md ("Reject (scrap) measures") has a row here: move-in repeated on
+the reason rows of one event (with and without historymainlineid), the exclusion list by
+code and by full name (and an inactive entry), NNN_/XXX_/ZZZ_/null reasons, a material
+container, a PB_ package, a station group found by spec and one by workcenter, a machine
+list, one lot rejected on two days, and a row outside the range. The expected numbers
+are worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core import schema
+from core.db import open_lanes
+from core.db.engines import make_engine
+from core.rejects.load import load_containers, load_range
+from core.rejects.measures import Filters, Selection, Slicer
+from core.rejects.policy import Policy
+from tests.conftest import make_settings
+
+D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
+
+CONTAINERS = [
+    dict(containerid="C000000000000001", containername="LOT-A1", mfgordername="GA26010001",
+         objecttype="LOT", firstname="W1", productlinename="SOT-23", pj_type="T1",
+         pj_function="TVS", productname="P1"),
+    dict(containerid="C000000000000002", containername="LOT-B1", mfgordername="GC26010002",
+         objecttype="LOT", firstname="W1", productlinename="SOD-323", pj_type="T2",
+         pj_function="ZENER", productname="P2"),
+    dict(containerid="C000000000000003", containername="LOT_PB", mfgordername="GA26010003",
+         objecttype="LOT", firstname="W2", productlinename="PB_SMA", pj_type="T3",
+         pj_function="SKY", productname="P3"),
+    dict(containerid="M000000000000001", containername="MAT-1", mfgordername=None,
+         objecttype="MATERIAL", firstname=None, productlinename=None, pj_type=None,
+         pj_function=None, productname=None),
+]
+SPECS = [
+    dict(spec="S-DB", specsequence="110", work_center="焊_DB", work_center_group="焊接_DB",
+         workcentersequence_group="1"),
+    dict(spec="S-TM", specsequence="200", work_center="TMTT", work_center_group="TMTT",
+         workcentersequence_group="11"),
+]
+EXCLUDE = [
+    dict(reason_id="X1", reason_name="358", description="by code", enable_flag="Y"),
+    dict(reason_id="X2", reason_name="505_機台拋料", description="by name", enable_flag="Y"),
+    dict(reason_id="X3", reason_name="402", description="inactive", enable_flag="N"),
+]
+
+
+def _rej(hml, cid, when, spec, wc, machine, movein, reason, specid="SP00000000000001",
+         wo="same", **qty):
+    cont = next(c for c in CONTAINERS if c["containerid"] == cid)
+    row = dict(historymainlineid=hml, containerid=cid,
+               pj_workorder=cont["mfgordername"] if wo == "same" else wo,
+               workcentername=wc, specid=specid, specname=spec, equipmentname=machine,
+               txndate=when, moveinqty=movein, lossreasonname=reason,
+               rejectcategoryname="cat", rejectcomment=None, defectqty=None)
+    for b in ("rejectqty", "standbyqty", "qtytoprocess", "inprocessqty", "processedqty"):
+        row[b] = None
+    row.update(qty)
+    return row
+
+
+C1, C2, C3, M1 = (c["containerid"] for c in CONTAINERS)
+T = datetime
+REJECTS = [
+    # E1: lot A1, day 1, move-in 1000 on 3 rows; 358 excluded by code
+    _rej("H000000000000001", C1, T(2026, 3, 1, 10), "S-DB", "焊_DB", "DB-01", 1000,
+         "274_OPEN", rejectqty=10, standbyqty=5, defectqty=3),
+    _rej("H000000000000001", C1, T(2026, 3, 1, 10), "S-DB", "焊_DB", "DB-01", 1000,
+         "275_SHORT", rejectqty=20),
+    _rej("H000000000000001", C1, T(2026, 3, 1, 10), "S-DB", "焊_DB", "DB-01", 1000,
+         "358_工程試作", rejectqty=7),
+    # E2: no historymainlineid: fallback key (same lot, second, spec); group by workcenter;
+    # a machine list; 505_機台拋料 excluded by full name
+    _rej(None, C1, T(2026, 3, 1, 11, 0, 0, 300000), "S-UNKNOWN", "TMTT", "TM-01,TM-02",
+         500, "274_OPEN", specid="SP00000000000009", rejectqty=4),
+    _rej(None, C1, T(2026, 3, 1, 11, 0, 0, 700000), "S-UNKNOWN", "TMTT", "TM-01,TM-02",
+         500, "505_機台拋料", specid="SP00000000000009", rejectqty=6),
+    # E3: lot B1, day 2, move-in 2000; no work order on the row (the container's is used)
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         "001_CRACK", wo=None, rejectqty=30, processedqty=10, inprocessqty=5, defectqty=8),
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         "XXX_未分類", wo=None, rejectqty=9),
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         "ZZZ_TEST", wo=None, rejectqty=3),
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         "REWORK-SCRAP", wo=None, rejectqty=2),
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         None, wo=None, rejectqty=1),
+    _rej("H000000000000003", C2, T(2026, 3, 2, 9), "S-TM", "TMTT", "TM-02", 2000,
+         "402_設備異常", wo=None, rejectqty=12),
+    # E4: a PB_ package
+    _rej("H000000000000004", C3, T(2026, 3, 2, 10), "S-TM", "TMTT", "TM-01", 800,
+         "274_OPEN", rejectqty=50),
+    # E5: a material container
+    _rej("H000000000000005", M1, T(2026, 3, 1, 12), "S-DB", "焊_DB", "DB-02", 100,
+         "012_來料不良", wo=None, rejectqty=25),
+    # E6: lot A1 again, on day 2
+    _rej("H000000000000006", C1, T(2026, 3, 2, 14), "S-TM", "TMTT", "TM-01", 900,
+         "276_腳型不良", rejectqty=8),
+    # outside the range
+    _rej("H000000000000007", C2, T(2026, 2, 27, 14), "S-TM", "TMTT", "TM-01", 900,
+         "001_CRACK", rejectqty=100),
+]
+
+
+def _fill(url: str, schema_name: str) -> None:
+    engine = make_engine(url, schema=schema_name, pool=None, read_only=False)
+    try:
+        tables = [schema.container, schema.lotrejecthistory, schema.spec_workcenter,
+                  schema.scrap_reasons_exclude]
+        schema.metadata.create_all(engine, tables=tables)
+        with engine.begin() as c:
+            full = {col.key: None for col in schema.container.c}
+            c.execute(sa.insert(schema.container), [{**full, **r} for r in CONTAINERS])
+            c.execute(sa.insert(schema.lotrejecthistory), REJECTS)
+            c.execute(sa.insert(schema.spec_workcenter), SPECS)
+            c.execute(sa.insert(schema.scrap_reasons_exclude), EXCLUDE)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def _duck_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("rejects") / "hand.duckdb"
+    url = f"duckdb:///{path}"
+    engine = make_engine(url, pool=None, read_only=False)
+    with engine.begin() as c:
+        c.execute(sa.text("CREATE SCHEMA IF NOT EXISTS dwh"))
+    engine.dispose()
+    _fill(url, "dwh")
+    return url
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def hand(request: pytest.FixtureRequest) -> Iterator[object]:
+    if request.param == "duckdb":
+        settings = make_settings(request.getfixturevalue("_duck_url"))
+    else:
+        pg_url, name = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
+        _fill(pg_url, name)
+        settings = make_settings(pg_url, schema=name)
+    lanes = open_lanes(settings)
+    yield lanes
+    lanes.close()
+
+
+@pytest.fixture
+def sl(hand: object) -> Slicer:
+    return Slicer(load_range(hand, D1, D2).table)
+
+
+P = Policy()
+F = Filters()
+
+
+def test_default_policy_kpis(sl: Slicer) -> None:
+    k = sl.kpis(P, F)
+    # counted: E1 274 (15) + 275 (20); E2 274 (4); E3 001 (45) + 402 (12, inactive
+    # exclusion); E6 276 (8). Defect apart: 3 + 8.
+    assert k["charged"] == 104
+    assert k["defect"] == 11
+    assert k["total"] == 115
+    assert k["charged_share_pct"] == pytest.approx(104 / 115 * 100, abs=1e-3)
+    # once per event: E1 1000 + E2 500 + E3 2000 + E6 900 (naively 7400)
+    assert k["movein"] == 4400
+    assert k["reject_rate_pct"] == pytest.approx(104 / 4400 * 100, abs=1e-3)
+    assert k["defect_rate_pct"] == pytest.approx(11 / 4400 * 100, abs=1e-3)
+    # A1 on two days and several reasons counts once; B1
+    assert k["lots"] == 2
+    assert k["workorders"] == 2  # E3's row has no work order: the container's is used
+
+
+@pytest.mark.parametrize(
+    ("policy", "charged", "movein", "lots"),
+    [
+        (Policy(include_excluded=True), 104 + 7 + 6, 4400, 2),  # by code and by name
+        (Policy(include_xxx_zzz=True), 104 + 9 + 3, 4400, 2),
+        (Policy(include_non_nnn=True), 104 + 2 + 1, 4400, 2),  # REWORK-SCRAP, null
+        (Policy(include_non_nnn=True, include_xxx_zzz=True), 104 + 15, 4400, 2),
+        (Policy(include_material=True), 104 + 25, 4500, 3),
+        (Policy(include_pb=True), 104 + 50, 5200, 3),
+    ],
+)
+def test_toggles(sl: Slicer, policy: Policy, charged: int, movein: int, lots: int) -> None:
+    k = sl.kpis(policy, F)
+    assert (k["charged"], k["movein"], k["lots"]) == (charged, movein, lots)
+
+
+def test_pb_counted_when_chosen(sl: Slicer) -> None:
+    k = sl.kpis(P, Filters(package=("PB_SMA",)))
+    assert (k["charged"], k["movein"], k["lots"]) == (50, 800, 1)
+    assert "PB_ counted: PB_SMA" in P.chips(("PB_SMA",))
+
+
+def test_reason_pareto_and_top80(sl: Slicer) -> None:
+    df = sl.pareto(P, F, "reason")
+    assert list(df["reason"]) == ["001_CRACK", "275_SHORT", "274_OPEN", "402_設備異常",
+                                  "276_腳型不良"]
+    assert list(df["charged"]) == [45, 20, 19, 12, 8]
+    assert df["cum_pct"].iloc[-1] == pytest.approx(100)
+    assert df["cum_pct"].iloc[2] == pytest.approx(84 / 104 * 100)
+    # 274_OPEN crosses 80 % (62.5 -> 80.8): kept; 402 starts above 80: dropped
+    top = sl.pareto(P, F, "reason", only_top80=True)
+    assert list(top["reason"]) == ["001_CRACK", "275_SHORT", "274_OPEN"]
+    # move-in per reason: 274_OPEN was in E1 and E2
+    assert int(df.set_index("reason").loc["274_OPEN", "movein"]) == 1500
+    defect = sl.pareto(P, F, "reason", "defect")
+    assert list(defect["reason"]) == ["001_CRACK", "274_OPEN"]
+
+
+def test_top80_exact_boundary() -> None:
+    import pandas as pd
+
+    from core.rejects.measures import top80
+
+    df = pd.DataFrame({"item": list("abc"), "cum_pct": [50.0, 80.0, 100.0]})
+    assert list(top80(df)["item"]) == ["a", "b"]  # b reaches 80 %: included, then stop
+    df = pd.DataFrame({"item": list("ab"), "cum_pct": [85.0, 100.0]})
+    assert list(top80(df)["item"]) == ["a"]
+
+
+def test_dimensions_station_group_and_machine(sl: Slicer) -> None:
+    g = sl.pareto(P, F, "station_group")
+    # E2 has an unknown spec: its workcenter TMTT gives the group
+    assert dict(zip(g["station_group"], g["charged"], strict=True)) == {"TMTT": 69,
+                                                                        "焊接_DB": 35}
+    k = sl.kpis(P, Filters(machine=("TM-02",)))  # E2 lists TM-01,TM-02
+    assert k["charged"] == 4 + 57
+    k = sl.kpis(P, Filters(reason=("274_OPEN",)))
+    assert (k["charged"], k["movein"], k["lots"]) == (19, 1500, 1)
+    k = sl.kpis(P, Filters(station_group=("焊接_DB",), function=("TVS",)))
+    assert (k["charged"], k["movein"]) == (35, 1000)
+    assert "TM-02" in sl.options()["machine"]
+
+
+def test_trend_and_period_filter(sl: Slicer) -> None:
+    t = sl.trend(P, F, "day")
+    assert list(t["label"]) == ["2026-03-01", "2026-03-02"]
+    assert list(t["charged"]) == [39, 65]
+    assert list(t["defect"]) == [3, 8]
+    assert list(t["movein"]) == [1500, 2900]
+    w = sl.trend(P, F, "week")
+    # 2026-03-01 is a Sunday (ISO week 9), 03-02 a Monday (week 10)
+    assert list(w["label"]) == ["2026-W09", "2026-W10"] and list(w["charged"]) == [39, 65]
+    assert sl.kpis(P, Filters(period=("week", date(2026, 2, 23))))["charged"] == 39
+    m = sl.trend(P, F, "month")
+    assert list(m["label"]) == ["2026-03"] and list(m["movein"]) == [4400]
+    k = sl.kpis(P, Filters(period=("day", D2)))
+    assert (k["charged"], k["movein"], k["lots"]) == (65, 2900, 2)
+
+
+def test_detail_paging_sorting_and_csv(sl: Slicer) -> None:
+    rows, total = sl.detail(P, F, sort="charged", descending=True, page=1, page_size=2)
+    assert total == 6
+    assert list(rows["charged total"]) == [45, 20]
+    rows, _ = sl.detail(P, F, sort="charged", descending=True, page=3, page_size=2)
+    assert list(rows["charged total"]) == [8, 4]
+    rows, total = sl.detail(P, F, Selection("reason", "274_OPEN"))
+    assert total == 2 and set(rows["lot"]) == {"LOT-A1"}
+    data = sl.csv_bytes(P, F)
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("time,lot,work order,workcenter,station group")
+    assert len(lines) == 1 + 6
+    assert "焊接_DB" in data.decode("utf-8-sig")
+
+
+def test_range_is_whole_days(hand: object) -> None:
+    sl = Slicer(load_range(hand, date(2026, 2, 27), date(2026, 2, 27)).table)
+    assert sl.kpis(P, F)["charged"] == 100
+    assert Slicer(load_range(hand, D2, D2).table).kpis(P, F)["charged"] == 65
+
+
+def test_container_list_with_wildcards_and_unmatched(hand: object) -> None:
+    got = load_containers(hand, ["LOT-A*", "GC26010002", "LOT\\_PB", "NOPE-1", "X%"],
+                          max_matches=100)
+    assert got.unmatched == ("NOPE-1", "X%")
+    assert got.containers == 3
+    sl = Slicer(got.table)
+    k = sl.kpis(Policy(include_pb=True), F)
+    # A1: 35 + 4 + 8; B1: 57 plus its out-of-range 100 (a list has no range); PB: 50
+    assert k["charged"] == 47 + 157 + 50
+    # LOT_PB escaped: '_' literal, so LOT-PB would not match; a wafer lot W1 gives A1, B1
+    got = load_containers(hand, ["W1"], max_matches=100)
+    assert got.containers == 2 and not got.unmatched
+    assert load_containers(hand, ["LOT?PB"], max_matches=100).unmatched == ("LOT?PB",)
+
+
+def test_too_many_matches_is_refused(hand: object) -> None:
+    from core.rejects.inputs import RejectInputError
+
+    with pytest.raises(RejectInputError, match="matches 3 containers"):
+        load_containers(hand, ["LOT*"], max_matches=2)
+
+
+def test_slicing_never_queries_again(hand: object) -> None:
+    loaded = load_range(hand, D1, D2)
+    before = hand.stats()["slow"]["queries"]
+    sl = Slicer(loaded.table)
+    for policy in (P, Policy(include_excluded=True), Policy(include_pb=True)):
+        for f in (F, Filters(package=("SOT-23",)), Filters(period=("week", date(2026, 2, 23)))):
+            sl.kpis(policy, f)
+            sl.trend(policy, f, "month")
+            sl.pareto(policy, f, "machine", only_top80=True)
+            sl.detail(policy, f, Selection("reason", "274_OPEN"))
+            sl.csv_bytes(policy, f)
+    assert hand.stats()["slow"]["queries"] == before
