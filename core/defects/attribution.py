@@ -1,0 +1,131 @@
+"""Attribution: which upstream factor goes with more defects at the detection station.
+
+The problem (shared/domain.md, "Defect trace"): attribution is not exclusive — a lot counts
+for every machine, material lot and wafer it (or an ancestor) touched — so a machine that
+every lot passes through tops a pareto by exposure alone. So besides each factor's input,
+defects and defect rate over its exposed lots, we give its **lift**: the defect rate of
+the exposed lots divided by the rate of the lots not exposed to it, and a **p-value**: the
+one-sided Fisher exact test on lots (defective or not × exposed or not), i.e. how likely
+at least this many defective lots among the exposed ones would be if exposure did not
+matter (hypergeometric tail, computed for all factors at once).
+
+Inputs are Arrow tables, computed in an in-memory DuckDB:
+- seeds: containerid, input (trackinqty at detection), defects (scrap of the chosen
+  reasons at the station; the reason filter masks only this numerator);
+- exposures: containerid (a seed), factor_kind, factor, detail — one row per seed and
+  factor it was exposed to (duplicates are removed here).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.stats import hypergeom
+
+FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
+
+FACTOR_SCHEMA = pa.schema([
+    ("factor_kind", pa.string()), ("factor", pa.string()), ("detail", pa.string()),
+    ("lots", pa.int64()), ("defective_lots", pa.int64()), ("input", pa.int64()),
+    ("defects", pa.int64()), ("rate", pa.float64()), ("rate_unexposed", pa.float64()),
+    ("lift", pa.float64()), ("p_value", pa.float64()),
+])
+
+
+def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
+    """One row per (factor_kind, factor) with exposure, rate, lift and p-value."""
+    con = duckdb.connect()
+    try:
+        con.register("seeds", seeds)
+        con.register("exposures", exposures)
+        totals = con.execute(
+            "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
+            "coalesce(sum(defects), 0) AS defects, "
+            "count(*) FILTER (WHERE defects > 0) AS defective_lots FROM seeds"
+        ).fetchall()[0]
+        assert totals is not None
+        n_lots, n_input, n_defects, n_defective = (int(x) for x in totals)
+        grouped = con.sql(
+            """
+            WITH e AS (
+                SELECT DISTINCT containerid, factor_kind, factor FROM exposures
+            ), d AS (
+                SELECT factor_kind, factor, min(detail) AS detail
+                FROM exposures GROUP BY ALL
+            )
+            SELECT e.factor_kind, e.factor, any_value(d.detail) AS detail,
+                   count(*)::BIGINT AS lots,
+                   (count(*) FILTER (WHERE s.defects > 0))::BIGINT AS defective_lots,
+                   coalesce(sum(s.input), 0)::BIGINT AS input,
+                   coalesce(sum(s.defects), 0)::BIGINT AS defects
+            FROM e JOIN seeds s USING (containerid)
+            JOIN d ON d.factor_kind = e.factor_kind AND d.factor = e.factor
+            GROUP BY e.factor_kind, e.factor
+            ORDER BY defects DESC, e.factor_kind, e.factor
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    if grouped.num_rows == 0:
+        return FACTOR_SCHEMA.empty_table()
+    lots = grouped["lots"].to_numpy()
+    bad = grouped["defective_lots"].to_numpy()
+    inp = grouped["input"].to_numpy().astype(float)
+    dfx = grouped["defects"].to_numpy().astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(inp > 0, dfx / inp, 0.0)
+        rest_in = n_input - inp
+        rest_rate = np.where(rest_in > 0, (n_defects - dfx) / rest_in, np.nan)
+        lift = np.where(rest_rate > 0, rate / rest_rate, np.where(rate > 0, np.inf, np.nan))
+    # P(X >= defective exposed lots), X ~ Hypergeom(all lots, defective lots, exposed lots)
+    p = hypergeom.sf(bad - 1, n_lots, n_defective, lots)
+    return pa.table({
+        "factor_kind": grouped["factor_kind"], "factor": grouped["factor"],
+        "detail": grouped["detail"], "lots": grouped["lots"],
+        "defective_lots": grouped["defective_lots"], "input": grouped["input"],
+        "defects": grouped["defects"], "rate": pa.array(rate),
+        "rate_unexposed": pa.array(rest_rate), "lift": pa.array(lift),
+        "p_value": pa.array(np.clip(p, 0.0, 1.0)),
+    }, schema=FACTOR_SCHEMA)
+
+
+SORTS = {"defects": "defects", "rate": "rate", "lift": "lift"}
+
+
+def pareto(factors: pa.Table, kind: str, *, by: str = "defects", top: int = 10) -> pa.Table:
+    """The pareto of one factor kind: top N by defects, rate or lift, the rest as
+    'others', with the cumulative share of defects (0–100) on each bar."""
+    if by not in SORTS:
+        raise ValueError(f"sort by one of {', '.join(SORTS)}, not {by!r}")
+    con = duckdb.connect()
+    try:
+        con.register("f", factors)
+        ranked = con.sql(
+            f"""
+            SELECT * FROM f WHERE factor_kind = $kind
+            ORDER BY {SORTS[by]} DESC NULLS LAST, defects DESC, factor
+            """,  # the ORDER BY column comes from the fixed SORTS map, never from input
+            params={"kind": kind},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    head = ranked.slice(0, top)
+    rows = head.to_pylist()
+    if ranked.num_rows > top:
+        rest = ranked.slice(top).to_pylist()
+        inp = sum(r["input"] for r in rest)
+        dfx = sum(r["defects"] for r in rest)
+        rows.append({
+            "factor_kind": kind, "factor": f"others ({len(rest)})", "detail": "",
+            "lots": None, "defective_lots": None, "input": inp, "defects": dfx,
+            "rate": dfx / inp if inp else 0.0, "rate_unexposed": None, "lift": None,
+            "p_value": None,
+        })
+    total = sum(r["defects"] for r in rows) or 1
+    running = 0
+    for r in rows:
+        running += r["defects"]
+        r["cumulative_pct"] = 100.0 * running / total
+    schema = FACTOR_SCHEMA.append(pa.field("cumulative_pct", pa.float64()))
+    return pa.Table.from_pylist(rows, schema=schema)

@@ -1,0 +1,100 @@
+"""Detection: the seeds of a defect trace and their defects.
+
+Every lot that passed the detection station in the range is a seed, defective or not, so
+clean lots count in the denominator (domain.md). Its latest pass gives input (trackinqty)
+and the detection machine; its defects are the charged scrap of the chosen loss reasons
+booked at the station's workcenters in the range (all reasons when none is chosen). The
+reason filter masks only the numerator; the type and package filters remove seeds, so
+they mask numerator and denominator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from core.db import CancelToken, Lanes
+from core.defects.queries import detection_passes_query, detection_rejects_query
+from core.defects.request import DefectInputError, DefectRequest
+from core.stations import StationMap
+
+
+@dataclass
+class Detection:
+    seeds: pa.Table  # one row per seed lot
+    reasons: pa.Table  # seed lot × reason: charged, defectqty (all reasons, for the pareto)
+    detection_seq: int | None
+    queries: int
+
+
+def detect(
+    lanes: Lanes, request: DefectRequest, stations: StationMap, *,
+    cancel: CancelToken | None = None,
+) -> Detection:
+    workcenters = stations.workcenters_of(request.station)
+    if not workcenters:
+        known = [g for g, _ in stations.groups()]
+        raise DefectInputError(
+            f"Unknown detection station {request.station!r}. Known station groups: "
+            f"{', '.join(known)}."
+        )
+    passes = lanes.slow.fetch_arrow(
+        detection_passes_query(workcenters, request.start_ts, request.end_ts), cancel=cancel
+    )
+    rejects = lanes.slow.fetch_arrow(
+        detection_rejects_query(workcenters, request.start_ts, request.end_ts), cancel=cancel
+    )
+    con = duckdb.connect()
+    try:
+        con.register("passes", passes)
+        con.register("rejects", rejects)
+        con.register("wanted_reasons", pa.table({"r": pa.array(request.reasons, pa.string())}))
+        con.register("wanted_types", pa.table({"t": pa.array(request.types, pa.string())}))
+        con.register("wanted_pkgs", pa.table({"p": pa.array(request.packages, pa.string())}))
+        con.register("wanted_lots", pa.table({"n": pa.array(request.lots, pa.string())}))
+        seeds = con.sql(
+            """
+            WITH latest AS (
+                SELECT * FROM passes
+                QUALIFY row_number() OVER (
+                    PARTITION BY containerid
+                    ORDER BY trackintimestamp DESC, trackouttimestamp DESC NULLS FIRST
+                ) = 1
+            ), kept AS (
+                SELECT * FROM latest
+                WHERE ((SELECT count(*) FROM wanted_types) = 0
+                       OR pj_type IN (SELECT t FROM wanted_types))
+                  AND ((SELECT count(*) FROM wanted_pkgs) = 0
+                       OR productlinename IN (SELECT p FROM wanted_pkgs))
+                  AND ((SELECT count(*) FROM wanted_lots) = 0
+                       OR containername IN (SELECT n FROM wanted_lots))
+            ), d AS (
+                SELECT containerid, sum(charged) AS defects FROM rejects
+                WHERE (SELECT count(*) FROM wanted_reasons) = 0
+                   OR lossreasonname IN (SELECT r FROM wanted_reasons)
+                GROUP BY containerid
+            )
+            SELECT k.containerid, k.containername, k.pj_type, k.productlinename,
+                   k.firstname, k.mfgordername, k.equipmentname AS detection_machine,
+                   k.trackintimestamp AS detected_at,
+                   coalesce(k.trackinqty, 0)::BIGINT AS input,
+                   coalesce(d.defects, 0)::BIGINT AS defects,
+                   coalesce(d.defects, 0) > 0 AS defective
+            FROM kept k LEFT JOIN d USING (containerid)
+            ORDER BY k.containerid
+            """
+        ).to_arrow_table()
+        con.register("seeds", seeds)
+        reasons = con.sql(
+            """
+            SELECT r.containerid, coalesce(r.lossreasonname, '(none)') AS reason,
+                   sum(r.charged)::BIGINT AS charged, sum(r.defectqty)::BIGINT AS defectqty
+            FROM rejects r SEMI JOIN seeds s ON s.containerid = r.containerid
+            GROUP BY ALL ORDER BY 1, 2
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return Detection(seeds, reasons, stations.seq_of_group(request.station), 2)

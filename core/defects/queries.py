@@ -1,0 +1,100 @@
+"""The defect trace's own warehouse queries (all on the slow lane, all registered).
+
+- detection passes: every pass of a lot at the detection station's workcenters in the
+  range, newest first per lot (the caller keeps each lot's latest pass: the seed), with
+  the container's type, package and wafer lot;
+- detection rejects: scrap at those workcenters in the range, charged (the five buckets,
+  nulls as 0) and uncharged defect apart, per lot and reason;
+- reasons seen: the loss reasons of the last N days, for the reason picker;
+- downstream rejects: rejects of a batch of containers (forward analysis).
+The station's workcenters come from core.stations (the mapping is data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+
+from core.catalog import query
+from core.db.idlist import in_ids
+from core.schema import container, lotrejecthistory, lotwiphistory
+
+_EX_TS = {"start": dt.datetime(2026, 6, 1), "end": dt.datetime(2026, 11, 1)}
+_EX_WC = {"workcenters": ["TMTT"]}
+_EX_IDS = {"ids": [f"{i:016X}" for i in range(1000)]}
+
+
+def charged_scrap(t: sa.Table = lotrejecthistory) -> sa.ColumnElement[int]:
+    """rejectqty + standbyqty + qtytoprocess + inprocessqty + processedqty, nulls as 0."""
+    zero = sa.literal(0)
+    return (
+        sa.func.coalesce(t.c.rejectqty, zero) + sa.func.coalesce(t.c.standbyqty, zero)
+        + sa.func.coalesce(t.c.qtytoprocess, zero) + sa.func.coalesce(t.c.inprocessqty, zero)
+        + sa.func.coalesce(t.c.processedqty, zero)
+    )
+
+
+@query("defects.detection_passes", {**_EX_WC, **_EX_TS})
+def detection_passes_query(
+    workcenters: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> Select:
+    h, c = lotwiphistory, container
+    return (
+        sa.select(
+            h.c.containerid, c.c.containername, c.c.pj_type, c.c.productlinename,
+            c.c.firstname, c.c.mfgordername, h.c.equipmentname, h.c.trackintimestamp,
+            h.c.trackouttimestamp, h.c.trackinqty,
+        )
+        .join_from(h, c, c.c.containerid == h.c.containerid)
+        .where(
+            h.c.workcentername.in_(list(workcenters)),
+            h.c.trackintimestamp >= start,
+            h.c.trackintimestamp < end,
+        )
+        .order_by(h.c.containerid, h.c.trackintimestamp.desc())
+    )
+
+
+@query("defects.detection_rejects", {**_EX_WC, **_EX_TS})
+def detection_rejects_query(
+    workcenters: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> Select:
+    r = lotrejecthistory
+    return (
+        sa.select(
+            r.c.containerid,
+            r.c.lossreasonname,
+            sa.func.sum(charged_scrap()).label("charged"),
+            sa.func.sum(sa.func.coalesce(r.c.defectqty, sa.literal(0))).label("defectqty"),
+        )
+        .where(
+            r.c.workcentername.in_(list(workcenters)),
+            r.c.txndate >= start,
+            r.c.txndate < end,
+        )
+        .group_by(r.c.containerid, r.c.lossreasonname)
+    )
+
+
+@query("defects.reasons_seen", {"since": dt.datetime(2026, 6, 1)})
+def reasons_seen_query(since: dt.datetime) -> Select:
+    r = lotrejecthistory
+    return (
+        sa.select(r.c.lossreasonname, sa.func.count().label("rows"))
+        .where(r.c.txndate >= since, r.c.lossreasonname.is_not(None))
+        .group_by(r.c.lossreasonname)
+        .order_by(r.c.lossreasonname)
+    )
+
+
+@query("defects.downstream_rejects", {**_EX_IDS, "since": dt.datetime(2026, 6, 1)})
+def downstream_rejects_query(ids: Sequence[str], since: dt.datetime) -> Select:
+    r = lotrejecthistory
+    return sa.select(
+        r.c.containerid, r.c.workcentername, r.c.equipmentname, r.c.lossreasonname,
+        r.c.txndate, charged_scrap().label("charged"),
+        sa.func.coalesce(r.c.defectqty, sa.literal(0)).label("defectqty"),
+    ).where(in_ids(r.c.containerid, ids), r.c.txndate >= since)

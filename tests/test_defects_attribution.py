@@ -1,0 +1,173 @@
+"""Defect attribution on a hand-built factory with answers worked out by hand.
+
+Seeds at TMTT (June 1–30): A (1000 in, 30 OPEN + 10 CRACK), B (latest pass 1000 in,
+20+5 OPEN), C (1000, 5 CRACK), D (500, clean). E passed TMTT outside the range. A and B
+are splits of P1, which ran on die-bond machine M1 with lead frame LF-1; C and D ran on
+M2 with LF-2. A's FQC step (machine F1, box BX-9) comes after TMTT and must not count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from core.db import Lanes, open_lanes
+from core.defects import DefectInputError, DefectRequest, pareto
+from core.defects.analysis import analyse_backward, analyse_forward
+from core.defects.detection import detect
+from core.schema import lotmaterialshistory, lotwiphistory, resource
+from core.stations import load_station_map
+from tests import defects_factory as f
+from tests.conftest import make_settings
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lanes]:
+    if request.param == "duckdb":
+        url, schema_name = f"duckdb:///{tmp_path / 'factory.duckdb'}", "dwh"
+    else:
+        url, schema_name = request.getfixturevalue("pg_url"), request.getfixturevalue(
+            "pg_schema")
+    f.build(url, schema_name)
+    lanes = open_lanes(make_settings(url, schema=schema_name))
+    yield lanes
+    lanes.close()
+
+
+def run(lanes: Lanes, **kw: object):
+    req = DefectRequest.build(lanes.settings, station="TMTT", start="2026-06-01",
+                              end="2026-06-30", **kw)
+    stations = load_station_map(lanes, lanes.settings)
+    det = detect(lanes, req, stations)
+    history = lanes.slow.fetch_arrow(sa.select(
+        lotwiphistory.c.containerid, lotwiphistory.c.workcentername,
+        lotwiphistory.c.equipmentname))
+    materials = lanes.slow.fetch_arrow(sa.select(
+        lotmaterialshistory.c.containerid, lotmaterialshistory.c.workcentername,
+        lotmaterialshistory.c.materialpartname, lotmaterialshistory.c.materiallotname))
+    res = lanes.slow.fetch_arrow(sa.select(resource.c.resourcename,
+                                           resource.c.resourcefamilyname))
+    back = analyse_backward(det, f.edges_table(), history, materials, stations,
+                            reasons_selected=req.reasons, resources=res)
+    return det, back
+
+
+def row(table: pa.Table, kind: str, factor: str) -> dict:
+    rows = [r for r in table.to_pylist() if r["factor_kind"] == kind and r["factor"] == factor]
+    assert len(rows) == 1, (kind, factor, table.to_pylist())
+    return rows[0]
+
+
+def test_seeds_are_latest_passes_with_clean_lots_in_the_denominator(factory: Lanes) -> None:
+    det, back = run(factory)
+    seeds = {r["containername"]: r for r in det.seeds.to_pylist()}
+    assert set(seeds) == {"A", "B", "C", "D"}  # E passed outside the range
+    assert seeds["B"]["input"] == 1000  # latest pass, not the earlier 900
+    assert {n: s["defects"] for n, s in seeds.items()} == {"A": 40, "B": 25, "C": 5, "D": 0}
+    assert back.kpis == {"lots": 4, "defective_lots": 3, "input": 3500, "defects": 70,
+                         "defect_rate_pct": 2.0, "top_reason": "274_OPEN",
+                         "affected_machines": 4}
+
+
+def test_upstream_exposure_rate_lift_and_p_value(factory: Lanes) -> None:
+    _, back = run(factory)
+    m1 = row(back.factors, "machine", "焊接_DB / M1")
+    assert (m1["lots"], m1["input"], m1["defects"]) == (2, 2000, 65)
+    assert m1["rate"] == pytest.approx(65 / 2000)
+    assert m1["rate_unexposed"] == pytest.approx(5 / 1500)
+    assert m1["lift"] == pytest.approx((65 / 2000) / (5 / 1500))
+    assert m1["p_value"] == pytest.approx(0.5)  # hypergeometric: C(3,2)C(1,0)/C(4,2)
+    assert m1["detail"] == "ASM-AD838"
+    wb1 = row(back.factors, "machine", "焊接_WB / WB1")
+    assert (wb1["input"], wb1["defects"]) == (2000, 45)
+    assert wb1["lift"] == pytest.approx((45 / 2000) / (25 / 1500))
+    lf1 = row(back.factors, "material", "LF / LF-1")
+    assert (lf1["lots"], lf1["defects"]) == (2, 65)
+    assert row(back.factors, "wafer", "W1")["defects"] == 65
+    assert row(back.factors, "detection_machine", "T2")["input"] == 1500
+    kinds = {(r["factor_kind"], r["factor"]) for r in back.factors.to_pylist()}
+    # steps at or after the detection station are not upstream
+    assert ("machine", "FQC / F1") not in kinds and ("machine", "TMTT / T1") not in kinds
+    assert ("material", "BOX / BX-9") not in kinds
+
+
+def test_reason_filter_masks_only_the_numerator(factory: Lanes) -> None:
+    _, back = run(factory, reasons=["274_OPEN"])
+    assert back.kpis["input"] == 3500 and back.kpis["defects"] == 55
+    m1 = row(back.factors, "machine", "焊接_DB / M1")
+    assert (m1["input"], m1["defects"], m1["rate_unexposed"]) == (2000, 55, 0.0)
+    assert math.isinf(m1["lift"])
+    assert [r["reason"] for r in back.reasons.to_pylist()] == ["274_OPEN"]
+
+
+def test_type_and_package_filters_mask_both(factory: Lanes) -> None:
+    _, back = run(factory, types=["X1"])
+    assert (back.kpis["lots"], back.kpis["input"], back.kpis["defects"]) == (3, 3000, 70)
+    _, back = run(factory, packages=["PKG2"])
+    assert (back.kpis["lots"], back.kpis["input"], back.kpis["defects"]) == (1, 500, 0)
+
+
+def test_reason_pareto_and_lot_detail(factory: Lanes) -> None:
+    _, back = run(factory)
+    reasons = back.reasons.to_pylist()
+    assert [(r["reason"], r["defects"]) for r in reasons] == [("274_OPEN", 55),
+                                                             ("001_CRACK", 15)]
+    assert reasons[-1]["cumulative_pct"] == pytest.approx(100.0)
+    lots = back.lots.to_pylist()
+    a_rows = [r for r in lots if r["lot"] == "A"]
+    assert {r["reason"]: r["defects"] for r in a_rows} == {"274_OPEN": 30, "001_CRACK": 10}
+    assert a_rows[0]["upstream_machines"] == "焊接_DB / M1; 焊接_WB / WB1"
+    assert a_rows[0]["wafer_lot"] == "W1"
+    d_rows = [r for r in lots if r["lot"] == "D"]
+    assert len(d_rows) == 1 and d_rows[0]["reason"] is None and d_rows[0]["defects"] == 0
+    trend = back.trend.to_pylist()
+    assert sum(r["input"] for r in trend) == 3500
+
+
+def test_pareto_top_n_others_and_sorting(factory: Lanes) -> None:
+    _, back = run(factory)
+    p = pareto(back.factors, "machine", by="defects", top=2).to_pylist()
+    assert len(p) == 3 and p[-1]["factor"].startswith("others (2)")
+    assert p[-1]["cumulative_pct"] == pytest.approx(100.0)
+    by_lift = pareto(back.factors, "machine", by="lift", top=10).to_pylist()
+    assert by_lift[0]["factor"] == "焊接_DB / M1"
+    with pytest.raises(ValueError):
+        pareto(back.factors, "machine", by="color")
+
+
+def test_forward_counts_later_station_rejects_of_defective_lots(factory: Lanes) -> None:
+    det, _ = run(factory)
+    down = pa.table({"containerid": [f.cid("A")], "workcentername": ["FQC"],
+                     "equipmentname": ["F1"], "lossreasonname": ["274_OPEN"],
+                     "charged": pa.array([7], pa.int64()),
+                     "defectqty": pa.array([0], pa.int64())})
+    fwd = analyse_forward(det, down, load_station_map(factory, factory.settings))
+    assert fwd["kpis"] == {"defective_lots": 3, "detection_input": 3000,
+                           "downstream_rejects": 7}
+    st = fwd["station"].to_pylist()
+    assert st == [{"factor": "FQC", "lots": 1, "rejects": 7, "defect": 0,
+                   "rate": pytest.approx(7 / 3000)}]
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"start": "2026-06-30", "end": "2026-06-01"}, "before the start date"),
+    ({"start": "2026-01-01", "end": "2026-12-31"}, "at most 180 days"),
+    ({"start": "June 1", "end": "2026-06-30"}, "is not a date"),
+    ({"start": "2026-06-01", "end": "2026-06-30", "direction": "sideways"}, "backward or"),
+])
+def test_bad_input_is_a_clear_message(kw: dict, needle: str) -> None:
+    settings = make_settings("duckdb:///:memory:")
+    with pytest.raises(DefectInputError, match=needle):
+        DefectRequest.build(settings, station="TMTT", **kw)
+
+
+def test_unknown_station_lists_the_known_ones(factory: Lanes) -> None:
+    req = DefectRequest.build(factory.settings, station="NOPE", start="2026-06-01",
+                              end="2026-06-30")
+    with pytest.raises(DefectInputError, match=r"Unknown detection station 'NOPE'.*TMTT"):
+        detect(factory, req, load_station_map(factory, factory.settings))
