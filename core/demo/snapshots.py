@@ -26,6 +26,7 @@ from core.demo.reference import (
     HOLD_DEPTS,
     MATERIALS,
     PRODUCTS,
+    QUALITY_HOLD_REASONS,
     STEPS,
     WORKCENTERS,
     Factory,
@@ -46,12 +47,20 @@ def pick_holds(rng: np.random.Generator, g: Genealogy, fac: Factory, st: LotStat
     since = g.now_h - waited * rng.uniform(0.05, 0.95, n)
     names, w = hold_reasons()
     step = st.step[lot]
+    reason = rng.choice(len(names), size=n, p=w)
+    # Small scales draw only a few holds: make sure the snapshot shows both hold types
+    # (quality codes come first in hold_reasons()), without drawing again (determinism).
+    n_quality = len(QUALITY_HOLD_REASONS)
+    if n >= 2 and not (reason < n_quality).any():
+        reason[0] = 0
+    if n >= 2 and (reason < n_quality).all():
+        reason[-1] = n_quality
     return OpenHolds(
         lot=lot,
         wc=fac.step_wc[g.lots.product[lot], step],
         qty=st.qty[lot],
         since=since,
-        reason=rng.choice(len(names), size=n, p=w),
+        reason=reason,
         emp=rng.integers(0, 400, n),
         dept=rng.integers(0, len(HOLD_DEPTS), n),
         comment=rng.integers(0, len(HOLD_COMMENTS), n),

@@ -1,0 +1,148 @@
+"""Hold rules of domain.md ("Holds"), in one place, parameterised only by settings.
+
+- Hold type: a reason on ``settings.non_quality_hold_reasons`` is a non-quality hold;
+  everything else, a null reason included, is a quality hold.
+- Shift day: an event at or after ``settings.shift_day_start`` (07:30) belongs to the
+  next calendar day; with 00:00 the shift day is the calendar day.
+- Buckets: half-open intervals [lo, hi) over increasing edges from settings
+  (``hold_age_edges_days`` for days at station, ``hold_duration_edges_h`` for hold
+  duration); labels are generated from the edges so they cannot drift from them.
+
+The same rules exist as SQL (core.holds.live) and as Arrow compute (core.holds.history);
+tests check all of them against these plain-Python reference functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+QUALITY = "quality"
+NON_QUALITY = "non-quality"
+ALL = "all"
+HOLD_TYPES = (QUALITY, NON_QUALITY, ALL)
+HOLD_TYPE_LABELS = {QUALITY: "Quality", NON_QUALITY: "Non-quality", ALL: "All"}
+
+
+class HoldInputError(ValueError):
+    """Bad user input (hold type, dates, range); the message says what to do."""
+
+
+def parse_hold_type(value: str | None) -> str:
+    """'quality' | 'non-quality' | 'all' (default 'all'); accepts non_quality too."""
+    if value is None or value == "":
+        return ALL
+    text = value.strip().lower().replace("_", "-")
+    if text not in HOLD_TYPES:
+        raise HoldInputError(
+            f"Unknown hold type {value!r}: choose one of {', '.join(HOLD_TYPES)}."
+        )
+    return text
+
+
+def hold_type_of(reason: str | None, non_quality_reasons: Iterable[str]) -> str:
+    """The hold type of one reason (null is a quality hold)."""
+    return NON_QUALITY if reason is not None and reason in set(non_quality_reasons) else QUALITY
+
+
+def status_of(equipmentcount: int | None, currentholdcount: int | None) -> str:
+    """WIP status rule: RUN if on a machine, else HOLD if held, else QUEUE."""
+    if (equipmentcount or 0) > 0:
+        return "RUN"
+    if (currentholdcount or 0) > 0:
+        return "HOLD"
+    return "QUEUE"
+
+
+# --- shift days ------------------------------------------------------------------------------
+
+
+def shift_offset(shift_day_start_minutes: int) -> timedelta:
+    """What to add to a timestamp so that its calendar date is its shift day."""
+    if shift_day_start_minutes == 0:
+        return timedelta(0)
+    return timedelta(minutes=24 * 60 - shift_day_start_minutes)
+
+
+def shift_day(ts: datetime, shift_day_start_minutes: int) -> date:
+    """The shift day of an event (07:30 belongs to the next day, 07:29:59 does not)."""
+    return (ts + shift_offset(shift_day_start_minutes)).date()
+
+
+def shift_day_bounds(day: date, shift_day_start_minutes: int) -> tuple[datetime, datetime]:
+    """[begin, end) of a shift day as timestamps."""
+    end = datetime.combine(day, datetime.min.time()) + timedelta(days=1)
+    end -= shift_offset(shift_day_start_minutes)
+    return end - timedelta(days=1), end
+
+
+def parse_day(value: str | None, what: str) -> date | None:
+    """A YYYY-MM-DD date from user input; HoldInputError with the expected format."""
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise HoldInputError(
+            f"The {what} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20."
+        ) from None
+
+
+def check_range(start: date, end: date, max_days: int) -> None:
+    """Raise HoldInputError when the range is reversed or longer than max_days."""
+    if end < start:
+        raise HoldInputError(
+            f"The end date {end} is before the start date {start}: swap them."
+        )
+    days = (end - start).days + 1
+    if days > max_days:
+        raise HoldInputError(
+            f"The range {start} – {end} is {days} days; the longest allowed is {max_days} "
+            "days (setting hold_history_max_days). Choose a shorter range."
+        )
+
+
+# --- buckets ---------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def bucket_labels(edges: Sequence[float], unit: str) -> list[str]:
+    """Labels of [lo, hi) buckets: '<e0', 'e0–e1', ..., '≥en'.
+
+    ``unit`` 'h' switches to days for bounds of 24 h and more (4;24;72 h gives
+    <4 h, 4–24 h, 1–3 d, ≥3 d); ``unit`` 'd' always uses days (<1 d, 1–3 d, 3–7 d, ≥7 d).
+    """
+
+    def show(value: float, lo: float) -> str:
+        if unit == "h" and lo >= 24:
+            return _fmt(value / 24)
+        return _fmt(value)
+
+    def u(lo: float) -> str:
+        return "d" if unit == "d" or lo >= 24 else "h"
+
+    labels = [f"<{show(edges[0], edges[0])} {u(edges[0])}"]
+    for lo, hi in itertools.pairwise(edges):
+        labels.append(f"{show(lo, lo)}–{show(hi, lo)} {u(lo)}")
+    labels.append(f"≥{show(edges[-1], edges[-1])} {u(edges[-1])}")
+    return labels
+
+
+def bucket_index(value: float | None, edges: Sequence[float]) -> int | None:
+    """Index of the [lo, hi) bucket holding ``value`` (None for a null value)."""
+    if value is None:
+        return None
+    return bisect_right(list(edges), value)
+
+
+def duration_labels(edges_h: Sequence[float]) -> list[str]:
+    return bucket_labels(edges_h, "h")
+
+
+def age_labels(edges_days: Sequence[float]) -> list[str]:
+    return bucket_labels(edges_days, "d")
