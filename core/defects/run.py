@@ -1,0 +1,183 @@
+"""The defect trace as a job: detection → lineage → events → analysis, on the slow lane.
+
+Why a job (core.trace.jobs): the 5-month TMTT case is the incident itself (70K seeds,
+114K containers); it must run in the background with progress per stage and a Cancel
+that returns every permit and connection, while the live widgets keep their speed.
+Everything large goes to the job's Parquet spool (core.trace.spool) and is aggregated by
+DuckDB from there; nothing here is cached (the sets are far over cache_max_ids).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+
+from core.catalog import query
+from core.config import Settings
+from core.db import Lanes
+from core.defects.analysis import BackwardResult, analyse_backward, analyse_forward
+from core.defects.detection import Detection, detect
+from core.defects.queries import downstream_rejects_query
+from core.defects.request import DefectRequest
+from core.defects.summary import describe
+from core.schema import resource
+from core.stations import StationMap, load_station_map
+from core.trace import fetch_domain, trace_lineage
+from core.trace.jobs import Job
+
+
+@query("defects.resources")
+def resources_query() -> Select:
+    return sa.select(resource.c.resourcename, resource.c.resourcefamilyname).where(
+        resource.c.resourcename.is_not(None)
+    )
+
+
+@dataclass
+class DefectResult:
+    request: DefectRequest
+    kpis: dict[str, Any]
+    backward: BackwardResult | None = None
+    forward: dict[str, Any] | None = None
+    scope: dict[str, Any] = field(default_factory=dict)
+    completeness: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+def _empty_kpis() -> dict[str, Any]:
+    return {"lots": 0, "defective_lots": 0, "input": 0, "defects": 0, "defect_rate_pct": 0.0,
+            "top_reason": None, "affected_machines": 0}
+
+
+def run_defect_analysis(
+    job: Job, lanes: Lanes, request: DefectRequest, settings: Settings,
+    *, stations: StationMap | None = None,
+) -> DefectResult:
+    cancel = job.cancel_token
+    queries_before = lanes.slow.stats.queries
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    stage = job.stage("detection", total=2)
+    stations = stations or load_station_map(lanes, settings)
+    det: Detection = detect(lanes, request, stations, cancel=cancel)
+    job.progress_for(stage)(done=2, rows=det.seeds.num_rows,
+                            message=f"{det.seeds.num_rows:,} lots passed {request.station}")
+    job.spool.write_table("seeds", det.seeds)
+    seconds["detection"] = time.perf_counter() - t0
+    scope: dict[str, Any] = {"seeds": det.seeds.num_rows}
+    completeness: dict[str, Any] = {}
+    if det.seeds.num_rows == 0:
+        result = DefectResult(request, _empty_kpis(), scope=scope)
+        result.summary = describe(result)
+        return result
+
+    if request.direction == "backward":
+        seed_ids = det.seeds.column("containerid").to_pylist()
+        t0 = time.perf_counter()
+        stage = job.stage("lineage")
+        lineage = trace_lineage(lanes, seed_ids, "backward", settings=settings,
+                                cancel=cancel, progress=job.progress_for(stage))
+        job.spool.write_table("lineage_edges", lineage.edges)
+        seconds["lineage"] = time.perf_counter() - t0
+        scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
+        completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
+                                   "limit": lineage.truncated}
+        t0 = time.perf_counter()
+        ids = lineage.container_ids
+        domains = {}
+        for name in ("history", "materials"):
+            stage = job.stage(f"events: {name}", total=len(ids))
+            domains[name] = fetch_domain(lanes, name, ids, job.spool, settings=settings,
+                                         cancel=cancel, progress=job.progress_for(stage))
+            completeness[name] = domains[name].completeness
+        seconds["events"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        job.stage("analysis")
+        resources = lanes.slow.fetch_arrow(resources_query(), cancel=cancel)
+        back = analyse_backward(
+            det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
+            reasons_selected=request.reasons, resources=resources,
+        )
+        for name, table in (("factors", back.factors), ("lot_detail", back.lots),
+                            ("trend", back.trend), ("reasons", back.reasons)):
+            job.spool.write_table(name, table)
+        seconds["analysis"] = time.perf_counter() - t0
+        scope.update(back.scope)
+        result = DefectResult(request, back.kpis, backward=back, scope=scope,
+                              completeness=completeness)
+    else:
+        defective = [r["containerid"] for r in det.seeds.to_pylist() if r["defective"]]
+        kpis = _forward_kpis(det)
+        if not defective:
+            result = DefectResult(request, kpis, forward={}, scope=scope)
+            result.summary = describe(result)
+            return result
+        t0 = time.perf_counter()
+        stage = job.stage("lineage")
+        lineage = trace_lineage(lanes, defective, "forward", settings=settings,
+                                cancel=cancel, progress=job.progress_for(stage))
+        seconds["lineage"] = time.perf_counter() - t0
+        scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
+        completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
+                                   "limit": lineage.truncated}
+        t0 = time.perf_counter()
+        ids = lineage.container_ids
+        stage = job.stage("events: downstream rejects", total=len(ids))
+        update = job.progress_for(stage)
+        writer = None
+        failed: list[dict[str, Any]] = []
+        done = rows = 0
+        try:
+            for batch in lanes.slow.stream_batched(
+                lambda chunk: downstream_rejects_query(chunk, request.start_ts), ids,
+                cancel=cancel, on_error="collect",
+            ):
+                done += batch.size
+                if batch.error is not None:
+                    failed.append({"first_id": batch.first_id, "last_id": batch.last_id,
+                                   "error": str(batch.error)})
+                elif batch.table is not None:
+                    if writer is None:
+                        writer = job.spool.writer("downstream", batch.table.schema)
+                    writer.write(batch.table)
+                    rows += batch.table.num_rows
+                update(done=done, rows=rows)
+        finally:
+            if writer is not None:
+                writer.close()
+        completeness["downstream"] = {"status": "partial" if failed else "complete",
+                                      "failed_batches": failed, "limit": None}
+        seconds["events"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        job.stage("analysis")
+        source: Any = (job.spool.file("downstream") if writer is not None
+                       else pa.table({"containerid": pa.array([], pa.string()),
+                                      "workcentername": pa.array([], pa.string()),
+                                      "equipmentname": pa.array([], pa.string()),
+                                      "lossreasonname": pa.array([], pa.string()),
+                                      "charged": pa.array([], pa.int64()),
+                                      "defectqty": pa.array([], pa.int64())}))
+        forward = analyse_forward(det, source, stations)
+        seconds["analysis"] = time.perf_counter() - t0
+        kpis.update(forward["kpis"])  # type: ignore[arg-type]
+        result = DefectResult(request, kpis, forward=forward, scope=scope,
+                              completeness=completeness)
+    scope["queries"] = lanes.slow.stats.queries - queries_before
+    scope["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    result.summary = describe(result)
+    return result
+
+
+def _forward_kpis(det: Detection) -> dict[str, Any]:
+    seeds = det.seeds.to_pylist()
+    total_in = sum(r["input"] for r in seeds)
+    total_def = sum(r["defects"] for r in seeds)
+    return {"lots": len(seeds), "defective_lots": sum(1 for r in seeds if r["defective"]),
+            "input": total_in, "defects": total_def,
+            "defect_rate_pct": 100.0 * total_def / total_in if total_in else 0.0,
+            "top_reason": None, "affected_machines": 0}

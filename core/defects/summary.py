@@ -1,0 +1,66 @@
+"""The analysis summary in plain words: conditions, data scope, method, and what
+attribution means — so a reader of a shared link or an exported table knows what the
+numbers are and are not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.defects.run import DefectResult
+
+
+def describe(result: DefectResult) -> str:
+    r = result.request
+    k = result.kpis
+    reasons = ", ".join(r.reasons) if r.reasons else "all loss reasons"
+    filters = []
+    if r.types:
+        filters.append(f"product type {', '.join(r.types)}")
+    if r.packages:
+        filters.append(f"package {', '.join(r.packages)}")
+    if r.lots:
+        filters.append(f"{len(r.lots)} chosen lots")
+    scope = result.scope
+    lines = [
+        f"**Conditions.** Detection station {r.station}, lots whose latest pass there "
+        f"was between {r.start} and {r.end}"
+        + (f", restricted to {'; '.join(filters)}" if filters else "")
+        + f". Defects counted: charged scrap of {reasons} booked at {r.station} in the "
+        "range. Direction: " + r.direction + ".",
+        f"**Data scope.** {k['lots']:,} lots ({k['defective_lots']:,} with defects), "
+        f"input {k['input']:,} pcs, {k['defects']:,} defective pcs "
+        f"({k['defect_rate_pct']:.3f} %)."
+        + (f" The lineage reached {scope['containers']:,} containers."
+           if "containers" in scope else "")
+        + (f" {scope['queries']:,} queries were sent." if "queries" in scope else ""),
+    ]
+    if r.direction == "backward":
+        lines.append(
+            "**Method.** Every lot that passed the station is a seed, defective or not, so "
+            "clean lots count in the denominator. A seed is exposed to a machine or a "
+            "material lot when it or any of its ancestors (splits, merges, rework, wafer "
+            "origin) used it at a station group before the detection station. For each "
+            "factor: input and defects are sums over its exposed seeds, rate = defects / "
+            "input; lift = rate of exposed lots ÷ rate of the lots not exposed; p-value = "
+            "one-sided Fisher exact test on lots (defective or not × exposed or not)."
+        )
+        lines.append(
+            "**What attribution means.** It is not exclusive: a lot counts for every "
+            "factor it touched, so a machine every lot passes through tops a ranking by "
+            "defects through exposure alone. Rank by lift (with a small p-value) to find "
+            "factors whose lots fail more than the others. Correlation, not proof: confirm "
+            "with the machine's maintenance jobs and the lots themselves."
+        )
+    else:
+        lines.append(
+            "**Method.** From the defective detection lots, their descendants (splits, "
+            "merges, serials) are followed forward; their rejects at station groups after "
+            "the detection station are summed per station, machine and reason, with rates "
+            "against the defective lots' detection input."
+        )
+    incomplete = [n for n, c in result.completeness.items()
+                  if c and c.get("status") not in (None, "complete")]
+    if incomplete:
+        lines.append(f"**Incomplete data.** {', '.join(incomplete)}: see the banners.")
+    return "\n\n".join(lines)
