@@ -154,6 +154,8 @@ def test_every_page_renders_with_frame(on_tiny: Path) -> None:
 def test_placeholder_pages_say_not_built_yet(on_tiny: Path) -> None:
     at = _app().run()
     for page in list(PAGES)[:4]:
+        if "Not built yet" not in (APP.parent / page).read_text(encoding="utf-8"):
+            continue  # the page has been built since
         at.switch_page(page).run()
         _assert_clean(at)
         assert any("Not built yet" in i.value for i in at.info), page

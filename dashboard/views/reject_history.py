@@ -1,18 +1,304 @@
-"""Reject history page (placeholder until the reject history UI lands).
+"""Reject history page: what was scrapped, where and why, for the morning meeting.
 
-Why a placeholder: the frame, navigation and tests need every page to exist now; another
-engineer replaces this file with the real page, which calls core on the slow lane.
+Why thin: every number comes from ``core.rejects``. The primary query (a date range or a
+container list) runs once on the slow lane and is cached with st.cache_data keyed by its
+primary inputs only (a range, or a digest of the sorted values; lists over cache_max_ids
+are never cached); toggles, filters, period and bar clicks slice the loaded rows locally.
+The whole view lives in st.query_params, so a shared link restores and runs it.
 """
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.db import CancelToken
+from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
+from core.rejects.load import Loaded, load_containers, load_range, values_digest
+from core.rejects.measures import (
+    DIMENSIONS,
+    FILTER_DIMENSIONS,
+    GRAINS,
+    SORTABLE,
+    Filters,
+    Selection,
+    Slicer,
+    csv_name,
+)
+from core.rejects.policy import TOGGLE_LABELS, Policy
+from dashboard import state
+
+settings = state.get_settings()
+lanes = state.get_lanes(settings)
+qp = state.query_param
+TOGGLE_KEYS = {name: "t_" + name.removeprefix("include_") for name in Policy.names()}
 
 st.title("Reject history")
-st.info(
-    "Not built yet. This page will show charged scrap and uncharged defects over a date "
-    "range by day, station, machine, package and reason code, with reject and defect "
-    "rates on a move-in counted once per reject event, pareto charts with a top-80% view, "
-    "and visible toggles for the default exclusion policy.",
-    icon=":material/construction:",
+
+
+@st.cache_data(show_spinner=False, ttl=settings.cache_ttl_s, max_entries=16)
+def _cached_range(url: str, schema: str, start: date, end: date) -> Loaded:
+    return load_range(lanes, start, end, cancel=CancelToken())
+
+
+@st.cache_data(show_spinner=False, ttl=settings.cache_ttl_s, max_entries=16)
+def _cached_list(url: str, schema: str, digest: str, _values: tuple[str, ...]) -> Loaded:
+    return load_containers(lanes, list(_values), max_matches=settings.seed_max_matches)
+
+
+def _load(mode: str, start: date | None, end: date | None, values: list[str]) -> Loaded:
+    url, schema = settings.effective_db_url, settings.schema
+    if mode == "range":
+        assert start is not None and end is not None
+        return _cached_range(url, schema, start, end)
+    if len(values) > settings.cache_max_ids:  # never cache a big list
+        return load_containers(lanes, values, max_matches=settings.seed_max_matches)
+    return _cached_list(url, schema, values_digest(values), tuple(values))
+
+
+# --- the primary query ---------------------------------------------------------------------
+mode = "list" if qp("mode") == "list" else "range"
+range_error: str | None = None
+start: date | None = None
+end: date | None = None
+try:
+    start, end = check_range(qp("start"), qp("end"), settings)
+except RejectInputError as exc:
+    range_error = str(exc)
+values_text = "\n".join(state.query_param_list("c"))
+
+with st.form("primary"):
+    mode_label = st.radio("Query by", ["Date range", "Container list"], horizontal=True,
+                          index=1 if mode == "list" else 0)
+    c1, c2 = st.columns(2)
+    d_start = c1.date_input("Start", value=start or date.today(), format="YYYY-MM-DD")
+    d_end = c2.date_input("End", value=end or date.today(), format="YYYY-MM-DD")
+    typed = st.text_area(
+        "Lots, GA/GC work orders or wafer lots (one per line; * % _ wildcards, \\ escapes)",
+        value=values_text, height=100,
+    )
+    submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
+
+if submitted:
+    new_mode = "list" if mode_label == "Container list" else "range"
+    state.set_query_param("mode", new_mode)
+    state.set_query_param("start", d_start.isoformat() if new_mode == "range" else None)
+    state.set_query_param("end", d_end.isoformat() if new_mode == "range" else None)
+    try:
+        vals = parse_values(typed, settings) if new_mode == "list" else []
+    except RejectInputError as exc:
+        st.error(str(exc))
+        st.stop()
+    state.set_query_param("c", vals or None)
+    for key in ("sel_dim", "sel_val", "period", "page"):
+        state.set_query_param(key, None)
+    state.set_query_param("run", "1")
+    st.rerun()
+
+if qp("run") != "1":
+    st.info("Choose a date range (default: the last "
+            f"{settings.reject_default_days} days) or a container list, then **Run**.")
+    st.stop()
+
+values: list[str] = []
+if mode == "range" and range_error:
+    st.error(range_error)
+    st.stop()
+if mode == "list":
+    try:
+        values = parse_values(state.query_param_list("c"), settings)
+    except RejectInputError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not values:
+        st.error("The container list is empty: paste lots, work orders or wafer lots.")
+        st.stop()
+
+loaded: Loaded | None = None
+with state.guarded("Reject history query"):
+    try:
+        with st.spinner("Loading rejects on the slow lane…"):
+            loaded = _load(mode, start, end, values)
+    except RejectInputError as exc:
+        st.error(str(exc))
+if loaded is None:
+    st.stop()
+if loaded.unmatched:
+    st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
+               + ", ".join(loaded.unmatched[:50]))
+if loaded.table.num_rows == 0:
+    st.info("No rejects in this range or for these containers.")
+    st.stop()
+
+slicer = Slicer(loaded.table)
+options = slicer.options()
+
+# --- toggles and filters (local) -------------------------------------------------------------
+toggles = {name: qp(key) == "1" for name, key in TOGGLE_KEYS.items()}
+tcols = st.columns(len(TOGGLE_LABELS))
+for col, (name, label) in zip(tcols, TOGGLE_LABELS.items(), strict=True):
+    value = col.toggle(label, value=toggles[name], key=f"rj_{name}")
+    toggles[name] = value
+    state.set_query_param(TOGGLE_KEYS[name], "1" if value else None)
+policy = Policy(**toggles)
+
+chosen: dict[str, list[str]] = {}
+fcols = st.columns(len(FILTER_DIMENSIONS))
+for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
+    wanted = state.query_param_list(f"f_{dim}")
+    good, problem = known_values(wanted, options[dim], DIMENSIONS[dim].lower())
+    if problem:
+        st.warning(problem)
+    picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}")
+    chosen[dim] = picked
+    state.set_query_param(f"f_{dim}", picked or None)
+
+grain = qp("grain", "day")
+grain = grain if grain in GRAINS else "day"
+period: tuple[str, date] | None = None
+if qp("period"):
+    try:
+        period = (grain, date.fromisoformat(str(qp("period"))))
+    except ValueError:
+        st.warning(f"Ignored the period {qp('period')!r} in the link: not a date.")
+filters = Filters(**{d: tuple(v) for d, v in chosen.items()}, period=period)
+
+shown_range = f"{loaded.start} to {loaded.end}" if loaded.start else "no rows"
+st.caption(" · ".join([f"Range {shown_range}", *policy.chips(filters.package)]))
+
+# --- KPIs ----------------------------------------------------------------------------------
+k = slicer.kpis(policy, filters)
+row1 = st.columns(5)
+row1[0].metric("Charged scrap", f"{k['charged']:,}")
+row1[1].metric("Uncharged defect", f"{k['defect']:,}")
+row1[2].metric("Total", f"{k['total']:,}")
+row1[3].metric("Charged share", f"{k['charged_share_pct']:.1f} %")
+row1[4].metric("Move-in", f"{k['movein']:,}")
+row2 = st.columns(5)
+row2[0].metric("Reject rate", f"{k['reject_rate_pct']:.3f} %")
+row2[1].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
+row2[2].metric("Affected lots", f"{k['lots']:,}")
+row2[3].metric("Affected work orders", f"{k['workorders']:,}")
+
+
+def _points(event: Any) -> list[dict[str, Any]]:
+    try:
+        return list(event["selection"]["points"])
+    except (KeyError, TypeError):
+        return []
+
+
+# --- trend ---------------------------------------------------------------------------------
+st.subheader("Trend")
+g = st.segmented_control("Period", list(GRAINS), default=grain, key="rj_grain") or "day"
+if g != grain:
+    state.set_query_param("grain", None if g == "day" else g)
+    state.set_query_param("period", None)
+    st.rerun()
+trend = slicer.trend(policy, filters, grain)
+fig = go.Figure([
+    go.Bar(name="charged", x=trend["label"], y=trend["charged"],
+           customdata=trend["period"].astype(str)),
+    go.Bar(name="uncharged defect", x=trend["label"], y=trend["defect"],
+           customdata=trend["period"].astype(str)),
+])
+fig.update_layout(barmode="stack", height=300, margin=dict(t=10, b=10))
+event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="rj_trend")
+pts = _points(event)
+if pts and pts[0].get("customdata") is not None:
+    clicked = pts[0]["customdata"]
+    clicked = clicked[0] if isinstance(clicked, list) else clicked
+    if clicked != qp("period"):
+        state.set_query_param("period", str(clicked))
+        st.rerun()
+if period is not None and st.button(f"Clear period filter ({period[1]})",
+                                   icon=":material/close:"):
+    state.set_query_param("period", None)
+    st.rerun()
+
+# --- paretos -------------------------------------------------------------------------------
+st.subheader("Pareto")
+pc1, pc2, pc3 = st.columns([2, 1, 1])
+dim = qp("dim", "reason")
+dim = dim if dim in DIMENSIONS else "reason"
+new_dim = pc1.selectbox("By", list(DIMENSIONS), index=list(DIMENSIONS).index(dim),
+                        format_func=DIMENSIONS.get, key="rj_dim")
+measure = "defect" if qp("measure") == "defect" else "charged"
+new_measure = pc2.radio("Measure", ["charged", "defect"], horizontal=True,
+                        index=1 if measure == "defect" else 0, key="rj_measure")
+only80 = pc3.toggle("Top 80 % only", value=qp("top80") == "1", key="rj_top80")
+state.set_query_param("dim", None if new_dim == "reason" else new_dim)
+state.set_query_param("measure", None if new_measure == "charged" else new_measure)
+state.set_query_param("top80", "1" if only80 else None)
+par = slicer.pareto(policy, filters, new_dim, new_measure, only_top80=only80)
+pfig = make_subplots(specs=[[{"secondary_y": True}]])
+pfig.add_trace(go.Bar(x=par[new_dim], y=par[new_measure if new_measure == "charged"
+                                              else "defect"], name=new_measure))
+pfig.add_trace(go.Scatter(x=par[new_dim], y=par["cum_pct"], name="cumulative %",
+                          mode="lines+markers"), secondary_y=True)
+pfig.update_yaxes(range=[0, 100], secondary_y=True, title_text="cumulative %")
+pfig.update_layout(height=320, margin=dict(t=10, b=10))
+pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
+ppts = _points(pev)
+if ppts and ppts[0].get("x") is not None and (
+    qp("sel_dim") != new_dim or qp("sel_val") != str(ppts[0]["x"])
+):
+    state.set_query_param("sel_dim", new_dim)
+    state.set_query_param("sel_val", str(ppts[0]["x"]))
+    state.set_query_param("page", None)
+    st.rerun()
+with st.expander("Pareto table"):
+    st.dataframe(par, hide_index=True, width="stretch")
+
+# --- detail --------------------------------------------------------------------------------
+st.subheader("Detail")
+selection = None
+if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
+    selection = Selection(str(qp("sel_dim")), str(qp("sel_val")))
+    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = {selection.value})",
+                 icon=":material/close:"):
+        state.set_query_param("sel_dim", None)
+        state.set_query_param("sel_val", None)
+        st.rerun()
+dc = st.columns(4)
+sort = qp("sort", "txndate")
+sort = sort if sort in SORTABLE else "txndate"
+sort = dc[0].selectbox("Sort by", list(SORTABLE), index=list(SORTABLE).index(sort),
+                       key="rj_sort")
+desc = dc[1].toggle("Descending", value=qp("asc") != "1", key="rj_desc")
+try:
+    size = int(qp("size", str(settings.page_size)) or settings.page_size)
+except ValueError:
+    size = settings.page_size
+size = min(max(size, 1), settings.page_size_max)
+size = int(dc[2].number_input("Rows per page", 1, settings.page_size_max, size, key="rj_size"))
+try:
+    page = max(1, int(qp("page", "1") or 1))
+except ValueError:
+    page = 1
+rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
+                            page=page, page_size=size)
+pages = max(1, -(-total // size))
+page = min(page, pages)
+page = int(dc[3].number_input(f"Page (of {pages})", 1, pages, page, key="rj_page"))
+if page != int(qp("page", "1") or 1):
+    rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
+                                page=page, page_size=size)
+state.set_query_param("sort", None if sort == "txndate" else sort)
+state.set_query_param("asc", None if desc else "1")
+state.set_query_param("size", None if size == settings.page_size else str(size))
+state.set_query_param("page", None if page == 1 else str(page))
+st.caption(f"{total:,} rows (reason × reject event); showing page {page} of {pages}.")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.download_button(
+    "Download CSV (all filtered rows)",
+    data=slicer.csv_bytes(policy, filters, selection),
+    file_name=csv_name(loaded.start, loaded.end),
+    mime="text/csv",
+    icon=":material/download:",
 )

@@ -1,0 +1,73 @@
+"""The Reject history page through AppTest on the tiny demo: a shared link runs the query
+and restores toggles and filters; changing them does not query again; bad links are
+clear messages, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
+
+PAGE = "views/reject_history.py"
+
+
+def _open(params: dict[str, object]) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.run()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _slow_queries() -> int:
+    from dashboard import state
+
+    return state.get_lanes(state.get_settings()).stats()["slow"]["queries"]
+
+
+def test_shared_link_runs_and_restores(on_tiny: Path) -> None:  # noqa: F811
+    at = _open({"run": "1", "start": "2026-09-01", "end": "2026-11-19",
+                "t_pb": "1", "f_station_group": "TMTT", "grain": "week"})
+    assert [t.value for t in at.title] == ["Reject history"]
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Charged scrap"].replace(",", "")) > 0
+    assert any(t.label == "Count PB_ diode packages" and t.value for t in at.toggle)
+    ms = next(m for m in at.multiselect if m.label == "Station group")
+    assert ms.value == ["TMTT"]
+    assert "PB_ packages counted" in " ".join(c.value for c in at.caption)
+    assert at.dataframe, "detail table"
+    before = _slow_queries()
+    next(t for t in at.toggle if t.label == "Count excluded reasons").set_value(True).run()
+    assert not at.exception
+    assert at.query_params["t_excluded"] == ["1"] or at.query_params["t_excluded"] == "1"
+    next(m for m in at.multiselect if m.label == "Station group").set_value([]).run()
+    assert not at.exception
+    assert _slow_queries() == before, "toggles and filters must not query again"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"run": "1", "start": "2026-11-10", "end": "2026-11-01"}, "before the start date"),
+        ({"run": "1", "start": "2024-01-01", "end": "2026-11-01"}, "the longest allowed"),
+        ({"run": "1", "start": "2026-99-01", "end": "2026-11-01"}, "is not a date"),
+        ({"run": "1", "mode": "list"}, "container list is empty"),
+    ],
+)
+def test_bad_links_are_clear_messages(on_tiny: Path, params: dict, message: str) -> None:  # noqa: F811
+    at = _open(params)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_unknown_filter_value_and_unmatched_list(on_tiny: Path) -> None:  # noqa: F811
+    at = _open({"run": "1", "start": "2026-09-01", "end": "2026-11-19",
+                "f_package": "NO-SUCH-PKG"})
+    assert any("Unknown package ignored" in w.value for w in at.warning)
+    at = _open({"run": "1", "mode": "list", "c": ["GA26*", "NOT-A-LOT"]})
+    assert any("NOT-A-LOT" in w.value for w in at.warning), [w.value for w in at.warning]
