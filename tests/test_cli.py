@@ -64,3 +64,24 @@ def test_config_markdown_lists_every_setting() -> None:
     assert res.returncode == 0
     for name in SETTINGS_DOC:
         assert f"`MES_{name.upper()}`" in res.stdout
+
+
+def test_defects_json_and_out(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    assert mesdash("demo", "build", "--db", url, "--scale", "tiny",
+                   "--anchor", "2026-11-20").returncode == 0
+    env = {"MES_DB_URL": url, "MES_SPOOL_DIR": str(tmp_path / "spool")}
+    res = mesdash("defects", "--station", "TMTT", "--start", "2026-09-01", "--end",
+                  "2026-11-20", "--json", "--out", str(tmp_path / "out"), env=env)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["kpis"]["lots"] > 0
+    machine = data["paretos"]["machine"]
+    assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "rate",
+                                           "lift", "p_value"}
+    assert (tmp_path / "out" / "factors.parquet").exists()
+    bad = mesdash("defects", "--start", "2026-11-20", "--end", "2026-09-01", env=env)
+    assert bad.returncode == 1 and "before the start date" in bad.stderr
+    unknown = mesdash("defects", "--station", "NOPE", "--start", "2026-09-01",
+                      "--end", "2026-09-02", env=env)
+    assert unknown.returncode == 1 and "Unknown detection station" in unknown.stderr
