@@ -60,6 +60,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.db import CancelToken, Lanes
 
 NO_REASON = "(no reason)"
+# The history view opens on the last week of shift days ending today (a page default, not
+# a limit: the longest range is settings.hold_history_max_days).
+DEFAULT_DAYS = 7
 RECORD_TYPES = ("new", "on_hold", "released")
 RECORD_TYPE_LABELS = {"new": "New holds", "on_hold": "On hold", "released": "Released"}
 

@@ -1,19 +1,438 @@
-"""WIP hold page (placeholder until the hold analysis UI lands).
+"""WIP hold page: which lots are held now, where, why, for how long; and the hold history.
 
-Why a placeholder: the frame, navigation and tests need every page to exist now; another
-engineer replaces this file with the real page, which calls core for current holds and
-hold history.
+Why: supervisors keep this page open all shift, so the live view must be cheap: it runs in
+a fragment every ``snapshot_refresh_s`` that asks only for the snapshot's sys_date and
+reloads the held lots when that changed (core.holds.live.LiveHoldsWatcher). The history
+view reads a date range once on the slow lane (cached by range, spooled to Parquet by
+core.holds.history) and every filter or click is a local query over that copy.
+
+Thin page: no SQL, state in st.query_params (a view can be shared by link), clicks on the
+matrix, paretos, buckets and trend days set the same filters as the widgets, bad
+parameters are messages (never a traceback), tables are paged with a full CSV download.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("WIP hold")
-st.info(
-    "Not built yet. This page will list the lots on hold now, split into quality and "
-    "non-quality holds, and show the hold history per shift day (on hold at the end of "
-    "the day, new holds, releases, future holds) with released-hold durations in buckets "
-    "(<4 h, 4–24 h, 1–3 d, >3 d).",
-    icon=":material/construction:",
+from core.holds import history, live
+from core.holds.classify import (
+    ALL,
+    HOLD_TYPE_LABELS,
+    HOLD_TYPES,
+    HoldInputError,
+    age_labels,
+    check_range,
+    parse_day,
+    parse_hold_type,
+    shift_day,
 )
+from dashboard import state
+
+settings = state.get_settings()
+lanes = state.get_lanes(settings)
+
+st.title("WIP hold")
+
+VIEWS = {"live": "Live holds", "history": "Hold history"}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def reset_filters() -> None:
+    st.query_params.clear()
+    for key in [k for k in st.session_state if str(k).startswith("wh_")]:
+        del st.session_state[key]
+
+
+def url_choice(param: str, key: str, label: str, options: list[str]) -> list[str]:
+    """A multiselect whose first value comes from the URL; unknown URL values are named."""
+    if key not in st.session_state:
+        wanted = state.query_param_list(param)
+        unknown = [v for v in wanted if v not in options]
+        if unknown:
+            st.warning(f"{label}: {', '.join(unknown)} not found in the data shown; ignored.")
+        st.session_state[key] = [v for v in wanted if v in options]
+    else:  # options can shrink after a refresh: keep only what still exists
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    chosen = st.multiselect(label, options, key=key)
+    state.set_query_param(param, chosen)
+    return chosen
+
+
+def paged_table(total: int, fetch: Callable[[int, int], pd.DataFrame],
+                csv: Callable[[], bytes], key: str, file_name: str) -> None:
+    """One page of rows (settings.page_size by default) and a CSV of every row, built
+    only when the button is clicked."""
+    left, mid, right = st.columns([1, 1, 2])
+    size = int(left.number_input("Rows per page", 1, settings.page_size_max,
+                                 settings.page_size, key=f"{key}_size"))
+    pages = max(1, -(-total // size))
+    page = int(mid.number_input("Page", 1, pages, 1, key=f"{key}_page"))
+    first = (min(page, pages) - 1) * size
+    right.caption(f"Rows {min(first + 1, total):,}–{min(first + size, total):,} of {total:,}")
+    st.dataframe(fetch(first, size), hide_index=True, width="stretch")
+    st.download_button("Download CSV (all rows)", csv, file_name=file_name, mime="text/csv",
+                       key=f"{key}_csv", icon=":material/download:", on_click="ignore")
+
+
+def frame_csv(df: pd.DataFrame) -> Callable[[], bytes]:
+    return lambda: df.to_csv(index=False).encode("utf-8-sig")
+
+
+def points(key: str) -> list[dict[str, Any]]:
+    event = st.session_state.get(key)
+    try:
+        return list(event.selection.points) if event else []
+    except AttributeError:
+        return []
+
+
+def pareto_figure(df: pd.DataFrame, x: str, y: str, cum: str, y_title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=df[x], y=df[y], name=y_title)
+    fig.add_scatter(x=df[x], y=df[cum], name="cumulative %", yaxis="y2", mode="lines+markers")
+    fig.update_layout(
+        yaxis={"title": y_title}, yaxis2={"title": "cumulative %", "overlaying": "y",
+                                          "side": "right", "range": [0, 100]},
+        height=320, margin={"t": 30, "b": 10}, legend={"orientation": "h"},
+        clickmode="event+select",
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# state from the URL
+# ---------------------------------------------------------------------------------------------
+
+problems: list[str] = []
+try:
+    url_hold_type = parse_hold_type(state.query_param("type"))
+except HoldInputError as exc:
+    problems.append(f"{exc} Showing all holds.")
+    url_hold_type = ALL
+url_view = state.query_param("view", "live")
+if url_view not in VIEWS:
+    problems.append(f"Unknown view {url_view!r}: choose live or history. Showing live holds.")
+    url_view = "live"
+for problem in problems:
+    st.error(problem, icon=":material/error:")
+
+top = st.columns([2, 3, 1])
+view = top[0].segmented_control("View", list(VIEWS), format_func=VIEWS.get, default=url_view,
+                                key="wh_view") or "live"
+hold_type = top[1].segmented_control(
+    "Hold type", list(HOLD_TYPES), format_func=HOLD_TYPE_LABELS.get, default=url_hold_type,
+    key="wh_type") or ALL
+top[2].button("Reset filters", on_click=reset_filters, icon=":material/filter_alt_off:")
+state.set_query_param("view", None if view == "live" else view)
+state.set_query_param("type", None if hold_type == ALL else hold_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# live view
+# ---------------------------------------------------------------------------------------------
+
+LIVE_FILTERS = (  # (url param, session key, label, column of the held lots)
+    ("reason", "wh_f_reason", "Hold reason", "reason"),
+    ("group", "wh_f_group", "Station group", "station_group"),
+    ("package", "wh_f_package", "Package", "package"),
+    ("ptype", "wh_f_ptype", "Type", "pj_type"),
+    ("wafer", "wh_f_wafer", "Wafer lot", "firstname"),
+    ("age", "wh_f_age", "Days at station", "age_bucket"),
+)
+
+
+def _on_matrix() -> None:
+    cells = st.session_state["wh_matrix"].selection.cells
+    if not cells:
+        return
+    row, column = cells[0]
+    groups = st.session_state.get("wh_matrix_rows", [])
+    group = groups[row] if 0 <= row < len(groups) else live.TOTAL
+    st.session_state["wh_f_group"] = [] if group == live.TOTAL else [group]
+    st.session_state["wh_f_package"] = [] if column == live.TOTAL else [column]
+
+
+def _on_click(chart_key: str, filter_key: str) -> Any:
+    def apply() -> None:
+        picked = [p.get("x") for p in points(chart_key) if p.get("x") is not None]
+        if picked:
+            st.session_state[filter_key] = [str(picked[0])]
+
+    return apply
+
+
+def wip_summary_cards(wip: dict[str, Any]) -> None:
+    c = st.columns(4)
+    hold = wip["HOLD"]
+    for col, (label, part) in zip(c, (("RUN", wip["RUN"]), ("QUEUE", wip["QUEUE"]),
+                                      ("HOLD quality", hold["quality"]),
+                                      ("HOLD non-quality", hold["non_quality"])), strict=True):
+        col.metric(f"{label} lots", f"{part['lots']:,}", help=f"{part['qty']:,} pcs")
+        col.caption(f"{part['qty']:,} pcs")
+
+
+@st.fragment(run_every=settings.snapshot_refresh_s)
+def live_view() -> None:
+    with state.guarded("Live holds"):
+        watcher = st.session_state.setdefault("wh_watcher", live.LiveHoldsWatcher())
+        holds, _ = watcher.poll(lanes, settings)
+        if holds.snapshot is None:
+            st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
+            return
+        age_s = live.snapshot_age_s(holds.snapshot)
+        as_of = f"Data as of {holds.snapshot:%Y-%m-%d %H:%M} ({state.humanize_age(age_s)})"
+        if live.is_stale(holds.snapshot, settings):
+            st.warning(f"{as_of}. The snapshot is older than {settings.snapshot_stale_s // 60} "
+                       "min: it may be stale.", icon=":material/schedule:")
+        else:
+            st.caption(f":material/schedule: {as_of}; checked every "
+                       f"{settings.snapshot_refresh_s} s.")
+        st.markdown("**WIP summary** (status rule: RUN on a machine, else HOLD if held, "
+                    "else QUEUE)")
+        wip_summary_cards(holds.wip)
+
+        base = live.apply_filter(holds.lots, live.LiveFilter(hold_type=hold_type))
+        chosen: dict[str, list[str]] = {}
+        cols = st.columns(3)
+        for i, (param, key, label, column) in enumerate(LIVE_FILTERS):
+            if column == "age_bucket":
+                options = age_labels(settings.hold_age_edges_days)
+            else:
+                options = sorted(base[column].dropna().astype(str).unique())
+            with cols[i % 3]:
+                chosen[column] = url_choice(param, key, label, options)
+        flt = live.LiveFilter(
+            hold_type=hold_type, reasons=tuple(chosen["reason"]),
+            groups=tuple(chosen["station_group"]), packages=tuple(chosen["package"]),
+            types=tuple(chosen["pj_type"]), wafer_lots=tuple(chosen["firstname"]),
+            age_buckets=tuple(chosen["age_bucket"]))
+        df = live.apply_filter(holds.lots, flt)
+
+        k = live.kpis(df)
+        c = st.columns(5)
+        c[0].metric("Lots on hold", f"{k['lots']:,}")
+        c[1].metric("Qty on hold (pcs)", f"{k['qty']:,}")
+        c[2].metric("Avg days at station", "–" if k["avg_days_at_station"] is None
+                    else f"{k['avg_days_at_station']:.1f}")
+        c[3].metric("Max days at station", "–" if k["max_days_at_station"] is None
+                    else f"{k['max_days_at_station']:.1f}")
+        c[4].metric("Station groups affected", f"{k['station_groups']:,}")
+        st.caption("Days at station (agebydays) is how long a lot has waited at its current "
+                   "step, not how long it has been on hold: see Hold history for durations.")
+
+        st.subheader("Held lots: station group × package")
+        m = live.matrix(df)
+        st.session_state["wh_matrix_rows"] = list(m.index)
+        st.caption("Every package is a column (scroll sideways); click a cell to filter "
+                   "the lot table, a Total cell to clear that filter.")
+        st.dataframe(m, key="wh_matrix", on_select=_on_matrix, selection_mode="single-cell",
+                     width="stretch")
+
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**On-hold reasons** (lots, pareto)")
+            p = live.pareto(df)
+            st.plotly_chart(pareto_figure(p, "reason", "lots", "cum_pct", "lots"),
+                            key="wh_pareto", on_select=_on_click("wh_pareto", "wh_f_reason"),
+                            selection_mode="points")
+        with right:
+            st.markdown("**Days at station** (not hold duration)")
+            a = live.age_buckets(df, settings)
+            fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name="lots"))
+            fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis={"title": "lots"},
+                              clickmode="event+select")
+            st.plotly_chart(fig, key="wh_age", on_select=_on_click("wh_age", "wh_f_age"),
+                            selection_mode="points")
+
+        st.subheader("Lots on hold")
+        table = live.lot_table(df)
+        paged_table(len(table), lambda o, n: table.iloc[o:o + n], frame_csv(table), "wh_lots",
+                    f"lots_on_hold_{holds.snapshot:%Y%m%d_%H%M}.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# history view
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=settings.cache_ttl_s, max_entries=16, show_spinner=False)
+def load_range(url: str, schema: str, start: date, end: date, _now: datetime | None
+               ) -> history.HoldHistory:
+    """Loaded once per range (the key), for cache_ttl_s; the rows stay in the spool."""
+    return history.load_history(lanes, settings, start, end, now=_now)
+
+
+def history_range() -> tuple[date, date] | None:
+    snap = None
+    with state.guarded("Live snapshot"):
+        snap = st.session_state.get("wh_snapshot")
+        if snap is None:
+            from core import live as core_live
+
+            snap = core_live.snapshot_time(lanes)
+            st.session_state["wh_snapshot"] = snap
+    today = shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
+    try:
+        start = parse_day(state.query_param("start"), "start")
+        end = parse_day(state.query_param("end"), "end")
+    except HoldInputError as exc:
+        st.error(f"{exc}", icon=":material/error:")
+        return None
+    end = end or today
+    start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
+    c = st.columns(2)
+    start = c[0].date_input("From shift day", start, key="wh_start")
+    end = c[1].date_input("To shift day", end, key="wh_end")
+    state.set_query_param("start", start.isoformat())
+    state.set_query_param("end", end.isoformat())
+    try:
+        check_range(start, end, settings.hold_history_max_days)
+    except HoldInputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+    st.caption(f"A shift day starts at {settings.shift_day_start} the calendar day before "
+               "(an event at or after that time belongs to the next day).")
+    return start, end
+
+
+def _day_click() -> None:
+    picked = [p.get("x") for p in points("wh_trend") if p.get("x") is not None]
+    if picked:
+        st.session_state["wh_h_day"] = str(picked[0])[:10]
+
+
+def history_view() -> None:
+    rng = history_range()
+    if rng is None:
+        return
+    start, end = rng
+    with state.guarded("Hold history"):
+        with st.spinner(f"Loading holds {start} – {end} (once per range)…"):
+            h = load_range(settings.effective_db_url, settings.schema, start, end,
+                           st.session_state.get("wh_snapshot"))
+            if not h.exists():  # the spool was swept: read the range again
+                load_range.clear()
+                h = load_range(settings.effective_db_url, settings.schema, start, end,
+                               st.session_state.get("wh_snapshot"))
+        with history.HistoryView(h) as v:
+            history_body(h, v)
+
+
+def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
+    st.caption(f"{h.rows:,} hold records loaded in {h.load_s:.2f} s; open holds and "
+               f"durations as of {h.as_of:%Y-%m-%d %H:%M}.")
+    c = st.columns(4)
+    with c[0]:
+        rec = st.segmented_control(
+            "Records", list(history.RECORD_TYPES), format_func=history.RECORD_TYPE_LABELS.get,
+            default=state.query_param("record", "new")
+            if state.query_param("record", "new") in history.RECORD_TYPES else "new",
+            key="wh_h_rec") or "new"
+        state.set_query_param("record", None if rec == "new" else rec)
+    with c[1]:
+        reasons = url_choice("hreason", "wh_h_reason", "Hold reason", v.reasons())
+    with c[2]:
+        buckets = url_choice("bucket", "wh_h_bucket", "Hold duration", h.bucket_labels)
+    with c[3]:
+        days = ["all days", *[d.isoformat() for d in h.days]]
+        url_day = state.query_param("day", "all days")
+        if "wh_h_day" not in st.session_state:
+            if url_day not in days:
+                st.warning(f"Day {url_day!r} is not in the range; showing all days.")
+                url_day = "all days"
+            st.session_state["wh_h_day"] = url_day
+        elif st.session_state["wh_h_day"] not in days:
+            st.session_state["wh_h_day"] = "all days"
+        day_text = st.selectbox("Shift day", days, key="wh_h_day")
+        state.set_query_param("day", None if day_text == "all days" else day_text)
+    day = None if day_text == "all days" else date.fromisoformat(day_text)
+    f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons), record_type=rec,
+                              day=day, buckets=tuple(buckets))
+    chart_f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons),
+                                    record_type=rec)
+
+    k = v.kpis(chart_f)
+    c = st.columns(4)
+    c[0].metric("On hold now (lots)", f"{k['on_hold_now']:,}",
+                help=f"Open at {h.as_of:%Y-%m-%d %H:%M}; {k['on_hold_now_qty']:,} pcs")
+    c[1].metric("New holds in range", f"{k['new']:,}", help=f"{k['new_qty']:,} pcs")
+    c[2].metric("Released in range", f"{k['released']:,}", help=f"{k['released_qty']:,} pcs")
+    c[3].metric("Net change", f"{k['net_change']:+,}")
+
+    def hours(x: float | None) -> str:
+        return "–" if x is None else (f"{x:.1f} h" if x < 48 else f"{x / 24:.1f} d")
+
+    c = st.columns(4)
+    c[0].metric("Avg hold duration, released", hours(k["released_avg_h"]))
+    c[1].metric("Max hold duration, released", hours(k["released_max_h"]))
+    c[2].metric("Avg age of open holds", hours(k["open_avg_h"]))
+    c[3].metric("Max age of open holds", hours(k["open_max_h"]))
+
+    st.subheader("Per shift day")
+    t = v.trend(chart_f)
+    fig = go.Figure()
+    fig.add_bar(x=t["day"], y=t["new"], name="new holds")
+    fig.add_bar(x=t["day"], y=t["released"], name="released")
+    fig.add_scatter(x=t["day"], y=t["on_hold_end"], name="on hold at end of day",
+                    mode="lines+markers")
+    fig.add_scatter(x=t["day"], y=t["future"], name="future holds", mode="lines+markers")
+    fig.update_layout(barmode="group", height=340, margin={"t": 30, "b": 10},
+                      legend={"orientation": "h"}, yaxis={"title": "lots / holds"},
+                      clickmode="event+select")
+    st.plotly_chart(fig, key="wh_trend", on_select=_day_click, selection_mode="points")
+    st.caption("Click a day to list its records.")
+
+    left, right = st.columns(2)
+    p = v.reason_pareto(chart_f)
+    label = history.RECORD_TYPE_LABELS[rec].lower()
+    with left:
+        st.markdown(f"**Reasons of {label}, by count** (holds)")
+        st.plotly_chart(pareto_figure(p, "reason", "count", "count_cum_pct", "holds"),
+                        key="wh_h_pareto_n", selection_mode="points",
+                        on_select=_on_click("wh_h_pareto_n", "wh_h_reason"))
+    with right:
+        st.markdown(f"**Reasons of {label}, by qty** (pcs)")
+        pq_ = p.sort_values(["qty", "reason"], ascending=[False, True])
+        total = pq_["qty"].sum()
+        pq_ = pq_.assign(qty_cum=(pq_["qty"].cumsum() / total * 100) if total else 0.0)
+        st.plotly_chart(pareto_figure(pq_, "reason", "qty", "qty_cum", "pcs"),
+                        key="wh_h_pareto_q", selection_mode="points",
+                        on_select=_on_click("wh_h_pareto_q", "wh_h_reason"))
+
+    st.markdown("**Hold duration** (released in the range: final; still open: so far)")
+    b = v.duration_buckets(chart_f)
+    fig = go.Figure()
+    for kind, name in (("released", "released"), ("open", "still open")):
+        part = b[b["kind"] == kind]
+        fig.add_bar(x=part["duration_bucket"], y=part["holds"], name=name)
+    fig.update_layout(barmode="group", height=300, margin={"t": 30, "b": 10},
+                      yaxis={"title": "holds"}, clickmode="event+select")
+    st.plotly_chart(fig, key="wh_h_buckets", selection_mode="points",
+                    on_select=_on_click("wh_h_buckets", "wh_h_bucket"))
+
+    st.subheader(f"{history.RECORD_TYPE_LABELS[rec]}" + (f" on {day}" if day else ""))
+    _, total = v.records(f, limit=0)
+
+    def csv() -> bytes:
+        with history.HistoryView(h) as own:  # runs on its own thread: its own connection
+            return own.records(f)[0].to_csv(index=False).encode("utf-8-sig")
+
+    paged_table(total, lambda o, n: v.records(f, offset=o, limit=n)[0], csv, "wh_hist",
+                f"holds_{rec}_{h.start}_{h.end}.csv")
+
+
+if view == "history":
+    history_view()
+else:
+    live_view()
