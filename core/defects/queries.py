@@ -98,3 +98,19 @@ def downstream_rejects_query(ids: Sequence[str], since: dt.datetime) -> Select:
         r.c.txndate, charged_scrap().label("charged"),
         sa.func.coalesce(r.c.defectqty, sa.literal(0)).label("defectqty"),
     ).where(in_ids(r.c.containerid, ids), r.c.txndate >= since)
+
+
+@query("defects.machine_jobs", {"machine": "DB-003", "since": dt.datetime(2026, 6, 1),
+                                "until": dt.datetime(2026, 11, 1)})
+def machine_jobs_query(machine: str, since: dt.datetime, until: dt.datetime) -> Select:
+    """Maintenance jobs of one machine (by name) opened in a window, newest first."""
+    from core.schema import job
+
+    return (
+        sa.select(job.c.jobid, job.c.resourcename, job.c.jobstatus, job.c.jobmodelname,
+                  job.c.jobordername, job.c.createdate, job.c.completedate,
+                  job.c.causecodename, job.c.repaircodename, job.c.symptomcodename)
+        .where(job.c.resourcename == machine, job.c.createdate >= since,
+               job.c.createdate < until)
+        .order_by(job.c.createdate.desc())
+    )

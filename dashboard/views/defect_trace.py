@@ -1,18 +1,311 @@
-"""Defect trace page (placeholder until the mid-section defect analysis UI lands).
+"""Defect trace page: which upstream machines, materials and wafer lots go with the
+defects found at a detection station (backward), or what happened later to the
+defective lots (forward).
 
-Why a placeholder: the frame, navigation and tests need every page to exist now; another
-engineer replaces this file with the real page, which calls core on the slow lane.
+The page only gathers input (kept in the URL, so a link reopens the analysis), starts
+the analysis as a background job (core.defects.run on the slow lane), shows its stages
+with a Cancel button, then the results: KPI cards, paretos sortable by defects, rate or
+lift, a machine's maintenance jobs, the daily trend, the paged lot detail, CSV downloads
+of every table and the analysis summary in plain words.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
+from core.defects import DefectInputError, DefectRequest, pareto
+from core.defects.queries import machine_jobs_query, reasons_seen_query
+from core.defects.run import DefectResult, run_defect_analysis
+from core.stations import load_station_map
+from dashboard import state
+from dashboard.jobs import get_job_manager
+
+KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
+             ("detection_machine", "Detection machines"))
+SORTS = {"Defects": "defects", "Defect rate": "rate", "Lift": "lift"}
+
+settings = state.get_settings()
+lanes = state.lanes_or_none(settings)
 st.title("Defect trace")
-st.info(
-    "Not built yet. Starting from a detection station (usually TMTT) and a date range, "
-    "this page will rank upstream machines, materials and wafer lots by the defect rate of "
-    "the lots exposed to them against the lots that were not, and follow defective lots "
-    "forward to their downstream rejects.",
-    icon=":material/construction:",
+st.caption(
+    "Attribute defects found at a detection station to upstream machines, materials and "
+    "wafer lots (backward), or follow the defective lots to later stations (forward)."
 )
+if lanes is None:
+    st.stop()
+
+
+@st.cache_data(ttl=86_400, show_spinner=False)
+def reasons_seen(_key: str, days: int) -> list[str]:
+    since = dt.datetime.combine(dt.date.today() - dt.timedelta(days=days), dt.time())
+    table = lanes.slow.fetch_arrow(reasons_seen_query(since))
+    return table.column("lossreasonname").to_pylist()
+
+
+@st.cache_data(ttl=3_600, show_spinner=False)
+def station_groups(_key: str) -> list[str]:
+    return [g for g, _ in load_station_map(lanes, settings).groups()]
+
+
+def csv_bytes(table: pa.Table | pd.DataFrame) -> bytes:
+    df = table.to_pandas() if isinstance(table, pa.Table) else table
+    return df.to_csv(index=False).encode("utf-8-sig")  # BOM: Excel opens it as UTF-8
+
+
+def fmt_lift(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return "∞" if math.isinf(v) else f"{v:.2f}"
+
+
+# --- input (state in the URL) ------------------------------------------------------------------
+db_key = repr((settings.effective_db_url, settings.schema))
+with state.guarded("Loading the station list"):
+    groups = station_groups(db_key)
+reasons_all: list[str] = []
+with state.guarded("Loading the loss reasons"):
+    reasons_all = reasons_seen(db_key, settings.defect_reason_lookback_days)
+
+yesterday = dt.date.today() - dt.timedelta(days=1)
+q_station = state.query_param("station", settings.defect_default_station)
+q_start = state.query_param("start", str(yesterday - dt.timedelta(days=29)))
+q_end = state.query_param("end", str(yesterday))
+q_direction = state.query_param("direction", "backward")
+q_reasons = state.query_param_list("reason")
+q_types = state.query_param("types", "")
+q_packages = state.query_param("packages", "")
+
+
+def _date(text: str | None, fallback: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text or "")
+    except ValueError:
+        return fallback
+
+
+with st.form("defect_input"):
+    c1, c2, c3 = st.columns([1, 2, 1])
+    station_options = groups or [q_station or "TMTT"]
+    station = c1.selectbox(
+        "Detection station", station_options,
+        index=station_options.index(q_station) if q_station in station_options else 0,
+    )
+    dates = c2.date_input(
+        f"Detection date range (at most {settings.defect_max_days} days)",
+        value=(_date(q_start, yesterday - dt.timedelta(days=29)), _date(q_end, yesterday)),
+    )
+    direction = c3.radio("Direction", ["backward", "forward"], horizontal=True,
+                         index=1 if q_direction == "forward" else 0)
+    reasons = st.multiselect(
+        f"Loss reasons (seen in the last {settings.defect_reason_lookback_days} days; none "
+        "selected = all)", reasons_all, default=[r for r in q_reasons if r in reasons_all],
+    )
+    c4, c5 = st.columns(2)
+    types = c4.text_input("Product types (comma-separated, optional)", q_types)
+    packages = c5.text_input("Packages (comma-separated, optional)", q_packages)
+    submitted = st.form_submit_button("Run defect trace", type="primary")
+
+if submitted:
+    start, end = (dates if isinstance(dates, tuple) and len(dates) == 2
+                  else (dates[0], dates[0]) if dates else (None, None))
+    state.set_query_param("station", station)
+    state.set_query_param("start", str(start) if start else None)
+    state.set_query_param("end", str(end) if end else None)
+    state.set_query_param("direction", direction)
+    state.set_query_param("reason", list(reasons))
+    state.set_query_param("types", types.strip())
+    state.set_query_param("packages", packages.strip())
+    state.set_query_param("run", "1")
+    st.rerun()
+
+if state.query_param("run") != "1":
+    st.info("Choose a station and a date range, then **Run defect trace**. The analysis "
+            "runs in the background on the slow lane; live widgets are not affected.")
+    st.stop()
+
+try:
+    request = DefectRequest.build(
+        settings, station=q_station, start=q_start or "", end=q_end or "",
+        reasons=q_reasons, types=(q_types or "").split(","),
+        packages=(q_packages or "").split(","), direction=q_direction or "backward",
+        known_stations=groups or None,
+    )
+except DefectInputError as exc:
+    st.error(str(exc))
+    st.stop()
+
+manager = get_job_manager(settings)
+job = manager.submit(request.key(),
+                     lambda j: run_defect_analysis(j, lanes, request, settings),
+                     label=f"Defect trace {request.station} {request.start}…{request.end}")
+
+
+# --- progress -----------------------------------------------------------------------------------
+@st.fragment(run_every=1.0)
+def progress_block() -> None:
+    snap = job.snapshot()
+    if snap["state"] not in ("queued", "running"):
+        st.rerun()  # the whole page renders the result
+        return
+    with st.status(f"Defect trace running: {snap['label']}", expanded=True):
+        for s in snap["stages"]:
+            total = s["total"] or 0
+            frac = min(1.0, s["done"] / total) if total else (1.0 if s["state"] == "done"
+                                                              else 0.0)
+            st.progress(frac, text=f"{s['name']}: {s['done']:,}/{total or '?'} · "
+                                   f"{s['rows']:,} rows · {s['seconds']} s {s['message']}")
+        if st.button("Cancel", icon=":material/cancel:"):
+            job.cancel()
+            st.rerun()
+
+
+if job.active:
+    progress_block()
+    st.stop()
+
+if job.state != "done":
+    if job.state == "cancelled":
+        st.warning("The defect trace was cancelled. Run it again to restart.")
+    else:
+        st.error(f"The defect trace failed: {job.error}")
+    if st.button("Run again"):
+        manager.submit(request.key(), lambda j: run_defect_analysis(j, lanes, request,
+                                                                    settings),
+                       label=job.label, fresh=True)
+        st.rerun()
+    st.stop()
+
+result: DefectResult = job.result
+for name, comp in result.completeness.items():
+    status = (comp or {}).get("status")
+    if status == "truncated":
+        st.warning(f"**{name}: truncated** by {comp.get('limit')}. The lineage was cut; "
+                   "attribution covers only the containers reached.")
+    elif status == "partial":
+        failed = comp.get("failed_batches", [])
+        ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:5])
+        st.warning(f"**{name}: partial** — {len(failed)} batch(es) failed ({ranges}). "
+                   "Numbers leave out those containers.")
+
+k = result.kpis
+cols = st.columns(6)
+cols[0].metric("Input (pcs)", f"{k['input']:,}")
+cols[1].metric("Lots", f"{k['lots']:,}", help=f"{k['defective_lots']:,} with defects")
+cols[2].metric("Defect qty", f"{k['defects']:,}")
+cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
+if result.backward is not None:
+    cols[4].metric("Top reason", k.get("top_reason") or "–")
+    cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
+else:
+    cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
+    cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
+
+if k["lots"] == 0:
+    st.info(f"No lot passed {request.station} between {request.start} and {request.end}.")
+    st.markdown(result.summary)
+    st.stop()
+
+
+def pareto_chart(table: pa.Table, title: str, value: str = "defects") -> go.Figure:
+    df = table.to_pandas()
+    fig = go.Figure()
+    fig.add_bar(x=df["factor"], y=df[value], name=value.capitalize())
+    if "cumulative_pct" in df:
+        fig.add_scatter(x=df["factor"], y=df["cumulative_pct"], name="Cumulative %",
+                        yaxis="y2", mode="lines+markers")
+    fig.update_layout(title=title, yaxis2={"overlaying": "y", "side": "right",
+                                           "range": [0, 100], "title": "%"},
+                      height=380, margin={"t": 40, "b": 10}, legend={"orientation": "h"})
+    return fig
+
+
+if result.backward is not None:
+    back = result.backward
+    tabs = st.tabs([t for _, t in KIND_TABS] + ["Loss reasons", "Daily trend", "Lot detail",
+                                                 "Summary"])
+    for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
+        with tab:
+            sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
+                                  key=f"sort_{kind}")
+            by = SORTS[sort_label]
+            top = pareto(back.factors, kind, by=by, top=10)
+            st.plotly_chart(pareto_chart(top, f"{title}: top 10 by {sort_label.lower()}"),
+                            key=f"chart_{kind}")
+            full = back.factors.filter(pc.equal(back.factors["factor_kind"], kind))
+            df = full.to_pandas().drop(columns=["factor_kind"])
+            df = df.sort_values(by, ascending=False, na_position="last")
+            df["lift"] = df["lift"].map(fmt_lift)
+            st.dataframe(df, hide_index=True, width="stretch", column_config={
+                "rate": st.column_config.NumberColumn(format="%.5f"),
+                "rate_unexposed": st.column_config.NumberColumn(format="%.5f"),
+                "p_value": st.column_config.NumberColumn(format="%.4f")})
+            st.download_button(f"Download {title.lower()} (CSV)", csv_bytes(df),
+                               f"defects_{kind}_{request.start}_{request.end}.csv",
+                               "text/csv", key=f"dl_{kind}")
+            if kind == "machine" and full.num_rows:
+                names = sorted({f.split(" / ", 1)[-1] for f in full["factor"].to_pylist()})
+                pick = st.selectbox("Maintenance jobs of machine", ["–", *names],
+                                    key="jobs_machine")
+                if pick != "–":
+                    until = dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time())
+                    since = until - dt.timedelta(days=settings.defect_max_days)
+                    with state.guarded("Loading maintenance jobs"):
+                        jobs = lanes.slow.fetch_arrow(machine_jobs_query(pick, since, until))
+                        st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
+    with tabs[4]:
+        st.plotly_chart(pareto_chart(pa.table({
+            "factor": back.reasons["reason"], "defects": back.reasons["defects"],
+            "cumulative_pct": back.reasons["cumulative_pct"]}), "Loss reasons at detection"),
+            key="chart_reasons")
+        st.dataframe(back.reasons.to_pandas(), hide_index=True, width="stretch")
+        st.download_button("Download reasons (CSV)", csv_bytes(back.reasons),
+                           f"defects_reasons_{request.start}_{request.end}.csv", "text/csv")
+    with tabs[5]:
+        trend = back.trend.to_pandas()
+        fig = go.Figure()
+        fig.add_bar(x=trend["day"], y=trend["input"], name="Input", opacity=0.4)
+        fig.add_bar(x=trend["day"], y=trend["defects"], name="Defects")
+        fig.add_scatter(x=trend["day"], y=trend["rate"] * 100, name="Rate %", yaxis="y2")
+        fig.update_layout(barmode="overlay", height=380, legend={"orientation": "h"},
+                          yaxis2={"overlaying": "y", "side": "right", "title": "%"})
+        st.plotly_chart(fig, key="chart_trend")
+        st.download_button("Download trend (CSV)", csv_bytes(back.trend),
+                           f"defects_trend_{request.start}_{request.end}.csv", "text/csv")
+    with tabs[6]:
+        lots = back.lots
+        size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
+                            key="lot_page_size")
+        pages = max(1, math.ceil(lots.num_rows / size))
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="lot_page")
+        st.dataframe(lots.slice((page - 1) * size, size).to_pandas(), hide_index=True,
+                     width="stretch")
+        st.caption(f"{lots.num_rows:,} rows: one per lot and loss reason.")
+        st.download_button("Download lot detail (CSV, all rows)", csv_bytes(lots),
+                           f"defects_lots_{request.start}_{request.end}.csv", "text/csv")
+    with tabs[7]:
+        st.markdown(result.summary)
+else:
+    fwd = result.forward or {}
+    tabs = st.tabs(["By station", "By machine", "By reason", "Summary"])
+    for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
+        with tab:
+            table = fwd.get(dim)
+            if not isinstance(table, pa.Table) or table.num_rows == 0:
+                st.info("No rejects of the defective lots' descendants at later stations.")
+                continue
+            st.plotly_chart(pareto_chart(table.slice(0, 10), f"Downstream rejects by {dim}",
+                                         value="rejects"), key=f"fwd_{dim}")
+            st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
+            st.download_button(f"Download by {dim} (CSV)", csv_bytes(table),
+                               f"defects_forward_{dim}_{request.start}_{request.end}.csv",
+                               "text/csv", key=f"fwd_dl_{dim}")
+    with tabs[3]:
+        st.markdown(result.summary)
