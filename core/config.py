@@ -161,6 +161,16 @@ class Settings:
     seed_max_matches: int = _s(
         100_000, "Containers one seed list may match before it is refused as too broad."
     )
+    seed_max_patterns: int = _s(
+        50,
+        "Wildcard values (*, %, _) in one seed list; each is its own query, exact values "
+        "are batched.",
+    )
+    trace_domain_max_rows: int = _s(
+        50_000_000,
+        "Rows one event domain of a trace may spool before it is cut and marked "
+        "'truncated' (bounds the disk a trace can fill).",
+    )
     defect_max_days: int = _s(180, "Longest date range of a defect trace.")
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
@@ -286,6 +296,7 @@ def _validate(s: Settings) -> list[str]:
         "reject_default_days", "reject_max_days", "snapshot_refresh_s", "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size",
+        "seed_max_patterns", "trace_domain_max_rows",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:

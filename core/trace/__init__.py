@@ -1,0 +1,63 @@
+"""The trace engine: seeds → lineage → event domains, on the slow lane, spooled to disk.
+
+Why: quality engineers trace lots backward (where did this serial come from) and forward
+(where did this wafer lot end up). The incident in shared/domain.md (114K containers,
+starved live widgets, 4–6 GB of memory) shaped it: every query is an IN-list batch on
+the slow lane, results stream to Parquet files in a per-trace spool, only small
+container sets are cached, and long traces run as cancellable background jobs.
+
+Public API:
+
+    resolve_seeds(lanes, kind, values, settings=) -> SeedResult   (SeedError)
+    trace_lineage(lanes, seed_ids, direction, settings=) -> Lineage
+    DOMAINS; fetch_domain(lanes, name, ids, spool, settings=) -> DomainResult
+    Spool(path): page / count / sql / export / delete
+    JobManager(settings).submit(key, fn, label=) -> Job
+    TraceRequest.build(...); run_trace(job, lanes, request, settings, cache=) -> TraceResult
+    DomainCache(settings): small-set cache (memory LRU + Redis), ids_digest(ids)
+"""
+
+from core.trace.cache import DomainCache, ids_digest
+from core.trace.domains import DOMAINS, DomainError, DomainResult, DomainSpec, fetch_domain
+from core.trace.jobs import Job, JobManager, Stage
+from core.trace.lineage import (
+    DIRECTIONS,
+    EDGE_KINDS,
+    NODE_KINDS,
+    Lineage,
+    LineageError,
+    trace_lineage,
+)
+from core.trace.runner import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
+from core.trace.seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
+from core.trace.spool import Spool, SpoolError
+
+__all__ = [
+    "DEFAULT_DOMAINS",
+    "DIRECTIONS",
+    "DOMAINS",
+    "EDGE_KINDS",
+    "KINDS",
+    "NODE_KINDS",
+    "DomainCache",
+    "DomainError",
+    "DomainResult",
+    "DomainSpec",
+    "Job",
+    "JobManager",
+    "Lineage",
+    "LineageError",
+    "SeedError",
+    "SeedResult",
+    "Spool",
+    "SpoolError",
+    "Stage",
+    "TraceRequest",
+    "TraceResult",
+    "fetch_domain",
+    "ids_digest",
+    "resolve_seeds",
+    "run_trace",
+    "split_values",
+    "trace_lineage",
+]

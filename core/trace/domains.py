@@ -1,0 +1,340 @@
+"""Event domains of a container set (history, materials, rejects, holds, jobs), streamed
+from the slow lane into a spool's Parquet file.
+
+Why: the incident fetched ~230 batches into memory as rows, then a frame, then dicts.
+Here each domain is one registered query run in IN-list batches (≤ 1000 ids, at most
+``slow_workers`` in flight, the slow lane's per-batch deadline) with
+``on_error="collect"``; each finished batch is shaped by a small DuckDB statement over
+that batch alone (dedup, station group, charged scrap) in the consumer thread and
+appended to the domain's Parquet file, so memory holds about one batch per worker.
+Completeness is explicit: ``complete``; ``partial`` with the failed batches' id ranges
+and errors; ``truncated`` when ``trace_domain_max_rows`` cut it.
+
+Shapes (shared/domain.md):
+- history: one row per lot/machine/step/track-in, keeping the latest track-out (rows
+  still running, track-out null, only when no row of that pass was tracked out), with
+  the station group and its order from core.stations (view + optional override file).
+- rejects: ``charged_qty`` = the five buckets (nulls as 0), ``defect_qty`` apart,
+  ``reason_code`` = lossreasonname before the first ``_``, space or ``-``.
+- holds: ``hold_status`` ON HOLD / RELEASED and ``hold_hours`` (open holds up to now).
+- jobs: maintenance jobs of the machines in the history overlapping each lot's stay on
+  the machine: joined by machine id and time window (never by scanning containerids);
+  needs the history domain, fetched first when the spool has none. Its batches are
+  batches of machine ids, so failed ranges name machines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.sql import Executable
+
+from core.db.drivers import arrow_schema_for
+from core.trace.queries import (
+    history_query,
+    holds_query,
+    jobs_query,
+    materials_query,
+    rejects_query,
+)
+from core.trace.spool import Spool
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.db import CancelToken, Lanes
+    from core.trace.cache import DomainCache
+
+Progress = Callable[..., None]
+
+_HISTORY_SQL = """
+SELECT h.containerid, h.workcentername, m.station_group, m.group_seq AS station_seq,
+       h.specname, h.equipmentid, h.equipmentname, h.trackintimestamp, h.trackouttimestamp,
+       h.trackinqty, h.trackoutqty, h.finishedruncard, h.pj_workorder
+FROM batch h LEFT JOIN wc_map m ON m.work_center = h.workcentername
+QUALIFY row_number() OVER (
+    PARTITION BY h.containerid, h.equipmentid, h.specname, h.trackintimestamp
+    ORDER BY h.trackouttimestamp DESC NULLS LAST, h.trackoutqty DESC NULLS LAST) = 1
+ORDER BY h.containerid, h.trackintimestamp, h.specname
+"""
+
+_MATERIALS_SQL = "SELECT * FROM batch ORDER BY containerid, txndate, materialpartname"
+
+_REJECTS_SQL = """
+SELECT *,
+       coalesce(rejectqty, 0) + coalesce(standbyqty, 0) + coalesce(qtytoprocess, 0)
+         + coalesce(inprocessqty, 0) + coalesce(processedqty, 0) AS charged_qty,
+       coalesce(defectqty, 0) AS defect_qty,
+       nullif(regexp_extract(lossreasonname, '^[^_ -]*'), '') AS reason_code
+FROM batch ORDER BY containerid, txndate, lossreasonname
+"""
+
+_HOLDS_SQL = """
+SELECT *,
+       CASE WHEN releasetxndate IS NULL THEN 'ON HOLD' ELSE 'RELEASED' END AS hold_status,
+       round(date_diff('second', holdtxndate, coalesce(releasetxndate, $now)) / 3600.0, 2)
+         AS hold_hours
+FROM batch ORDER BY containerid, holdtxndate
+"""
+
+_JOBS_SQL = """
+SELECT w.containerid, w.equipmentid, w.equipmentname, w.specname, w.trackintimestamp,
+       w.trackouttimestamp, j.jobid, j.resourcename, j.jobstatus, j.jobmodelname,
+       j.jobordername, j.createdate, j.completedate, j.causecodename, j.repaircodename,
+       j.symptomcodename
+FROM batch j JOIN windows w
+  ON j.resourceid = w.equipmentid
+ AND j.createdate <= coalesce(w.trackouttimestamp, $now)
+ AND coalesce(j.completedate, $now) >= w.trackintimestamp
+ORDER BY w.containerid, w.trackintimestamp, j.createdate, j.jobid
+"""
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    name: str
+    title: str
+    description: str
+    build: Callable[[list[str]], Executable]
+    post: str
+    time_column: str
+    version: str = ""  # bump to invalidate cached results after a shape change
+
+
+DOMAINS: dict[str, DomainSpec] = {
+    s.name: s
+    for s in (
+        DomainSpec("history", "History", "Steps, machines, track-in/out (wip history).",
+                   history_query, _HISTORY_SQL, "trackintimestamp"),
+        DomainSpec("materials", "Materials", "Materials consumed (part, material lot).",
+                   materials_query, _MATERIALS_SQL, "txndate"),
+        DomainSpec("rejects", "Rejects", "Scrap: charged buckets and defect apart.",
+                   rejects_query, _REJECTS_SQL, "txndate"),
+        DomainSpec("holds", "Holds", "Holds and releases, hours on hold (open: to now).",
+                   holds_query, _HOLDS_SQL, "holdtxndate"),
+        DomainSpec("jobs", "Machine jobs",
+                   "Maintenance jobs on the machines while the lots were on them.",
+                   lambda ids: jobs_query(ids, datetime(1900, 1, 1), datetime(1900, 1, 1)),
+                   _JOBS_SQL, "createdate"),
+    )
+}
+
+
+@dataclass
+class DomainResult:
+    name: str
+    path: str
+    rows: int
+    completeness: dict[str, Any]
+    seconds: float = 0.0
+    cached: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows": self.rows, "completeness": self.completeness,
+                "seconds": round(self.seconds, 3), "cached": self.cached}
+
+
+class DomainError(ValueError):
+    """Unknown domain name."""
+
+
+# --- the station-group map, loaded once per database ------------------------------------------
+
+_MAP_LOCK = threading.Lock()
+_MAPS: dict[tuple[str, str, str], tuple[float, pa.Table]] = {}
+
+
+def station_map_table(lanes: Lanes, settings: Settings) -> pa.Table:
+    """core.stations' mapping (work_center, station_group, group_seq) as Arrow, read once
+    per database and kept ``cache_ttl_s`` (a few hundred rows of reference data)."""
+    from core.stations import load_station_map
+
+    key = (settings.effective_db_url, settings.schema, settings.workcenter_map_file)
+    now = time.monotonic()
+    with _MAP_LOCK:
+        hit = _MAPS.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    table = load_station_map(lanes, settings).table
+    with _MAP_LOCK:
+        _MAPS[key] = (now + settings.cache_ttl_s, table)
+    return table
+
+
+# --- fetching ----------------------------------------------------------------------------------
+
+
+def _empty(build: Callable[[list[str]], Executable]) -> pa.Table:
+    cols = arrow_schema_for(build([]))
+    return pa.table({n: pa.array([], type=t or pa.string()) for n, t in cols})
+
+
+class _Shaper:
+    """An in-memory DuckDB that shapes one batch at a time (consumer thread only)."""
+
+    def __init__(self, sql: str, now: datetime) -> None:
+        self.sql = sql
+        self.now = now
+        self.con = duckdb.connect()
+        self.con.execute("SET threads TO 1")
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        self.con.register("batch", table)
+        try:
+            params = {"now": self.now} if "$now" in self.sql else None
+            return self.con.sql(self.sql, params=params).to_arrow_table()
+        finally:
+            self.con.unregister("batch")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def fetch_domain(
+    lanes: Lanes,
+    name: str,
+    container_ids: Sequence[str],
+    spool: Spool,
+    *,
+    settings: Settings,
+    cancel: CancelToken | None = None,
+    progress: Progress | None = None,
+    cache: DomainCache | None = None,
+) -> DomainResult:
+    """Stream domain ``name`` of ``container_ids`` into ``spool`` (file ``<name>.parquet``).
+
+    Returns its path, row count and completeness. ``cache`` (optional) serves and stores
+    complete results of sets up to ``settings.cache_max_ids``. Raises DomainError for an
+    unknown name, LaneError (QueryCancelled, LaneBusy, ...) when the trace cannot go on;
+    failed batches do not raise, they make the result ``partial``.
+    """
+    if name not in DOMAINS:
+        raise DomainError(f"Unknown domain {name!r}: choose from {', '.join(DOMAINS)}.")
+    spec = DOMAINS[name]
+    started = time.perf_counter()
+    ids = sorted(set(container_ids))
+    key = cache.key(name, ids, spec.version) if cache is not None else None
+    data = cache.get(key) if cache is not None and key is not None else None
+    if data is not None:
+        path = spool.write_bytes(name, data)
+        rows = pq.ParquetFile(path).metadata.num_rows
+        completeness = {"status": "complete", "failed_batches": [], "limit": None}
+        spool.set_meta(name, {"rows": rows, "completeness": completeness, "cached": True})
+        if progress is not None:
+            progress(done=len(ids), total=len(ids), rows=rows, message="from cache")
+        return DomainResult(name, str(path), rows, completeness,
+                            time.perf_counter() - started, cached=True)
+    now = datetime.now().replace(microsecond=0)
+    if name == "jobs":
+        result = _fetch_jobs(lanes, ids, spool, settings, cancel, progress, now)
+    else:
+        shaper = _Shaper(spec.post, now)
+        if name == "history":
+            shaper.con.register("wc_map", station_map_table(lanes, settings))
+        try:
+            result = _stream_into(lanes, spec, spec.build, ids, spool, settings, cancel,
+                                  progress, shaper)
+        finally:
+            shaper.close()
+    result.seconds = time.perf_counter() - started
+    spool.set_meta(name, {"rows": result.rows, "completeness": result.completeness,
+                          "cached": False, "seconds": round(result.seconds, 3)})
+    if key is not None and cache is not None and result.completeness["status"] == "complete":
+        cache.put(key, open(result.path, "rb").read())  # noqa: SIM115 - small by the key rule
+    return result
+
+
+def _stream_into(
+    lanes: Lanes,
+    spec: DomainSpec,
+    build: Callable[[list[str]], Executable],
+    ids: list[str],
+    spool: Spool,
+    settings: Settings,
+    cancel: CancelToken | None,
+    progress: Progress | None,
+    shaper: _Shaper,
+) -> DomainResult:
+    schema = shaper(_empty(build)).schema
+    writer = spool.writer(spec.name, schema)
+    failed: list[dict[str, Any]] = []
+    limit_hit: str | None = None
+    max_rows = settings.trace_domain_max_rows
+    done = 0
+    try:
+        if ids:
+            with closing(
+                lanes.slow.stream_batched(build, ids, cancel=cancel, on_error="collect")
+            ) as batches:
+                for batch in batches:
+                    done += batch.size
+                    if batch.error is not None:
+                        failed.append({"first_id": batch.first_id, "last_id": batch.last_id,
+                                       "ids": batch.size, "error": str(batch.error)})
+                    elif batch.table is not None and batch.table.num_columns:
+                        shaped = shaper(batch.table)
+                        room = max_rows - writer.rows
+                        if shaped.num_rows > room:
+                            shaped = shaped.slice(0, room)
+                            limit_hit = f"trace_domain_max_rows ({max_rows:,} rows)"
+                        writer.write(shaped)
+                    if progress is not None:
+                        progress(done=done, total=len(ids), rows=writer.rows,
+                                 message=f"{len(failed)} failed batches" if failed else "")
+                    if limit_hit:
+                        break
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    status = "truncated" if limit_hit else "partial" if failed else "complete"
+    failed.sort(key=lambda f: f["first_id"])
+    completeness = {"status": status, "failed_batches": failed, "limit": limit_hit}
+    return DomainResult(spec.name, str(writer.path), writer.rows, completeness)
+
+
+def _fetch_jobs(
+    lanes: Lanes,
+    ids: list[str],
+    spool: Spool,
+    settings: Settings,
+    cancel: CancelToken | None,
+    progress: Progress | None,
+    now: datetime,
+) -> DomainResult:
+    if not spool.has("history"):
+        fetch_domain(lanes, "history", ids, spool, settings=settings, cancel=cancel)
+    history = str(spool.file("history")).replace("'", "''")
+    shaper = _Shaper(_JOBS_SQL, now)
+    try:
+        shaper.con.execute(
+            "CREATE VIEW windows AS SELECT containerid, equipmentid, equipmentname, specname, "
+            f"trackintimestamp, trackouttimestamp FROM read_parquet('{history}') "
+            "WHERE equipmentid IS NOT NULL"
+        )
+        rows = shaper.con.execute(
+            "SELECT equipmentid, min(trackintimestamp), "
+            "max(coalesce(trackouttimestamp, $now)) FROM windows GROUP BY 1 ORDER BY 1",
+            {"now": now},
+        ).fetchall()
+        span = {r[0]: (r[1], r[2]) for r in rows}
+
+        def build(chunk: list[str]) -> Executable:
+            if not chunk:
+                return jobs_query(chunk, now, now)
+            start = min(span[m][0] for m in chunk)
+            end = max(span[m][1] for m in chunk)
+            return jobs_query(chunk, start, end)
+
+        return _stream_into(lanes, DOMAINS["jobs"], build, sorted(span), spool, settings,
+                            cancel, progress, shaper)
+    finally:
+        shaper.close()

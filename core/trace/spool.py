@@ -1,0 +1,234 @@
+"""A per-trace spool: one Parquet file per domain on disk, read back with DuckDB.
+
+Why: the incident held about three in-memory copies of a 114K-container result per
+domain and ran a 7 GB machine out of memory. Here each batch of a domain is written to
+its Parquet file as it arrives; pages filter, page, count and aggregate with an
+in-memory DuckDB (``duckdb.connect()``, a separate instance from the warehouse) reading
+the files, so memory stays bounded whatever the size. A domain's file is written under a
+temporary name and renamed when complete, so a reader never sees half a file; its
+completeness sits beside it as JSON. Column names in filters and ordering are checked
+against the file's schema; values are binds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SpoolError(ValueError):
+    """A spool request names an unknown domain or column, or a bad filter."""
+
+
+def spool_root(settings: Settings) -> Path:
+    root = Path(settings.spool_dir) if settings.spool_dir else (
+        Path(tempfile.gettempdir()) / "mesdash-spool"
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+class DomainWriter:
+    """Appends Arrow tables to one domain's Parquet file; ``close`` publishes it."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        self.rows = 0
+        self._part = path.with_name(path.name + ".part")
+        self._writer = pq.ParquetWriter(self._part, schema, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if table.schema != self.schema:
+            table = table.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self._writer.close()
+        os.replace(self._part, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self._part.unlink(missing_ok=True)
+
+
+class Spool:
+    """A folder of Parquet files, one per domain, plus ``<domain>.json`` metadata."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def create(cls, settings: Settings, name: str | None = None) -> Spool:
+        return cls(spool_root(settings) / (name or uuid.uuid4().hex))
+
+    # --- writing -------------------------------------------------------------------------
+    def file(self, domain: str) -> Path:
+        if not _NAME.match(domain):
+            raise SpoolError(f"{domain!r} is not a domain name")
+        return self.path / f"{domain}.parquet"
+
+    def writer(self, domain: str, schema: pa.Schema) -> DomainWriter:
+        return DomainWriter(self.file(domain), schema)
+
+    def write_table(self, domain: str, table: pa.Table, meta: Mapping[str, Any] | None = None
+                    ) -> Path:
+        w = self.writer(domain, table.schema)
+        w.write(table)
+        w.close()
+        if meta is not None:
+            self.set_meta(domain, meta)
+        return w.path
+
+    def write_bytes(self, domain: str, data: bytes) -> Path:
+        path = self.file(domain)
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(data)
+        os.replace(part, path)
+        return path
+
+    def set_meta(self, domain: str, meta: Mapping[str, Any]) -> None:
+        (self.path / f"{domain}.json").write_text(json.dumps(meta, default=str),
+                                                  encoding="utf-8")
+
+    def meta(self, domain: str) -> dict[str, Any]:
+        path = self.path / f"{domain}.json"
+        if not path.is_file():
+            return {}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    # --- reading -------------------------------------------------------------------------
+    def domains(self) -> list[str]:
+        return sorted(p.stem for p in self.path.glob("*.parquet"))
+
+    def has(self, domain: str) -> bool:
+        return self.file(domain).is_file()
+
+    def schema(self, domain: str) -> pa.Schema:
+        return pq.read_schema(self._existing(domain))
+
+    def rows(self, domain: str) -> int:
+        return pq.ParquetFile(self._existing(domain)).metadata.num_rows
+
+    def _existing(self, domain: str) -> Path:
+        path = self.file(domain)
+        if not path.is_file():
+            raise SpoolError(f"The spool has no {domain!r} result.")
+        return path
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute("SET threads TO 1")
+        for domain in self.domains():
+            path = str(self.file(domain)).replace("'", "''")
+            con.execute(f"CREATE VIEW {domain} AS SELECT * FROM read_parquet('{path}')")
+        return con
+
+    def _where(self, domain: str, filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        if not filters:
+            return "", []
+        names = set(self.schema(domain).names)
+        parts: list[str] = []
+        params: list[Any] = []
+        for col, value in filters.items():
+            if col not in names:
+                raise SpoolError(f"{domain} has no column {col!r}")
+            if value is None or value == "" or value == []:
+                continue
+            if isinstance(value, (list, tuple, set)):
+                marks = ", ".join("?" for _ in value)
+                parts.append(f'"{col}" IN ({marks})')
+                params.extend(value)
+            elif isinstance(value, str):
+                parts.append(f'CAST("{col}" AS VARCHAR) ILIKE ? ESCAPE \'\\\'')
+                escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                params.append(f"%{escaped}%")
+            else:
+                parts.append(f'"{col}" = ?')
+                params.append(value)
+        return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+    def _order(self, domain: str, order_by: str | Sequence[Any] | None) -> str:
+        if not order_by:
+            return ""
+        names = set(self.schema(domain).names)
+        items = [order_by] if isinstance(order_by, str) else list(order_by)
+        out: list[str] = []
+        for item in items:
+            col, how = (item, "asc") if isinstance(item, str) else (item[0], item[1])
+            if col not in names or how.lower() not in ("asc", "desc"):
+                raise SpoolError(f"cannot order {domain} by {item!r}")
+            out.append(f'"{col}" {how.upper()} NULLS LAST')
+        return " ORDER BY " + ", ".join(out)
+
+    def count(self, domain: str, filters: Mapping[str, Any] | None = None) -> int:
+        where, params = self._where(domain, filters)
+        with self._connect() as con:
+            return int(con.execute(f"SELECT count(*) FROM {domain}{where}", params)
+                       .fetchone()[0])
+
+    def page(
+        self,
+        domain: str,
+        offset: int = 0,
+        limit: int = 50,
+        order_by: str | Sequence[Any] | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> pa.Table:
+        """One page of ``domain`` (filters: column → text (contains, any case), list
+        (one of), or value (equals))."""
+        self._existing(domain)
+        where, params = self._where(domain, filters)
+        order = self._order(domain, order_by)
+        sql = f"SELECT * FROM {domain}{where}{order} LIMIT ? OFFSET ?"
+        with self._connect() as con:
+            return con.sql(sql, params=[*params, int(limit), int(offset)]).to_arrow_table()
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Any read-only DuckDB query over the domain views (named like the domains)."""
+        with self._connect() as con:
+            return con.sql(query, params=list(params or []) or None).to_arrow_table()
+
+    def export(self, domain: str, fmt: str, filters: Mapping[str, Any] | None = None) -> Path:
+        """The full (filtered) domain as a CSV or Parquet file inside the spool."""
+        if fmt not in ("csv", "parquet"):
+            raise SpoolError(f"unknown export format {fmt!r}")
+        self._existing(domain)
+        if fmt == "parquet" and not filters:
+            return self.file(domain)
+        where, params = self._where(domain, filters)
+        target = self.path / "exports" / f"{domain}-{uuid.uuid4().hex[:8]}.{fmt}"
+        target.parent.mkdir(exist_ok=True)
+        option = "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet)"
+        safe = str(target).replace("'", "''")
+        with self._connect() as con:
+            con.execute(f"COPY (SELECT * FROM {domain}{where}) TO '{safe}' {option}", params)
+        return target
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def delete(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
