@@ -1,0 +1,148 @@
+"""`mesdash holds` (the live hold picture) and `mesdash hold-history` (a range of holds).
+
+Same core as the WIP hold page: ``holds`` reads the live snapshot on the realtime lane
+(KPIs, station group × package matrix, reason pareto, days-at-station buckets, WIP
+summary); ``hold-history`` loads a range of shift days once on the slow lane and prints
+the KPIs, the per-shift-day trend, the reason pareto and the duration buckets. Bad input
+(hold type, dates, range) is a UsageError (exit code 1), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from core.config import load_settings
+from core.holds.classify import HOLD_TYPES
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("holds", help="lots on hold now: KPIs, matrix, reason pareto")
+    p.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
+    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_holds)
+    h = sub.add_parser("hold-history", help="hold history per shift day: KPIs, trend, paretos")
+    h.add_argument("--start", help="first shift day, YYYY-MM-DD (default: a week ending at "
+                                   "the live snapshot's shift day)")
+    h.add_argument("--end", help="last shift day, YYYY-MM-DD")
+    h.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
+    h.add_argument("--record", default="new", choices=("new", "on_hold", "released"),
+                   help="records the reason pareto counts (default: new)")
+    h.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    h.add_argument("--json", action="store_true", help="print one JSON object")
+    h.set_defaults(func=run_history)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return [{k: _plain(v) for k, v in r.items()} for r in value.to_dict("records")]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _table(df: pd.DataFrame, index: bool = False) -> str:
+    return df.to_string(index=index) if len(df) else "(none)"
+
+
+def run_holds(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.db import open_lanes
+    from core.holds import live
+    from core.holds.classify import HoldInputError, parse_hold_type
+
+    try:
+        hold_type = parse_hold_type(args.type)
+    except HoldInputError as exc:
+        raise UsageError(str(exc)) from None
+    settings = load_settings(**({"db_url": args.db} if args.db else {}))
+    lanes = open_lanes(settings)
+    try:
+        o = live.overview(lanes, settings, hold_type)
+    finally:
+        lanes.close()
+    if args.json:
+        out = dict(o)
+        m = o["matrix"]
+        out["matrix"] = {"rows": list(m.index), "columns": list(m.columns),
+                         "values": m.to_numpy().tolist()}
+        print(json.dumps(_plain(out), ensure_ascii=False, indent=2))
+        return 0
+    snap = o["snapshot"]
+    print(f"snapshot   {snap:%Y-%m-%d %H:%M}" if snap else "snapshot   (empty)")
+    if snap and live.is_stale(snap, settings):
+        print(f"WARNING    the snapshot is older than {settings.snapshot_stale_s} s: stale?")
+    k = o["kpis"]
+    print(f"hold type  {hold_type}")
+    print(f"lots       {k['lots']:,}   qty {k['qty']:,} pcs   station groups {k['station_groups']}")
+    print(f"days at station (not hold duration): avg {k['avg_days_at_station']}, "
+          f"max {k['max_days_at_station']}")
+    w = o["wip"]
+    print(f"WIP        RUN {w['RUN']['lots']:,}  QUEUE {w['QUEUE']['lots']:,}  HOLD quality "
+          f"{w['HOLD']['quality']['lots']:,}  non-quality {w['HOLD']['non_quality']['lots']:,}")
+    print("\nstation group x package (lots)\n" + _table(o["matrix"], index=True))
+    print("\nreason pareto (lots)\n" + _table(o["reason_pareto"]))
+    print("\ndays at station\n" + _table(o["age_buckets"]))
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.db import open_lanes
+    from core.holds import history
+    from core.holds.classify import (
+        HoldInputError,
+        check_range,
+        parse_day,
+        parse_hold_type,
+        shift_day,
+    )
+    from core.live import snapshot_time
+
+    settings = load_settings(**({"db_url": args.db} if args.db else {}))
+    try:
+        hold_type = parse_hold_type(args.type)
+        start = parse_day(args.start, "start")
+        end = parse_day(args.end, "end")
+        if start and end:
+            check_range(start, end, settings.hold_history_max_days)
+    except HoldInputError as exc:
+        raise UsageError(str(exc)) from None
+    lanes = open_lanes(settings)
+    try:
+        snap = snapshot_time(lanes)
+        end = end or shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
+        start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
+        try:
+            h = history.load_history(lanes, settings, start, end, now=snap)
+        except HoldInputError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        lanes.close()
+    rep = history.report(h, history.HistoryFilter(hold_type=hold_type,
+                                                  record_type=args.record))
+    if args.json:
+        print(json.dumps(_plain(rep), ensure_ascii=False, indent=2))
+        return 0
+    k = rep["kpis"]
+    print(f"shift days {h.start} – {h.end} (a day starts at {settings.shift_day_start} the "
+          f"day before); as of {h.as_of:%Y-%m-%d %H:%M}; {h.rows:,} holds loaded "
+          f"in {h.load_s:.2f} s; hold type {hold_type}")
+    print(f"on hold now {k['on_hold_now']:,}   new {k['new']:,}   released "
+          f"{k['released']:,}   net change {k['net_change']:+,}")
+    print(f"hold duration (h): released avg {k['released_avg_h']} max {k['released_max_h']}; "
+          f"still open avg {k['open_avg_h']} max {k['open_max_h']}")
+    print("\nper shift day\n" + _table(rep["trend"]))
+    print(f"\nreason pareto of {args.record} records (count and qty)\n"
+          + _table(rep["reason_pareto"]))
+    print("\nhold duration buckets\n" + _table(rep["duration_buckets"]))
+    return 0
