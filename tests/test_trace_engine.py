@@ -381,7 +381,7 @@ def test_failing_batch_gives_partial_with_its_id_range(hand, monkeypatch) -> Non
     def build(chunk: list[str]) -> sa.Select:
         stmt = real.build(chunk)
         if bad in chunk:  # a real database error for this batch only
-            return stmt.where(sa.cast(sa.literal("not a number"), sa.Integer) > 0)
+            return stmt.where(sa.text("no_such_column_xyz IS NULL"))
         return stmt
 
     monkeypatch.setitem(domains_mod.DOMAINS, "materials", dataclasses.replace(real, build=build))
