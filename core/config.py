@@ -129,6 +129,11 @@ class Settings:
         "For this long after a live query, the slow lane runs one batch at a time instead "
         "of slow_workers, leaving a core to the live widgets.",
     )
+    duckdb_memory_limit: str = _s(
+        "512MB",
+        "Memory the DuckDB warehouse may use for its buffers (embedded demo); DuckDB's own "
+        "default is 80 % of RAM.",
+    )
     live_batch_size: int = _s(
         250,
         "IN-list size of slow batches while live widgets are active: shorter batches give "
@@ -303,6 +308,10 @@ def _validate(s: Settings) -> list[str]:
         p.append(f"realtime_max_overflow = {s.realtime_max_overflow} must be 0 or more.")
     if s.cache_max_ids < 0:
         p.append(f"cache_max_ids = {s.cache_max_ids} must be 0 or more (0 caches nothing).")
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", s.duckdb_memory_limit):
+        p.append(f"duckdb_memory_limit = {s.duckdb_memory_limit!r} must look like 512MB or 2GB.")
     if s.live_recent_s < 0:
         p.append(f"live_recent_s = {s.live_recent_s} must be 0 or more.")
     if s.yield_max_wait_s < 0:

@@ -53,6 +53,7 @@ def make_engine(
     role: str = "mesdash",
     connect_args: dict[str, object] | None = None,
     duckdb_threads: int | None = None,
+    duckdb_memory_limit: str | None = None,
 ) -> Engine:
     """An engine for one lane. ``pool=None`` means no pooling (one-shot tools)."""
     url = make_url(url)
@@ -67,6 +68,8 @@ def make_engine(
         config: dict[str, object] = dict(connect_args.get("config") or {})  # type: ignore[call-overload]
         if duckdb_threads:
             config["threads"] = duckdb_threads
+        if duckdb_memory_limit:
+            config["memory_limit"] = duckdb_memory_limit
         connect_args["config"] = config
     elif backend == "postgresql":
         connect_args["application_name"] = f"mesdash-{role}"

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.db.local import local_duckdb
 from core.defects.attribution import factor_table
 from core.defects.detection import Detection
 from core.stations import StationMap
@@ -74,7 +75,7 @@ def analyse_backward(
     reasons_selected: tuple[str, ...] = (),
     resources: pa.Table | None = None,
 ) -> BackwardResult:
-    con = duckdb.connect()
+    con = local_duckdb()
     try:
         con.register("seeds", detection.seeds)
         con.register("edges", edges)
@@ -204,7 +205,7 @@ def analyse_forward(
     the defective lots' detection input. ``downstream`` holds containerid (a descendant),
     seed (its defective detection lot), workcentername, equipmentname, lossreasonname,
     charged, defectqty."""
-    con = duckdb.connect()
+    con = local_duckdb()
     try:
         con.register("seeds", detection.seeds)
         con.register("stations", stations.table)

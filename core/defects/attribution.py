@@ -18,10 +18,11 @@ Inputs are Arrow tables, computed in an in-memory DuckDB:
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy.stats import hypergeom
+
+from core.db.local import local_duckdb
 
 FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
 
@@ -35,7 +36,7 @@ FACTOR_SCHEMA = pa.schema([
 
 def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
     """One row per (factor_kind, factor) with exposure, rate, lift and p-value."""
-    con = duckdb.connect()
+    con = local_duckdb()
     try:
         con.register("seeds", seeds)
         con.register("exposures", exposures)
@@ -98,7 +99,7 @@ def pareto(factors: pa.Table, kind: str, *, by: str = "defects", top: int = 10) 
     'others', with the cumulative share of defects (0–100) on each bar."""
     if by not in SORTS:
         raise ValueError(f"sort by one of {', '.join(SORTS)}, not {by!r}")
-    con = duckdb.connect()
+    con = local_duckdb()
     try:
         con.register("f", factors)
         ranked = con.sql(

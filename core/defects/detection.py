@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
 from core.db import CancelToken, Lanes
+from core.db.local import local_duckdb
 from core.defects.queries import detection_passes_query, detection_rejects_query
 from core.defects.request import DefectInputError, DefectRequest
 from core.stations import StationMap
@@ -46,7 +46,7 @@ def detect(
     rejects = lanes.slow.fetch_arrow(
         detection_rejects_query(workcenters, request.start_ts, request.end_ts), cancel=cancel
     )
-    con = duckdb.connect()
+    con = local_duckdb()
     try:
         con.register("passes", passes)
         con.register("rejects", rejects)

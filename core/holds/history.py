@@ -27,6 +27,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import closing
@@ -272,6 +273,19 @@ class HistoryFilter:
     buckets: tuple[str, ...] = ()
 
 
+_DB: duckdb.DuckDBPyConnection | None = None
+_DB_LOCK = threading.Lock()
+
+
+def _local_db() -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB for slicing spools (holds no data of its own)."""
+    global _DB
+    with _DB_LOCK:
+        if _DB is None:
+            _DB = duckdb.connect(config={"threads": 1})
+        return _DB
+
+
 class HistoryView:
     """Queries over one loaded range; open it per use (``with HistoryView(h) as v``)."""
 
@@ -279,8 +293,12 @@ class HistoryView:
         if not history.exists():
             raise FileNotFoundError(history.path)
         self.h = history
-        self.con = duckdb.connect(config={"threads": 1})
-        self.con.read_parquet(history.path).create_view("h_all")
+        # A cursor on the process's empty in-memory DuckDB (opening an instance costs tens
+        # of ms); the spool is read once into a TEMP table private to this cursor, so
+        # nothing outlives the view but the spool file itself.
+        self.con = _local_db().cursor()
+        self.con.execute("CREATE TEMP TABLE h_all AS SELECT * FROM read_parquet($p)",
+                         {"p": history.path})
 
     def __enter__(self) -> HistoryView:
         return self
@@ -334,10 +352,12 @@ class HistoryView:
         try:
             sql = f"""
             WITH {self._BASE}, {self._NEW}, {self._REL},
-            oh AS (SELECT d.day, count(DISTINCT h.containerid) AS on_hold_end,
-                          sum(h.qty) AS on_hold_end_qty
-                   FROM days d JOIN h ON h.holdtxndate < d.day_end
-                    AND coalesce(h.releasetxndate, TIMESTAMP '9999-12-31') >= d.day_end
+            iv AS (SELECT containerid, qty, holdtxndate,
+                          coalesce(releasetxndate, TIMESTAMP '9999-12-31') AS rel_end FROM h),
+            oh AS (SELECT d.day, count(DISTINCT iv.containerid) AS on_hold_end,
+                          sum(iv.qty) AS on_hold_end_qty
+                   FROM days d JOIN iv ON iv.holdtxndate < d.day_end
+                    AND iv.rel_end >= d.day_end
                    GROUP BY d.day),
             nn AS (SELECT hold_day AS day, count(*) AS new, sum(qty) AS new_qty
                    FROM n GROUP BY 1),
@@ -368,22 +388,19 @@ class HistoryView:
         """On hold now, new, released, net change, real durations (hours)."""
         sql = f"""
         WITH {self._BASE}, {self._NEW}, {self._REL}
-        SELECT
-          (SELECT count(DISTINCT containerid) FROM h WHERE is_open) AS on_hold_now,
-          (SELECT coalesce(sum(qty), 0) FROM h WHERE is_open) AS on_hold_now_qty,
-          (SELECT count(*) FROM n) AS new,
-          (SELECT coalesce(sum(qty), 0) FROM n) AS new_qty,
-          (SELECT count(*) FROM r) AS released,
-          (SELECT coalesce(sum(qty), 0) FROM r) AS released_qty,
-          (SELECT avg(duration_h) FROM r) AS released_avg_h,
-          (SELECT max(duration_h) FROM r) AS released_max_h,
-          (SELECT avg(duration_h) FROM h WHERE is_open) AS open_avg_h,
-          (SELECT max(duration_h) FROM h WHERE is_open) AS open_max_h
+        SELECT o.*, nn.*, rr.* FROM
+          (SELECT count(DISTINCT containerid) AS on_hold_now,
+                  coalesce(sum(qty), 0) AS on_hold_now_qty,
+                  avg(duration_h) AS open_avg_h, max(duration_h) AS open_max_h
+           FROM h WHERE is_open) o,
+          (SELECT count(*) AS new, coalesce(sum(qty), 0) AS new_qty FROM n) nn,
+          (SELECT count(*) AS released, coalesce(sum(qty), 0) AS released_qty,
+                  avg(duration_h) AS released_avg_h, max(duration_h) AS released_max_h
+           FROM r) rr
         """
         row = self._row(sql, self._params(f))
-        names = ["on_hold_now", "on_hold_now_qty", "new", "new_qty", "released",
-                 "released_qty", "released_avg_h", "released_max_h", "open_avg_h",
-                 "open_max_h"]
+        names = ["on_hold_now", "on_hold_now_qty", "open_avg_h", "open_max_h", "new",
+                 "new_qty", "released", "released_qty", "released_avg_h", "released_max_h"]
         out: dict[str, Any] = {}
         for name, value in zip(names, row or (None,) * len(names), strict=True):
             if name.endswith("_h"):

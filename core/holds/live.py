@@ -226,8 +226,8 @@ def matrix(df: pd.DataFrame, measure: str = "lots") -> pd.DataFrame:
     agg = "sum" if measure == "qty" else "count"
     if df.empty:
         return pd.DataFrame({TOTAL: []}, index=pd.Index([], name="station_group"))
-    pivot = df.pivot_table(index="station_group", columns="package", values=values,
-                           aggfunc=agg, fill_value=0, observed=True)
+    grouped = df.groupby(["station_group", "package"], observed=True)[values]
+    pivot = (grouped.sum() if agg == "sum" else grouped.count()).unstack(fill_value=0)
     pivot = pivot.reindex(group_order(df))
     pivot = pivot[sorted(pivot.columns, key=lambda p: (-pivot[p].sum(), str(p)))]
     pivot[TOTAL] = pivot.sum(axis=1)
@@ -253,8 +253,8 @@ def pareto(df: pd.DataFrame, by: str = "reason", measure: str = "lots") -> pd.Da
 def age_buckets(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Held lots and qty per days-at-station bucket (every bucket, zeros included)."""
     labels = age_labels(settings.hold_age_edges_days)
-    g = df.groupby("age_bucket", observed=False).agg(lots=("containerid", "count"),
-                                                      qty=("qty", "sum"))
+    g = pd.DataFrame({"lots": df["age_bucket"].value_counts(sort=False),
+                      "qty": df.groupby("age_bucket", observed=False)["qty"].sum()})
     g = g.reindex(labels, fill_value=0)
     g.index.name = "days_at_station"
     return g.reset_index().astype({"lots": "int64", "qty": "int64"})

@@ -1,0 +1,28 @@
+"""Local DuckDB for aggregating results: bounded memory, one thread.
+
+Why: results are sliced and aggregated in an in-memory DuckDB (over Arrow tables or a
+trace's Parquet spool), a separate instance from the warehouse. DuckDB's defaults (a
+memory limit of 80 % of RAM, one thread per core) are wrong for a dashboard server: the
+incident ran a 7 GB machine out of memory, and on two cores every thread an aggregation
+takes is a thread the live widgets lack. ``local_duckdb()`` opens one with
+LOCAL_MEMORY_LIMIT (DuckDB spills to a temp directory beyond it) and LOCAL_THREADS.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import duckdb
+
+LOCAL_MEMORY_LIMIT = "384MB"
+LOCAL_THREADS = 1
+
+
+def local_duckdb(*, threads: int = LOCAL_THREADS,
+                 memory_limit: str = LOCAL_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(config={
+        "threads": threads,
+        "memory_limit": memory_limit,
+        "temp_directory": tempfile.gettempdir() + "/mesdash_duckdb_spill",
+        "preserve_insertion_order": False,
+    })
