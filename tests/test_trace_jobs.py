@@ -122,26 +122,40 @@ def _request() -> TraceRequest:
 
 def test_cancel_mid_trace_returns_every_permit_and_connection(lanes: Lanes, tmp_path: Path
                                                               ) -> None:
-    # Three ids per batch and one worker: the trace takes hundreds of queries, so it is
-    # certainly in its domains stage when cancelled.
-    s = lanes.settings.replace(spool_dir=str(tmp_path), in_list_max=3, slow_workers=1)
+    # Small batches, so the history stage has many; the job pauses in its progress report
+    # after the third batch (with the next batches in flight) until it is cancelled.
+    s = lanes.settings.replace(spool_dir=str(tmp_path), in_list_max=10)
     own = open_lanes(s)
+    reached = threading.Event()
+
+    def fn(job):
+        plain = job.progress_for
+
+        def progress_for(stage):
+            update = plain(stage)
+
+            def hook(**kw):
+                update(**kw)
+                if stage.name == "history" and stage.done >= 30:
+                    reached.set()
+                    job.cancel_token.wait(30)
+
+            return hook
+
+        job.progress_for = progress_for
+        return run_trace(job, own, _request(), s)
+
     try:
         manager = JobManager(s)
-        job = manager.submit(_request().key,
-                             lambda j: run_trace(j, own, _request(), s), label="cancel me")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            stages = job.snapshot()["stages"]
-            if stages and stages[-1]["name"] == "history" and stages[-1]["done"] > 3:
-                break
-            time.sleep(0.02)
-        assert job.state == "running", job.snapshot()
+        job = manager.submit(_request().key, fn, label="cancel me")
+        assert reached.wait(60), job.snapshot()
+        assert job.state == "running"
         t0 = time.monotonic()
         assert job.cancel() is True
         assert time.monotonic() - t0 < 2.5
         assert job.state == "cancelled" and job.error
         assert _released(own), own.stats()["slow"]
+        assert not job.spool.has("history"), "no half-written result is published"
         manager.close()
         assert not job.spool.path.exists()
     finally:
