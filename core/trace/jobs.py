@@ -60,6 +60,7 @@ class Job:
         self.result: Any = None
         self.error: str | None = None
         self.error_type: str | None = None
+        self.exception: BaseException | None = None  # the typed error, for the CLI
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -129,6 +130,16 @@ class Job:
         self.state, self.started = "running", time.time()
         try:
             result = fn(self)
+        except Exception as exc:
+            self.exception = exc
+            self._failed(exc)
+        else:
+            self.result = result
+            self._end("cancelled" if self.cancel_token.cancelled else "done")
+
+    def _failed(self, exc: Exception) -> None:
+        try:
+            raise exc
         except QueryCancelled:
             self._end("cancelled", error="Cancelled.")
         except LaneError as exc:
@@ -140,9 +151,6 @@ class Job:
             log.exception("trace job %s failed", self.id)
             self._end("failed", error=f"{type(exc).__name__}: {exc}",
                       error_type=type(exc).__name__)
-        else:
-            self.result = result
-            self._end("cancelled" if self.cancel_token.cancelled else "done")
 
     def _end(self, state: str, *, error: str | None = None, error_type: str | None = None
              ) -> None:

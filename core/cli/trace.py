@@ -1,0 +1,100 @@
+"""`mesdash trace`: the Trace page's engine from the command line.
+
+Runs the same ``run_trace`` as the page (seeds → lineage → domains on the slow lane,
+spooled to Parquet), inline with a progress line on stderr. ``--json`` prints one JSON
+object (seeds, unmatched, nodes, edges, truncated, per-domain rows and completeness);
+``--out DIR`` copies the spool's Parquet files there (nodes, edges, one per domain).
+Bad input is a UsageError (exit 1), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from core.config import load_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from core.trace import DEFAULT_DOMAINS, DOMAINS
+
+    p = sub.add_parser("trace", help="trace lots backward or forward with their events")
+    p.add_argument("--lot", nargs="+", default=[], metavar="NAME", help="lot names")
+    p.add_argument("--wafer-lot", nargs="+", default=[], metavar="NAME", help="wafer lots")
+    p.add_argument("--work-order", nargs="+", default=[], metavar="WO", help="work orders")
+    p.add_argument("--serial", nargs="+", default=[], metavar="SN", help="serial numbers")
+    p.add_argument("--direction", choices=("backward", "forward"), default="backward")
+    p.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
+                   help=f"comma-separated, from {','.join(DOMAINS)} (empty: lineage only)")
+    p.add_argument("--out", help="folder to write the Parquet files into")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.db import LaneError, open_lanes
+    from core.trace import Job, Spool, TraceRequest, run_trace
+    from core.trace.lineage import LineageError
+    from core.trace.seeds import SeedError
+
+    settings = load_settings(**({"db_url": args.db} if args.db else {}))
+    seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
+             "serial": args.serial}
+    domains = [d.strip() for d in (args.domains or "").split(",") if d.strip()]
+    try:
+        request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
+                                     domains)
+    except (SeedError, LineageError) as exc:
+        raise UsageError(str(exc)) from exc
+    lanes = open_lanes(settings)
+    job = Job(request.key, request.label, Spool.create(settings))
+    try:
+        job.run(lambda j: run_trace(j, lanes, request, settings))
+        if job.state != "done":
+            exc = job.exception
+            if isinstance(exc, (SeedError, LineageError)):
+                raise UsageError(str(exc)) from exc
+            if isinstance(exc, LaneError):
+                raise exc
+            print(f"mesdash: trace {job.state}: {job.error}", file=sys.stderr)
+            return 3
+        result = job.result
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            for name in job.spool.domains():
+                shutil.copyfile(job.spool.file(name), out / f"{name}.parquet")
+        if args.json:
+            print(json.dumps(result.as_json(job.spool), ensure_ascii=False, default=str))
+        else:
+            _print_text(result, args.out)
+        return 0
+    finally:
+        job.spool.delete()
+        lanes.close()
+
+
+def _print_text(result: object, out: str | None) -> None:
+    res = result  # TraceResult
+    lin = res.lineage  # type: ignore[attr-defined]
+    for kind, seed in res.seeds.items():  # type: ignore[attr-defined]
+        print(f"{kind}: {len(seed.matches)} of {len(seed.values)} values matched "
+              f"{len(seed.container_ids)} containers")
+        if seed.unmatched:
+            print(f"  unmatched: {', '.join(seed.unmatched)}")
+    print(f"lineage ({lin['direction']}): {lin['nodes']} containers, {lin['edges']} edges, "
+          f"{lin['roots']} roots, {lin['levels']} levels")
+    if lin["truncated"]:
+        print(f"  TRUNCATED by {lin['truncated']}")
+    for name, d in res.domains.items():  # type: ignore[attr-defined]
+        c = d.completeness
+        extra = f" ({len(c['failed_batches'])} failed batches)" if c["failed_batches"] else ""
+        extra += f" (cut by {c['limit']})" if c["limit"] else ""
+        print(f"{name}: {d.rows} rows, {c['status']}{extra}")
+    if out:
+        print(f"Parquet files written to {out}")
