@@ -14,7 +14,7 @@ import tempfile
 
 import duckdb
 
-LOCAL_MEMORY_LIMIT = "384MB"
+LOCAL_MEMORY_LIMIT = "256MB"
 LOCAL_THREADS = 1
 
 

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from core.db.local import local_duckdb
-from core.defects.attribution import factor_table
+from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
 from core.stations import StationMap
 
@@ -131,8 +131,7 @@ def analyse_backward(
             """,
             {"seq": det_seq},
         )
-        exposures = con.sql("SELECT * FROM exposures").to_arrow_table()
-        factors = factor_table(detection.seeds, exposures)
+        factors = factor_table_in(con)
         totals = con.execute(
             """
             SELECT count(*) AS lots, count(*) FILTER (WHERE defective) AS defective_lots,

@@ -18,6 +18,7 @@ Inputs are Arrow tables, computed in an in-memory DuckDB:
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy.stats import hypergeom
@@ -40,34 +41,39 @@ def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
     try:
         con.register("seeds", seeds)
         con.register("exposures", exposures)
-        totals = con.execute(
-            "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
-            "coalesce(sum(defects), 0) AS defects, "
-            "count(*) FILTER (WHERE defects > 0) AS defective_lots FROM seeds"
-        ).fetchall()[0]
-        assert totals is not None
-        n_lots, n_input, n_defects, n_defective = (int(x) for x in totals)
-        grouped = con.sql(
-            """
-            WITH e AS (
-                SELECT DISTINCT containerid, factor_kind, factor FROM exposures
-            ), d AS (
-                SELECT factor_kind, factor, min(detail) AS detail
-                FROM exposures GROUP BY ALL
-            )
-            SELECT e.factor_kind, e.factor, any_value(d.detail) AS detail,
-                   count(*)::BIGINT AS lots,
-                   (count(*) FILTER (WHERE s.defects > 0))::BIGINT AS defective_lots,
-                   coalesce(sum(s.input), 0)::BIGINT AS input,
-                   coalesce(sum(s.defects), 0)::BIGINT AS defects
-            FROM e JOIN seeds s USING (containerid)
-            JOIN d ON d.factor_kind = e.factor_kind AND d.factor = e.factor
-            GROUP BY e.factor_kind, e.factor
-            ORDER BY defects DESC, e.factor_kind, e.factor
-            """
-        ).to_arrow_table()
+        return factor_table_in(con)
     finally:
         con.close()
+
+
+def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The factor table from relations ``seeds`` and ``exposures`` already in ``con``
+    (so a large exposure set never leaves DuckDB)."""
+    totals = con.execute(
+        "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
+        "coalesce(sum(defects), 0) AS defects, "
+        "count(*) FILTER (WHERE defects > 0) AS defective_lots FROM seeds"
+    ).fetchall()[0]
+    n_lots, n_input, n_defects, n_defective = (int(x) for x in totals)
+    grouped = con.sql(
+        """
+        WITH e AS (
+            SELECT DISTINCT containerid, factor_kind, factor FROM exposures
+        ), d AS (
+            SELECT factor_kind, factor, min(detail) AS detail
+            FROM exposures GROUP BY ALL
+        )
+        SELECT e.factor_kind, e.factor, any_value(d.detail) AS detail,
+               count(*)::BIGINT AS lots,
+               (count(*) FILTER (WHERE s.defects > 0))::BIGINT AS defective_lots,
+               coalesce(sum(s.input), 0)::BIGINT AS input,
+               coalesce(sum(s.defects), 0)::BIGINT AS defects
+        FROM e JOIN seeds s USING (containerid)
+        JOIN d ON d.factor_kind = e.factor_kind AND d.factor = e.factor
+        GROUP BY e.factor_kind, e.factor
+        ORDER BY defects DESC, e.factor_kind, e.factor
+        """
+    ).to_arrow_table()
     if grouped.num_rows == 0:
         return FACTOR_SCHEMA.empty_table()
     lots = grouped["lots"].to_numpy()
