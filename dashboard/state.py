@@ -231,3 +231,21 @@ def set_query_param(name: str, value: str | list[str] | None) -> None:
     if st.query_params.get_all(name) == ([value] if isinstance(value, str) else value):
         return  # unchanged: writing would trigger a needless rerun
     st.query_params[name] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Trace: the small-set result cache (one per process)
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _trace_cache(_settings: Settings, key: str) -> Any:
+    from core.trace import DomainCache
+
+    return DomainCache(_settings)
+
+
+def get_trace_cache(settings: Settings) -> Any:
+    """The process's DomainCache (memory LRU + Redis when configured) for trace jobs: only
+    container sets up to settings.cache_max_ids are ever stored, keyed by an id digest."""
+    return _trace_cache(settings, repr(settings))

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from core.trace.domains import DOMAINS, DomainResult, fetch_domain
 from core.trace.lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
-from core.trace.seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
+from core.trace.seeds import (
+    KINDS,
+    SeedError,
+    SeedResult,
+    check_values,
+    resolve_seeds,
+    split_values,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -41,8 +48,10 @@ class TraceRequest:
         seeds: Mapping[str, str | Sequence[str]],
         direction: str = "backward",
         domains: Sequence[str] = DEFAULT_DOMAINS,
+        settings: Settings | None = None,
     ) -> TraceRequest:
-        """Validate and normalise; SeedError / LineageError for bad input."""
+        """Validate and normalise; SeedError / LineageError for bad input (with
+        ``settings``, the seed limits are checked too, before any query)."""
         if direction not in DIRECTIONS:
             raise LineageError(f"Unknown direction {direction!r}: use backward or forward.")
         unknown = [d for d in domains if d not in DOMAINS]
@@ -56,6 +65,8 @@ class TraceRequest:
             if kind not in KINDS:
                 raise SeedError(f"Unknown seed kind {kind!r}: use one of {', '.join(KINDS)}.")
             vals = split_values(values)
+            if vals and settings is not None:
+                check_values(kind, vals, settings)
             if vals:
                 pairs.append((kind, tuple(vals)))
         if not pairs:

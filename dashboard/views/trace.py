@@ -1,18 +1,305 @@
-"""Trace page (placeholder until the trace UI lands).
+"""Trace page: lots backward (ancestors) or forward (descendants) with their events.
 
-Why a placeholder: the frame, navigation and tests need every page to exist now; another
-engineer replaces this file with the real page, which calls core.trace on the slow lane.
+Why thin: all work is core.trace's ``run_trace`` in a background job (shared per process
+by dashboard.jobs, identical requests share one job); this page only builds the request
+from a form, keeps it in the URL (kind, values, direction, domains: a link reopens the
+trace), shows stage progress with Cancel, then reads the job's spool: seed matches, the
+lineage graph (plotly, layered by depth, coloured by kind, dashed by edge kind, with a
+focus box; the full graph downloadable), a per-lot timeline, and a paged tab per domain
+with its completeness banner. Bad input and lane errors are messages, never tracebacks.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("Trace")
-st.info(
-    "Not built yet. This page will trace lot genealogy backward (every ancestor: wafer "
-    "lots, splits, merges, rework) and forward (every descendant, down to finished serial "
-    "numbers) from a list of lots, wafer lots, work orders or serials, and show the "
-    "lineage with each container's events (steps, machines, materials, rejects, holds).",
-    icon=":material/construction:",
+from core.db import LaneError
+from core.trace import (
+    DEFAULT_DOMAINS,
+    DOMAINS,
+    KINDS,
+    Job,
+    LineageError,
+    SeedError,
+    Spool,
+    TraceRequest,
+    run_trace,
 )
+from dashboard import state
+from dashboard.jobs import get_job_manager
+from dashboard.widgets.jobs import job_progress
+from dashboard.widgets.tables import paged_table
+
+GRAPH_MAX_NODES = 1500  # drawn at once; bigger graphs show the focus node's neighbourhood
+KIND_COLOURS = {"WAFER": "#8c564b", "GA": "#1f77b4", "GC": "#17becf", "GD": "#d62728",
+                "LOT": "#7f7f7f", "SERIAL": "#2ca02c"}
+EDGE_DASH = {"split": "solid", "merge": "dash", "wafer": "dot", "rework": "dashdot"}
+
+st.title("Trace")
+settings = state.get_settings()
+lanes = state.get_lanes(settings)
+
+
+# --- the request, from the URL or the form ---------------------------------------------------
+
+def _from_url() -> TraceRequest | None:
+    values = state.query_param("values")
+    if not values:
+        return None
+    kind = state.query_param("kind", "lot")
+    domains = (state.query_param("domains", ",".join(DEFAULT_DOMAINS)) or "").split(",")
+    return TraceRequest.build({kind: values}, state.query_param("direction", "backward") or
+                              "backward", [d for d in domains if d], settings)
+
+
+try:
+    url_request = _from_url()
+except (SeedError, LineageError) as exc:
+    st.error(f"The link's trace is not valid: {exc}")
+    url_request = None
+
+kinds = list(KINDS)
+with st.form("trace_form"):
+    c1, c2 = st.columns([1, 3])
+    kind = c1.selectbox("Seed kind", kinds, format_func=KINDS.get,
+                        index=kinds.index(url_request.seeds[0][0]) if url_request else 0)
+    direction = c1.radio("Direction", ["backward", "forward"], horizontal=True,
+                         index=1 if url_request and url_request.direction == "forward" else 0,
+                         help="Backward: every ancestor (wafer, splits, merges, rework). "
+                              "Forward: every descendant, down to serial numbers.")
+    values = c2.text_area(
+        "Values", value="\n".join(url_request.seeds[0][1]) if url_request else "",
+        placeholder="One a line or comma-separated. * or % any run, _ one character, "
+                    "\\ makes the next character literal.", height=110)
+    domains = st.multiselect("Events", list(DOMAINS), format_func=lambda d: DOMAINS[d].title,
+                             default=list(url_request.domains if url_request
+                                          else DEFAULT_DOMAINS))
+    submitted = st.form_submit_button("Trace", type="primary", icon=":material/account_tree:")
+
+manager = get_job_manager(settings)
+cache = state.get_trace_cache(settings)
+request: TraceRequest | None = url_request
+fresh = False
+if submitted:
+    try:
+        request = TraceRequest.build({kind: values}, direction, domains, settings)
+    except (SeedError, LineageError) as exc:
+        st.error(f"{exc}")
+        request = None
+        st.stop()
+    state.set_query_param("kind", kind)
+    state.set_query_param("values", "\n".join(request.seeds[0][1]))
+    state.set_query_param("direction", direction)
+    state.set_query_param("domains", ",".join(request.domains))
+    fresh = st.session_state.get("trace.last_key") == request.key  # "Trace" again: rerun
+
+if request is None:
+    st.info("Enter lots, wafer lots, work orders or serial numbers and press **Trace**. "
+            f"Limits: {settings.seed_max_values:,} values, {settings.seed_max_patterns} "
+            f"with wildcards, {settings.seed_max_matches:,} matched containers, "
+            f"{settings.trace_max_depth} levels, {settings.trace_max_nodes:,} containers.")
+    st.stop()
+
+
+def _job_fn(req: TraceRequest):
+    def fn(job: Job):
+        return run_trace(job, lanes, req, settings, cache=cache)
+    return fn
+
+
+job = manager.by_key(request.key)
+if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
+    job = manager.submit(request.key, _job_fn(request), label=request.label, fresh=fresh)
+st.session_state["trace.last_key"] = request.key
+
+if job.active:
+    job_progress(job, key="trace.job")
+    st.stop()
+if job.state == "cancelled":
+    st.warning("The trace was cancelled. Press **Trace** to run it again.")
+    st.stop()
+if job.state == "failed":
+    (st.warning if job.error_type in ("SeedError", "LineageError") else st.error)(
+        f"The trace failed: {job.error}"
+        + ("" if job.error_type in ("SeedError", "LineageError") else
+           " Try again; the System page shows the database lanes.")
+    )
+    st.stop()
+
+result = job.result
+spool: Spool = job.spool
+
+# --- seeds and lineage -----------------------------------------------------------------------
+
+lin = result.lineage
+cols = st.columns(5)
+cols[0].metric("Seed containers", f"{lin['seeds']:,}")
+cols[1].metric("Containers", f"{lin['nodes']:,}")
+cols[2].metric("Edges", f"{lin['edges']:,}")
+cols[3].metric("Roots", f"{lin['roots']:,}")
+cols[4].metric("Levels", f"{lin['levels']:,}")
+for seed in result.seeds.values():
+    st.caption(f"{KINDS[seed.kind]}: {len(seed.matches):,} of {len(seed.values):,} values "
+               f"matched {len(seed.container_ids):,} containers.")
+    if seed.unmatched:
+        shown = ", ".join(seed.unmatched[:50]) + (" …" if len(seed.unmatched) > 50 else "")
+        st.warning(f"{len(seed.unmatched):,} value(s) matched nothing: {shown}")
+if result.truncated:
+    st.warning(f"The lineage was cut by {result.truncated}: containers beyond it are not "
+               "shown and their events are not included. Narrow the seeds or raise the "
+               "setting.", icon=":material/content_cut:")
+
+
+def _layout(nodes: pd.DataFrame, edges: pd.DataFrame, backward: bool) -> dict[str, tuple]:
+    """Layered layout: x = depth (ancestors to the left), y = rank within the layer
+    (ordered by the mean rank of its neighbours in the previous layer, then name)."""
+    pos: dict[str, tuple[float, float]] = {}
+    parents: dict[str, list[str]] = defaultdict(list)
+    for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
+        parents[c].append(p)
+        parents[p].append(c)
+    for depth in sorted(nodes["depth"].unique()):
+        layer = nodes[nodes["depth"] == depth]
+
+        def score(row: pd.Series) -> tuple:
+            near = [pos[n][1] for n in parents.get(row.containerid, []) if n in pos]
+            return (sum(near) / len(near) if near else 0.0, row.kind,
+                    str(row.containername))
+
+        ordered = sorted(layer.itertuples(index=False), key=lambda r: score(pd.Series(
+            r._asdict())))
+        x = -float(depth) if backward else float(depth)
+        for i, r in enumerate(ordered):
+            pos[r.containerid] = (x, i - (len(ordered) - 1) / 2)
+    return pos
+
+
+nodes = spool.sql("SELECT * FROM nodes ORDER BY depth, containerid").to_pandas()
+edges = spool.sql("SELECT * FROM edges").to_pandas()
+st.subheader("Lineage")
+focus = st.text_input("Focus on a container (name or id)", key="trace.focus",
+                      placeholder="e.g. GA26091001-A00-001")
+focus_ids: set[str] = set()
+if focus:
+    hit = nodes[(nodes["containername"] == focus) | (nodes["containerid"] == focus)]
+    if hit.empty:
+        hit = nodes[nodes["containername"].fillna("").str.contains(focus, regex=False)]
+    if hit.empty:
+        st.warning(f"No container named {focus!r} in this lineage.")
+    else:
+        focus_ids = set(hit["containerid"].head(20))
+        st.dataframe(hit.head(20), hide_index=True, use_container_width=True)
+shown = nodes
+if len(nodes) > GRAPH_MAX_NODES:
+    if focus_ids:
+        near = set(focus_ids)
+        for _ in range(3):
+            near |= set(edges[edges["parent_id"].isin(near)]["child_id"])
+            near |= set(edges[edges["child_id"].isin(near)]["parent_id"])
+        shown = nodes[nodes["containerid"].isin(near)].head(GRAPH_MAX_NODES)
+    else:
+        shown = nodes.head(GRAPH_MAX_NODES)
+    st.info(f"The lineage has {len(nodes):,} containers; the graph draws {len(shown):,} "
+            "(the shallowest, or three steps around the focused container). Download the "
+            "full graph below.")
+shown_ids = set(shown["containerid"])
+edges_shown = edges[edges["parent_id"].isin(shown_ids) & edges["child_id"].isin(shown_ids)]
+pos = _layout(shown, edges_shown, result.request.direction == "backward")
+fig = go.Figure()
+for ek, dash in EDGE_DASH.items():
+    part = edges_shown[edges_shown["edge_kind"] == ek]
+    if part.empty:
+        continue
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for p, c in zip(part["parent_id"], part["child_id"], strict=True):
+        xs += [pos[p][0], pos[c][0], None]
+        ys += [pos[p][1], pos[c][1], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{ek} edge",
+                             line={"dash": dash, "width": 1, "color": "#999"},
+                             hoverinfo="skip"))
+for nk, colour in KIND_COLOURS.items():
+    part = shown[shown["kind"] == nk]
+    if part.empty:
+        continue
+    big = part["containerid"].isin(focus_ids) | part["is_seed"]
+    fig.add_trace(go.Scatter(
+        x=[pos[c][0] for c in part["containerid"]], y=[pos[c][1] for c in part["containerid"]],
+        mode="markers+text" if len(shown) <= 60 else "markers", name=nk,
+        text=part["containername"], textposition="top center",
+        marker={"color": colour, "size": [16 if b else 9 for b in big],
+                "line": {"width": [3 if c in focus_ids else 0 for c in part["containerid"]],
+                         "color": "black"}},
+        customdata=part[["containerid", "depth"]].to_numpy(),
+        hovertemplate="%{text}<br>%{customdata[0]}<br>depth %{customdata[1]}<extra>"
+                      + nk + "</extra>",
+    ))
+fig.update_layout(height=max(400, min(1200, 14 * int(shown.groupby("depth").size().max()))),
+                  xaxis={"title": "generation (ancestors left)", "zeroline": False},
+                  yaxis={"visible": False}, legend={"orientation": "h"},
+                  margin={"l": 10, "r": 10, "t": 30, "b": 10})
+st.plotly_chart(fig, use_container_width=True)
+g1, g2, _ = st.columns([1, 1, 3])
+g1.download_button("Download nodes (Parquet)", data=spool.file("nodes").read_bytes(),
+                   file_name="lineage_nodes.parquet", on_click="ignore")
+g2.download_button("Download edges (Parquet)", data=spool.file("edges").read_bytes(),
+                   file_name="lineage_edges.parquet", on_click="ignore")
+
+# --- per-lot timeline ------------------------------------------------------------------------
+
+if "history" in result.domains and spool.has("history"):
+    st.subheader("Timeline of one lot")
+    lots = spool.sql(
+        "SELECT DISTINCT n.containername, n.containerid FROM history h "
+        "JOIN nodes n USING (containerid) ORDER BY 1 LIMIT 2000").to_pandas()
+    if lots.empty:
+        st.caption("No history for these containers.")
+    else:
+        name = st.selectbox("Lot", lots["containername"], key="trace.timeline_lot")
+        lot_id = lots.loc[lots["containername"] == name, "containerid"].iloc[0]
+        hist = spool.page("history", 0, 500, "trackintimestamp",
+                          {"containerid": [lot_id]}).to_pandas()
+        tl = go.Figure()
+        hist["end"] = hist["trackouttimestamp"].fillna(pd.Timestamp.now())
+        hist["step"] = hist["station_group"].fillna(hist["workcentername"]).astype(str)
+        for r in hist.itertuples(index=False):
+            tl.add_trace(go.Scatter(x=[r.trackintimestamp, r.end], y=[r.step, r.step],
+                                    mode="lines", line={"width": 10}, showlegend=False,
+                                    hovertext=f"{r.specname} · {r.equipmentname or ''}"))
+        for dom, col, label, symbol in (("holds", "holdtxndate", "hold", "x"),
+                                         ("materials", "txndate", "material", "diamond")):
+            if dom in result.domains and spool.has(dom):
+                ev = spool.page(dom, 0, 500, col, {"containerid": [lot_id]}).to_pandas()
+                if not ev.empty:
+                    tl.add_trace(go.Scatter(
+                        x=ev[col], y=ev["workcentername"].fillna("?").astype(str),
+                        mode="markers", name=label, marker={"symbol": symbol, "size": 11}))
+        tl.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+        st.plotly_chart(tl, use_container_width=True)
+
+# --- domains ---------------------------------------------------------------------------------
+
+if result.domains:
+    tabs = st.tabs([f"{DOMAINS[n].title} ({d.rows:,})" for n, d in result.domains.items()])
+    for tab, (name, dres) in zip(tabs, result.domains.items(), strict=True):
+        with tab:
+            c = dres.completeness
+            if c["status"] == "partial":
+                ranges = "; ".join(f"{f['first_id']}…{f['last_id']} ({f['error'][:120]})"
+                                   for f in c["failed_batches"][:10])
+                st.error(f"Partial: {len(c['failed_batches'])} batch(es) failed, their "
+                         f"containers are missing: {ranges}. Run the trace again.")
+            elif c["status"] == "truncated":
+                st.warning(f"Truncated by {c['limit']}: rows beyond it are not included.")
+            else:
+                st.caption(f"Complete: {dres.rows:,} rows"
+                           + (" (from cache)" if dres.cached else "") + ".")
+            try:
+                paged_table(spool, name, key=f"trace.{name}", settings=settings,
+                            order_by=["containerid", DOMAINS[name].time_column])
+            except LaneError as exc:  # pragma: no cover - spool reads are local
+                st.error(str(exc))

@@ -1,0 +1,75 @@
+"""The Trace page through Streamlit's AppTest on a copy of the tiny demo database:
+a trace from the form (URL state, lineage, timeline, domain tabs with completeness),
+bad input as a message, and a shared link reopening the trace."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app_pages import APP, TIMEOUT_S, _texts, app_env, on_tiny, tiny_db  # noqa: F401
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+    at.switch_page("views/trace.py").run()
+    return at
+
+
+def _until_done(at: AppTest, limit_s: float = 60) -> AppTest:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if any(m.label == "Containers" for m in at.metric) or at.main.error or at.main.warning:
+            return at
+        time.sleep(0.3)
+        at.run()
+    raise AssertionError(_texts(at.main))
+
+
+@pytest.fixture
+def spool_env(on_tiny: Path, app_env: pytest.MonkeyPatch, tmp_path: Path) -> Path:  # noqa: F811
+    app_env.setenv("MES_SPOOL_DIR", str(tmp_path / "spool"))
+    return on_tiny
+
+
+def test_trace_from_the_form_shows_lineage_and_domains(spool_env: Path) -> None:
+    at = _open()
+    assert not at.exception
+    at.text_area[0].input("GA2609100*-A00-001\nNOPE-1")
+    at.radio[0].set_value("forward")
+    at.button[0].click().run()
+    _until_done(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.main.error, [e.value for e in at.main.error]
+    assert at.query_params["values"] == "GA2609100*-A00-001\nNOPE-1"
+    assert at.query_params["direction"] == "forward"
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Containers" in metrics, _texts(at.main)
+    assert int(metrics["Containers"].replace(",", "")) > 0
+    assert any("NOPE-1" in w.value for w in at.warning)
+    assert len(at.tabs) >= 4
+    assert any("Complete" in c.value for c in at.caption)
+    assert len(at.dataframe) >= 4  # one page per domain tab
+    at.text_input(key="trace.focus").input("GA2609100").run()
+    assert not at.exception
+
+
+def test_bad_input_is_a_message_and_link_reopens(spool_env: Path) -> None:
+    at = _open()
+    at.text_area[0].input("x" * 401)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("longer than" in e.value for e in at.error)
+    # A shared link: the request comes from the URL and runs by itself.
+    at2 = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at2.query_params.update({"kind": "serial", "values": "S2610A00001",
+                             "direction": "backward", "domains": "history,holds"})
+    at2.run()
+    at2.switch_page("views/trace.py").run()
+    _until_done(at2)
+    assert not at2.exception, [e.value for e in at2.exception]
+    assert any(m.label == "Containers" for m in at2.metric), _texts(at2.main)
+    assert at2.text_area[0].value == "S2610A00001"
