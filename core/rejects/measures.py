@@ -143,8 +143,17 @@ class Slicer:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # A native copy (one scan of the Arrow table) with the event and container keys
+        # as dense integers: every slice then groups and counts integers, not strings
+        # (measured on 359K rows: KPIs 276 -> 121 ms, pareto 482 -> 346 ms).
         self._con = duckdb.connect()
-        self._con.register("r", self.table)
+        self._con.register("loaded", self.table)
+        self._con.execute(
+            "CREATE TABLE r AS SELECT * REPLACE ("
+            " dense_rank() OVER (ORDER BY event_key) AS event_key,"
+            " dense_rank() OVER (ORDER BY containerid) AS containerid) FROM loaded"
+        )
+        self._con.unregister("loaded")
 
     def close(self) -> None:
         self._con.close()

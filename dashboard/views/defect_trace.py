@@ -247,7 +247,7 @@ if result.backward is not None:
                 "rate": st.column_config.NumberColumn(format="%.5f"),
                 "rate_unexposed": st.column_config.NumberColumn(format="%.5f"),
                 "p_value": st.column_config.NumberColumn(format="%.4f")})
-            st.download_button(f"Download {title.lower()} (CSV)", csv_bytes(df),
+            st.download_button(f"Download {title.lower()} (CSV)", lambda d=df: csv_bytes(d),
                                f"defects_{kind}_{request.start}_{request.end}.csv",
                                "text/csv", key=f"dl_{kind}")
             if kind == "machine" and full.num_rows:
@@ -266,7 +266,7 @@ if result.backward is not None:
             "cumulative_pct": back.reasons["cumulative_pct"]}), "Loss reasons at detection"),
             key="chart_reasons")
         st.dataframe(back.reasons.to_pandas(), hide_index=True, width="stretch")
-        st.download_button("Download reasons (CSV)", csv_bytes(back.reasons),
+        st.download_button("Download reasons (CSV)", lambda d=back.reasons: csv_bytes(d),
                            f"defects_reasons_{request.start}_{request.end}.csv", "text/csv")
     with tabs[5]:
         trend = back.trend.to_pandas()
@@ -277,7 +277,7 @@ if result.backward is not None:
         fig.update_layout(barmode="overlay", height=380, legend={"orientation": "h"},
                           yaxis2={"overlaying": "y", "side": "right", "title": "%"})
         st.plotly_chart(fig, key="chart_trend")
-        st.download_button("Download trend (CSV)", csv_bytes(back.trend),
+        st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{request.start}_{request.end}.csv", "text/csv")
     with tabs[6]:
         lots = back.lots
@@ -288,7 +288,7 @@ if result.backward is not None:
         st.dataframe(lots.slice((page - 1) * size, size).to_pandas(), hide_index=True,
                      width="stretch")
         st.caption(f"{lots.num_rows:,} rows: one per lot and loss reason.")
-        st.download_button("Download lot detail (CSV, all rows)", csv_bytes(lots),
+        st.download_button("Download lot detail (CSV, all rows)", lambda d=lots: csv_bytes(d),
                            f"defects_lots_{request.start}_{request.end}.csv", "text/csv")
     with tabs[7]:
         st.markdown(result.summary)
@@ -304,7 +304,7 @@ else:
             st.plotly_chart(pareto_chart(table.slice(0, 10), f"Downstream rejects by {dim}",
                                          value="rejects"), key=f"fwd_{dim}")
             st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
-            st.download_button(f"Download by {dim} (CSV)", csv_bytes(table),
+            st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
                                f"defects_forward_{dim}_{request.start}_{request.end}.csv",
                                "text/csv", key=f"fwd_dl_{dim}")
     with tabs[3]:

@@ -297,7 +297,8 @@ st.caption(f"{total:,} rows (reason × reject event); showing page {page} of {pa
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.download_button(
     "Download CSV (all filtered rows)",
-    data=slicer.csv_bytes(policy, filters, selection),
+    # built only when clicked (the full 365-day CSV takes seconds; no st.* calls inside)
+    data=lambda: slicer.csv_bytes(policy, filters, selection),
     file_name=csv_name(loaded.start, loaded.end),
     mime="text/csv",
     icon=":material/download:",
