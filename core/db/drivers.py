@@ -85,6 +85,18 @@ def _rows_to_batch(
     return pa.RecordBatch.from_arrays(arrays, names=keys)
 
 
+def compile_for(conn: Connection, stmt: Executable) -> Any:
+    """The statement as the connection's dialect runs it: schema translated, IN lists
+    expanded (for drivers we call directly, outside SQLAlchemy's execute)."""
+    opts = conn.get_execution_options()
+    return stmt.compile(
+        dialect=conn.dialect,
+        schema_translate_map=opts.get("schema_translate_map"),
+        render_schema_translate=bool(opts.get("schema_translate_map")),
+        compile_kwargs={"render_postcompile": True},
+    )
+
+
 PG_COPY_BLOCK_BYTES = 4 << 20
 
 
@@ -115,13 +127,7 @@ def _pg_copy_arrow(
     Memory stays at one block plus its Arrow batch, whatever the result size."""
     import pyarrow.csv as pcsv
 
-    opts = conn.get_execution_options()
-    compiled = stmt.compile(
-        dialect=conn.dialect,
-        schema_translate_map=opts.get("schema_translate_map"),
-        render_schema_translate=bool(opts.get("schema_translate_map")),
-        compile_kwargs={"render_postcompile": True},
-    )
+    compiled = compile_for(conn, stmt)
     raw = raw_connection_of(conn)
     names = [n for n, _ in wanted]
     # one thread: a block is small, and the other core belongs to the live widgets
@@ -282,13 +288,7 @@ class DuckDBDriver(Driver):
     ) -> Iterator[pa.RecordBatch]:
         """Arrow straight from DuckDB (no DB-API rows, no extra copy)."""
         wanted = arrow_schema_for(stmt)
-        opts = conn.get_execution_options()
-        compiled = stmt.compile(
-            dialect=conn.dialect,
-            schema_translate_map=opts.get("schema_translate_map"),
-            render_schema_translate=bool(opts.get("schema_translate_map")),
-            compile_kwargs={"render_postcompile": True},
-        )
+        compiled = compile_for(conn, stmt)
         params = [compiled.params[k] for k in (compiled.positiontup or [])]
         raw = raw_connection_of(conn)
         # DuckDB 2 refuses new work while an earlier result (e.g. the pool's pre-ping)

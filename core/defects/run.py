@@ -84,9 +84,7 @@ def run_defect_analysis(
                                 cancel=cancel, progress=job.progress_for(stage))
         job.spool.write_table("lineage_edges", lineage.edges)
         seconds["lineage"] = time.perf_counter() - t0
-        scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
-        completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
-                                   "limit": lineage.truncated}
+        _record_lineage(lineage, scope, completeness)
         t0 = time.perf_counter()
         ids = lineage.container_ids
         domains = {}
@@ -122,9 +120,7 @@ def run_defect_analysis(
         lineage = trace_lineage(lanes, defective, "forward", settings=settings,
                                 cancel=cancel, progress=job.progress_for(stage))
         seconds["lineage"] = time.perf_counter() - t0
-        scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
-        completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
-                                   "limit": lineage.truncated}
+        _record_lineage(lineage, scope, completeness)
         t0 = time.perf_counter()
         ids = lineage.container_ids
         stage = job.stage("events: downstream rejects", total=len(ids))
@@ -171,6 +167,12 @@ def run_defect_analysis(
     scope["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     result.summary = describe(result)
     return result
+
+
+def _record_lineage(lineage: Any, scope: dict[str, Any], completeness: dict[str, Any]) -> None:
+    scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
+    completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
+                               "limit": lineage.truncated}
 
 
 def _forward_kpis(det: Detection) -> dict[str, Any]:
