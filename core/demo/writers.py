@@ -112,6 +112,9 @@ class TableWriter:
             raise ValueError(f"{table.name}: columns out of order")
         if data.num_rows == 0:
             return 0
+        if table.name in ("dw_mes_lotwiphistory", "dw_mes_lotrejecthistory",
+                          "dw_mes_lotmaterialshistory"):  # by lot: IN-list batches prune
+            data = data.sort_by("containerid")
         if self.backend == "duckdb":
             self._duckdb(table, data)
         elif self.backend == "postgresql":
