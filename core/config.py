@@ -129,6 +129,12 @@ class Settings:
         "For this long after a live query, the slow lane runs one batch at a time instead "
         "of slow_workers, leaving a core to the live widgets.",
     )
+    gil_switch_ms: float = _s(
+        0.5,
+        "Python's thread switch interval while lanes are open (default Python: 5 ms). "
+        "Background jobs doing Python work otherwise make live queries wait up to 5 ms at "
+        "every hand-off (measured: live p99 during a 114K trace 458 -> 214 ms).",
+    )
     duckdb_memory_limit: str = _s(
         "512MB",
         "Memory the DuckDB warehouse may use for its buffers (embedded demo); DuckDB's own "
@@ -312,6 +318,8 @@ def _validate(s: Settings) -> list[str]:
 
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", s.duckdb_memory_limit):
         p.append(f"duckdb_memory_limit = {s.duckdb_memory_limit!r} must look like 512MB or 2GB.")
+    if not 0.05 <= s.gil_switch_ms <= 50:
+        p.append(f"gil_switch_ms = {s.gil_switch_ms} must be between 0.05 and 50.")
     if s.live_recent_s < 0:
         p.append(f"live_recent_s = {s.live_recent_s} must be 0 or more.")
     if s.yield_max_wait_s < 0:

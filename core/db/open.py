@@ -52,7 +52,13 @@ class Lanes:
 
 
 def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes:
-    """Both lanes for ``settings``; DatabaseUnavailable when the database can't be opened."""
+    """Both lanes for ``settings``; DatabaseUnavailable when the database can't be opened.
+
+    Also shortens Python's thread switch interval (settings.gil_switch_ms): this process
+    serves live widgets, whose queries must not wait behind a background job's Python."""
+    import sys
+
+    sys.setswitchinterval(settings.gil_switch_ms / 1000.0)
     url = settings.effective_db_url
     url_display = make_url(url).render_as_string(hide_password=True)
     backend = backend_of(url)

@@ -27,6 +27,7 @@ from core.defects.run import DefectResult, run_defect_analysis
 from core.stations import load_station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
+from dashboard.widgets.jobs import job_progress
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
              ("detection_machine", "Detection machines"))
@@ -148,27 +149,9 @@ job = manager.submit(request.key(),
                      label=f"Defect trace {request.station} {request.start}…{request.end}")
 
 
-# --- progress -----------------------------------------------------------------------------------
-@st.fragment(run_every=1.0)
-def progress_block() -> None:
-    snap = job.snapshot()
-    if snap["state"] not in ("queued", "running"):
-        st.rerun()  # the whole page renders the result
-        return
-    with st.status(f"Defect trace running: {snap['label']}", expanded=True):
-        for s in snap["stages"]:
-            total = s["total"] or 0
-            frac = min(1.0, s["done"] / total) if total else (1.0 if s["state"] == "done"
-                                                              else 0.0)
-            st.progress(frac, text=f"{s['name']}: {s['done']:,}/{total or '?'} · "
-                                   f"{s['rows']:,} rows · {s['seconds']} s {s['message']}")
-        if st.button("Cancel", icon=":material/cancel:"):
-            job.cancel()
-            st.rerun()
-
-
+# --- progress ---------------------------------------------------------------------------------
 if job.active:
-    progress_block()
+    job_progress(job, key="defects")
     st.stop()
 
 if job.state != "done":

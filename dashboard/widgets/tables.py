@@ -3,7 +3,7 @@
 Why: a trace domain can hold millions of rows; a page must show one page at a time
 (settings.page_size, at most page_size_max) and still let people download the whole
 (filtered) result. Rows are read from the spool's Parquet file with DuckDB, never loaded
-whole; the CSV is written to a file in the spool only when asked for.
+whole; downloads are written to files in the spool only when clicked.
 """
 
 from __future__ import annotations
@@ -43,16 +43,15 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
     except SpoolError as exc:
         st.warning(str(exc))
         return
-    st.dataframe(table.to_pandas(), hide_index=True, use_container_width=True)
+    st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
     d1, d2, _ = st.columns([1, 1, 3])
-    parquet = spool.export(domain, "parquet", filters)
-    d1.download_button("Download Parquet (all rows)", data=Path(parquet).read_bytes(),
+    # Files are written and read only when a button is clicked (a domain can be large):
+    # the callables run outside the script, so they touch no st.* API.
+    d1.download_button("Download Parquet (all rows)",
+                       data=lambda: Path(spool.export(domain, "parquet", filters)).read_bytes(),
                        file_name=f"{domain}.parquet", mime="application/octet-stream",
                        key=f"{key}.dl_parquet", on_click="ignore")
-    if d2.button("Prepare CSV (all rows)", key=f"{key}.csv"):
-        st.session_state[f"{key}.csv_path"] = str(spool.export(domain, "csv", filters))
-    csv_path = st.session_state.get(f"{key}.csv_path")
-    if csv_path and Path(csv_path).is_file():
-        d2.download_button("Download CSV", data=Path(csv_path).read_bytes(),
-                           file_name=f"{domain}.csv", mime="text/csv",
-                           key=f"{key}.dl_csv", on_click="ignore")
+    d2.download_button("Download CSV (all rows)",
+                       data=lambda: Path(spool.export(domain, "csv", filters)).read_bytes(),
+                       file_name=f"{domain}.csv", mime="text/csv",
+                       key=f"{key}.dl_csv", on_click="ignore")
