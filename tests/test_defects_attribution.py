@@ -171,3 +171,26 @@ def test_unknown_station_lists_the_known_ones(factory: Lanes) -> None:
                               end="2026-06-30")
     with pytest.raises(DefectInputError, match=r"Unknown detection station 'NOPE'.*TMTT"):
         detect(factory, req, load_station_map(factory, factory.settings))
+
+
+def test_seeds_from_a_list_of_lots_with_unmatched_values(factory: Lanes) -> None:
+    req = DefectRequest.build(factory.settings, station="TMTT", start="", end="",
+                              seed_kind="lot", seed_values=["A", "C", "E", "NOPE*"])
+    det = detect(factory, req, load_station_map(factory, factory.settings))
+    seeds = {r["containername"]: r for r in det.seeds.to_pylist()}
+    # E counts too: in list mode its latest pass at the station is a seed whatever the date
+    assert set(seeds) == {"A", "C", "E"} and det.unmatched == ("NOPE*",)
+    assert seeds["A"]["defects"] == 40 and seeds["E"]["input"] == 800
+    ranged = DefectRequest.build(factory.settings, station="TMTT", start="2026-06-01",
+                                 end="2026-06-30", seed_kind="lot", seed_values=["A", "E"])
+    det = detect(factory, ranged, load_station_map(factory, factory.settings))
+    assert det.seeds.column("containername").to_pylist() == ["A"]
+
+
+def test_list_mode_needs_a_known_kind_and_range_mode_needs_dates() -> None:
+    settings = make_settings("duckdb:///:memory:")
+    with pytest.raises(DefectInputError, match="Seed list kind"):
+        DefectRequest.build(settings, station="TMTT", start="", end="", seed_kind="serial",
+                            seed_values=["X"])
+    with pytest.raises(DefectInputError, match="Give a start and an end date"):
+        DefectRequest.build(settings, station="TMTT", start="", end="")

@@ -61,3 +61,20 @@ def test_bad_link_is_a_clear_message(on_tiny: Path, params: dict[str, str],  # n
     at = open_page({"station": "TMTT", **params, "run": "1"})
     _assert_clean(at)
     assert any(needle in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_list_mode_link_runs_and_reports_unmatched(on_tiny: Path) -> None:  # noqa: F811
+    import duckdb
+
+    with duckdb.connect(str(on_tiny), read_only=True) as con:
+        lot = con.execute(
+            "SELECT c.containername FROM dwh.dw_mes_lotwiphistory h JOIN dwh.dw_mes_container c"
+            " USING (containerid) WHERE h.workcentername = 'TMTT' LIMIT 1").fetchall()[0][0]
+    at = open_page({"station": "TMTT", "seed_kind": "lot", "seed": [lot, "NO-SUCH-LOT"],
+                    "run": "1"})
+    _assert_clean(at)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert any("NO-SUCH-LOT" in w.value for w in at.warning)
+    assert next(m.value for m in at.metric if m.label == "Lots") == "1"

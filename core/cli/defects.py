@@ -23,8 +23,12 @@ from core.config import load_settings
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("defects", help="defect trace: attribute defects at a station")
     p.add_argument("--station", help="detection station group (default: setting)")
-    p.add_argument("--start", required=True, help="YYYY-MM-DD")
-    p.add_argument("--end", required=True, help="YYYY-MM-DD (inclusive)")
+    p.add_argument("--start", help="YYYY-MM-DD (required unless a list is given)")
+    p.add_argument("--end", help="YYYY-MM-DD, inclusive")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--lots", help="comma-separated lot names (wildcards * % _)")
+    seeds.add_argument("--work-orders", help="comma-separated work orders")
+    seeds.add_argument("--wafer-lots", help="comma-separated wafer lots")
     p.add_argument("--reasons", default="", help="comma-separated loss reasons (default all)")
     p.add_argument("--types", default="", help="comma-separated product types")
     p.add_argument("--packages", default="", help="comma-separated packages")
@@ -59,8 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     try:
+        kind, values = next(((k, _split(v)) for k, v in (
+            ("lot", args.lots), ("work_order", args.work_orders),
+            ("wafer_lot", args.wafer_lots)) if v), ("", []))
         request = DefectRequest.build(
-            settings, station=args.station, start=args.start, end=args.end,
+            settings, station=args.station, start=args.start or "", end=args.end or "",
+            seed_kind=kind, seed_values=values,
             reasons=_split(args.reasons), types=_split(args.types),
             packages=_split(args.packages), direction=args.direction,
         )
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         keys = ("factor", "lots", "input", "defects", "rate", "lift", "p_value")
         out: dict[str, Any] = {"request": {k: str(v) for k, v in vars(request).items()},
                                "kpis": result.kpis, "scope": result.scope,
+                               "unmatched": list(result.unmatched),
                                "completeness": result.completeness}
         if result.backward is not None:
             out["paretos"] = {kind: _rows(pareto(result.backward.factors, kind, top=args.top),

@@ -10,11 +10,14 @@ they mask numerator and denominator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
+from sqlalchemy.sql import Select
 
 from core.db import CancelToken, Lanes
+from core.db.drivers import arrow_schema_for
 from core.db.local import local_duckdb
 from core.defects.queries import detection_passes_query, detection_rejects_query
 from core.defects.request import DefectInputError, DefectRequest
@@ -27,6 +30,7 @@ class Detection:
     reasons: pa.Table  # seed lot × reason: charged, defectqty (all reasons, for the pareto)
     detection_seq: int | None
     queries: int
+    unmatched: tuple[str, ...] = ()  # list mode: values that matched no container
 
 
 def detect(
@@ -40,12 +44,27 @@ def detect(
             f"Unknown detection station {request.station!r}. Known station groups: "
             f"{', '.join(known)}."
         )
-    passes = lanes.slow.fetch_arrow(
-        detection_passes_query(workcenters, request.start_ts, request.end_ts), cancel=cancel
-    )
-    rejects = lanes.slow.fetch_arrow(
-        detection_rejects_query(workcenters, request.start_ts, request.end_ts), cancel=cancel
-    )
+    start, end = request.start_ts, request.end_ts
+    unmatched: tuple[str, ...] = ()
+    if request.seed_values:  # list mode: the listed containers' passes (IN-list batches)
+        from core.trace import SeedError, resolve_seeds
+
+        try:
+            found = resolve_seeds(lanes, request.seed_kind, list(request.seed_values),
+                                  settings=lanes.settings, cancel=cancel)
+        except SeedError as exc:
+            raise DefectInputError(str(exc)) from exc
+        unmatched = tuple(found.unmatched)
+        ids = found.container_ids
+        passes = _batched(lanes, ids, cancel,
+                          lambda c: detection_passes_query(workcenters, start, end, c))
+        rejects = _batched(lanes, ids, cancel,
+                           lambda c: detection_rejects_query(workcenters, start, end, c))
+    else:
+        passes = lanes.slow.fetch_arrow(
+            detection_passes_query(workcenters, start, end), cancel=cancel)
+        rejects = lanes.slow.fetch_arrow(
+            detection_rejects_query(workcenters, start, end), cancel=cancel)
     con = local_duckdb()
     try:
         con.register("passes", passes)
@@ -97,4 +116,14 @@ def detect(
         ).to_arrow_table()
     finally:
         con.close()
-    return Detection(seeds, reasons, stations.seq_of_group(request.station), 2)
+    return Detection(seeds, reasons, stations.seq_of_group(request.station), 2, unmatched)
+
+
+def _batched(lanes: Lanes, ids: list[str], cancel: CancelToken | None,
+             build: Callable[[list[str]], Select]) -> pa.Table:
+    """One query per IN list of ids, concatenated (the detection result is small)."""
+    empty = pa.Table.from_batches(
+        [], schema=pa.schema([(n, t or pa.string()) for n, t in arrow_schema_for(build([]))]))
+    tables = [r.table for r in lanes.slow.stream_batched(build, ids, cancel=cancel)
+              if r.table is not None and r.table.num_rows]
+    return pa.concat_tables(tables, promote_options="permissive") if tables else empty

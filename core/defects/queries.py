@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
@@ -37,9 +38,11 @@ def charged_scrap(t: sa.Table = lotrejecthistory) -> sa.ColumnElement[int]:
     )
 
 
-@query("defects.detection_passes", {**_EX_WC, **_EX_TS})
+@query("defects.detection_passes", {**_EX_WC, **_EX_TS},
+       {**_EX_WC, "start": None, "end": None, **_EX_IDS})
 def detection_passes_query(
-    workcenters: Sequence[str], start: dt.datetime, end: dt.datetime
+    workcenters: Sequence[str], start: dt.datetime | None, end: dt.datetime | None,
+    ids: Sequence[str] | None = None,
 ) -> Select:
     h, c = lotwiphistory, container
     return (
@@ -49,18 +52,26 @@ def detection_passes_query(
             h.c.trackouttimestamp, h.c.trackinqty,
         )
         .join_from(h, c, c.c.containerid == h.c.containerid)
-        .where(
-            h.c.workcentername.in_(list(workcenters)),
-            h.c.trackintimestamp >= start,
-            h.c.trackintimestamp < end,
-        )
+        .where(h.c.workcentername.in_(list(workcenters)),
+               *_window(h.c.trackintimestamp, start, end), *_ids(h.c.containerid, ids))
         .order_by(h.c.containerid, h.c.trackintimestamp.desc())
     )
 
 
-@query("defects.detection_rejects", {**_EX_WC, **_EX_TS})
+def _window(col: Any, start: dt.datetime | None, end: dt.datetime | None) -> list[Any]:
+    return [c for c in ((col >= start) if start else None, (col < end) if end else None)
+            if c is not None]
+
+
+def _ids(col: Any, ids: Sequence[str] | None) -> list[Any]:
+    return [in_ids(col, ids)] if ids is not None else []
+
+
+@query("defects.detection_rejects", {**_EX_WC, **_EX_TS},
+       {**_EX_WC, "start": None, "end": None, **_EX_IDS})
 def detection_rejects_query(
-    workcenters: Sequence[str], start: dt.datetime, end: dt.datetime
+    workcenters: Sequence[str], start: dt.datetime | None, end: dt.datetime | None,
+    ids: Sequence[str] | None = None,
 ) -> Select:
     r = lotrejecthistory
     return (
@@ -70,11 +81,8 @@ def detection_rejects_query(
             sa.func.sum(charged_scrap()).label("charged"),
             sa.func.sum(sa.func.coalesce(r.c.defectqty, sa.literal(0))).label("defectqty"),
         )
-        .where(
-            r.c.workcentername.in_(list(workcenters)),
-            r.c.txndate >= start,
-            r.c.txndate < end,
-        )
+        .where(r.c.workcentername.in_(list(workcenters)),
+               *_window(r.c.txndate, start, end), *_ids(r.c.containerid, ids))
         .group_by(r.c.containerid, r.c.lossreasonname)
     )
 
@@ -91,13 +99,13 @@ def reasons_seen_query(since: dt.datetime) -> Select:
 
 
 @query("defects.downstream_rejects", {**_EX_IDS, "since": dt.datetime(2026, 6, 1)})
-def downstream_rejects_query(ids: Sequence[str], since: dt.datetime) -> Select:
+def downstream_rejects_query(ids: Sequence[str], since: dt.datetime | None) -> Select:
     r = lotrejecthistory
     return sa.select(
         r.c.containerid, r.c.workcentername, r.c.equipmentname, r.c.lossreasonname,
         r.c.txndate, charged_scrap().label("charged"),
         sa.func.coalesce(r.c.defectqty, sa.literal(0)).label("defectqty"),
-    ).where(in_ids(r.c.containerid, ids), r.c.txndate >= since)
+    ).where(in_ids(r.c.containerid, ids), *_window(r.c.txndate, since, None))
 
 
 @query("defects.machine_jobs", {"machine": "DB-003", "since": dt.datetime(2026, 6, 1),

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from core.config import Settings
 
 DIRECTIONS = ("backward", "forward")
+SEED_KINDS = ("lot", "work_order", "wafer_lot")
 
 
 class DefectInputError(ValueError):
@@ -34,13 +35,15 @@ def parse_date(text: str | dt.date, what: str) -> dt.date:
 @dataclass(frozen=True)
 class DefectRequest:
     station: str
-    start: dt.date
-    end: dt.date  # inclusive
+    start: dt.date | None  # None in list mode without a range
+    end: dt.date | None  # inclusive
     reasons: tuple[str, ...] = ()  # empty: every reason counts
     types: tuple[str, ...] = ()  # pj_type filter (masks numerator and denominator)
     packages: tuple[str, ...] = ()  # productlinename filter (both)
     direction: str = "backward"
     lots: tuple[str, ...] = field(default=())  # optional: restrict seeds to these lot names
+    seed_kind: str = ""  # list mode: lot, work_order or wafer_lot
+    seed_values: tuple[str, ...] = ()  # list mode: the values (wildcards allowed)
 
     @classmethod
     def build(
@@ -56,14 +59,40 @@ class DefectRequest:
         direction: str = "backward",
         lots: Sequence[str] = (),
         known_stations: Sequence[str] | None = None,
+        seed_kind: str = "",
+        seed_values: Sequence[str] = (),
     ) -> DefectRequest:
+        """Seeds come from a date range, or (list mode) from lots / work orders / wafer
+        lots: their latest pass at the station, within the range when one is given."""
         station = (station or settings.defect_default_station).strip()
         if known_stations is not None and station not in known_stations:
             raise DefectInputError(
                 f"Unknown detection station {station!r}. Known station groups: "
                 f"{', '.join(known_stations[:20])}{' …' if len(known_stations) > 20 else ''}."
             )
-        s, e = parse_date(start, "Start date"), parse_date(end, "End date")
+        values = tuple(v.strip() for v in seed_values if v and v.strip())
+        if values and seed_kind not in SEED_KINDS:
+            raise DefectInputError(
+                f"Seed list kind must be one of {', '.join(SEED_KINDS)}, not {seed_kind!r}."
+            )
+        if values and not start and not end:
+            s_opt: dt.date | None = None
+            e_opt: dt.date | None = None
+        else:
+            if not start or not end:
+                raise DefectInputError(
+                    "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
+                    "orders or wafer lots."
+                )
+            s_opt, e_opt = parse_date(start, "Start date"), parse_date(end, "End date")
+        if s_opt is None or e_opt is None:
+            if direction not in DIRECTIONS:
+                raise DefectInputError(
+                    f"Direction must be backward or forward, not {direction!r}.")
+            clean0 = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731
+            return cls(station, None, None, clean0(reasons), clean0(types), clean0(packages),
+                       direction, clean0(lots), seed_kind, values)
+        s, e = s_opt, e_opt
         if e < s:
             raise DefectInputError(f"The end date {e} is before the start date {s}.")
         days = (e - s).days + 1
@@ -76,16 +105,22 @@ class DefectRequest:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
         clean = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731
         return cls(station, s, e, clean(reasons), clean(types), clean(packages), direction,
-                   clean(lots))
+                   clean(lots), seed_kind if values else "", values)
 
     @property
-    def start_ts(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time())
+    def start_ts(self) -> dt.datetime | None:
+        return dt.datetime.combine(self.start, dt.time()) if self.start else None
 
     @property
-    def end_ts(self) -> dt.datetime:
+    def end_ts(self) -> dt.datetime | None:
         """Exclusive upper bound: midnight after the inclusive end date."""
+        if self.end is None:
+            return None
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
+
+    @property
+    def range_label(self) -> str:
+        return f"{self.start}…{self.end}" if self.start else "any date"
 
     def key(self) -> str:
         """A digest of the request: identical analyses share one job."""

@@ -47,6 +47,7 @@ class DefectResult:
     scope: dict[str, Any] = field(default_factory=dict)
     completeness: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    unmatched: tuple[str, ...] = ()
 
 
 def _empty_kpis() -> dict[str, Any]:
@@ -69,10 +70,10 @@ def run_defect_analysis(
                             message=f"{det.seeds.num_rows:,} lots passed {request.station}")
     job.spool.write_table("seeds", det.seeds)
     seconds["detection"] = time.perf_counter() - t0
-    scope: dict[str, Any] = {"seeds": det.seeds.num_rows}
+    scope: dict[str, Any] = {"seeds": det.seeds.num_rows, "unmatched": list(det.unmatched)}
     completeness: dict[str, Any] = {}
     if det.seeds.num_rows == 0:
-        result = DefectResult(request, _empty_kpis(), scope=scope)
+        result = DefectResult(request, _empty_kpis(), scope=scope, unmatched=det.unmatched)
         result.summary = describe(result)
         return result
 
@@ -165,6 +166,7 @@ def run_defect_analysis(
                               completeness=completeness)
     scope["queries"] = lanes.slow.stats.queries - queries_before
     scope["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    result.unmatched = det.unmatched
     result.summary = describe(result)
     return result
 

@@ -22,12 +22,21 @@ def describe(result: DefectResult) -> str:
     if r.lots:
         filters.append(f"{len(r.lots)} chosen lots")
     scope = result.scope
+    if r.seed_values:
+        when = f" between {r.start} and {r.end}" if r.start else ""
+        unmatched = len(getattr(result, "unmatched", ()) or ())
+        seeds_text = (
+            f"the {len(r.seed_values)} listed {r.seed_kind.replace('_', ' ')}s"
+            + (f" ({unmatched} matched nothing)" if unmatched else "")
+            + f", each at its latest pass there{when}"
+        )
+    else:
+        seeds_text = f"lots whose latest pass there was between {r.start} and {r.end}"
     lines = [
-        f"**Conditions.** Detection station {r.station}, lots whose latest pass there "
-        f"was between {r.start} and {r.end}"
+        f"**Conditions.** Detection station {r.station}, {seeds_text}"
         + (f", restricted to {'; '.join(filters)}" if filters else "")
-        + f". Defects counted: charged scrap of {reasons} booked at {r.station} in the "
-        "range. Direction: " + r.direction + ".",
+        + f". Defects counted: charged scrap of {reasons} booked at {r.station}"
+        + (" in the range" if r.start else "") + ". Direction: " + r.direction + ".",
         f"**Data scope.** {k['lots']:,} lots ({k['defective_lots']:,} with defects), "
         f"input {k['input']:,} pcs, {k['defects']:,} defective pcs "
         f"({k['defect_rate_pct']:.3f} %)."

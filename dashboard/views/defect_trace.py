@@ -82,6 +82,9 @@ q_end = state.query_param("end", str(yesterday))
 q_direction = state.query_param("direction", "backward")
 q_reasons = state.query_param_list("reason")
 q_types = state.query_param("types", "")
+q_seed_kind = state.query_param("seed_kind", "lot")
+q_seeds = state.query_param_list("seed")
+q_use_range = state.query_param("use_range") == "1"
 q_packages = state.query_param("packages", "")
 
 
@@ -112,6 +115,16 @@ with st.form("defect_input"):
     c4, c5 = st.columns(2)
     types = c4.text_input("Product types (comma-separated, optional)", q_types)
     packages = c5.text_input("Packages (comma-separated, optional)", q_packages)
+    with st.expander("Or start from a list of lots, work orders or wafer lots",
+                     expanded=bool(q_seeds)):
+        kinds = {"lot": "Lots", "work_order": "Work orders", "wafer_lot": "Wafer lots"}
+        seed_kind = st.radio("List of", list(kinds), format_func=kinds.get, horizontal=True,
+                             index=list(kinds).index(q_seed_kind) if q_seed_kind in kinds
+                             else 0)
+        seed_text = st.text_area("One value a line or comma-separated (* % _ wildcards); "
+                                 "each listed lot's latest pass at the station is a seed",
+                                 "\n".join(q_seeds))
+        use_range = st.checkbox("Also restrict to the date range above", q_use_range)
     submitted = st.form_submit_button("Run defect trace", type="primary")
 
 if submitted:
@@ -124,6 +137,10 @@ if submitted:
     state.set_query_param("reason", list(reasons))
     state.set_query_param("types", types.strip())
     state.set_query_param("packages", packages.strip())
+    seeds_list = [v.strip() for v in seed_text.replace(",", "\n").splitlines() if v.strip()]
+    state.set_query_param("seed", seeds_list)
+    state.set_query_param("seed_kind", seed_kind if seeds_list else None)
+    state.set_query_param("use_range", "1" if seeds_list and use_range else None)
     state.set_query_param("run", "1")
     st.rerun()
 
@@ -133,8 +150,10 @@ if state.query_param("run") != "1":
     st.stop()
 
 try:
+    list_only = bool(q_seeds) and not q_use_range
     request = DefectRequest.build(
-        settings, station=q_station, start=q_start or "", end=q_end or "",
+        settings, station=q_station, start="" if list_only else q_start or "",
+        end="" if list_only else q_end or "", seed_kind=q_seed_kind or "", seed_values=q_seeds,
         reasons=q_reasons, types=(q_types or "").split(","),
         packages=(q_packages or "").split(","), direction=q_direction or "backward",
         known_stations=groups or None,
@@ -146,7 +165,7 @@ except DefectInputError as exc:
 manager = get_job_manager(settings)
 job = manager.submit(request.key(),
                      lambda j: run_defect_analysis(j, lanes, request, settings),
-                     label=f"Defect trace {request.station} {request.start}…{request.end}")
+                     label=f"Defect trace {request.station} {request.range_label}")
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -167,6 +186,7 @@ if job.state != "done":
     st.stop()
 
 result: DefectResult = job.result
+file_range = f"{request.start}_{request.end}" if request.start else "list"
 for name, comp in result.completeness.items():
     status = (comp or {}).get("status")
     if status == "truncated":
@@ -191,8 +211,11 @@ else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
     cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
 
+if result.unmatched:
+    st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
+               + ", ".join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
 if k["lots"] == 0:
-    st.info(f"No lot passed {request.station} between {request.start} and {request.end}.")
+    st.info(f"No lot passed {request.station} ({request.range_label}).")
     st.markdown(result.summary)
     st.stop()
 
@@ -231,14 +254,15 @@ if result.backward is not None:
                 "rate_unexposed": st.column_config.NumberColumn(format="%.5f"),
                 "p_value": st.column_config.NumberColumn(format="%.4f")})
             st.download_button(f"Download {title.lower()} (CSV)", lambda d=df: csv_bytes(d),
-                               f"defects_{kind}_{request.start}_{request.end}.csv",
+                               f"defects_{kind}_{file_range}.csv",
                                "text/csv", key=f"dl_{kind}")
             if kind == "machine" and full.num_rows:
                 names = sorted({f.split(" / ", 1)[-1] for f in full["factor"].to_pylist()})
                 pick = st.selectbox("Maintenance jobs of machine", ["–", *names],
                                     key="jobs_machine")
                 if pick != "–":
-                    until = dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time())
+                    until = (dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time())
+                             if request.end else dt.datetime.now())
                     since = until - dt.timedelta(days=settings.defect_max_days)
                     with state.guarded("Loading maintenance jobs"):
                         jobs = lanes.slow.fetch_arrow(machine_jobs_query(pick, since, until))
@@ -250,7 +274,7 @@ if result.backward is not None:
             key="chart_reasons")
         st.dataframe(back.reasons.to_pandas(), hide_index=True, width="stretch")
         st.download_button("Download reasons (CSV)", lambda d=back.reasons: csv_bytes(d),
-                           f"defects_reasons_{request.start}_{request.end}.csv", "text/csv")
+                           f"defects_reasons_{file_range}.csv", "text/csv")
     with tabs[5]:
         trend = back.trend.to_pandas()
         fig = go.Figure()
@@ -261,7 +285,7 @@ if result.backward is not None:
                           yaxis2={"overlaying": "y", "side": "right", "title": "%"})
         st.plotly_chart(fig, key="chart_trend")
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
-                           f"defects_trend_{request.start}_{request.end}.csv", "text/csv")
+                           f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
         lots = back.lots
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
@@ -272,7 +296,7 @@ if result.backward is not None:
                      width="stretch")
         st.caption(f"{lots.num_rows:,} rows: one per lot and loss reason.")
         st.download_button("Download lot detail (CSV, all rows)", lambda d=lots: csv_bytes(d),
-                           f"defects_lots_{request.start}_{request.end}.csv", "text/csv")
+                           f"defects_lots_{file_range}.csv", "text/csv")
     with tabs[7]:
         st.markdown(result.summary)
 else:
@@ -288,7 +312,7 @@ else:
                                          value="rejects"), key=f"fwd_{dim}")
             st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
             st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
-                               f"defects_forward_{dim}_{request.start}_{request.end}.csv",
+                               f"defects_forward_{dim}_{file_range}.csv",
                                "text/csv", key=f"fwd_dl_{dim}")
     with tabs[3]:
         st.markdown(result.summary)
