@@ -129,11 +129,17 @@ def test_reason_pareto_and_lot_detail(factory: Lanes) -> None:
     assert sum(r["input"] for r in trend) == 3500
 
 
-def test_pareto_top_n_others_and_sorting(factory: Lanes) -> None:
+def test_pareto_coverage_line_and_others_never_double_count(factory: Lanes) -> None:
     _, back = run(factory)
-    p = pareto(back.factors, "machine", by="defects", top=2).to_pylist()
-    assert len(p) == 3 and p[-1]["factor"].startswith("others (2)")
-    assert p[-1]["cumulative_pct"] == pytest.approx(100.0)
+    p = pareto(back.factors, "machine", by="defects", top=2, exposures=back.exposures,
+               seeds=back.seeds).to_pylist()
+    assert [r["factor"] for r in p] == ["焊接_DB / M1", "焊接_WB / WB1", "others (2)"]
+    # M1's lots (A, B) hold 65 of the 70 defective pcs; WB1 adds C (5); the others add
+    # only D, a clean lot — not the 25 + 5 their own exposure sums would suggest.
+    assert [round(r["cumulative_pct"], 3) for r in p] == [92.857, 100.0, 100.0]
+    assert (p[-1]["lots"], p[-1]["input"], p[-1]["defects"]) == (1, 500, 0)
+    plain = pareto(back.factors, "machine", by="defects", top=2).to_pylist()
+    assert plain[-1]["cumulative_pct"] is None and plain[-1]["defects"] is None
     by_lift = pareto(back.factors, "machine", by="lift", top=10).to_pylist()
     assert by_lift[0]["factor"] == "焊接_DB / M1"
     with pytest.raises(ValueError):

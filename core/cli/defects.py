@@ -99,8 +99,12 @@ def run(args: argparse.Namespace) -> int:
                                "unmatched": list(result.unmatched),
                                "completeness": result.completeness}
         if result.backward is not None:
-            out["paretos"] = {kind: _rows(pareto(result.backward.factors, kind, top=args.top),
-                                          keys) for kind in FACTOR_KINDS}
+            back = result.backward
+            out["paretos"] = {
+                kind: _rows(pareto(back.factors, kind, top=args.top,
+                                   exposures=back.exposures, seeds=back.seeds),
+                            (*keys, "cumulative_pct"))
+                for kind in FACTOR_KINDS}
             out["paretos"]["reason"] = [
                 {"factor": r["reason"], "defects": r["defects"], "lots": r["lots"],
                  "share_pct": r["share_pct"], "cumulative_pct": r["cumulative_pct"]}

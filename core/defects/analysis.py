@@ -46,6 +46,8 @@ class BackwardResult:
     trend: pa.Table
     lots: pa.Table
     scope: dict[str, Any] = field(default_factory=dict)
+    exposures: pa.Table | str | None = None  # (seed, factor) pairs: a table or a Parquet path
+    seeds: pa.Table | None = None
 
 
 def _reason_pareto(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -74,6 +76,7 @@ def analyse_backward(
     *,
     reasons_selected: tuple[str, ...] = (),
     resources: pa.Table | None = None,
+    exposures_path: Path | str | None = None,
 ) -> BackwardResult:
     con = local_duckdb()
     try:
@@ -132,6 +135,12 @@ def analyse_backward(
             {"seq": det_seq},
         )
         factors = factor_table_in(con)
+        exposures: pa.Table | str
+        if exposures_path is not None:  # large: kept on disk for the pareto coverage
+            con.table("exposures").write_parquet(str(exposures_path))
+            exposures = str(exposures_path)
+        else:
+            exposures = con.table("exposures").to_arrow_table()
         totals = con.execute(
             """
             SELECT count(*) AS lots, count(*) FILTER (WHERE defective) AS defective_lots,
@@ -194,7 +203,8 @@ def analyse_backward(
         "defect_rate_pct": 100.0 * total_defects / total_input if total_input else 0.0,
         "top_reason": top, "affected_machines": int(affected[0]) if affected else 0,
     }
-    return BackwardResult(kpis, factors, reasons, trend, lot_detail, scope)
+    return BackwardResult(kpis, factors, reasons, trend, lot_detail, scope, exposures,
+                          detection.seeds)
 
 
 def analyse_forward(

@@ -100,9 +100,17 @@ def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
 SORTS = {"defects": "defects", "rate": "rate", "lift": "lift"}
 
 
-def pareto(factors: pa.Table, kind: str, *, by: str = "defects", top: int = 10) -> pa.Table:
-    """The pareto of one factor kind: top N by defects, rate or lift, the rest as
-    'others', with the cumulative share of defects (0–100) on each bar."""
+def pareto(
+    factors: pa.Table, kind: str, *, by: str = "defects", top: int = 10,
+    exposures: pa.Table | str | None = None, seeds: pa.Table | None = None,
+) -> pa.Table:
+    """The pareto of one factor kind: the top N by defects, rate or lift, then 'others'.
+
+    Attribution is not exclusive, so factors' defects overlap and cannot be summed. With
+    ``exposures`` and ``seeds``, the cumulative line is therefore **coverage**: the share
+    of all defective pcs on lots exposed to any of the factors so far (distinct lots),
+    and 'others' is what the remaining factors add to it. Without them, 'others' only
+    counts the remaining factors and the line is left empty."""
     if by not in SORTS:
         raise ValueError(f"sort by one of {', '.join(SORTS)}, not {by!r}")
     con = local_duckdb()
@@ -115,24 +123,50 @@ def pareto(factors: pa.Table, kind: str, *, by: str = "defects", top: int = 10) 
             """,  # the ORDER BY column comes from the fixed SORTS map, never from input
             params={"kind": kind},
         ).to_arrow_table()
+        rows = ranked.slice(0, top).to_pylist()
+        rest = ranked.num_rows - len(rows)
+        coverage: dict[int, tuple[int, int, int]] = {}
+        total_defects = 0
+        if exposures is not None and seeds is not None and rows:
+            con.register("seeds", seeds)
+            if isinstance(exposures, pa.Table):
+                con.register("exposures", exposures)
+            else:
+                con.read_parquet(str(exposures)).create_view("exposures")
+            con.register("ranks", pa.table({
+                "factor": [r["factor"] for r in rows],
+                "rank": pa.array(range(1, len(rows) + 1), pa.int64())}))
+            total_defects = int(con.execute(
+                "SELECT coalesce(sum(defects), 0) FROM seeds").fetchall()[0][0])
+            for rank, d, n, i in con.execute(
+                """
+                WITH e AS (SELECT DISTINCT containerid, factor FROM exposures
+                           WHERE factor_kind = $kind),
+                first AS (SELECT e.containerid, min(coalesce(r.rank, $other)) AS rank
+                          FROM e LEFT JOIN ranks r USING (factor) GROUP BY e.containerid)
+                SELECT rank, coalesce(sum(s.defects), 0), count(*), coalesce(sum(s.input), 0)
+                FROM first JOIN seeds s USING (containerid) GROUP BY rank ORDER BY rank
+                """,
+                {"kind": kind, "other": len(rows) + 1},
+            ).fetchall():
+                coverage[int(rank)] = (int(d), int(n), int(i))
     finally:
         con.close()
-    head = ranked.slice(0, top)
-    rows = head.to_pylist()
-    if ranked.num_rows > top:
-        rest = ranked.slice(top).to_pylist()
-        inp = sum(r["input"] for r in rest)
-        dfx = sum(r["defects"] for r in rest)
+    if rest > 0:
+        add_d, add_n, add_i = coverage.get(len(rows) + 1, (0, 0, 0))
         rows.append({
-            "factor_kind": kind, "factor": f"others ({len(rest)})", "detail": "",
-            "lots": None, "defective_lots": None, "input": inp, "defects": dfx,
-            "rate": dfx / inp if inp else 0.0, "rate_unexposed": None, "lift": None,
-            "p_value": None,
+            "factor_kind": kind, "factor": f"others ({rest})", "detail": "",
+            "lots": add_n if coverage else None, "defective_lots": None,
+            "input": add_i if coverage else None, "defects": add_d if coverage else None,
+            "rate": (add_d / add_i if add_i else 0.0) if coverage else None,
+            "rate_unexposed": None, "lift": None, "p_value": None,
         })
-    total = sum(r["defects"] for r in rows) or 1
     running = 0
-    for r in rows:
-        running += r["defects"]
-        r["cumulative_pct"] = 100.0 * running / total
+    for i, r in enumerate(rows, start=1):
+        if coverage and total_defects:
+            running += coverage.get(i, (0, 0, 0))[0]
+            r["cumulative_pct"] = 100.0 * running / total_defects
+        else:
+            r["cumulative_pct"] = None
     schema = FACTOR_SCHEMA.append(pa.field("cumulative_pct", pa.float64()))
     return pa.Table.from_pylist(rows, schema=schema)

@@ -101,6 +101,7 @@ def run_defect_analysis(
         back = analyse_backward(
             det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
             reasons_selected=request.reasons, resources=resources,
+            exposures_path=job.spool.file("exposures"),
         )
         for name, table in (("factors", back.factors), ("lot_detail", back.lots),
                             ("trend", back.trend), ("reasons", back.reasons)):

@@ -199,13 +199,20 @@ for name, comp in result.completeness.items():
                    "Numbers leave out those containers.")
 
 k = result.kpis
+
+
+def compact(n: int) -> str:
+    return f"{n / 1e6:.1f} M" if abs(n) >= 10_000_000 else f"{n:,}"
+
+
 cols = st.columns(6)
-cols[0].metric("Input (pcs)", f"{k['input']:,}")
+cols[0].metric("Input (pcs)", compact(k["input"]), help=f"{k['input']:,} pcs")
 cols[1].metric("Lots", f"{k['lots']:,}", help=f"{k['defective_lots']:,} with defects")
-cols[2].metric("Defect qty", f"{k['defects']:,}")
+cols[2].metric("Defect qty", compact(k["defects"]), help=f"{k['defects']:,} pcs")
 cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
 if result.backward is not None:
-    cols[4].metric("Top reason", k.get("top_reason") or "–")
+    top_reason = k.get("top_reason") or "–"
+    cols[4].metric("Top reason", top_reason.split("_", 1)[0], help=top_reason)
     cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
 else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
@@ -220,12 +227,13 @@ if k["lots"] == 0:
     st.stop()
 
 
-def pareto_chart(table: pa.Table, title: str, value: str = "defects") -> go.Figure:
+def pareto_chart(table: pa.Table, title: str, value: str = "defects",
+                 line_name: str = "Cumulative %") -> go.Figure:
     df = table.to_pandas()
     fig = go.Figure()
     fig.add_bar(x=df["factor"], y=df[value], name=value.capitalize())
     if "cumulative_pct" in df:
-        fig.add_scatter(x=df["factor"], y=df["cumulative_pct"], name="Cumulative %",
+        fig.add_scatter(x=df["factor"], y=df["cumulative_pct"], name=line_name,
                         yaxis="y2", mode="lines+markers")
     fig.update_layout(title=title, yaxis2={"overlaying": "y", "side": "right",
                                            "range": [0, 100], "title": "%"},
@@ -242,9 +250,15 @@ if result.backward is not None:
             sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
                                   key=f"sort_{kind}")
             by = SORTS[sort_label]
-            top = pareto(back.factors, kind, by=by, top=10)
-            st.plotly_chart(pareto_chart(top, f"{title}: top 10 by {sort_label.lower()}"),
-                            key=f"chart_{kind}")
+            top = pareto(back.factors, kind, by=by, top=10, exposures=back.exposures,
+                         seeds=back.seeds)
+            st.plotly_chart(pareto_chart(
+                top, f"{title}: top 10 by {sort_label.lower()}",
+                line_name="Coverage: % of defects on lots exposed to these (distinct lots)"),
+                key=f"chart_{kind}")
+            st.caption("A lot counts for every factor it touched, so bars overlap and do not "
+                       "add up; the line shows the share of all defects on lots exposed to "
+                       "any factor so far, and 'others' what the remaining factors add.")
             full = back.factors.filter(pc.equal(back.factors["factor_kind"], kind))
             df = full.to_pandas().drop(columns=["factor_kind"])
             df = df.sort_values(by, ascending=False, na_position="last")
