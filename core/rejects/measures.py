@@ -204,16 +204,16 @@ class Slicer:
         w, p = self.where(policy, filters)
         row = self._q(
             f"""
-            WITH f AS (SELECT * FROM r WHERE {w})
-            SELECT
-              (SELECT coalesce(sum(charged), 0) FROM f) AS charged,
-              (SELECT coalesce(sum(defectqty), 0) FROM f) AS defect,
-              (SELECT coalesce(sum(m), 0) FROM
-                 (SELECT max(moveinqty) m FROM f GROUP BY event_key)) AS movein,
-              (SELECT count(DISTINCT containerid) FROM f) AS lots,
-              (SELECT count(DISTINCT workorder) FROM f) AS workorders,
-              (SELECT count(DISTINCT event_key) FROM f) AS events,
-              (SELECT count(*) FROM f) AS rows
+            WITH f AS (SELECT * FROM r WHERE {w}),
+            ev AS (SELECT max(moveinqty) AS m FROM f GROUP BY event_key)
+            SELECT coalesce(sum(charged), 0) AS charged,
+                   coalesce(sum(defectqty), 0) AS defect,
+                   (SELECT coalesce(sum(m), 0) FROM ev) AS movein,
+                   count(DISTINCT containerid) AS lots,
+                   count(DISTINCT workorder) AS workorders,
+                   count(DISTINCT event_key) AS events,
+                   count(*) AS rows
+            FROM f
             """,
             p,
         ).iloc[0]
@@ -271,13 +271,15 @@ class Slicer:
         w, p = self.where(policy, filters)
         df = self._q(
             f"""
-            WITH f AS (SELECT *, coalesce({dim}, '{NONE_LABEL}') AS item FROM r WHERE {w})
-            SELECT g.item, g.charged, g.defect, coalesce(e.movein, 0) AS movein, g.lots
-            FROM (SELECT item, sum(charged) charged, sum(defectqty) defect,
-                         count(DISTINCT containerid) lots FROM f GROUP BY item) g
-            LEFT JOIN (SELECT item, sum(m) movein FROM
-                        (SELECT item, event_key, max(moveinqty) m FROM f GROUP BY ALL)
-                       GROUP BY item) e USING (item)
+            WITH f AS (SELECT *, coalesce({dim}, '{NONE_LABEL}') AS item FROM r WHERE {w}),
+            ev AS (  -- one pass: an event belongs to one lot, so lots survive this step
+                SELECT item, event_key, any_value(containerid) AS containerid,
+                       sum(charged) AS charged, sum(defectqty) AS defect,
+                       max(moveinqty) AS m
+                FROM f GROUP BY item, event_key)
+            SELECT item, sum(charged) AS charged, sum(defect) AS defect,
+                   coalesce(sum(m), 0) AS movein, count(DISTINCT containerid) AS lots
+            FROM ev GROUP BY item
             """,
             p,
         )
