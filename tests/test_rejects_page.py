@@ -71,3 +71,25 @@ def test_unknown_filter_value_and_unmatched_list(on_tiny: Path) -> None:  # noqa
     assert any("Unknown package ignored" in w.value for w in at.warning)
     at = _open({"run": "1", "mode": "list", "c": ["GA26*", "NOT-A-LOT"]})
     assert any("NOT-A-LOT" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_container_lists_over_the_cache_limit_are_never_cached(
+    on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """A short list of work orders can expand to many containers: the loaded result is
+    cached only when it holds at most cache_max_ids containers."""
+    monkeypatch.setenv("MES_CACHE_MAX_IDS", "1")  # every real result is "too big" here
+    at = _open({"run": "1", "mode": "list", "c": ["GA*"]})
+    assert not at.error, [e.value for e in at.error]
+    before = _slow_queries()
+    at.run()  # the same link again: not served from the cache, so it queries again
+    assert not at.exception
+    assert _slow_queries() > before
+
+
+def test_small_container_lists_are_cached(on_tiny: Path) -> None:  # noqa: F811
+    at = _open({"run": "1", "mode": "list", "c": ["GA*"]})
+    assert not at.error, [e.value for e in at.error]
+    before = _slow_queries()
+    at.run()
+    assert not at.exception and _slow_queries() == before

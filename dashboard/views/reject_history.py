@@ -46,9 +46,20 @@ def _cached_range(url: str, schema: str, start: date, end: date) -> Loaded:
     return load_range(lanes, start, end, cancel=CancelToken())
 
 
+class _TooBigToCache(Exception):
+    """Carries a result over cache_max_ids containers out of the cached function:
+    st.cache_data never stores a raised exception, so such a result is never cached."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+
+
 @st.cache_data(show_spinner=False, ttl=settings.cache_ttl_s, max_entries=16)
 def _cached_list(url: str, schema: str, digest: str, _values: tuple[str, ...]) -> Loaded:
-    return load_containers(lanes, list(_values), max_matches=settings.seed_max_matches)
+    loaded = load_containers(lanes, list(_values), max_matches=settings.seed_max_matches)
+    if (loaded.containers or 0) > settings.cache_max_ids:
+        raise _TooBigToCache(loaded)
+    return loaded
 
 
 def _load(mode: str, start: date | None, end: date | None, values: list[str]) -> Loaded:
@@ -58,7 +69,10 @@ def _load(mode: str, start: date | None, end: date | None, values: list[str]) ->
         return _cached_range(url, schema, start, end)
     if len(values) > settings.cache_max_ids:  # never cache a big list
         return load_containers(lanes, values, max_matches=settings.seed_max_matches)
-    return _cached_list(url, schema, values_digest(values), tuple(values))
+    try:
+        return _cached_list(url, schema, values_digest(values), tuple(values))
+    except _TooBigToCache as big:  # a few work orders can expand past the limit
+        return big.loaded
 
 
 # --- the primary query ---------------------------------------------------------------------
