@@ -162,7 +162,7 @@ def test_forward_counts_later_station_rejects_of_defective_lots(factory: Lanes) 
 
 @pytest.mark.parametrize(("kw", "needle"), [
     ({"start": "2026-06-30", "end": "2026-06-01"}, "before the start date"),
-    ({"start": "2026-01-01", "end": "2026-12-31"}, "at most 180 days"),
+    ({"start": "2026-01-01", "end": "2026-12-31"}, "longest allowed is 180 days"),
     ({"start": "June 1", "end": "2026-06-30"}, "is not a date"),
     ({"start": "2026-06-01", "end": "2026-06-30", "direction": "sideways"}, "backward or"),
 ])

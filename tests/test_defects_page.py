@@ -52,7 +52,7 @@ def test_shared_link_runs_the_analysis_and_shows_results(on_tiny: Path) -> None:
 
 @pytest.mark.parametrize(("params", "needle"), [
     ({"start": "2026-11-20", "end": "2026-09-01"}, "before the start date"),
-    ({"start": "2026-01-01", "end": "2026-11-20"}, "at most 180 days"),
+    ({"start": "2026-01-01", "end": "2026-11-20"}, "longest allowed is 180 days"),
     ({"start": "yesterday", "end": "2026-11-20"}, "is not a date"),
     ({"station": "NOPE", "start": "2026-09-01", "end": "2026-09-02"}, "Unknown detection"),
 ])

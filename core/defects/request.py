@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from core import dates
 from core.config import Settings
 
 DIRECTIONS = ("backward", "forward")
@@ -24,12 +25,10 @@ class DefectInputError(ValueError):
 
 
 def parse_date(text: str | dt.date, what: str) -> dt.date:
-    if isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError as exc:
-        raise DefectInputError(f"{what} {text!r} is not a date (YYYY-MM-DD).") from exc
+    day = dates.parse_day(text, what, DefectInputError)
+    if day is None:
+        raise DefectInputError(f"The {what} date is missing (YYYY-MM-DD).")
+    return day
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class DefectRequest:
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
                 )
-            s_opt, e_opt = parse_date(start, "Start date"), parse_date(end, "End date")
+            s_opt, e_opt = parse_date(start, "start"), parse_date(end, "end")
         if s_opt is None or e_opt is None:
             if direction not in DIRECTIONS:
                 raise DefectInputError(
@@ -93,14 +92,8 @@ class DefectRequest:
             return cls(station, None, None, clean0(reasons), clean0(types), clean0(packages),
                        direction, clean0(lots), seed_kind, values)
         s, e = s_opt, e_opt
-        if e < s:
-            raise DefectInputError(f"The end date {e} is before the start date {s}.")
-        days = (e - s).days + 1
-        if days > settings.defect_max_days:
-            raise DefectInputError(
-                f"The range {s} … {e} is {days} days; a defect trace covers at most "
-                f"{settings.defect_max_days} days (setting defect_max_days)."
-            )
+        dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
+                          DefectInputError)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
         clean = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731

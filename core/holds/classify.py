@@ -19,6 +19,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from core import dates
+
 QUALITY = "quality"
 NON_QUALITY = "non-quality"
 ALL = "all"
@@ -80,28 +82,12 @@ def shift_day_bounds(day: date, shift_day_start_minutes: int) -> tuple[datetime,
 
 def parse_day(value: str | None, what: str) -> date | None:
     """A YYYY-MM-DD date from user input; HoldInputError with the expected format."""
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise HoldInputError(
-            f"The {what} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20."
-        ) from None
+    return dates.parse_day(value, what, HoldInputError)
 
 
 def check_range(start: date, end: date, max_days: int) -> None:
     """Raise HoldInputError when the range is reversed or longer than max_days."""
-    if end < start:
-        raise HoldInputError(
-            f"The end date {end} is before the start date {start}: swap them."
-        )
-    days = (end - start).days + 1
-    if days > max_days:
-        raise HoldInputError(
-            f"The range {start} – {end} is {days} days; the longest allowed is {max_days} "
-            "days (setting hold_history_max_days). Choose a shorter range."
-        )
+    dates.check_range(start, end, max_days, "hold_history_max_days", HoldInputError)
 
 
 # --- buckets ---------------------------------------------------------------------------------

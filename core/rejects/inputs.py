@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
+from core import dates
 from core.config import Settings
 
 
@@ -28,17 +29,7 @@ def default_range(settings: Settings, today: date | None = None) -> tuple[date, 
 
 
 def parse_day(text: str | date | None, what: str) -> date | None:
-    if text is None or isinstance(text, date):
-        return text
-    text = str(text).strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RejectInputError(
-            f"The {what} date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01."
-        ) from None
+    return dates.parse_day(text, what, RejectInputError)
 
 
 def check_range(
@@ -52,15 +43,8 @@ def check_range(
     if s is None or e is None:
         raise RejectInputError("Give both a start and an end date (YYYY-MM-DD), or neither "
                                "for the default range.")
-    if e < s:
-        raise RejectInputError(f"The end date {e} is before the start date {s}: swap them.")
-    days = (e - s).days + 1
-    if days > settings.reject_max_days:
-        raise RejectInputError(
-            f"The range {s} to {e} covers {days} days; the longest allowed is "
-            f"{settings.reject_max_days} days (setting reject_max_days). Shorten it, or use "
-            "a container list."
-        )
+    dates.check_range(s, e, settings.reject_max_days, "reject_max_days", RejectInputError,
+                      "Shorten it, or use a container list.")
     return s, e
 
 
