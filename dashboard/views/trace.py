@@ -11,7 +11,7 @@ with its completeness banner. Bad input and lane errors are messages, never trac
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -154,27 +154,50 @@ if result.truncated:
                "setting.", icon=":material/content_cut:")
 
 
-def _layout(nodes: pd.DataFrame, edges: pd.DataFrame, backward: bool) -> dict[str, tuple]:
-    """Layered layout: x = depth (ancestors to the left), y = rank within the layer
-    (ordered by the mean rank of its neighbours in the previous layer, then name)."""
-    pos: dict[str, tuple[float, float]] = {}
-    parents: dict[str, list[str]] = defaultdict(list)
+def _generations(ids: list[str], edges: pd.DataFrame) -> dict[str, int]:
+    """Generation of each container: the longest parent→child path from a root (Kahn's
+    order; containers caught in a cycle keep the generation reached before it)."""
+    indeg = dict.fromkeys(ids, 0)
+    children: dict[str, list[str]] = defaultdict(list)
     for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
-        parents[c].append(p)
-        parents[p].append(c)
-    for depth in sorted(nodes["depth"].unique()):
-        layer = nodes[nodes["depth"] == depth]
+        if p in indeg and c in indeg and p != c:
+            children[p].append(c)
+            indeg[c] += 1
+    gen = dict.fromkeys(ids, 0)
+    queue = deque(i for i, d in indeg.items() if d == 0)
+    while queue:
+        n = queue.popleft()
+        for c in children[n]:
+            gen[c] = max(gen[c], gen[n] + 1)
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                queue.append(c)
+    return gen
 
-        def score(row: pd.Series) -> tuple:
-            near = [pos[n][1] for n in parents.get(row.containerid, []) if n in pos]
-            return (sum(near) / len(near) if near else 0.0, row.kind,
-                    str(row.containername))
 
-        ordered = sorted(layer.itertuples(index=False), key=lambda r: score(pd.Series(
-            r._asdict())))
-        x = -float(depth) if backward else float(depth)
-        for i, r in enumerate(ordered):
-            pos[r.containerid] = (x, i - (len(ordered) - 1) / 2)
+def _layout(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Layered layout: x = generation (wafer lots and other roots left, serials right),
+    y = rank within the layer (by the mean rank of its already placed neighbours, then
+    kind and name), so splits fan out and merges converge."""
+    gen = _generations(list(nodes["containerid"]), edges)
+    near: dict[str, list[str]] = defaultdict(list)
+    for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
+        near[c].append(p)
+        near[p].append(c)
+    rows = {r.containerid: r for r in nodes.itertuples(index=False)}
+    pos: dict[str, tuple[float, float]] = {}
+    for g in sorted(set(gen.values())):
+        layer = [cid for cid, v in gen.items() if v == g]
+
+        def score(cid: str) -> tuple[float, str, str]:
+            placed = [pos[n][1] for n in near.get(cid, []) if n in pos]
+            r = rows[cid]
+            return (sum(placed) / len(placed) if placed else 0.0, str(r.kind),
+                    str(r.containername))
+
+        layer.sort(key=score)
+        for i, cid in enumerate(layer):
+            pos[cid] = (float(g), i - (len(layer) - 1) / 2)
     return pos
 
 
@@ -192,7 +215,7 @@ if focus:
         st.warning(f"No container named {focus!r} in this lineage.")
     else:
         focus_ids = set(hit["containerid"].head(20))
-        st.dataframe(hit.head(20), hide_index=True, use_container_width=True)
+        st.dataframe(hit.head(20), hide_index=True, width="stretch")
 shown = nodes
 if len(nodes) > GRAPH_MAX_NODES:
     if focus_ids:
@@ -208,7 +231,7 @@ if len(nodes) > GRAPH_MAX_NODES:
             "full graph below.")
 shown_ids = set(shown["containerid"])
 edges_shown = edges[edges["parent_id"].isin(shown_ids) & edges["child_id"].isin(shown_ids)]
-pos = _layout(shown, edges_shown, result.request.direction == "backward")
+pos = _layout(shown, edges_shown)
 fig = go.Figure()
 for ek, dash in EDGE_DASH.items():
     part = edges_shown[edges_shown["edge_kind"] == ek]
@@ -238,11 +261,13 @@ for nk, colour in KIND_COLOURS.items():
         hovertemplate="%{text}<br>%{customdata[0]}<br>depth %{customdata[1]}<extra>"
                       + nk + "</extra>",
     ))
-fig.update_layout(height=max(400, min(1200, 14 * int(shown.groupby("depth").size().max()))),
-                  xaxis={"title": "generation (ancestors left)", "zeroline": False},
-                  yaxis={"visible": False}, legend={"orientation": "h"},
+widest = max(Counter(x for x, _ in pos.values()).values(), default=1)
+fig.update_layout(height=max(400, min(1200, 16 * widest)),
+                  xaxis={"title": "generation (ancestors left, descendants right)",
+                         "zeroline": False, "dtick": 1},
+                  yaxis={"visible": False}, legend={"orientation": "h", "y": 1.08},
                   margin={"l": 10, "r": 10, "t": 30, "b": 10})
-st.plotly_chart(fig, use_container_width=True)
+st.plotly_chart(fig, width="stretch")
 g1, g2, _ = st.columns([1, 1, 3])
 g1.download_button("Download nodes (Parquet)", data=spool.file("nodes").read_bytes(),
                    file_name="lineage_nodes.parquet", on_click="ignore")
