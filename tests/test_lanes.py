@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 
 import pyarrow as pa
+import pyarrow.compute
 import pytest
 import sqlalchemy as sa
 
@@ -394,3 +395,19 @@ def test_slow_batches_shrink_and_serialise_while_live_widgets_are_active(
     slow.live_recent_s = 0.0
     list(slow.stream_batched(build, all_ids()))
     assert max(sizes) == 1000 and slow._width(2) == 2
+
+
+def test_batched_stream_transforms_each_batch_in_the_workers(raw_lanes: Lanes) -> None:
+    main = threading.get_ident()
+    threads: set[int] = set()
+
+    def transform(table: pa.Table) -> pa.Table:
+        threads.add(threading.get_ident())
+        return table.append_column("twice", pa.compute.multiply(table["n"], 2))
+
+    results = list(raw_lanes.slow.stream_batched(ids_query, all_ids(), batch_size=500,
+                                                 transform=transform))
+    got = pa.concat_tables([r.table for r in results])
+    assert got.column("twice").to_pylist() == [2 * n for n in got.column("n").to_pylist()]
+    assert main not in threads  # shaped off the consumer's thread
+    assert all_returned(raw_lanes)

@@ -401,6 +401,7 @@ class SlowLane(_Lane):
         deadline_s: float | None = None,
         cancel: CancelToken | None = None,
         on_error: str = "raise",
+        transform: Callable[[pa.Table], pa.Table] | None = None,
     ) -> Iterator[BatchResult]:
         """Run ``build(chunk)`` for each IN-list chunk of ``ids`` with a few workers.
 
@@ -408,7 +409,8 @@ class SlowLane(_Lane):
         failed chunks (with their id range) and goes on; ``"raise"`` stops at the first
         failure. Closing the iterator, an error, or cancelling ``cancel`` stops pending
         chunks, interrupts running queries, and returns every permit and connection
-        before the iterator finishes.
+        before the iterator finishes. ``transform`` (thread-safe) shapes each batch's
+        table in the worker thread, in parallel with the other workers' fetches.
         """
         size = min(batch_size or self.in_list_max, self.in_list_max)
         if size < 1:
@@ -424,6 +426,8 @@ class SlowLane(_Lane):
             error: LaneError | None = None
             try:
                 table = self.fetch_arrow(build(chunk), deadline_s=deadline_s, cancel=own)
+                if transform is not None:
+                    table = transform(table)
             except LaneError as exc:
                 error = exc
             return BatchResult(index, offset, len(chunk), total, chunk[0], chunk[-1], table,

@@ -178,7 +178,7 @@ def _empty(build: Callable[[list[str]], Executable]) -> pa.Table:
 
 
 class _Shaper:
-    """An in-memory DuckDB that shapes one batch at a time (consumer thread only)."""
+    """An in-memory DuckDB that shapes batches (called from the slow lane's workers)."""
 
     def __init__(self, sql: str, now: datetime) -> None:
         self.sql = sql
@@ -186,13 +186,22 @@ class _Shaper:
         self.con = duckdb.connect()
         self.con.execute("SET threads TO 1")
 
+    def add_table(self, name: str, table: pa.Table) -> None:
+        """A lookup table every call can join (a real table: visible to all cursors)."""
+        self.con.register("_incoming", table)
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+        self.con.unregister("_incoming")
+
     def __call__(self, table: pa.Table) -> pa.Table:
-        self.con.register("batch", table)
+        """Shape one batch. Thread-safe: each call has a cursor of its own, so the slow
+        lane's workers shape their batches in parallel with the other fetches."""
+        cur = self.con.cursor()
         try:
+            cur.register("batch", table)
             params = {"now": self.now} if "$now" in self.sql else None
-            return self.con.sql(self.sql, params=params).to_arrow_table()
+            return cur.sql(self.sql, params=params).to_arrow_table()
         finally:
-            self.con.unregister("batch")
+            cur.close()
 
     def close(self) -> None:
         self.con.close()
@@ -238,7 +247,7 @@ def fetch_domain(
     else:
         shaper = _Shaper(spec.post, now)
         if name == "history":
-            shaper.con.register("wc_map", station_map_table(lanes, settings))
+            shaper.add_table("wc_map", station_map_table(lanes, settings))
         try:
             result = _stream_into(lanes, spec, spec.build, ids, spool, settings, cancel,
                                   progress, shaper)
@@ -272,7 +281,8 @@ def _stream_into(
     try:
         if ids:
             with closing(
-                lanes.slow.stream_batched(build, ids, cancel=cancel, on_error="collect")
+                lanes.slow.stream_batched(build, ids, cancel=cancel, on_error="collect",
+                                          transform=shaper)
             ) as batches:
                 for batch in batches:
                     done += batch.size
@@ -280,7 +290,7 @@ def _stream_into(
                         failed.append({"first_id": batch.first_id, "last_id": batch.last_id,
                                        "ids": batch.size, "error": str(batch.error)})
                     elif batch.table is not None and batch.table.num_columns:
-                        shaped = shaper(batch.table)
+                        shaped = batch.table  # already shaped by the worker
                         room = max_rows - writer.rows
                         if shaped.num_rows > room:
                             shaped = shaped.slice(0, room)
