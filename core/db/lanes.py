@@ -364,7 +364,7 @@ class SlowLane(_Lane):
         self._give_way()
         wait = self.wait_s if wait_s is None else wait_s
         try:
-            permit = self.throttle.acquire(wait, cancel, self._retry_hint())
+            permit = self.throttle.acquire(wait, cancel, self._retry_hint)
         except LaneBusy:
             self.stats.count_busy()
             raise

@@ -21,7 +21,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -66,9 +66,12 @@ class Throttle:
         return None
 
     def acquire(
-        self, timeout_s: float, cancel: CancelToken | None = None, retry_hint_s: float = 5.0
+        self, timeout_s: float, cancel: CancelToken | None = None,
+        retry_hint_s: float | Callable[[], float] = 5.0,
     ) -> Permit:
-        """A permit, or LaneBusy after ``timeout_s``, or QueryCancelled."""
+        """A permit, or LaneBusy after ``timeout_s``, or QueryCancelled. ``retry_hint_s``
+        may be a callable: it is then evaluated only when the caller really is told
+        'busy' (a percentile and a Redis round trip have no place on the fast path)."""
         permit = self.try_acquire()
         if permit is not None:
             return permit
@@ -85,7 +88,7 @@ class Throttle:
                         self.lane,
                         f"{self.in_use()} of {self.permits} heavy queries running, "
                         f"{self.waiting()} waiting",
-                        retry_hint_s,
+                        retry_hint_s() if callable(retry_hint_s) else retry_hint_s,
                     )
                 pause = min(delay, remaining)
                 if cancel is not None:
@@ -101,7 +104,8 @@ class Throttle:
 
     @contextmanager
     def permit(
-        self, timeout_s: float, cancel: CancelToken | None = None, retry_hint_s: float = 5.0
+        self, timeout_s: float, cancel: CancelToken | None = None,
+        retry_hint_s: float | Callable[[], float] = 5.0,
     ) -> Iterator[Permit]:
         p = self.acquire(timeout_s, cancel, retry_hint_s)
         try:
