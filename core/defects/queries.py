@@ -22,20 +22,11 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.db.idlist import in_ids
 from core.schema import container, lotrejecthistory, lotwiphistory
+from core.scrap import charged_scrap
 
 _EX_TS = {"start": dt.datetime(2026, 6, 1), "end": dt.datetime(2026, 11, 1)}
 _EX_WC = {"workcenters": ["TMTT"]}
 _EX_IDS = {"ids": [f"{i:016X}" for i in range(1000)]}
-
-
-def charged_scrap(t: sa.Table = lotrejecthistory) -> sa.ColumnElement[int]:
-    """rejectqty + standbyqty + qtytoprocess + inprocessqty + processedqty, nulls as 0."""
-    zero = sa.literal(0)
-    return (
-        sa.func.coalesce(t.c.rejectqty, zero) + sa.func.coalesce(t.c.standbyqty, zero)
-        + sa.func.coalesce(t.c.qtytoprocess, zero) + sa.func.coalesce(t.c.inprocessqty, zero)
-        + sa.func.coalesce(t.c.processedqty, zero)
-    )
 
 
 @query("defects.detection_passes", {**_EX_WC, **_EX_TS},

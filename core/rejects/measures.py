@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from core.rejects.policy import Policy
 from core.rejects.query import BUCKETS
+from core.scrap import charged_sql
 
 DIMENSIONS: dict[str, str] = {
     "reason": "Reason",
@@ -64,7 +65,7 @@ def prepare(table: pa.Table) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("src", table)
-        charged = " + ".join(f"coalesce({b}, 0)" for b in BUCKETS)
+        charged = charged_sql()
         return con.sql(
             f"""
             SELECT *,

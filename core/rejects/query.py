@@ -30,8 +30,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from core.catalog import query
 from core.db.idlist import in_ids
 from core.schema import container, lotrejecthistory, scrap_reasons_exclude, spec_workcenter
+from core.scrap import CHARGED_BUCKETS
 
-BUCKETS = ("rejectqty", "standbyqty", "qtytoprocess", "inprocessqty", "processedqty")
+BUCKETS = CHARGED_BUCKETS
 """The five charged scrap buckets (charged scrap = their sum, nulls as 0)."""
 
 RESULT_COLUMNS = (

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.sql import Executable
 
 from core.db.drivers import arrow_schema_for
+from core.scrap import charged_sql
 from core.trace.queries import (
     history_query,
     holds_query,
@@ -68,10 +69,9 @@ ORDER BY h.containerid, h.trackintimestamp, h.specname
 
 _MATERIALS_SQL = "SELECT * FROM batch ORDER BY containerid, txndate, materialpartname"
 
-_REJECTS_SQL = """
+_REJECTS_SQL = f"""
 SELECT *,
-       coalesce(rejectqty, 0) + coalesce(standbyqty, 0) + coalesce(qtytoprocess, 0)
-         + coalesce(inprocessqty, 0) + coalesce(processedqty, 0) AS charged_qty,
+       {charged_sql()} AS charged_qty,
        coalesce(defectqty, 0) AS defect_qty,
        nullif(regexp_extract(lossreasonname, '^[^_ -]*'), '') AS reason_code
 FROM batch ORDER BY containerid, txndate, lossreasonname
