@@ -12,6 +12,8 @@ Group order is stored as text in the warehouse; here it is an integer.
 from __future__ import annotations
 
 import csv
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,8 +121,28 @@ def build_station_map(view_rows: pa.Table, override_file: str = "") -> StationMa
     return StationMap(pa.Table.from_pylist(ordered, schema=MAP_SCHEMA))
 
 
+_CACHE_LOCK = threading.Lock()
+_CACHE: dict[tuple[str, str, str], tuple[float, StationMap]] = {}
+
+
+def station_map(lanes: Lanes, settings: Settings) -> StationMap:
+    """The mapping, read once per database and kept ``cache_ttl_s`` (a few hundred rows
+    of reference data, shared by trace domains, defect jobs and pages)."""
+    key = (settings.effective_db_url, settings.schema, settings.workcenter_map_file)
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    fresh = load_station_map(lanes, settings)
+    with _CACHE_LOCK:
+        _CACHE[key] = (now + settings.cache_ttl_s, fresh)
+    return fresh
+
+
 def load_station_map(lanes: Lanes, settings: Settings) -> StationMap:
-    """The mapping from the view (realtime lane: it is tiny) plus the override file."""
+    """The mapping from the view (realtime lane: it is tiny) plus the override file,
+    uncached (``station_map`` is the cached way)."""
     return build_station_map(
         lanes.realtime.fetch_arrow(station_map_query()), settings.workcenter_map_file
     )

@@ -26,7 +26,7 @@ from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
 from core.schema import resource
-from core.stations import StationMap, load_station_map
+from core.stations import StationMap, station_map
 from core.trace import fetch_domain, trace_lineage
 from core.trace.jobs import Job
 
@@ -64,7 +64,7 @@ def run_defect_analysis(
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     stage = job.stage("detection", total=2)
-    stations = stations or load_station_map(lanes, settings)
+    stations = stations or station_map(lanes, settings)
     det: Detection = detect(lanes, request, stations, cancel=cancel)
     job.progress_for(stage)(done=2, rows=det.seeds.num_rows,
                             message=f"{det.seeds.num_rows:,} lots passed {request.station}")

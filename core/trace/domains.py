@@ -25,7 +25,6 @@ Shapes (shared/domain.md):
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -148,25 +147,11 @@ class DomainError(ValueError):
 
 # --- the station-group map, loaded once per database ------------------------------------------
 
-_MAP_LOCK = threading.Lock()
-_MAPS: dict[tuple[str, str, str], tuple[float, pa.Table]] = {}
-
-
 def station_map_table(lanes: Lanes, settings: Settings) -> pa.Table:
-    """core.stations' mapping (work_center, station_group, group_seq) as Arrow, read once
-    per database and kept ``cache_ttl_s`` (a few hundred rows of reference data)."""
-    from core.stations import load_station_map
+    """core.stations' mapping (work_center, station_group, group_seq) as Arrow."""
+    from core.stations import station_map
 
-    key = (settings.effective_db_url, settings.schema, settings.workcenter_map_file)
-    now = time.monotonic()
-    with _MAP_LOCK:
-        hit = _MAPS.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    table = load_station_map(lanes, settings).table
-    with _MAP_LOCK:
-        _MAPS[key] = (now + settings.cache_ttl_s, table)
-    return table
+    return station_map(lanes, settings).table
 
 
 # --- fetching ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import streamlit as st
 from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
-from core.stations import load_station_map
+from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.jobs import job_progress
@@ -53,7 +53,7 @@ def reasons_seen(db_key: str, days: int) -> list[str]:  # db_key: part of the ca
 
 @st.cache_data(ttl=3_600, show_spinner=False)
 def station_groups(db_key: str) -> list[str]:  # db_key: part of the cache key
-    return [g for g, _ in load_station_map(lanes, settings).groups()]
+    return [g for g, _ in station_map(lanes, settings).groups()]
 
 
 def csv_bytes(table: pa.Table | pd.DataFrame) -> bytes:
