@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
@@ -28,6 +27,7 @@ from core.defects.summary import describe
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import fetch_domain, trace_lineage
+from core.trace.domains import spool_query
 from core.trace.jobs import Job
 
 
@@ -126,41 +126,15 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         ids = lineage.container_ids
         stage = job.stage("events: downstream rejects", total=len(ids))
-        update = job.progress_for(stage)
-        writer = None
-        failed: list[dict[str, Any]] = []
-        done = rows = 0
-        try:
-            for batch in lanes.slow.stream_batched(
-                lambda chunk: downstream_rejects_query(chunk, request.start_ts), ids,
-                cancel=cancel, on_error="collect",
-            ):
-                done += batch.size
-                if batch.error is not None:
-                    failed.append({"first_id": batch.first_id, "last_id": batch.last_id,
-                                   "error": str(batch.error)})
-                elif batch.table is not None:
-                    if writer is None:
-                        writer = job.spool.writer("downstream", batch.table.schema)
-                    writer.write(batch.table)
-                    rows += batch.table.num_rows
-                update(done=done, rows=rows)
-        finally:
-            if writer is not None:
-                writer.close()
-        completeness["downstream"] = {"status": "partial" if failed else "complete",
-                                      "failed_batches": failed, "limit": None}
+        down = spool_query(
+            lanes, "downstream", lambda chunk: downstream_rejects_query(chunk, request.start_ts),
+            ids, job.spool, settings=settings, cancel=cancel, progress=job.progress_for(stage),
+        )
+        completeness["downstream"] = down.completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         job.stage("analysis")
-        source: Any = (job.spool.file("downstream") if writer is not None
-                       else pa.table({"containerid": pa.array([], pa.string()),
-                                      "workcentername": pa.array([], pa.string()),
-                                      "equipmentname": pa.array([], pa.string()),
-                                      "lossreasonname": pa.array([], pa.string()),
-                                      "charged": pa.array([], pa.int64()),
-                                      "defectqty": pa.array([], pa.int64())}))
-        forward = analyse_forward(det, source, stations)
+        forward = analyse_forward(det, down.path, stations)
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]
         result = DefectResult(request, kpis, forward=forward, scope=scope,

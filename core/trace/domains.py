@@ -246,6 +246,29 @@ def fetch_domain(
     return result
 
 
+def spool_query(
+    lanes: Lanes,
+    name: str,
+    build: Callable[[list[str]], Executable],
+    ids: Sequence[str],
+    spool: Spool,
+    *,
+    settings: Settings,
+    cancel: CancelToken | None = None,
+    progress: Progress | None = None,
+) -> DomainResult:
+    """Any IN-list query streamed batch by batch into ``spool`` file ``name``, with the
+    same completeness rules as the domains (failed batches make it ``partial``)."""
+    post = "SELECT * FROM batch"
+    spec = DomainSpec(name, name, "", build, post, "")
+    shaper = _Shaper(post, datetime.now().replace(microsecond=0))
+    try:
+        return _stream_into(lanes, spec, build, list(ids), spool, settings, cancel, progress,
+                            shaper)
+    finally:
+        shaper.close()
+
+
 def _stream_into(
     lanes: Lanes,
     spec: DomainSpec,
