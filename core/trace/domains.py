@@ -4,9 +4,10 @@ from the slow lane into a spool's Parquet file.
 Why: the incident fetched ~230 batches into memory as rows, then a frame, then dicts.
 Here each domain is one registered query run in IN-list batches (≤ 1000 ids, at most
 ``slow_workers`` in flight, the slow lane's per-batch deadline) with
-``on_error="collect"``; each finished batch is shaped by a small DuckDB statement over
-that batch alone (dedup, station group, charged scrap) in the consumer thread and
-appended to the domain's Parquet file, so memory holds about one batch per worker.
+``on_error="collect"``; each batch is shaped in the slow lane's worker right after its
+fetch (history and materials with Arrow kernels, core.trace.shaping; the small domains
+with a DuckDB statement over that batch alone) and appended to the domain's Parquet
+file, so memory holds about one batch per worker.
 Completeness is explicit: ``complete``; ``partial`` with the failed batches' id ranges
 and errors; ``truncated`` when ``trace_domain_max_rows`` cut it.
 
@@ -30,6 +31,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -46,6 +48,7 @@ from core.trace.queries import (
     materials_query,
     rejects_query,
 )
+from core.trace.shaping import history_shape, sorted_by
 from core.trace.spool import Spool
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,18 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Progress = Callable[..., None]
 
-_HISTORY_SQL = """
-SELECT h.containerid, h.workcentername, m.station_group, m.group_seq AS station_seq,
-       h.specname, h.equipmentid, h.equipmentname, h.trackintimestamp, h.trackouttimestamp,
-       h.trackinqty, h.trackoutqty, h.finishedruncard, h.pj_workorder
-FROM batch h LEFT JOIN wc_map m ON m.work_center = h.workcentername
-QUALIFY row_number() OVER (
-    PARTITION BY h.containerid, h.equipmentid, h.specname, h.trackintimestamp
-    ORDER BY h.trackouttimestamp DESC NULLS LAST, h.trackoutqty DESC NULLS LAST) = 1
-ORDER BY h.containerid, h.trackintimestamp, h.specname
-"""
-
-_MATERIALS_SQL = "SELECT * FROM batch ORDER BY containerid, txndate, materialpartname"
+MATERIALS_ORDER = ("containerid", "txndate", "materialpartname")
 
 _REJECTS_SQL = f"""
 SELECT *,
@@ -103,7 +95,7 @@ class DomainSpec:
     title: str
     description: str
     build: Callable[[list[str]], Executable]
-    post: str
+    post: str  # DuckDB SQL over the batch (table ``batch``); "" = Arrow-shaped (shaping.py)
     time_column: str
     version: str = ""  # bump to invalidate cached results after a shape change
 
@@ -112,9 +104,9 @@ DOMAINS: dict[str, DomainSpec] = {
     s.name: s
     for s in (
         DomainSpec("history", "History", "Steps, machines, track-in/out (wip history).",
-                   history_query, _HISTORY_SQL, "trackintimestamp"),
+                   history_query, "", "trackintimestamp"),
         DomainSpec("materials", "Materials", "Materials consumed (part, material lot).",
-                   materials_query, _MATERIALS_SQL, "txndate"),
+                   materials_query, "", "txndate"),
         DomainSpec("rejects", "Rejects", "Scrap: charged buckets and defect apart.",
                    rejects_query, _REJECTS_SQL, "txndate"),
         DomainSpec("holds", "Holds", "Holds and releases, hours on hold (open: to now).",
@@ -230,14 +222,19 @@ def fetch_domain(
     if name == "jobs":
         result = _fetch_jobs(lanes, ids, spool, settings, cancel, progress, now)
     else:
-        shaper = _Shaper(spec.post, now)
+        shape: Callable[[pa.Table], pa.Table]
         if name == "history":
-            shaper.add_table("wc_map", station_map_table(lanes, settings))
+            shape = partial(history_shape, station_map=station_map_table(lanes, settings))
+        elif name == "materials":
+            shape = partial(sorted_by, keys=MATERIALS_ORDER)
+        else:
+            shape = _Shaper(spec.post, now)
         try:
             result = _stream_into(lanes, spec, spec.build, ids, spool, settings, cancel,
-                                  progress, shaper)
+                                  progress, shape)
         finally:
-            shaper.close()
+            if isinstance(shape, _Shaper):
+                shape.close()
     result.seconds = time.perf_counter() - started
     spool.set_meta(name, {"rows": result.rows, "completeness": result.completeness,
                           "cached": False, "seconds": round(result.seconds, 3)})
@@ -278,7 +275,7 @@ def _stream_into(
     settings: Settings,
     cancel: CancelToken | None,
     progress: Progress | None,
-    shaper: _Shaper,
+    shaper: Callable[[pa.Table], pa.Table],
 ) -> DomainResult:
     schema = shaper(_empty(build)).schema
     writer = spool.writer(spec.name, schema)
