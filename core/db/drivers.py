@@ -19,7 +19,6 @@ types, so the same query returns the same Arrow types on every backend.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from core.db.engines import Backend, raw_connection_of
+from core.db.watchdog import WATCHDOG, Deadline
 
 
 def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
@@ -183,9 +183,12 @@ def _pg_copy_arrow(
 class Armed:
     """One armed deadline; ``expired`` tells a timeout from a cancel afterwards."""
 
-    def __init__(self) -> None:
-        self.expired = False
-        self.timer: threading.Timer | None = None
+    def __init__(self, deadline: Deadline | None = None) -> None:
+        self.deadline = deadline
+
+    @property
+    def expired(self) -> bool:
+        return self.deadline is not None and self.deadline.fired
 
 
 class Driver:
@@ -206,8 +209,8 @@ class Driver:
         return {}
 
     def disarm(self, conn: Connection, armed: Armed) -> None:
-        if armed.timer is not None:
-            armed.timer.cancel()
+        if armed.deadline is not None:
+            armed.deadline.cancel()
 
     def interrupt(self, raw: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -258,17 +261,8 @@ class DuckDBDriver(Driver):
     shrink_batches_for_live = False
 
     def arm(self, conn: Connection, deadline_s: float) -> Armed:
-        armed = Armed()
-        raw = raw_connection_of(conn)
-
-        def fire() -> None:
-            armed.expired = True
-            raw.interrupt()
-
-        armed.timer = threading.Timer(deadline_s, fire)
-        armed.timer.daemon = True
-        armed.timer.start()
-        return armed
+        # DuckDB has no statement timeout: the process's watchdog interrupts the query.
+        return Armed(WATCHDOG.schedule(deadline_s, raw_connection_of(conn).interrupt))
 
     def interrupt(self, raw: Any) -> None:
         raw.interrupt()

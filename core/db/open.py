@@ -19,6 +19,8 @@ from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
 from core.db.errors import DatabaseUnavailable
 from core.db.lanes import LiveGate, RealtimeLane, SlowLane
 from core.db.throttle import Throttle, make_throttle
+from core.interpreter import status as interpreter_status
+from core.interpreter import tune_for_live
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Lanes:
             "url": self.url_display,
             "realtime": self.realtime.status(),
             "slow": self.slow.status(),
+            "interpreter": interpreter_status(),
         }
 
     def check(self) -> float:
@@ -54,11 +57,10 @@ class Lanes:
 def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes:
     """Both lanes for ``settings``; DatabaseUnavailable when the database can't be opened.
 
-    Also shortens Python's thread switch interval (settings.gil_switch_ms): this process
-    serves live widgets, whose queries must not wait behind a background job's Python."""
-    import sys
-
-    sys.setswitchinterval(settings.gil_switch_ms / 1000.0)
+    Also tunes the interpreter for live widgets (core.interpreter: thread switch interval,
+    garbage-collector freeze): their queries must not wait behind a background job's
+    Python."""
+    tune_for_live(settings)
     url = settings.effective_db_url
     url_display = make_url(url).render_as_string(hide_password=True)
     backend = backend_of(url)
