@@ -57,19 +57,16 @@ def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
     n_lots, n_input, n_defects, n_defective = (int(x) for x in totals)
     grouped = con.sql(
         """
-        WITH e AS (
-            SELECT DISTINCT containerid, factor_kind, factor FROM exposures
-        ), d AS (
-            SELECT factor_kind, factor, min(detail) AS detail
+        WITH e AS (  -- one row per seed and factor; min(detail) per factor below
+            SELECT containerid, factor_kind, factor, min(detail) AS detail
             FROM exposures GROUP BY ALL
         )
-        SELECT e.factor_kind, e.factor, any_value(d.detail) AS detail,
+        SELECT e.factor_kind, e.factor, min(e.detail) AS detail,
                count(*)::BIGINT AS lots,
                (count(*) FILTER (WHERE s.defects > 0))::BIGINT AS defective_lots,
                coalesce(sum(s.input), 0)::BIGINT AS input,
                coalesce(sum(s.defects), 0)::BIGINT AS defects
         FROM e JOIN seeds s USING (containerid)
-        JOIN d ON d.factor_kind = e.factor_kind AND d.factor = e.factor
         GROUP BY e.factor_kind, e.factor
         ORDER BY defects DESC, e.factor_kind, e.factor
         """
