@@ -22,7 +22,7 @@ from core.db import (
     QueryTimeout,
     open_lanes,
 )
-from core.db.idlist import in_ids
+from core.db.idlist import in_ids, sorted_ids
 from core.db.lanes import LiveGate
 from tests.conftest import make_settings
 
@@ -190,6 +190,24 @@ def test_batched_stream_limits_in_lists_and_covers_every_id(raw_lanes: Lanes) ->
     seen.clear()
     list(raw_lanes.slow.stream_batched(build, ids, batch_size=5000))
     assert max(seen) == raw_lanes.slow.in_list_max
+    assert all_returned(raw_lanes)
+
+
+def test_batched_stream_takes_an_arrow_id_set(raw_lanes: Lanes) -> None:
+    chunks: list[list[str]] = []
+
+    def build(chunk: list[str]) -> sa.Select:
+        assert all(isinstance(i, str) for i in chunk)  # Python strings, one list at a time
+        chunks.append(chunk)
+        return ids_query(chunk)
+
+    ids = sorted_ids(pa.chunked_array([all_ids()[::-1], [None, all_ids()[0]]]))
+    assert ids.to_pylist() == all_ids()  # distinct, sorted, no nulls
+    results = list(raw_lanes.slow.stream_batched(build, ids, batch_size=700))
+    assert max(map(len, chunks)) == 700 and sum(map(len, chunks)) == N_IDS
+    assert min(results, key=lambda r: r.index).first_id == all_ids()[0]
+    got = pa.concat_tables([r.table for r in results])
+    assert sorted(got.column("id").to_pylist()) == all_ids()
     assert all_returned(raw_lanes)
 
 

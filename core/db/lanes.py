@@ -394,7 +394,7 @@ class SlowLane(_Lane):
     def stream_batched(
         self,
         build: Callable[[list[str]], Executable],
-        ids: Sequence[str],
+        ids: Sequence[str] | pa.Array | pa.ChunkedArray,
         *,
         batch_size: int | None = None,
         workers: int | None = None,
@@ -415,7 +415,11 @@ class SlowLane(_Lane):
         size = min(batch_size or self.in_list_max, self.in_list_max)
         if size < 1:
             raise ValueError("batch_size must be at least 1")
-        ids = list(ids)
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        arrow = isinstance(ids, pa.Array)  # Python strings made one chunk at a time
+        if not arrow:
+            ids = list(ids)
         total = len(ids)
         n_workers = max(1, workers or self.workers)
         own = CancelToken(cancel)
@@ -443,7 +447,8 @@ class SlowLane(_Lane):
                     and not own.cancelled
                 ):
                     self._give_way()
-                    chunk = ids[position : position + self._step(size)]
+                    part = ids[position : position + self._step(size)]
+                    chunk = part.to_pylist() if arrow else part
                     pending.add(pool.submit(run, index, position, chunk))
                     position += len(chunk)
                     index += 1
