@@ -193,6 +193,11 @@ class Settings:
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
     reject_max_days: int = _s(365, "Longest reject-history range.")
+    reject_cache_entries: int = _s(
+        8,
+        "Reject-history loads a process keeps ready to slice (rows plus the local slicer; "
+        "a 365-day load of ~360K rows holds about 220 MB).",
+    )
     # --- holds and snapshots ---------------------------------------------------------------
     snapshot_refresh_s: int = _s(
         60, "Seconds between cheap sys_date checks of the live snapshot."
@@ -311,7 +316,8 @@ def _validate(s: Settings) -> list[str]:
         "slow_connections", "slow_permits", "slow_wait_s", "slow_deadline_s", "slow_lease_s",
         "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
         "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
-        "reject_default_days", "reject_max_days", "snapshot_refresh_s", "snapshot_stale_s",
+        "reject_default_days", "reject_max_days", "reject_cache_entries", "snapshot_refresh_s",
+        "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size",
         "seed_max_patterns", "trace_domain_max_rows",

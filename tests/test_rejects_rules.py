@@ -4,13 +4,16 @@ Every rule of domain.md ("Reject (scrap) measures") has a row here: move-in repe
 the reason rows of one event (with and without historymainlineid), the exclusion list by
 code and by full name (and an inactive entry), NNN_/XXX_/ZZZ_/null reasons, a material
 container, a PB_ package, a station group found by spec and one by workcenter, a machine
-list, one lot rejected on two days, and a row outside the range. The expected numbers
-are worked out by hand in the comments.
+list, one lot rejected on two days, and a row outside the range. Two later days (D3, D4)
+hold an event with the same reason on two rows (collapsed into one) and an event that
+disagrees with itself (machines and days differ between its rows), which takes the
+slicer's general forms. The expected numbers are worked out by hand in the comments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from core.rejects.policy import Policy
 from tests.conftest import make_settings
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
+D3, D4 = date(2026, 3, 5), date(2026, 3, 6)
 
 CONTAINERS = [
     dict(containerid="C000000000000001", containername="LOT-A1", mfgordername="GA26010001",
@@ -40,6 +44,9 @@ CONTAINERS = [
     dict(containerid="M000000000000001", containername="MAT-1", mfgordername=None,
          objecttype="MATERIAL", firstname=None, productlinename=None, pj_type=None,
          pj_function=None, productname=None),
+    dict(containerid="C000000000000004", containername="DUP-1", mfgordername="GA26010009",
+         objecttype="LOT", firstname="W4", productlinename="SOT-23", pj_type="T1",
+         pj_function="TVS", productname="P1"),
 ]
 SPECS = [
     dict(spec="S-DB", specsequence="110", work_center="焊_DB", work_center_group="焊接_DB",
@@ -68,7 +75,7 @@ def _rej(hml, cid, when, spec, wc, machine, movein, reason, specid="SP0000000000
     return row
 
 
-C1, C2, C3, M1 = (c["containerid"] for c in CONTAINERS)
+C1, C2, C3, M1, C4 = (c["containerid"] for c in CONTAINERS)
 T = datetime
 REJECTS = [
     # E1: lot A1, day 1, move-in 1000 on 3 rows; 358 excluded by code
@@ -109,6 +116,21 @@ REJECTS = [
     # outside the range
     _rej("H000000000000007", C2, T(2026, 2, 27, 14), "S-TM", "TMTT", "TM-01", 900,
          "001_CRACK", rejectqty=100),
+    # D3: E7, lot DUP-1, move-in 300; 274_OPEN booked on two rows (5 + 7, comments a, b)
+    _rej("H000000000000008", C4, T(2026, 3, 5, 8), "S-TM", "TMTT", "M-A", 300,
+         "274_OPEN", rejectqty=5, rejectcomment="a"),
+    _rej("H000000000000008", C4, T(2026, 3, 5, 8), "S-TM", "TMTT", "M-A", 300,
+         "274_OPEN", rejectqty=7, rejectcomment="b"),
+    _rej("H000000000000008", C4, T(2026, 3, 5, 8), "S-TM", "TMTT", "M-A", 300,
+         "275_SHORT", rejectqty=2),
+    # E8, lot DUP-1, move-in 400, disagreeing with itself: 001_CRACK on M-A and on M-B,
+    # 276 on M-B just after midnight (D4)
+    _rej("H000000000000009", C4, T(2026, 3, 5, 23), "S-TM", "TMTT", "M-A", 400,
+         "001_CRACK", rejectqty=10),
+    _rej("H000000000000009", C4, T(2026, 3, 5, 23), "S-TM", "TMTT", "M-B", 400,
+         "001_CRACK", rejectqty=6),
+    _rej("H000000000000009", C4, T(2026, 3, 6, 0, 30), "S-TM", "TMTT", "M-B", 400,
+         "276_腳型不良", rejectqty=4),
 ]
 
 
@@ -314,3 +336,105 @@ def test_slicing_never_queries_again(hand: object) -> None:
             sl.detail(policy, f, Selection("reason", "274_OPEN"))
             sl.csv_bytes(policy, f)
     assert hand.stats()["slow"]["queries"] == before
+
+
+@pytest.fixture
+def later(hand: object) -> Slicer:
+    return Slicer(load_range(hand, D3, D4).table)
+
+
+def test_reason_booked_twice_is_one_row_and_a_self_contradicting_event_counts_once(
+    hand: object, later: Slicer
+) -> None:
+    table = load_range(hand, D3, D4).table
+    e7 = [r for r in table.to_pylist() if r["event_key"] == "H000000000000008"]
+    open_ = next(r for r in e7 if r["reason"] == "274_OPEN")
+    assert (len(e7), open_["charged"], open_["comment"]) == (2, 12, "b")
+    k = later.kpis(P, F)
+    # E7 12 + 2, E8 10 + 6 + 4; move-in 300 + 400, each event once; E8's two 001_CRACK
+    # rows (M-A, M-B) stay apart: 5 rows
+    assert (k["charged"], k["movein"], k["events"], k["rows"], k["lots"]) == (34, 700, 2, 5, 1)
+    by_reason = later.pareto(P, F, "reason").set_index("reason")
+    assert by_reason.loc["001_CRACK", ["charged", "movein", "lots"]].tolist() == [16, 400, 1]
+    assert by_reason.loc["274_OPEN", ["charged", "movein"]].tolist() == [12, 300]
+    by_machine = later.pareto(P, F, "machine").set_index("machine")
+    assert by_machine.loc["M-A", ["charged", "movein"]].tolist() == [24, 700]
+    assert by_machine.loc["M-B", ["charged", "movein"]].tolist() == [10, 400]
+    assert later.kpis(P, Filters(machine=("M-B",)))["movein"] == 400
+    t = later.trend(P, F, "day")
+    # per period each event once: E8 touches both days
+    assert list(zip(t["label"], t["charged"], t["movein"], strict=True)) == [
+        ("2026-03-05", 30, 700), ("2026-03-06", 4, 400)]
+    assert list(later.trend(P, F, "month")["movein"]) == [700]
+
+
+@pytest.mark.parametrize(("last", "short"), [
+    (D2, {"day", "machine", "station_group", "package", "reason_rows"}),  # all consistent
+    (D4, {"station_group", "package"}),  # E8 splits machine, day and a reason
+])
+def test_short_and_general_forms_agree(hand: object, last: date, short: set[str]) -> None:
+    """Where a dimension is a property of the event (or a reason one row of it) the
+    slicer takes a short form; forcing the general (item, event) form must give the same
+    answers."""
+    table = load_range(hand, D1, last).table
+    fast, general = Slicer(table), Slicer(table)
+    object.__setattr__(general, "_event_level", frozenset())
+    assert fast._event_level & {"day", "machine", "station_group", "package",
+                                "reason_rows"} == short
+    for policy in (P, Policy(True, True, True, True, True)):
+        for f in (F, Filters(machine=("TM-02", "M-B")), Filters(period=("day", D3))):
+            assert fast.kpis(policy, f) == general.kpis(policy, f)
+            for dim in ("reason", "package", "station_group", "machine"):
+                a, b = fast.pareto(policy, f, dim), general.pareto(policy, f, dim)
+                assert a.to_dict("records") == b.to_dict("records"), dim
+            for grain in ("day", "week"):
+                a, b = fast.trend(policy, f, grain), general.trend(policy, f, grain)
+                assert a.to_dict("records") == b.to_dict("records"), grain
+
+
+def test_an_empty_range_slices_to_zeros(hand: object) -> None:
+    sl = Slicer(load_range(hand, date(2026, 1, 1), date(2026, 1, 1)).table)
+    assert sl.rows == 0
+    k = sl.kpis(P, F)
+    assert (k["charged"], k["movein"], k["lots"], k["reject_rate_pct"]) == (0, 0, 0, 0.0)
+    assert sl.pareto(P, F, "reason").empty and sl.trend(P, F, "week").empty
+    assert sl.options()["reason"] == []
+
+
+def test_workcenter_map_override_reaches_reject_history(
+    hand: object, tmp_path: Path
+) -> None:
+    """workcenter_map_file (core.stations) decides the station group here too: a step
+    found in the view takes the override of its work center, a step missing from the view
+    the override of the row's own work center."""
+    override = tmp_path / "map.csv"
+    override.write_text("work_center,work_center_group,workcentersequence_group\n"
+                        "焊_DB,DB_NEW,1\nTMTT,TEST_NEW,11\n", encoding="utf-8")
+    settings = replace(hand.settings, workcenter_map_file=str(override))  # type: ignore[attr-defined]
+    lanes = open_lanes(settings)
+    try:
+        sl = Slicer(load_range(lanes, D1, D2).table)
+    finally:
+        lanes.close()
+    g = sl.pareto(P, F, "station_group")
+    # as test_dimensions_station_group_and_machine, under the new names: E1 by its step
+    # S-DB (work center 焊_DB), E2 (unknown step) by its row's work center TMTT
+    assert dict(zip(g["station_group"], g["charged"], strict=True)) == {"TEST_NEW": 69,
+                                                                        "DB_NEW": 35}
+    assert sl.options()["station_group"] == ["DB_NEW", "TEST_NEW"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "excluded"),
+    [
+        ("358", True),  # the code itself, as a full name
+        ("358_工程試作", True), ("358 TRIAL", True), ("358-TRIAL", True),  # code + separator
+        ("3580_X", False), ("X358_A", False),  # another code; not at the start
+        ("505_機台拋料", True), ("505_OTHER", False),  # by full name only
+        (None, False),
+    ],
+)
+def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
+    from core.rejects.measures import reason_flags
+
+    assert reason_flags(reason, ["358", "505_機台拋料"])["excluded"] is excluded

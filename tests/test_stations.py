@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from core.db import Lanes
@@ -36,3 +37,29 @@ def test_override_file_replaces_and_adds(duckdb_lanes: Lanes, tmp_path: Path) ->
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(StationMapError, match="needs the columns"):
         build_station_map(duckdb_lanes.realtime.fetch_arrow(station_map_query()), str(bad))
+
+
+def test_steps_follow_their_work_center_override(duckdb_lanes: Lanes, tmp_path: Path) -> None:
+    """A step's group is the view's, unless the override file remaps the step's work
+    center; a step missing from the view falls back to the row's work center."""
+    from core.stations import spec_map_query, station_map_query
+
+    view = duckdb_lanes.realtime.fetch_arrow(station_map_query())
+    specs = duckdb_lanes.realtime.fetch_arrow(spec_map_query())
+    plain = build_station_map(view, "", specs)
+    tmtt_step = next(r["spec"] for r in plain.specs.to_pylist() if r["work_center"] == "TMTT")
+    other = next(r for r in plain.specs.to_pylist() if r["station_group"] != "TMTT")
+    assert plain.group_of_step(tmtt_step, None) == "TMTT"
+    assert plain.group_of_step("no such step", "TMTT") == "TMTT"
+    assert plain.group_of_step("no such step", "no such wc") is None
+    f = tmp_path / "map.csv"
+    f.write_text("work_center,work_center_group,workcentersequence_group\n"
+                 "TMTT,TMTT_NEW,12\n", encoding="utf-8")
+    m = build_station_map(view, str(f), specs)
+    assert m.group_of_step(tmtt_step, "anything") == "TMTT_NEW"
+    assert m.group_of_step(other["spec"], None) == other["station_group"]
+    assert m.group_of_step("no such step", "TMTT") == "TMTT_NEW"
+    got = m.step_groups(pa.array([tmtt_step, "no such step", None]),
+                        pa.array([None, "TMTT", None], pa.string()))
+    assert got.to_pylist() == ["TMTT_NEW", "TMTT_NEW", None]
+    assert load_station_map(duckdb_lanes, duckdb_lanes.settings).specs.num_rows == specs.num_rows

@@ -5,8 +5,9 @@ filters, periods, bars); every click must not send another heavy query to the wa
 
 Design: ``query`` builds the one primary query (a date range, or the containers a list of
 lots / work orders / wafer lots resolves to, see ``resolve``) on the slow lane, at reject
-event × reason grain (so lot × day × reason) with the container attributes, the station
-group and the exclusion-list flag; ``inputs`` validates what people type; ``policy`` holds
-the default counting policy as toggles; ``measures`` slices the loaded Arrow table with an
-in-memory DuckDB (KPIs, trend, paretos, detail, CSV) without touching the warehouse.
+event × reason grain (so lot × day × reason) with the container attributes; ``load``
+runs it and applies the reference data locally (station group from ``core.stations``,
+exclusion-list flag); ``inputs`` validates what people type; ``policy`` holds the default
+counting policy as toggles; ``measures`` slices the loaded Arrow table with an in-memory
+DuckDB (KPIs, trend, paretos, detail, CSV) without touching the warehouse.
 """

@@ -5,7 +5,10 @@ run on the slow lane (throttled, deadline, cancellable) and come back as one Arr
 
 Design: a date range is one statement (``fetch_arrow``); a container list is resolved
 (``core.rejects.resolve``) and fetched in IN lists of at most 1000 (``stream_batched``);
-either way the result is ``measures.prepare``-d once. ``cache_key`` names a load by its
+either way the result is ``measures.prepare``-d once, with the reference data applied
+locally: the station map of ``core.stations`` (cached per database; the view plus the
+workcenter_map_file override) and the active exclusion list (a few rows, read with each
+load so the flag is as fresh as the rows). ``cache_key`` names a load by its
 primary inputs only (a range, or a digest of the sorted container values) and says
 whether it may be cached at all (never for lists over cache_max_ids).
 """
@@ -23,8 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.rejects.measures import prepare
-from core.rejects.query import rejects_by_containers, rejects_by_range
+from core.rejects.query import exclusion_list, rejects_by_containers, rejects_by_range
 from core.rejects.resolve import resolve
+from core.stations import station_map
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,16 @@ class Loaded:
     containers: int | None = None
 
 
+def _prepare(lanes: Any, table: pa.Table) -> pa.Table:
+    """The rows with the station group and policy flags (reference data read on the
+    realtime lane: a few hundred rows at most, like core.stations)."""
+    names = lanes.realtime.fetch_arrow(exclusion_list()).column("reason_name").to_pylist()
+    return prepare(table, station_map(lanes, lanes.settings), names)
+
+
 def load_range(lanes: Any, start: date, end: date, *, cancel: Any = None) -> Loaded:
     table = lanes.slow.fetch_arrow(rejects_by_range(start, end), cancel=cancel)
-    return Loaded(prepare(table), start, end)
+    return Loaded(_prepare(lanes, table), start, end)
 
 
 def load_containers(
@@ -57,7 +68,7 @@ def load_containers(
         days = table.column("txndate")
         lo, hi = pc.min_max(days).values()
         start, end = lo.as_py().date(), hi.as_py().date()
-    return Loaded(prepare(table), start, end, tuple(found.unmatched),
+    return Loaded(_prepare(lanes, table), start, end, tuple(found.unmatched),
                   len(found.containerids))
 
 

@@ -55,7 +55,7 @@ class Policy:
         where: list[str] = []
         params: list[object] = []
         if not self.include_excluded:
-            where.append("excluded = 0")
+            where.append("NOT excluded")
         if not self.include_xxx_zzz:
             where.append("NOT is_xxx_zzz")
         if not self.include_non_nnn:

@@ -1,19 +1,26 @@
-"""The primary reject-history query: the only one that reaches the warehouse.
+"""The primary reject-history query: the one heavy statement that reaches the warehouse.
 
 Problem: a reject event is stored as one row per reason, each repeating the event's
 move-in quantity; summing it naively inflates move-in (~26 % in a real sample). Filters
-and toggles must then be applied locally, so the rows carry everything they need.
+and toggles must then be applied locally, so the rows carry everything they need; and a
+365-day load should cost little more than the plain aggregate of the same rows.
 
-Design: one SQLAlchemy Core statement for every backend, in three levels:
-1. raw rows in the range (or of the given containers) with the event key: the
-   historymainlineid, or containerid + txndate to the second + specid when it is null;
-2. grouped by (event key, reason): the five charged buckets and defects summed (nulls as
-   0), move-in taken once (max) per event and reason, the event's time, place, machine;
-3. joined to the container (package, type, function, product, work order, objecttype),
-   to the station group (dw_mes_spec_workcenter_v, by spec, else by workcenter: data, not
-   code) and flagged when the reason is on the active exclusion list (by code or name).
-Move-in over any local slice is then the sum over the distinct event keys in the slice
-(``core.rejects.measures``), so each event counts once whatever is filtered.
+Design: one SQLAlchemy Core statement for every backend, in two levels:
+1. raw rows in the range (or of the given containers) grouped at event × reason grain:
+   by lot, historymainlineid, the fallback key text (txndate to the second + specid,
+   built only for rows without a historymainlineid), reason and the event's own
+   attributes (work order, workcenter, step, machine: grouped on, which costs less than
+   a max() per string and gives the same rows while an event agrees with itself); the
+   five charged buckets and defects summed (nulls as 0), move-in once (max), the comment
+   (max) and the first time;
+2. joined to the container (package, type, function, product, work order, objecttype),
+   with the event key text (historymainlineid, else containerid|second|specid) built
+   once per result row.
+Reference data is applied after the load, once per distinct value
+(``core.rejects.measures.prepare``): the station group from ``core.stations`` (view plus
+the workcenter_map_file override) and the exclusion flag from ``exclusion_list`` (a few
+rows), instead of joins and a correlated EXISTS per row. Move-in over any local slice is
+the sum over the distinct event keys in the slice, so each event counts once.
 """
 
 from __future__ import annotations
@@ -29,16 +36,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from core.catalog import query
 from core.db.idlist import in_ids
-from core.schema import container, lotrejecthistory, scrap_reasons_exclude, spec_workcenter
+from core.schema import container, lotrejecthistory, scrap_reasons_exclude
 from core.scrap import CHARGED_BUCKETS
 
 BUCKETS = CHARGED_BUCKETS
 """The five charged scrap buckets (charged scrap = their sum, nulls as 0)."""
 
 RESULT_COLUMNS = (
-    "event_key", "containerid", "lot", "workorder", "workcenter", "spec", "station_group",
-    "machine", "reason", "category", "comment", "txndate", *BUCKETS, "defectqty",
-    "moveinqty", "package", "type", "function", "product", "objecttype", "excluded",
+    "event_key", "containerid", "lot", "workorder", "workcenter", "spec", "machine",
+    "reason", "comment", "txndate", *BUCKETS, "defectqty", "moveinqty", "package", "type",
+    "function", "product", "objecttype",
 )
 _SEP = "|"
 
@@ -68,111 +75,58 @@ def _lit(text: str) -> Any:
     return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String())
 
 
-def event_key(r: Any = lotrejecthistory) -> Any:
-    """historymainlineid, else containerid|txndate-to-the-second|specid."""
-    fallback = (
-        r.c.containerid.concat(_lit(_SEP))
-        .concat(_SecondText(r.c.txndate))
-        .concat(_lit(_SEP))
-        .concat(sa.func.coalesce(r.c.specid, _lit("")))
-    )
-    return sa.func.coalesce(r.c.historymainlineid, fallback)
-
-
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, end + 1 day 00:00): the whole end day is included."""
     return datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
 
 
-def _station_groups() -> tuple[Any, Any]:
-    """Spec -> group and workcenter -> group, one row per key (max() guards fan-out)."""
-    by_spec = (
-        sa.select(
-            spec_workcenter.c.spec.label("key"),
-            sa.func.max(spec_workcenter.c.work_center_group).label("grp"),
-        )
-        .group_by(spec_workcenter.c.spec)
-        .subquery("grp_spec")
+def _fallback(r: Any) -> Any:
+    """The second and step of a reject row without historymainlineid (text), else null:
+    with the lot it is the fallback event key. Evaluated for those rows only."""
+    text = _SecondText(r.c.txndate).concat(_lit(_SEP)).concat(
+        sa.func.coalesce(r.c.specid, _lit(""))
     )
-    by_wc = (
-        sa.select(
-            spec_workcenter.c.work_center.label("key"),
-            sa.func.max(spec_workcenter.c.work_center_group).label("grp"),
-        )
-        .where(spec_workcenter.c.work_center.is_not(None))
-        .group_by(spec_workcenter.c.work_center)
-        .subquery("grp_wc")
-    )
-    return by_spec, by_wc
-
-
-def _excluded(reason: Any) -> Any:
-    """1 when the reason is on the active exclusion list, by full name or by code (the
-    part before the first '_', ' ' or '-'): a code matches a name that starts with it
-    followed by a separator, when the code itself holds no separator or LIKE wildcard."""
-    x = scrap_reasons_exclude.c.reason_name
-    plain = sa.and_(*(sa.not_(x.contains(ch, autoescape=True)) for ch in ("_", " ", "-", "%")))
-    by_code = sa.or_(
-        *(reason.like(x.concat(_lit(sep + "%")), escape="\\") for sep in ("\\_", " ", "-"))
-    )
-    hit = (
-        sa.select(sa.literal(1))
-        .where(scrap_reasons_exclude.c.enable_flag == _lit("Y"))
-        .where(sa.or_(x == reason, sa.and_(plain, by_code)))
-        .exists()
-    )
-    return sa.case((hit, sa.literal(1)), else_=sa.literal(0))
+    return sa.case((r.c.historymainlineid.is_(None), text))
 
 
 def _rejects(where: Sequence[Any]) -> Select:
     r = lotrejecthistory
-    raw = (
-        sa.select(
-            event_key(r).label("event_key"),
-            *(r.c[n] for n in (
-                "containerid", "pj_workorder", "workcentername", "specname", "equipmentname",
-                "lossreasonname", "rejectcategoryname", "rejectcomment", "txndate",
-                "moveinqty", *BUCKETS, "defectqty",
-            )),
-        )
-        .where(*where)
-        .subquery("raw")
-    )
     zero = sa.literal(0)
+    fb = _fallback(r)
+    # The place, machine and work order belong to the event: grouped on, not aggregated
+    # (cheaper than max() per string; the same rows whenever they agree within an event).
+    event_attrs = (r.c.pj_workorder, r.c.workcentername, r.c.specname, r.c.equipmentname)
     ev = (
         sa.select(
-            raw.c.event_key,
-            raw.c.lossreasonname.label("reason"),
-            sa.func.max(raw.c.containerid).label("containerid"),
-            sa.func.max(raw.c.pj_workorder).label("pj_workorder"),
-            sa.func.max(raw.c.workcentername).label("workcenter"),
-            sa.func.max(raw.c.specname).label("spec"),
-            sa.func.max(raw.c.equipmentname).label("machine"),
-            sa.func.max(raw.c.rejectcategoryname).label("category"),
-            sa.func.max(raw.c.rejectcomment).label("comment"),
-            sa.func.min(raw.c.txndate).label("txndate"),
-            *(sa.func.sum(sa.func.coalesce(raw.c[b], zero)).label(b) for b in BUCKETS),
-            sa.func.sum(sa.func.coalesce(raw.c.defectqty, zero)).label("defectqty"),
+            r.c.containerid,
+            r.c.historymainlineid.label("hml"),
+            fb.label("fb"),
+            r.c.lossreasonname.label("reason"),
+            *event_attrs,
+            sa.func.max(r.c.rejectcomment).label("comment"),
+            sa.func.min(r.c.txndate).label("txndate"),
+            *(sa.func.sum(sa.func.coalesce(r.c[b], zero)).label(b) for b in BUCKETS),
+            sa.func.sum(sa.func.coalesce(r.c.defectqty, zero)).label("defectqty"),
             # one event repeats its move-in on every reason row: take it once
-            sa.func.max(sa.func.coalesce(raw.c.moveinqty, zero)).label("moveinqty"),
+            sa.func.max(sa.func.coalesce(r.c.moveinqty, zero)).label("moveinqty"),
         )
-        .group_by(raw.c.event_key, raw.c.lossreasonname)
+        .where(*where)
+        .group_by(r.c.containerid, r.c.historymainlineid, fb, r.c.lossreasonname, *event_attrs)
         .subquery("ev")
     )
-    by_spec, by_wc = _station_groups()
     c = container
+    # the text key is built once per result row, from the grouped components
+    key = sa.func.coalesce(ev.c.hml, ev.c.containerid.concat(_lit(_SEP)).concat(ev.c.fb))
     return (
         sa.select(
-            ev.c.event_key,
+            key.label("event_key"),
             ev.c.containerid,
             c.c.containername.label("lot"),
             sa.func.coalesce(ev.c.pj_workorder, c.c.mfgordername).label("workorder"),
-            ev.c.workcenter,
-            ev.c.spec,
-            sa.func.coalesce(by_spec.c.grp, by_wc.c.grp).label("station_group"),
-            ev.c.machine,
+            ev.c.workcentername.label("workcenter"),
+            ev.c.specname.label("spec"),
+            ev.c.equipmentname.label("machine"),
             ev.c.reason,
-            ev.c.category,
             ev.c.comment,
             ev.c.txndate,
             *(ev.c[b] for b in BUCKETS),
@@ -183,13 +137,8 @@ def _rejects(where: Sequence[Any]) -> Select:
             c.c.pj_function.label("function"),
             c.c.productname.label("product"),
             c.c.objecttype,
-            _excluded(ev.c.reason).label("excluded"),
         )
-        .select_from(
-            ev.outerjoin(c, c.c.containerid == ev.c.containerid)
-            .outerjoin(by_spec, by_spec.c.key == ev.c.spec)
-            .outerjoin(by_wc, by_wc.c.key == ev.c.workcenter)
-        )
+        .select_from(ev.outerjoin(c, c.c.containerid == ev.c.containerid))
     )
 
 
@@ -218,6 +167,19 @@ def rejects_by_containers(
         lo, hi = day_bounds(start, end)
         where += [lotrejecthistory.c.txndate >= lo, lotrejecthistory.c.txndate < hi]
     return _rejects(where)
+
+
+@query("rejects.exclusion_list")
+def exclusion_list() -> Select:
+    """The active exclusion list (reason codes or full names): a few rows, matched
+    against the loaded reasons locally (``core.rejects.measures.reason_flags``)."""
+    x = scrap_reasons_exclude
+    return (
+        sa.select(x.c.reason_name)
+        .where(x.c.enable_flag == _lit("Y"), x.c.reason_name.is_not(None))
+        .distinct()
+        .order_by(x.c.reason_name)
+    )
 
 
 @query("rejects.bare_aggregate", {"start": date(2026, 10, 1), "end": date(2026, 10, 30)})

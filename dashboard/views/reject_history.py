@@ -1,14 +1,17 @@
 """Reject history page: what was scrapped, where and why, for the morning meeting.
 
 Why thin: every number comes from ``core.rejects``. The primary query (a date range or a
-container list) runs once on the slow lane and is cached with st.cache_data keyed by its
-primary inputs only (a range, or a digest of the sorted values; lists over cache_max_ids
-are never cached); toggles, filters, period and bar clicks slice the loaded rows locally.
-The whole view lives in st.query_params, so a shared link restores and runs it.
+container list) runs once on the slow lane; its rows and the local slicer built from them
+are kept with st.cache_resource keyed by the primary inputs only (a range, or a digest of
+the sorted values; lists over cache_max_ids are never cached), so a rerun neither copies
+the rows (st.cache_data would unpickle them on every hit) nor rebuilds the slicer:
+toggles, filters, period and bar clicks only slice. The whole view lives in
+st.query_params, so a shared link restores and runs it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -41,38 +44,54 @@ TOGGLE_KEYS = {name: "t_" + name.removeprefix("include_") for name in Policy.nam
 st.title("Reject history")
 
 
-@st.cache_data(show_spinner=False, ttl=settings.cache_ttl_s, max_entries=16)
-def _cached_range(url: str, schema: str, start: date, end: date) -> Loaded:
-    return load_range(lanes, start, end, cancel=CancelToken())
+@dataclass(frozen=True)
+class _View:
+    """A load ready to slice: its facts (range, unmatched values) and the slicer that
+    holds the rows (the Arrow table itself is let go)."""
+
+    loaded: Loaded
+    slicer: Slicer
+
+
+def _view_of(loaded: Loaded) -> _View:
+    slicer = Slicer(loaded.table)
+    return _View(replace(loaded, table=loaded.table.schema.empty_table()), slicer)
+
+
+@st.cache_resource(show_spinner=False, ttl=settings.cache_ttl_s,
+                   max_entries=settings.reject_cache_entries)
+def _cached_range(url: str, schema: str, start: date, end: date) -> _View:
+    return _view_of(load_range(lanes, start, end, cancel=CancelToken()))
 
 
 class _TooBigToCache(Exception):
     """Carries a result over cache_max_ids containers out of the cached function:
-    st.cache_data never stores a raised exception, so such a result is never cached."""
+    st.cache_resource never stores a raised exception, so such a result is never cached."""
 
-    def __init__(self, loaded: Loaded) -> None:
-        self.loaded = loaded
+    def __init__(self, view: _View) -> None:
+        self.view = view
 
 
-@st.cache_data(show_spinner=False, ttl=settings.cache_ttl_s, max_entries=16)
-def _cached_list(url: str, schema: str, digest: str, _values: tuple[str, ...]) -> Loaded:
+@st.cache_resource(show_spinner=False, ttl=settings.cache_ttl_s,
+                   max_entries=settings.reject_cache_entries)
+def _cached_list(url: str, schema: str, digest: str, _values: tuple[str, ...]) -> _View:
     loaded = load_containers(lanes, list(_values), max_matches=settings.seed_max_matches)
     if (loaded.containers or 0) > settings.cache_max_ids:
-        raise _TooBigToCache(loaded)
-    return loaded
+        raise _TooBigToCache(_view_of(loaded))
+    return _view_of(loaded)
 
 
-def _load(mode: str, start: date | None, end: date | None, values: list[str]) -> Loaded:
+def _load(mode: str, start: date | None, end: date | None, values: list[str]) -> _View:
     url, schema = settings.effective_db_url, settings.schema
     if mode == "range":
         assert start is not None and end is not None
         return _cached_range(url, schema, start, end)
     if len(values) > settings.cache_max_ids:  # never cache a big list
-        return load_containers(lanes, values, max_matches=settings.seed_max_matches)
+        return _view_of(load_containers(lanes, values, max_matches=settings.seed_max_matches))
     try:
         return _cached_list(url, schema, values_digest(values), tuple(values))
     except _TooBigToCache as big:  # a few work orders can expand past the limit
-        return big.loaded
+        return big.view
 
 
 # --- the primary query ---------------------------------------------------------------------
@@ -133,23 +152,23 @@ if mode == "list":
         st.error("The container list is empty: paste lots, work orders or wafer lots.")
         st.stop()
 
-loaded: Loaded | None = None
+view: _View | None = None
 with state.guarded("Reject history query"):
     try:
         with st.spinner("Loading rejects on the slow lane…"):
-            loaded = _load(mode, start, end, values)
+            view = _load(mode, start, end, values)
     except RejectInputError as exc:
         st.error(str(exc))
-if loaded is None:
+if view is None:
     st.stop()
+loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
                + ", ".join(loaded.unmatched[:50]))
-if loaded.table.num_rows == 0:
+if slicer.rows == 0:
     st.info("No rejects in this range or for these containers.")
     st.stop()
 
-slicer = Slicer(loaded.table)
 options = slicer.options()
 
 # --- toggles and filters (local) -------------------------------------------------------------
