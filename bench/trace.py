@@ -3,7 +3,8 @@
 Measures, on the `incident` demo scale (build it first:
 ``mesdash demo build --db duckdb:////tmp/incident.duckdb --scale incident --anchor 2026-11-20``):
 
-- lineage: backward from the ~70K lots that passed TMTT (the incident's seeds);
+- lineage: backward from the ~70K lots that passed TMTT (the incident's seeds), with the
+  number of queries it sent;
 - domains: history + materials of the lineage's containers, streamed to the spool
   (IN lists of 1000, slow_workers), wall time and rows;
 - the lower bound: one streaming query per domain fetching the same rows (a join
@@ -56,10 +57,12 @@ def main() -> None:
     rows.append((f"seeds: lots that passed TMTT ({len(seeds):,})",
                  time.perf_counter() - t0, len(seeds), peak_mib()))
     t0 = time.perf_counter()
+    sent = lanes.stats()["slow"]["queries"]
     lin = trace_lineage(lanes, seeds, "backward", settings=settings)
     ids = lin.container_ids
-    rows.append((f"lineage backward ({lin.levels} levels, {lin.edges.num_rows:,} edges)",
-                 time.perf_counter() - t0, len(ids), peak_mib()))
+    sent = lanes.stats()["slow"]["queries"] - sent
+    rows.append((f"lineage backward ({lin.levels} levels, {lin.edges.num_rows:,} edges, "
+                 f"{sent} queries)", time.perf_counter() - t0, len(ids), peak_mib()))
     del lin
     spool = Spool.create(settings)
     total_t, total_rows = 0.0, 0

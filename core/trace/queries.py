@@ -92,22 +92,33 @@ def serial_like_query(pattern: str, limit: int) -> Select:
 # --- lineage ---------------------------------------------------------------------------------
 
 
-def _node_select() -> Select:
+def _node_select(*, merge_result: bool = True) -> Select:
+    """A container's node attributes (what lineage needs: no more columns, each one
+    costs a column scan per batch on DuckDB) and, from dw_mes_pj_combinedassylots, its
+    serial (``finishedname``) and whether it is a merge result (``merged``, 0/1).
+    ``merge_result=False``: the caller's filter excludes merge results, so both are
+    constants and the two correlated lookups are not sent."""
     c, m = t.container, t.combinedassylots
-    finished = (
-        sa.select(sa.func.max(m.c.finishedname))
-        .where(m.c.lotid == c.c.containerid)
-        .scalar_subquery()
-    )
-    merged = sa.case(
-        (sa.exists(sa.select(m.c.lotid).where(m.c.lotid == c.c.containerid)), 1),
-        else_=0,
-    )
+    if merge_result:
+        # Correlated lookups, not a join to a grouped subquery: on PostgreSQL (and
+        # Oracle) they are index probes per row at any table size, while a grouped
+        # subquery is aggregated whole unless filtered; measured on the incident demo,
+        # no join shape beat them by more than the noise on DuckDB or PostgreSQL.
+        finished: sa.ColumnElement = (
+            sa.select(sa.func.max(m.c.finishedname))
+            .where(m.c.lotid == c.c.containerid)
+            .scalar_subquery()
+        )
+        merged: sa.ColumnElement = sa.case(
+            (sa.exists(sa.select(m.c.lotid).where(m.c.lotid == c.c.containerid)), 1),
+            else_=0,
+        )
+    else:
+        finished, merged = sa.null(), sa.literal_column("0")
     return sa.select(
         c.c.containerid,
         c.c.containername,
         c.c.mfgordername,
-        c.c.objecttype,
         c.c.firstname,
         c.c.splitfromid,
         c.c.originalcontainerid,
@@ -116,7 +127,8 @@ def _node_select() -> Select:
     )
 
 
-NODE_KEYS = ("containerid", "splitfromid", "originalcontainerid", "containername", "firstname")
+NODE_KEYS = ("containerid", "splitfromid", "originalcontainerid", "containername", "firstname",
+             "parent")
 
 
 @query(
@@ -124,15 +136,23 @@ NODE_KEYS = ("containerid", "splitfromid", "originalcontainerid", "containername
     {"by": "containerid", "values": IDS},
     {"by": "splitfromid", "values": IDS},
     {"by": "originalcontainerid", "values": IDS},
+    {"by": "parent", "values": IDS},
     {"by": "containername", "values": NAMES},
 )
 def nodes_query(by: str, values: Sequence[str]) -> Select:
     """Node attributes of containers whose ``by`` column is in ``values``: by id (the
-    frontier's attributes), by splitfromid / originalcontainerid (forward children), by
-    name (a lot's wafer lot, backward)."""
+    frontier's attributes), by name (a lot's wafer lot, backward), by ``parent``
+    (splitfromid or originalcontainerid: the split and rework children, forward; one
+    query instead of two per batch, measured ~40 % cheaper on PostgreSQL, the same on
+    DuckDB)."""
     if by not in NODE_KEYS:
         raise ValueError(f"nodes_query: unknown key {by!r}")
-    return _node_select().where(in_ids(t.container.c[by], values))
+    c = t.container
+    if by == "parent":
+        return _node_select().where(
+            sa.or_(in_ids(c.c.splitfromid, values), in_ids(c.c.originalcontainerid, values))
+        )
+    return _node_select().where(in_ids(c.c[by], values))
 
 
 @query("trace.wafer_children", {"names": NAMES})
@@ -140,7 +160,7 @@ def wafer_children_query(names: Sequence[str]) -> Select:
     """Lots cut directly from the wafer lots ``names``: firstname is the wafer, no split or
     rework parent, not a merge result, not a wafer lot itself."""
     c, m = t.container, t.combinedassylots
-    return _node_select().where(
+    return _node_select(merge_result=False).where(
         in_ids(c.c.firstname, names),
         c.c.splitfromid.is_(None),
         c.c.originalcontainerid.is_(None),
