@@ -165,7 +165,7 @@ def run_trace(
     job.spool.write_table("nodes", lineage.nodes, {"rows": lineage.nodes.num_rows})
     job.spool.write_table("edges", lineage.edges, {"rows": lineage.edges.num_rows})
     result = TraceResult(request, seeds, lineage.summary(), lineage.roots)
-    ids = lineage.container_ids
+    ids = lineage.container_id_array  # Arrow: fetch_domain sorts it without the GIL
     del lineage
     for name in request.domains:
         stage = job.stage(name, total=len(ids))
