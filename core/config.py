@@ -195,8 +195,8 @@ class Settings:
     reject_max_days: int = _s(365, "Longest reject-history range.")
     reject_cache_entries: int = _s(
         8,
-        "Reject-history loads a process keeps ready to slice (rows plus the local slicer; "
-        "a 365-day load of ~360K rows holds about 220 MB).",
+        "Reject-history loads a process keeps ready to slice (each held by its local "
+        "slicer: about 130 MB for a 365-day load of ~360K rows).",
     )
     # --- holds and snapshots ---------------------------------------------------------------
     snapshot_refresh_s: int = _s(

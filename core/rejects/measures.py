@@ -10,16 +10,20 @@ each rule applied once per distinct value (reasons, steps) rather than per row.
 ``Slicer`` (build it once per load and keep it: building copies the rows) holds the rows
 in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as a
 dense integer (event, lot, work order, each dimension), so a slice groups and counts
-integers, and grouping by event uses DuckDB's perfect hash aggregate. Move-in needs each
-event once per item; the general form groups by (item, event). Two short forms give the
-same answer with less work and are taken only when the loaded data allow it (checked once
-per load): a dimension that never varies within an event groups by event, then item; a
-reason pareto where no event has two rows of one reason sums rows directly. Each
-question is one local SQL statement whose values are parameters. Measures follow
-domain.md: charged = the five buckets; defect reported apart; move-in = the sum over the
-distinct reject events in the slice of the event's move-in (each event once); rates in %
-(0 when move-in is 0); lots and work orders distinct over the whole slice; pareto sorted
-descending with a cumulative % and one top-80 % rule (``top80``).
+integers. Move-in needs each event once per item; the general form groups by (item,
+event). Short forms give the same answers with less work and are taken only when the
+loaded data allow it (checked once per load): when every filter but the reason is a
+property of the event (as in MES data: one transaction, one step, machine, time), a
+per-event table holds each event's move-in and the bitmask of its reasons, and an event
+is in a slice exactly when it passes the event filters and holds an allowed reason, so
+no question groups by event; a dimension that never varies within an event groups by
+event (perfect hash), then item; a reason pareto where no event has two rows of one
+reason sums rows directly. Each question is one local SQL statement whose values are
+parameters. Measures follow domain.md: charged = the five buckets; defect reported
+apart; move-in = the sum over the distinct reject events in the slice of the event's
+move-in (each event once); rates in % (0 when move-in is 0); lots and work orders
+distinct over the whole slice; pareto sorted descending with a cumulative % and one
+top-80 % rule (``top80``).
 """
 
 from __future__ import annotations
@@ -196,7 +200,9 @@ _KEEP = (
     *(c for c, _ in DETAIL_COLUMNS), "day", "excluded", "is_nnn", "is_xxx_zzz", "is_pb",
     "is_material",
 )
-_EVENT_PROPERTIES = (*DIMENSIONS, "day")
+_EVENT_PROPERTIES = (*DIMENSIONS, "day", "moveinqty", "is_material")
+_BY_EVENT = frozenset({*FILTER_DIMENSIONS, "day", "moveinqty", "is_material"} - {"reason"})
+"""Properties that must never vary within an event for the per-event table (``e``)."""
 
 
 @dataclass
@@ -213,6 +219,10 @@ class Slicer:
     _codes: dict[str, dict[str, int]] = field(default_factory=dict, init=False, repr=False)
     _event_level: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     _options: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
+    _by_event: bool = field(default=False, init=False, repr=False)
+    _words: int = field(default=1, init=False, repr=False)
+    _allowed: dict[tuple[Any, ...], list[int]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def __post_init__(self, table: pa.Table) -> None:
         # Every key becomes a dense integer (one hash pass each): slices then group and
@@ -244,6 +254,38 @@ class Slicer:
         self._con.register("loaded", pa.table(cols))
         self._con.execute("CREATE TABLE r AS SELECT * FROM loaded")
         self._con.unregister("loaded")
+        self._words = max(1, -(-len(self._values["reason"]) // 64))
+        self._by_event = self._event_level >= _BY_EVENT
+        if self._by_event:
+            self._build_events()
+
+    def _build_events(self) -> None:
+        """One row per event (its move-in, properties and the set of its reasons as a
+        bitmask), and one row per reason (its policy flags): when every filter but the
+        reason is a property of the event, an event is in a slice exactly when it passes
+        the event filters and holds an allowed reason, so move-in needs no grouping by
+        event per question."""
+        dims = [d for d in FILTER_DIMENSIONS if d != "reason"]
+        masks = ", ".join(
+            f"coalesce(bit_or(CASE WHEN reason_c // 64 = {i}"
+            f" THEN CAST(1 AS UBIGINT) << (reason_c % 64) END), 0) AS rmask{i}"
+            for i in range(self._words)
+        )
+        self._con.execute(
+            f"""
+            CREATE TABLE e AS
+            SELECT ev, max(moveinqty) AS m, any_value(day) AS day,
+                   any_value(is_material) AS is_material, any_value(is_pb) AS is_pb,
+                   any_value(package) AS package,
+                   {", ".join(f"any_value({d}_c) AS {d}_c" for d in dims)}, {masks}
+            FROM r GROUP BY ev
+            """
+        )
+        self._con.execute(
+            "CREATE TABLE rs AS SELECT reason_c, any_value(excluded) AS excluded,"
+            " any_value(is_nnn) AS is_nnn, any_value(is_xxx_zzz) AS is_xxx_zzz"
+            " FROM r GROUP BY reason_c"
+        )
 
     @staticmethod
     def _properties_of_events(cols: dict[str, Any]) -> frozenset[str]:
@@ -310,6 +352,41 @@ class Slicer:
             params.append(self._codes[selection.dim].get(selection.value, -1))
         return (" AND ".join(preds) or "TRUE"), params
 
+    def _event_where(self, policy: Policy, filters: Filters) -> tuple[str, list[object]]:
+        """The predicate on ``e`` that keeps exactly the events with a row in the slice
+        ``where(policy, filters)`` (per-event table only)."""
+        reason_preds = policy.reason_where()
+        key = (tuple(reason_preds), filters.reason)
+        words = self._allowed.get(key)
+        if words is None:  # the reasons the slice keeps, as bitmask words (a few kept)
+            rparams: list[object] = []
+            if filters.reason:
+                reason_preds.append("list_contains(CAST(? AS INTEGER[]), reason_c)")
+                rparams.append(self._codes_of("reason", filters.reason))
+            allowed = self._q(
+                f"SELECT reason_c FROM rs WHERE {' AND '.join(reason_preds) or 'TRUE'}", rparams
+            )["reason_c"].tolist()
+            words = [0] * self._words
+            for code in allowed:
+                words[int(code) // 64] |= 1 << (int(code) % 64)
+            if len(self._allowed) >= 64:
+                self._allowed.clear()
+            self._allowed[key] = words
+        preds, params = policy.container_where(filters.package)
+        preds.append("(" + " OR ".join(
+            f"(rmask{i} & CAST(? AS UBIGINT)) <> 0" for i in range(self._words)) + ")")
+        params += list(words)
+        for dim in FILTER_DIMENSIONS:
+            vals = list(filters.values(dim))
+            if vals and dim != "reason":
+                preds.append(f"list_contains(CAST(? AS INTEGER[]), {dim}_c)")
+                params.append(self._codes_of(dim, vals))
+        if filters.period is not None:
+            grain, start = filters.period
+            preds.append("day BETWEEN ? AND ?")
+            params += [start, period_end(grain, start)]
+        return " AND ".join(preds), params
+
     def options(self) -> dict[str, list[str]]:
         """Every value each filter can take, from all loaded rows."""
         if self._options is None:
@@ -326,20 +403,27 @@ class Slicer:
 
     def kpis(self, policy: Policy, filters: Filters) -> dict[str, Any]:
         w, p = self.where(policy, filters)
+        if self._by_event:
+            we, pe = self._event_where(policy, filters)
+            events = f"SELECT coalesce(sum(m), 0) AS m, count(*) AS n FROM e WHERE {we}"
+            params = [*pe, *p]
+        else:
+            events = f"""SELECT coalesce(sum(m), 0) AS m, count(*) AS n
+                FROM (SELECT max(moveinqty) AS m FROM r WHERE {w} GROUP BY ev)"""
+            params = [*p, *p]
         df = self._q(
             f"""
-            WITH f AS (SELECT ev, cid, wo, charged, defectqty, moveinqty FROM r WHERE {w}),
-            e AS (SELECT max(moveinqty) AS m FROM f GROUP BY ev)
+            WITH x AS ({events})
             SELECT coalesce(sum(charged), 0) AS charged,
                    coalesce(sum(defectqty), 0) AS defect,
-                   (SELECT coalesce(sum(m), 0) FROM e) AS movein,
+                   (SELECT m FROM x) AS movein,
                    count(DISTINCT cid) AS lots,
                    count(DISTINCT wo) AS workorders,
-                   (SELECT count(*) FROM e) AS events,
+                   (SELECT n FROM x) AS events,
                    count(*) AS rows
-            FROM f
+            FROM r WHERE {w}
             """,
-            p,
+            params,
         )
         row = df.iloc[0]
         charged, defect, movein = int(row.charged), int(row.defect), int(row.movein)
@@ -358,10 +442,24 @@ class Slicer:
             "rows": int(row.rows),
         }
 
-    def _by_item(self, prop: str, item: str, w: str, p: list[object], *,
+    def _by_item(self, prop: str, item: str, policy: Policy, filters: Filters, *,
                  lots: bool = True) -> pd.DataFrame:
         """charged, defect, move-in (each event once per item) and distinct lots per value
-        of ``item`` (an expression over the property ``prop``) in the slice ``w``."""
+        of ``item`` (an expression over the property ``prop``) in the slice."""
+        w, p = self.where(policy, filters)
+        if self._by_event and prop != "reason":
+            # move-in from the per-event table, the rest from the rows
+            we, pe = self._event_where(policy, filters)
+            lots_sql = ", count(DISTINCT cid) AS lots" if lots else ""
+            return self._q(f"""
+                WITH m AS (SELECT {item} AS item, sum(m) AS movein FROM e WHERE {we}
+                           GROUP BY item)
+                SELECT g.item, g.charged, g.defect, coalesce(m.movein, 0) AS movein
+                       {", g.lots" if lots else ""}
+                FROM (SELECT {item} AS item, sum(charged) AS charged,
+                             sum(defectqty) AS defect{lots_sql}
+                      FROM r WHERE {w} GROUP BY item) g
+                LEFT JOIN m USING (item)""", [*pe, *p])
         if prop == "reason" and "reason_rows" in self._event_level:
             # every (reason, event) is one row: no event step needed
             lots_sql = ", count(DISTINCT cid) AS lots" if lots else ""
@@ -396,8 +494,8 @@ class Slicer:
         so the chart keeps showing every period and the chosen one can be changed)."""
         if grain not in GRAINS:
             raise ValueError(f"grain must be one of {GRAINS}")
-        w, p = self.where(policy, replace(filters, period=None))
-        df = self._by_item("day", _PERIOD_SQL[grain], w, p, lots=False)
+        df = self._by_item("day", _PERIOD_SQL[grain], policy, replace(filters, period=None),
+                           lots=False)
         df = df.rename(columns={"item": "period"}).sort_values("period")
         df["period"] = pd.to_datetime(df["period"]).dt.date
         df["label"] = [period_label(grain, d) for d in df["period"]]
@@ -415,8 +513,7 @@ class Slicer:
         """Items of ``dim`` sorted by ``measure`` descending, with share and cumulative %."""
         if dim not in DIMENSIONS or measure not in MEASURES:
             raise ValueError(f"unknown pareto {dim!r} by {measure!r}")
-        w, p = self.where(policy, filters)
-        df = self._by_item(dim, f"{dim}_c", w, p)
+        df = self._by_item(dim, f"{dim}_c", policy, filters)
         key = "charged" if measure == "charged" else "defect"
         df[dim] = self._label(dim, df.pop("item"))
         for col in ("charged", "defect", "movein", "lots"):

@@ -7,7 +7,9 @@ left out by default. People must see the policy and flip it without a new query.
 
 Design: a frozen dataclass of booleans (False = the default: left out); ``chips`` says
 in words what is in effect; ``sql_where`` is the local DuckDB predicate over the columns
-``core.rejects.measures.prepare`` derives once per load.
+``core.rejects.measures.prepare`` derives once per load, in two parts the slicer can
+also use apart: rules on the reason (``reason_where``) and on the container
+(``container_where``).
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ class Policy:
 
     def sql_where(self, chosen_packages: Sequence[str] = ()) -> tuple[list[str], list[object]]:
         """(predicates, parameters) for the local DuckDB slice."""
+        where, params = self.container_where(chosen_packages)
+        return self.reason_where() + where, params
+
+    def reason_where(self) -> list[str]:
+        """The predicates on the reason's own flags (excluded, is_nnn, is_xxx_zzz)."""
         where: list[str] = []
-        params: list[object] = []
         if not self.include_excluded:
             where.append("NOT excluded")
         if not self.include_xxx_zzz:
@@ -61,6 +67,14 @@ class Policy:
         if not self.include_non_nnn:
             # XXX_/ZZZ_ are not NNN_ either; their own toggle decides about them
             where.append("(is_nnn OR is_xxx_zzz)")
+        return where
+
+    def container_where(
+        self, chosen_packages: Sequence[str] = ()
+    ) -> tuple[list[str], list[object]]:
+        """The predicates on the container (is_material, is_pb, package) and parameters."""
+        where: list[str] = []
+        params: list[object] = []
         if not self.include_material:
             where.append("NOT is_material")
         if not self.include_pb:
