@@ -339,6 +339,14 @@ class SlowLane(_Lane):
         """Batches allowed in flight now: one while the live widgets are active."""
         return 1 if self._live_active() else workers
 
+    def _queued(self, workers: int) -> int:
+        """Batches submitted and not yet consumed: one per worker in flight plus one
+        waiting per worker, so the workers go on fetching while the caller writes a
+        result (at most ``workers`` run at once: the pool has that many threads). While
+        the live widgets are active: one, and nothing queued behind it."""
+        width = self._width(workers)
+        return width if width == 1 else 2 * width
+
     def _step(self, size: int) -> int:
         """Ids in the next batch: smaller while the live widgets are active, so a live
         query never shares the machine with a long batch."""
@@ -443,7 +451,7 @@ class SlowLane(_Lane):
         try:
             while position < total or pending:
                 while (
-                    position < total and len(pending) < self._width(n_workers)
+                    position < total and len(pending) < self._queued(n_workers)
                     and not own.cancelled
                 ):
                     self._give_way()

@@ -29,6 +29,12 @@ import pyarrow.parquet as pq
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
 
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "lz4", "use_dictionary": False}
+"""Spool files are written once, read a few times and deleted: encoding speed matters more
+than size. Dictionary encoding was half the write time (incident history, 1.24M rows:
+zstd + dictionaries 1.02 s / 28 MiB, lz4 without 0.56 s / 35 MiB), and the write runs on
+the trace's consumer thread beside the fetching workers."""
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -52,7 +58,7 @@ class DomainWriter:
         self.schema = schema
         self.rows = 0
         self._part = path.with_name(path.name + ".part")
-        self._writer = pq.ParquetWriter(self._part, schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self._part, schema, **PARQUET_OPTIONS)
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
