@@ -200,3 +200,21 @@ def test_list_mode_needs_a_known_kind_and_range_mode_needs_dates() -> None:
                             seed_values=["X"])
     with pytest.raises(DefectInputError, match="Give a start and an end date"):
         DefectRequest.build(settings, station="TMTT", start="", end="")
+
+
+def test_fisher_p_values_match_scipy_hypergeom_at_the_support_edges() -> None:
+    import numpy as np
+    from scipy.stats import hypergeom
+
+    from core.defects.attribution import fisher_one_sided
+
+    rng = np.random.default_rng(11)
+    for n_lots, n_defective in [(1000, 120), (50, 49), (50, 0), (50, 50), (10, 3)]:
+        lots = rng.integers(1, n_lots + 1, 500)
+        bad = np.minimum(lots, rng.integers(0, n_defective + 1, 500))
+        bad[:5] = 0  # no defective exposed lot: p = 1
+        lots[5:10], bad[5:10] = n_lots, n_defective  # every lot exposed
+        want = hypergeom.sf(bad - 1, n_lots, n_defective, lots)
+        got = fisher_one_sided(bad, lots, n_defective, n_lots)
+        assert not np.isnan(got).any()
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
