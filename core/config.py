@@ -113,6 +113,13 @@ class Settings:
         "holder dies.",
     )
     slow_workers: int = _s(2, "Parallel IN-list batches of one trace.")
+    slow_parallel_workers: int = _s(
+        0,
+        "PostgreSQL: parallel workers one slow-lane query may use "
+        "(max_parallel_workers_per_gather for the slow lane's sessions). 0 keeps a heavy "
+        "scan on one core, leaving the others to the live widgets (in the incident replay the "
+        "detection stage's scans otherwise made live queries wait up to 60 ms).",
+    )
     in_list_max: int = _s(
         ORACLE_IN_LIST_LIMIT, "Ids in one IN list (Oracle allows at most 1000)."
     )
@@ -325,6 +332,8 @@ def _validate(s: Settings) -> list[str]:
         positive(name)
     if s.realtime_max_overflow < 0:
         p.append(f"realtime_max_overflow = {s.realtime_max_overflow} must be 0 or more.")
+    if not 0 <= s.slow_parallel_workers <= 64:
+        p.append(f"slow_parallel_workers = {s.slow_parallel_workers} must be between 0 and 64.")
     if s.cache_max_ids < 0:
         p.append(f"cache_max_ids = {s.cache_max_ids} must be 0 or more (0 caches nothing).")
     import re

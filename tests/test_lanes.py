@@ -429,3 +429,22 @@ def test_batched_stream_transforms_each_batch_in_the_workers(raw_lanes: Lanes) -
     assert got.column("twice").to_pylist() == [2 * n for n in got.column("n").to_pylist()]
     assert main not in threads  # shaped off the consumer's thread
     assert all_returned(raw_lanes)
+
+
+def test_postgres_slow_sessions_cap_parallel_workers_and_realtime_ones_do_not(
+    pg_url: str, demo_pg_schema: str
+) -> None:
+    setting = sa.select(
+        sa.func.current_setting("max_parallel_workers_per_gather", type_=sa.String()).label("v")
+    )
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        server_default = conn.execute(setting).scalar()
+    engine.dispose()
+    for cap in (0, 3):
+        lanes = open_lanes(make_settings(pg_url, demo_pg_schema, slow_parallel_workers=cap))
+        try:
+            assert lanes.slow.fetch_arrow(setting)["v"].to_pylist() == [str(cap)]
+            assert lanes.realtime.fetch_arrow(setting)["v"].to_pylist() == [server_default]
+        finally:
+            lanes.close()

@@ -204,8 +204,11 @@ class Driver:
     def arm(self, conn: Connection, deadline_s: float) -> Armed:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def session_connect_args(self, deadline_s: float) -> dict[str, Any]:
-        """connect() arguments that make ``deadline_s`` every session's default deadline."""
+    def session_connect_args(
+        self, deadline_s: float, *, parallel_workers: int | None = None
+    ) -> dict[str, Any]:
+        """connect() arguments that make ``deadline_s`` every session's default deadline
+        (and, where the server has them, cap its parallel workers per query)."""
         return {}
 
     def disarm(self, conn: Connection, armed: Armed) -> None:
@@ -310,9 +313,16 @@ class PostgresDriver(Driver):
     def __init__(self) -> None:
         self.session_deadline_ms: int | None = None
 
-    def session_connect_args(self, deadline_s: float) -> dict[str, Any]:
+    def session_connect_args(
+        self, deadline_s: float, *, parallel_workers: int | None = None
+    ) -> dict[str, Any]:
         self.session_deadline_ms = max(1, int(deadline_s * 1000))
-        return {"options": f"-c statement_timeout={self.session_deadline_ms}"}
+        options = f"-c statement_timeout={self.session_deadline_ms}"
+        if parallel_workers is not None:
+            # A slow query with parallel workers takes every core of a small server, and
+            # the live widgets' queries queue behind it (seen in the incident replay).
+            options += f" -c max_parallel_workers_per_gather={int(parallel_workers)}"
+        return {"options": options}
 
     def arm(self, conn: Connection, deadline_s: float) -> Armed:
         ms = max(1, int(deadline_s * 1000))

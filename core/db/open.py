@@ -100,7 +100,9 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
             role="slow",
             duckdb_threads=settings.duckdb_threads,
             duckdb_memory_limit=settings.duckdb_memory_limit,
-            connect_args=slow_driver.session_connect_args(settings.slow_deadline_s),
+            connect_args=slow_driver.session_connect_args(
+                settings.slow_deadline_s, parallel_workers=settings.slow_parallel_workers
+            ),
             pool=PoolSpec(
                 size=settings.slow_connections,
                 max_overflow=0,
