@@ -338,15 +338,7 @@ class Slicer:
         self, policy: Policy, filters: Filters, selection: Selection | None = None
     ) -> tuple[str, list[object]]:
         preds, params = policy.sql_where(filters.package)
-        for dim in FILTER_DIMENSIONS:
-            vals = list(filters.values(dim))
-            if vals:
-                preds.append(f"list_contains(CAST(? AS INTEGER[]), {dim}_c)")
-                params.append(self._codes_of(dim, vals))
-        if filters.period is not None:
-            grain, start = filters.period
-            preds.append("day BETWEEN ? AND ?")
-            params += [start, period_end(grain, start)]
+        self._filter_preds(filters, preds, params)
         if selection is not None and selection.dim in DIMENSIONS:
             preds.append(f"{selection.dim}_c = ?")
             params.append(self._codes[selection.dim].get(selection.value, -1))
@@ -376,16 +368,22 @@ class Slicer:
         preds.append("(" + " OR ".join(
             f"(rmask{i} & CAST(? AS UBIGINT)) <> 0" for i in range(self._words)) + ")")
         params += list(words)
+        self._filter_preds(filters, preds, params, skip=("reason",))
+        return " AND ".join(preds), params
+
+    def _filter_preds(self, filters: Filters, preds: list[str], params: list[object],
+                      skip: tuple[str, ...] = ()) -> None:
+        """Append the multi-select filters (as integer codes) and the period to a slice's
+        predicates; ``skip`` names dimensions handled otherwise (the event's reason mask)."""
         for dim in FILTER_DIMENSIONS:
             vals = list(filters.values(dim))
-            if vals and dim != "reason":
+            if vals and dim not in skip:
                 preds.append(f"list_contains(CAST(? AS INTEGER[]), {dim}_c)")
                 params.append(self._codes_of(dim, vals))
         if filters.period is not None:
             grain, start = filters.period
             preds.append("day BETWEEN ? AND ?")
             params += [start, period_end(grain, start)]
-        return " AND ".join(preds), params
 
     def options(self) -> dict[str, list[str]]:
         """Every value each filter can take, from all loaded rows."""
