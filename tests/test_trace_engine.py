@@ -396,3 +396,21 @@ def test_failing_batch_gives_partial_with_its_id_range(hand, monkeypatch) -> Non
     assert r.rows == len(ids) - failed["ids"]
     assert spool.meta("materials")["completeness"]["status"] == "partial"
     _assert_released(lanes)
+
+
+def test_spool_reads_take_only_its_own_domains_and_columns(tmp_path: Path) -> None:
+    from core.trace.spool import SpoolError
+
+    s = make_settings("duckdb:///" + str(tmp_path / "none.duckdb"), spool_dir=str(tmp_path))
+    spool = Spool.create(s)
+    spool.write_table("history", pa.table({"containerid": ["A", "B"], "n": [1, 2]}))
+    assert spool.count("history") == 2
+    assert spool.count("history", {"containerid": "a"}) == 1  # contains, any case
+    for bad in ("history; DROP TABLE x", "materials"):  # not a name / not in this spool
+        with pytest.raises(SpoolError):
+            spool.count(bad)
+    with pytest.raises(SpoolError):
+        spool.count("history", {"n) OR (1=1": 1})
+    with pytest.raises(SpoolError):
+        spool.page("history", order_by=[("n", "desc; --")])
+    spool.delete()

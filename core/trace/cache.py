@@ -23,6 +23,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
+from core.db.idlist import IdSet
+
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
 
@@ -65,10 +69,13 @@ class DomainCache:
         self.misses = 0
         self.stores = 0
 
-    def key(self, domain: str, ids: Sequence[str], version: str = "") -> str | None:
-        """The cache key, or None when the set is too large to cache (or caching is off)."""
-        if not ids or len(ids) > self.max_ids:
+    def key(self, domain: str, ids: IdSet, version: str = "") -> str | None:
+        """The cache key, or None when the set is too large to cache (or caching is off).
+        ``ids`` may be an Arrow array: it is only turned into Python strings when small."""
+        if not len(ids) or len(ids) > self.max_ids:
             return None
+        if isinstance(ids, pa.Array | pa.ChunkedArray):
+            ids = ids.to_pylist()
         return f"{self.namespace}:{domain}{version}:{ids_digest(ids)}"
 
     def get(self, key: str | None) -> bytes | None:

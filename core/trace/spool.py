@@ -190,6 +190,7 @@ class Spool:
         return " ORDER BY " + ", ".join(out)
 
     def count(self, domain: str, filters: Mapping[str, Any] | None = None) -> int:
+        self._existing(domain)  # the name goes into the SQL: only a domain of this spool
         where, params = self._where(domain, filters)
         with self._connect() as con:
             return int(con.execute(f"SELECT count(*) FROM {domain}{where}", params)
