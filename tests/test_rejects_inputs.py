@@ -81,3 +81,18 @@ def test_demo_movein_is_less_than_the_naive_sum(lanes: object) -> None:
     k = Slicer(table).kpis(Policy(True, True, True, True, True), Filters())
     naive = sum(table.column("moveinqty").to_pylist())
     assert 0 < k["movein"] < naive
+
+
+def test_wildcards_follow_the_trace_seed_rule_including_a_trailing_backslash() -> None:
+    from core.rejects.resolve import is_pattern, like_pattern, regex
+    from core.trace.seeds import parse_value
+
+    for value in ("GA26*", "W\\_01*", "x_y", "a*\\", "100\\%"):
+        v = parse_value(value)
+        assert is_pattern(value) == (v.pattern is not None)
+        if v.pattern is not None:
+            assert like_pattern(value) == v.pattern
+    # a lone trailing backslash is a literal backslash, escaped for LIKE ... ESCAPE '\'
+    assert parse_value("a*\\").pattern == "a%\\\\"
+    assert regex("a*\\").match("abc\\") and not regex("a*\\").match("abc")
+    assert regex("W\\_01*").match("W_01-7") and not regex("W\\_01*").match("WX01")

@@ -2,8 +2,8 @@
 
 Problem: engineers paste lot names, work orders or wafer lots (some with wildcards) and
 want the rejects of the containers they mean, plus the values that matched nothing.
-(Issue 3's shared seed resolver did not exist when this was written; this one is small
-and local to reject history.)
+(It matches one mixed list against three columns, where core.trace.seeds resolves one
+kind at a time; the wildcard rule itself is the trace seeds' ``parse_value``.)
 
 Design: a value matches a container by containername, mfgordername (work order) or
 firstname (the wafer lot a lot came from). Exact values go in IN lists of at most 1000
@@ -27,6 +27,7 @@ from core.catalog import query
 from core.db.idlist import in_ids
 from core.rejects.inputs import RejectInputError
 from core.schema import container
+from core.trace.seeds import parse_value
 
 PATTERNS_PER_QUERY = 50
 _MATCH_COLUMNS = ("containername", "mfgordername", "firstname")
@@ -39,41 +40,31 @@ class Resolved:
     matches: int
 
 
-def _tokens(value: str) -> list[tuple[str, bool]]:
-    """(character, is_wildcard) pairs."""
-    out: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            out.append((value[i + 1], False))
-            i += 2
-            continue
-        out.append(("%" if ch == "*" else ch, ch in "*%_"))
-        i += 1
-    return out
-
-
 def is_pattern(value: str) -> bool:
-    return any(w for _, w in _tokens(value))
+    return parse_value(value).pattern is not None
 
 
 def literal(value: str) -> str:
-    return "".join(ch for ch, _ in _tokens(value))
+    return parse_value(value).literal
 
 
 def like_pattern(value: str) -> str:
-    """The LIKE pattern (escape character backslash)."""
-    out = []
-    for ch, wild in _tokens(value):
-        out.append(ch if wild else ("\\" + ch if ch in "%_\\" else ch))
-    return "".join(out)
+    """The LIKE pattern (escape character backslash), by the trace seeds' one rule."""
+    return parse_value(value).pattern or "".join(
+        "\\" + ch if ch in "%_\\" else ch for ch in parse_value(value).literal
+    )
 
 
 def regex(value: str) -> re.Pattern[str]:
-    parts = [
-        (".*" if ch == "%" else ".") if wild else re.escape(ch) for ch, wild in _tokens(value)
-    ]
+    """The same match as the LIKE pattern, for deciding locally which value matched."""
+    pat, parts, i = like_pattern(value), [], 0
+    while i < len(pat):
+        if pat[i] == "\\" and i + 1 < len(pat):
+            parts.append(re.escape(pat[i + 1]))
+            i += 2
+            continue
+        parts.append({"%": ".*", "_": "."}.get(pat[i], re.escape(pat[i])))
+        i += 1
     return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 

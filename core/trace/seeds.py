@@ -123,8 +123,8 @@ def parse_value(text: str) -> Value:
         elif ch == "_":
             wild = True
             pattern.append("_")
-        else:
-            pattern.append(ch)
+        else:  # a lone trailing backslash is itself: escaped in the pattern
+            pattern.append("\\\\" if ch == "\\" else ch)
         literal.append(ch)
         i += 1
     return Value(text, "".join(literal), "".join(pattern) if wild else None)
