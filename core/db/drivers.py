@@ -181,14 +181,11 @@ def _pg_copy_arrow(
 
 
 class Armed:
-    """One armed deadline; ``expired`` tells a timeout from a cancel afterwards."""
+    """One armed deadline (``deadline`` when a watchdog fires it; drivers whose server
+    enforces the deadline have none), handed back to ``disarm``."""
 
     def __init__(self, deadline: Deadline | None = None) -> None:
         self.deadline = deadline
-
-    @property
-    def expired(self) -> bool:
-        return self.deadline is not None and self.deadline.fired
 
 
 class Driver:

@@ -42,11 +42,6 @@ from core.scrap import CHARGED_BUCKETS
 BUCKETS = CHARGED_BUCKETS
 """The five charged scrap buckets (charged scrap = their sum, nulls as 0)."""
 
-RESULT_COLUMNS = (
-    "event_key", "containerid", "lot", "workorder", "workcenter", "spec", "machine",
-    "reason", "comment", "txndate", *BUCKETS, "defectqty", "moveinqty", "package", "type",
-    "function", "product", "objecttype",
-)
 _SEP = "|"
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.sql import Executable
 from core.db.drivers import arrow_schema_for
 from core.db.idlist import IdSet, sorted_ids
 from core.scrap import charged_sql
+from core.stations import station_map
 from core.trace.queries import (
     history_query,
     holds_query,
@@ -138,15 +139,6 @@ class DomainError(ValueError):
     """Unknown domain name."""
 
 
-# --- the station-group map, loaded once per database ------------------------------------------
-
-def station_map_table(lanes: Lanes, settings: Settings) -> pa.Table:
-    """core.stations' mapping (work_center, station_group, group_seq) as Arrow."""
-    from core.stations import station_map
-
-    return station_map(lanes, settings).table
-
-
 # --- fetching ----------------------------------------------------------------------------------
 
 
@@ -163,12 +155,6 @@ class _Shaper:
         self.now = now
         self.con = duckdb.connect()
         self.con.execute("SET threads TO 1")
-
-    def add_table(self, name: str, table: pa.Table) -> None:
-        """A lookup table every call can join (a real table: visible to all cursors)."""
-        self.con.register("_incoming", table)
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
-        self.con.unregister("_incoming")
 
     def __call__(self, table: pa.Table) -> pa.Table:
         """Shape one batch. Thread-safe: each call has a cursor of its own, so the slow
@@ -229,7 +215,8 @@ def fetch_domain(
     else:
         shape: Callable[[pa.Table], pa.Table]
         if name == "history":
-            shape = partial(history_shape, station_map=station_map_table(lanes, settings))
+            # core.stations' map (view + override file), cached per database
+            shape = partial(history_shape, station_map=station_map(lanes, settings).table)
         elif name == "materials":
             shape = partial(sorted_by, keys=MATERIALS_ORDER)
         else:

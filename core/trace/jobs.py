@@ -94,10 +94,6 @@ class Job:
 
     # --- state -------------------------------------------------------------------------------
     @property
-    def finished_ok(self) -> bool:
-        return self.state == "done"
-
-    @property
     def active(self) -> bool:
         return self.state in ("queued", "running")
 
