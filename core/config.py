@@ -87,7 +87,9 @@ class Settings:
         1800, "Seconds after which a live connection is replaced (firewalls drop idle ones)."
     )
     realtime_pool_pre_ping: bool = _s(
-        True, "Check a live connection before use, so a dropped one never reaches a page."
+        True,
+        "Check a live connection before use, so a dropped one never reaches a page "
+        "(server databases; an embedded DuckDB file has no connection to drop).",
     )
     realtime_deadline_s: float = _s(
         5.0, "Driver-enforced deadline of one live query; protects the pages from a hang."
