@@ -151,6 +151,25 @@ def test_cancel_interrupts_a_running_query(raw_lanes: Lanes) -> None:
     assert raw_lanes.slow.fetch_arrow(ids_query(["0000000000000001"])).num_rows == 1
 
 
+def test_cancel_while_the_stream_is_being_read_is_a_cancel(raw_lanes: Lanes) -> None:
+    """Cancelled between two batches of a streaming result (DuckDB reports it through
+    Arrow's reader as an OSError): still QueryCancelled, with everything returned."""
+    token = CancelToken()
+    n = sa.literal_column("5000000")
+    pg = raw_lanes.backend == "postgresql"
+    rows, col = ((sa.func.generate_series(1, n), "generate_series") if pg
+                 else (sa.func.range(n), "range"))
+    big = sa.select((sa.literal_column(col) * 2).label("h")).select_from(rows)
+    with pytest.raises(QueryCancelled), closing(
+        raw_lanes.slow.stream(big, batch_rows=10_000, cancel=token)
+    ) as batches:
+        for i, _ in enumerate(batches):
+            if i == 2:
+                token.cancel()
+    assert all_returned(raw_lanes)
+    assert raw_lanes.slow.fetch_arrow(ids_query(["0000000000000001"])).num_rows == 1
+
+
 def test_stream_closed_half_way_returns_permit_and_connection(raw_lanes: Lanes) -> None:
     stream = raw_lanes.slow.stream(sa.select(IDS.c.id), batch_rows=100)
     next(stream)

@@ -270,7 +270,12 @@ class DuckDBDriver(Driver):
     def is_interrupt(self, exc: BaseException) -> bool:
         import duckdb
 
-        return isinstance(_orig(exc), duckdb.InterruptException)
+        err = _orig(exc)
+        if isinstance(err, duckdb.InterruptException):
+            return True
+        # Interrupted while the Arrow reader pulls a batch: DuckDB's error reaches us
+        # through Arrow as an OSError ("INTERRUPT Error: Interrupted!").
+        return isinstance(err, OSError) and str(err).startswith("INTERRUPT Error")
 
     def is_db_error(self, exc: BaseException) -> bool:
         import duckdb
