@@ -200,6 +200,7 @@ def load_station_map(lanes: Lanes, settings: Settings) -> StationMap:
     """The mapping from the view (realtime lane: it is tiny) plus the override file,
     uncached (``station_map`` is the cached way)."""
     return build_station_map(
-        lanes.realtime.fetch_arrow(station_map_query()), settings.workcenter_map_file,
-        lanes.realtime.fetch_arrow(spec_map_query()),
+        lanes.realtime.fetch_arrow(station_map_query(), live=False),
+        settings.workcenter_map_file,
+        lanes.realtime.fetch_arrow(spec_map_query(), live=False),
     )

@@ -434,6 +434,19 @@ def test_slow_batches_shrink_and_serialise_while_live_widgets_are_active(
     assert max(sizes) == 1000 and slow._width(2) == 2
 
 
+def test_reference_lookups_do_not_narrow_the_slow_lane(raw_lanes: Lanes) -> None:
+    """A station map or exclusion list read (``live=False``) is not a live widget: the
+    slow lane keeps all its workers (a trace's own station map lookup used to halve the
+    speed of its first history fetch)."""
+    slow = raw_lanes.slow
+    slow.live_recent_s = 60.0
+    stmt = sa.select(sa.func.count()).select_from(IDS)
+    assert raw_lanes.realtime.fetch_arrow(stmt, live=False).num_rows == 1
+    assert slow._width(2) == 2 and raw_lanes.gate.active == 0
+    raw_lanes.realtime.fetch_arrow(stmt)  # a live widget's query
+    assert slow._width(2) == 1
+
+
 def test_batched_stream_transforms_each_batch_in_the_workers(raw_lanes: Lanes) -> None:
     main = threading.get_ident()
     threads: set[int] = set()

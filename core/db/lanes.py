@@ -269,8 +269,14 @@ class RealtimeLane(_Lane):
         super().__init__("realtime", engine, **kw)
         self.gate = gate
 
-    def fetch_arrow(self, stmt: Executable, *, deadline_s: float | None = None) -> pa.Table:
-        with self.gate.live():
+    def fetch_arrow(
+        self, stmt: Executable, *, deadline_s: float | None = None, live: bool = True
+    ) -> pa.Table:
+        """``live=False`` for reference lookups (station map, exclusion list): a few
+        rows read on behalf of a page or a job, not a live widget. They do not make the
+        slow lane narrow to one batch for ``live_recent_s`` (a trace's own station
+        map lookup did, and halved the speed of its first history fetch)."""
+        with self.gate.live() if live else _nullcontext():
             return self._table(
                 self._stream(stmt, deadline_s=deadline_s, cancel=None,
                              batch_rows=DEFAULT_BATCH_ROWS, small=True)

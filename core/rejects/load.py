@@ -43,7 +43,8 @@ class Loaded:
 def _prepare(lanes: Any, table: pa.Table) -> pa.Table:
     """The rows with the station group and policy flags (reference data read on the
     realtime lane: a few hundred rows at most, like core.stations)."""
-    names = lanes.realtime.fetch_arrow(exclusion_list()).column("reason_name").to_pylist()
+    names = lanes.realtime.fetch_arrow(exclusion_list(), live=False).column(
+        "reason_name").to_pylist()
     return prepare(table, station_map(lanes, lanes.settings), names)
 
 

@@ -66,8 +66,10 @@ def history_shape(batch: pa.Table, station_map: pa.Table) -> pa.Table:
             ("trackoutqty", "descending", "at_end"),
         ],
     )
-    ordered = batch.take(order)
-    kept = ordered.filter(pa.array(_group_starts(ordered, HISTORY_KEY)))
+    # the dedup decision needs only the key columns in order; the whole batch is then
+    # taken once, kept rows only (one materialization of the wide table instead of two)
+    keys = batch.select(list(HISTORY_KEY)).take(order)
+    kept = batch.take(order.filter(pa.array(_group_starts(keys, HISTORY_KEY))))
     where = pc.index_in(kept["workcentername"], value_set=station_map["work_center"])
     group = pc.take(station_map["station_group"], where)
     seq = pc.take(station_map["group_seq"], where)
