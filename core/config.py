@@ -202,6 +202,16 @@ class Settings:
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
     reject_max_days: int = _s(365, "Longest reject-history range.")
+    pareto_max_bars: int = _s(
+        30,
+        "Bars a reject pareto chart draws before summing the rest into one 'others (N)' "
+        "bar (a year has hundreds of machines); the pareto table lists every item.",
+    )
+    reject_open_runs_default: bool = _s(
+        True,
+        "Opening Reject history with nothing in the link runs the default range at once "
+        "(the morning view); off: the page waits for Run.",
+    )
     reject_cache_entries: int = _s(
         8,
         "Reject-history loads a process keeps ready to slice (each held by its local "
@@ -326,6 +336,7 @@ def _validate(s: Settings) -> list[str]:
         "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
         "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
         "reject_default_days", "reject_max_days", "reject_cache_entries", "snapshot_refresh_s",
+        "pareto_max_bars",
         "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size",

@@ -51,6 +51,29 @@ def test_shared_link_runs_and_restores(on_tiny: Path) -> None:  # noqa: F811
     assert _slow_queries() == before, "toggles and filters must not query again"
 
 
+def test_a_bare_open_runs_the_default_range_into_the_url(on_tiny: Path) -> None:  # noqa: F811
+    """The page managers open every morning shows the last days at once, and the link
+    it leaves in the address bar reopens the same view."""
+    from core.rejects.inputs import default_range
+    from dashboard import state
+
+    at = _open({})
+    assert not at.error, [e.value for e in at.error]
+    start, end = default_range(state.get_settings())
+    assert at.query_params["run"] in ("1", ["1"])
+    assert at.query_params["start"] in (start.isoformat(), [start.isoformat()])
+    assert at.query_params["end"] in (end.isoformat(), [end.isoformat()])
+    assert {m.label for m in at.metric} >= {"Charged scrap", "Move-in"}
+
+
+def test_a_bare_open_waits_for_run_when_set_so(
+    on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    monkeypatch.setenv("MES_REJECT_OPEN_RUNS_DEFAULT", "false")
+    at = _open({})
+    assert not at.metric and any("then **Run**" in i.value for i in at.info)
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

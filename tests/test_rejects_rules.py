@@ -239,6 +239,20 @@ def test_reason_pareto_and_top80(sl: Slicer) -> None:
     assert list(defect["reason"]) == ["001_CRACK", "274_OPEN"]
 
 
+def test_chart_keeps_the_top_bars_and_sums_the_rest_into_others(sl: Slicer) -> None:
+    from core.rejects.measures import chart_items
+
+    df = sl.pareto(P, F, "reason")
+    assert chart_items(df, "reason", 5) is df  # fits: unchanged
+    bars = chart_items(df, "reason", 2)
+    assert list(bars["reason"]) == ["001_CRACK", "275_SHORT", "others (3)"]
+    assert list(bars["charged"]) == [45, 20, 19 + 12 + 8]
+    assert int(bars["movein"].iloc[-1]) == int(df["movein"].iloc[2:].sum())
+    assert bars["cum_pct"].iloc[-1] == pytest.approx(100)
+    assert bars["share_pct"].sum() == pytest.approx(100)
+    assert bars["lots"].iloc[-1] is None or bars["lots"].isna().iloc[-1]  # distinct: no sum
+
+
 def test_top80_exact_boundary() -> None:
     import pandas as pd
 

@@ -188,6 +188,25 @@ def top80(frame: pd.DataFrame, share_col: str = "cum_pct") -> pd.DataFrame:
     return frame[before < TOP_SHARE]
 
 
+def chart_items(frame: pd.DataFrame, dim: str, max_bars: int) -> pd.DataFrame:
+    """A pareto frame cut to ``max_bars`` bars for a chart: the rest summed into one
+    ``others (N)`` bar, so its cumulative % reaches 100 (the table keeps every item).
+    Distinct counts (lots) cannot be summed: 'others' leaves them empty."""
+    if len(frame) <= max_bars:
+        return frame
+    head, rest = frame.iloc[:max_bars], frame.iloc[max_bars:]
+    others = {c: None for c in frame.columns}
+    others.update({
+        dim: f"others ({len(rest)})",
+        **{c: int(rest[c].sum()) for c in ("charged", "defect", "movein") if c in rest},
+        "share_pct": float(rest["share_pct"].sum()), "cum_pct": 100.0,
+    })
+    if "reject_rate_pct" in frame:
+        others["reject_rate_pct"] = float(_rate(pd.Series([others["charged"]]),
+                                                pd.Series([others["movein"]])).iloc[0])
+    return pd.concat([head, pd.DataFrame([others])], ignore_index=True)
+
+
 _MAX_EVENT_BITS = 22
 """Largest event-id range (2^22 events) grouped with DuckDB's perfect hash aggregate."""
 SLICER_THREADS = 1

@@ -31,6 +31,7 @@ from core.rejects.measures import (
     Filters,
     Selection,
     Slicer,
+    chart_items,
     csv_name,
 )
 from core.rejects.policy import TOGGLE_LABELS, Policy
@@ -133,6 +134,14 @@ if submitted:
     state.set_query_param("run", "1")
     st.rerun()
 
+if qp("run") != "1" and settings.reject_open_runs_default and not st.query_params:
+    # a bare open (the morning look): the default range, written to the URL so the
+    # view can be shared and reloaded like any other
+    state.set_query_param("mode", "range")
+    state.set_query_param("start", start.isoformat() if start else None)
+    state.set_query_param("end", end.isoformat() if end else None)
+    state.set_query_param("run", "1")
+
 if qp("run") != "1":
     st.info("Choose a date range (default: the last "
             f"{settings.reject_default_days} days) or a container list, then **Run**.")
@@ -206,17 +215,32 @@ st.caption(" · ".join([f"Range {shown_range}", *policy.chips(filters.package)])
 
 # --- KPIs ----------------------------------------------------------------------------------
 k = slicer.kpis(policy, filters)
+
+
+def _count(col: Any, label: str, n: int) -> None:
+    """A count as a metric: exact while it fits the tile, else compact (1.97 B) with the
+    exact number in the tooltip (a year's move-in runs to ten digits)."""
+    exact = f"{n:,}"
+    if len(exact) <= 11:
+        col.metric(label, exact)
+        return
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(n) >= size:
+            col.metric(label, f"{n / size:.2f} {suffix}", help=f"{label}: {exact}")
+            return
+
+
 row1 = st.columns(5)
-row1[0].metric("Charged scrap", f"{k['charged']:,}")
-row1[1].metric("Uncharged defect", f"{k['defect']:,}")
-row1[2].metric("Total", f"{k['total']:,}")
+_count(row1[0], "Charged scrap", k["charged"])
+_count(row1[1], "Uncharged defect", k["defect"])
+_count(row1[2], "Total", k["total"])
 row1[3].metric("Charged share", f"{k['charged_share_pct']:.1f} %")
-row1[4].metric("Move-in", f"{k['movein']:,}")
+_count(row1[4], "Move-in", k["movein"])
 row2 = st.columns(5)
 row2[0].metric("Reject rate", f"{k['reject_rate_pct']:.3f} %")
 row2[1].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
-row2[2].metric("Affected lots", f"{k['lots']:,}")
-row2[3].metric("Affected work orders", f"{k['workorders']:,}")
+_count(row2[2], "Affected lots", k["lots"])
+_count(row2[3], "Affected work orders", k["workorders"])
 
 
 def _points(event: Any) -> list[dict[str, Any]]:
@@ -269,15 +293,25 @@ state.set_query_param("dim", None if new_dim == "reason" else new_dim)
 state.set_query_param("measure", None if new_measure == "charged" else new_measure)
 state.set_query_param("top80", "1" if only80 else None)
 par = slicer.pareto(policy, filters, new_dim, new_measure, only_top80=only80)
+bars = chart_items(par, new_dim, settings.pareto_max_bars)
 pfig = make_subplots(specs=[[{"secondary_y": True}]])
-pfig.add_trace(go.Bar(x=par[new_dim], y=par[new_measure if new_measure == "charged"
-                                              else "defect"], name=new_measure))
-pfig.add_trace(go.Scatter(x=par[new_dim], y=par["cum_pct"], name="cumulative %",
+cut = len(par) > settings.pareto_max_bars  # the last bar is 'others': grey
+colors = ["#9aa0a6" if cut and i == len(bars) - 1 else "#1f6fd1" for i in range(len(bars))]
+pfig.add_trace(go.Bar(x=bars[new_dim], y=bars[new_measure], name=new_measure,
+                      marker_color=colors))
+pfig.add_trace(go.Scatter(x=bars[new_dim], y=bars["cum_pct"], name="cumulative %",
                           mode="lines+markers"), secondary_y=True)
-pfig.update_yaxes(range=[0, 100], secondary_y=True, title_text="cumulative %")
+# 0-100 % with round ticks (not the bars' grid), and the 80 % line the top-80 rule uses
+pfig.update_yaxes(range=[0, 101], tickvals=[0, 20, 40, 60, 80, 100], ticksuffix=" %",
+                  showgrid=False, secondary_y=True, title_text="cumulative %")
+pfig.add_hline(y=80, line_dash="dot", line_color="grey", secondary_y=True)
 pfig.update_layout(height=320, margin=dict(t=10, b=10))
 pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
-ppts = _points(pev)
+if cut:
+    st.caption(f"The chart draws the top {settings.pareto_max_bars} of {len(par):,} "
+               f"{DIMENSIONS[new_dim].lower()} values and sums the rest into "
+               f"'{bars[new_dim].iloc[-1]}'; the pareto table lists every one.")
+ppts = [p for p in _points(pev) if str(p.get("x")) in set(par[new_dim].astype(str))]
 if ppts and ppts[0].get("x") is not None and (
     qp("sel_dim") != new_dim or qp("sel_val") != str(ppts[0]["x"])
 ):
