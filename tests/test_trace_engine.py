@@ -398,6 +398,28 @@ def test_failing_batch_gives_partial_with_its_id_range(hand, monkeypatch) -> Non
     _assert_released(lanes)
 
 
+def test_spool_pages_and_exports_show_the_lot_name_beside_the_id(tmp_path: Path) -> None:
+    s = make_settings("duckdb:///" + str(tmp_path / "none.duckdb"), spool_dir=str(tmp_path))
+    spool = Spool.create(s)
+    spool.write_table("history", pa.table({"containerid": ["A", "B", "C"], "n": [1, 2, 3]}))
+    assert spool.columns("history") == ["containerid", "n"]  # no lineage: ids only
+    spool.write_table("nodes", pa.table({"containerid": ["A", "B"],
+                                         "containername": ["LOT-A", "LOT-B"]}))
+    assert spool.columns("history") == ["containerid", "containername", "n"]
+    assert spool.columns("nodes") == ["containerid", "containername"]
+    page = spool.page("history", order_by="containerid").to_pylist()
+    assert page == [{"containerid": "A", "containername": "LOT-A", "n": 1},
+                    {"containerid": "B", "containername": "LOT-B", "n": 2},
+                    {"containerid": "C", "containername": None, "n": 3}]  # no node: kept
+    assert spool.count("history", {"containername": "lot-b"}) == 1
+    assert spool.count("history") == 3
+    csv = Path(spool.export("history", "csv")).read_text(encoding="utf-8").splitlines()
+    assert csv[0] == "containerid,containername,n" and "A,LOT-A,1" in csv
+    exported = pq.read_table(spool.export("history", "parquet"))
+    assert exported.column_names == ["containerid", "containername", "n"]
+    assert spool.sql("SELECT * FROM history").column_names == ["containerid", "n"]
+
+
 def test_spool_reads_take_only_its_own_domains_and_columns(tmp_path: Path) -> None:
     from core.trace.spool import SpoolError
 

@@ -21,7 +21,7 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
                 order_by: str | list | None = None) -> None:
     """Render ``domain`` of ``spool`` as a filtered, paged table with downloads."""
     try:
-        columns = spool.schema(domain).names
+        columns = spool.columns(domain)
     except SpoolError as exc:
         st.info(str(exc))
         return
