@@ -27,6 +27,7 @@ from core.defects.run import DefectResult, run_defect_analysis
 from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
+from dashboard.widgets.charts import pareto_figure
 from dashboard.widgets.jobs import job_progress
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -230,15 +231,9 @@ if k["lots"] == 0:
 def pareto_chart(table: pa.Table, title: str, value: str = "defects",
                  line_name: str = "Cumulative %") -> go.Figure:
     df = table.to_pandas()
-    fig = go.Figure()
-    fig.add_bar(x=df["factor"], y=df[value], name=value.capitalize())
-    if "cumulative_pct" in df:
-        fig.add_scatter(x=df["factor"], y=df["cumulative_pct"], name=line_name,
-                        yaxis="y2", mode="lines+markers")
-    fig.update_layout(title=title, yaxis2={"overlaying": "y", "side": "right",
-                                           "range": [0, 100], "title": "%"},
-                      height=380, margin={"t": 40, "b": 10}, legend={"orientation": "h"})
-    return fig
+    return pareto_figure(df["factor"], df[value], df.get("cumulative_pct"),
+                         bar_name=value.capitalize(), line_name=line_name, title=title,
+                         height=380)
 
 
 if result.backward is not None:

@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.db import CancelToken
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
@@ -36,6 +35,7 @@ from core.rejects.measures import (
 )
 from core.rejects.policy import TOGGLE_LABELS, Policy
 from dashboard import state
+from dashboard.widgets.charts import pareto_figure
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -294,18 +294,8 @@ state.set_query_param("measure", None if new_measure == "charged" else new_measu
 state.set_query_param("top80", "1" if only80 else None)
 par = slicer.pareto(policy, filters, new_dim, new_measure, only_top80=only80)
 bars = chart_items(par, new_dim, settings.pareto_max_bars)
-pfig = make_subplots(specs=[[{"secondary_y": True}]])
-cut = len(par) > settings.pareto_max_bars  # the last bar is 'others': grey
-colors = ["#9aa0a6" if cut and i == len(bars) - 1 else "#1f6fd1" for i in range(len(bars))]
-pfig.add_trace(go.Bar(x=bars[new_dim], y=bars[new_measure], name=new_measure,
-                      marker_color=colors))
-pfig.add_trace(go.Scatter(x=bars[new_dim], y=bars["cum_pct"], name="cumulative %",
-                          mode="lines+markers"), secondary_y=True)
-# 0-100 % with round ticks (not the bars' grid), and the 80 % line the top-80 rule uses
-pfig.update_yaxes(range=[0, 101], tickvals=[0, 20, 40, 60, 80, 100], ticksuffix=" %",
-                  showgrid=False, secondary_y=True, title_text="cumulative %")
-pfig.add_hline(y=80, line_dash="dot", line_color="grey", secondary_y=True)
-pfig.update_layout(height=320, margin=dict(t=10, b=10))
+cut = len(par) > settings.pareto_max_bars  # the last bar is 'others (N)'
+pfig = pareto_figure(bars[new_dim], bars[new_measure], bars["cum_pct"], bar_name=new_measure)
 pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
 if cut:
     st.caption(f"The chart draws the top {settings.pareto_max_bars} of {len(par):,} "

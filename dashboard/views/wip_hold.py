@@ -34,6 +34,7 @@ from core.holds.classify import (
     shift_day,
 )
 from dashboard import state
+from dashboard.widgets.charts import pareto_figure
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -95,19 +96,6 @@ def points(key: str) -> list[dict[str, Any]]:
         return list(event.selection.points) if event else []
     except AttributeError:
         return []
-
-
-def pareto_figure(df: pd.DataFrame, x: str, y: str, cum: str, y_title: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_bar(x=df[x], y=df[y], name=y_title)
-    fig.add_scatter(x=df[x], y=df[cum], name="cumulative %", yaxis="y2", mode="lines+markers")
-    fig.update_layout(
-        yaxis={"title": y_title}, yaxis2={"title": "cumulative %", "overlaying": "y",
-                                          "side": "right", "range": [0, 100]},
-        height=320, margin={"t": 30, "b": 10}, legend={"orientation": "h"},
-        clickmode="event+select",
-    )
-    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +231,7 @@ def live_view() -> None:
         with left:
             st.markdown("**On-hold reasons** (lots, pareto)")
             p = live.pareto(df)
-            st.plotly_chart(pareto_figure(p, "reason", "lots", "cum_pct", "lots"),
+            st.plotly_chart(pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name="lots"),
                             key="wh_pareto", on_select=_on_click("wh_pareto", "wh_f_reason"),
                             selection_mode="points")
         with right:
@@ -398,7 +386,8 @@ def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
     label = history.RECORD_TYPE_LABELS[rec].lower()
     with left:
         st.markdown(f"**Reasons of {label}, by count** (holds)")
-        st.plotly_chart(pareto_figure(p, "reason", "count", "count_cum_pct", "holds"),
+        st.plotly_chart(pareto_figure(p["reason"], p["count"], p["count_cum_pct"],
+                                      bar_name="holds"),
                         key="wh_h_pareto_n", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_n", "wh_h_reason"))
     with right:
@@ -406,7 +395,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
         pq_ = p.sort_values(["qty", "reason"], ascending=[False, True])
         total = pq_["qty"].sum()
         pq_ = pq_.assign(qty_cum=(pq_["qty"].cumsum() / total * 100) if total else 0.0)
-        st.plotly_chart(pareto_figure(pq_, "reason", "qty", "qty_cum", "pcs"),
+        st.plotly_chart(pareto_figure(pq_["reason"], pq_["qty"], pq_["qty_cum"], bar_name="pcs"),
                         key="wh_h_pareto_q", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_q", "wh_h_reason"))
 

@@ -1,0 +1,55 @@
+"""One pareto chart for every page (reject history, WIP hold, defect trace).
+
+Why: shared/domain.md asks for one pareto rule everywhere: bars sorted descending, the
+cumulative % line on a 0-100 secondary axis. Three pages drew it three ways, and plotly
+aligned the % axis to the bars' grid (ticks at 24.2, 48.4, ...). Here the % axis always
+has round ticks and a dotted 80 % line (the top-80 rule), and a last bar named
+``others ...`` (the rest summed, or in the defect trace what the rest add) is grey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+BAR_COLOR = "#1f6fd1"
+OTHERS_COLOR = "#9aa0a6"
+TOP_LINE_PCT = 80.0
+
+
+def pareto_figure(
+    x: Sequence[Any],
+    bars: Sequence[Any],
+    cumulative: Sequence[Any] | None,
+    *,
+    bar_name: str,
+    line_name: str = "cumulative %",
+    title: str | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Bars with the cumulative % line on the right axis (0-100, round ticks, 80 % line).
+
+    ``cumulative`` None (or all missing) draws the bars only."""
+    labels = [str(v) for v in x]
+    colors = [OTHERS_COLOR if v.startswith("others") else BAR_COLOR for v in labels]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors)
+    line = [] if cumulative is None else list(cumulative)
+    if any(v is not None and v == v for v in line):  # v == v: not NaN
+        fig.add_scatter(x=labels, y=line, name=line_name, yaxis="y2", mode="lines+markers",
+                        line={"color": "#f28e2b"})
+        fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=TOP_LINE_PCT,
+                      y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
+    fig.update_layout(
+        title=title,
+        yaxis={"title": bar_name},
+        yaxis2={"title": "cumulative %", "overlaying": "y", "side": "right",
+                "range": [0, 101], "tickvals": [0, 20, 40, 60, 80, 100], "showgrid": False},
+        height=height,
+        margin={"t": 40 if title else 10, "b": 10},
+        legend={"orientation": "h"},
+        clickmode="event+select",
+    )
+    return fig
