@@ -176,7 +176,14 @@ class Settings:
     spool_dir: str = _s(
         "", "Folder for per-trace Parquet spools. Empty: a folder in the system temp dir."
     )
-    job_ttl_s: int = _s(3600, "Seconds a finished trace job and its spool are kept.")
+    job_ttl_s: int = _s(
+        3600, "Seconds a finished job (trace, defect trace, reject-history load) and its "
+        "spool are kept.")
+    job_inline_wait_s: float = _s(
+        1.0,
+        "Seconds a page waits for a job it just found running before it shows the "
+        "progress block with Cancel: a short load appears without a progress flash.",
+    )
     # --- trace -----------------------------------------------------------------------------
     trace_max_depth: int = _s(60, "Genealogy levels followed before the trace says 'cut'.")
     trace_max_nodes: int = _s(
@@ -357,6 +364,8 @@ def _validate(s: Settings) -> list[str]:
         p.append(f"gil_switch_ms = {s.gil_switch_ms} must be between 0.05 and 50.")
     if s.live_recent_s < 0:
         p.append(f"live_recent_s = {s.live_recent_s} must be 0 or more.")
+    if not 0 <= s.job_inline_wait_s <= 30:
+        p.append(f"job_inline_wait_s = {s.job_inline_wait_s} must be between 0 and 30.")
     if s.yield_max_wait_s < 0:
         p.append(f"yield_max_wait_s = {s.yield_max_wait_s} must be 0 or more.")
     if s.slow_connections < s.slow_permits:

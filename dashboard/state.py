@@ -211,6 +211,14 @@ def now_like(value: datetime) -> datetime:
 # ---------------------------------------------------------------------------------------------
 
 
+def session_id() -> str | None:
+    """This browser session's id (the owner of the jobs it starts), None outside a run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
 def query_param(name: str, default: str | None = None) -> str | None:
     """A single value from the URL's query string."""
     value = st.query_params.get(name)

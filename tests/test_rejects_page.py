@@ -9,18 +9,33 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.rejects.run import KEY_PREFIX
+from core.trace.jobs import JobManager
+from dashboard.jobs import get_job_manager
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
 
 PAGE = "views/reject_history.py"
 
 
+def _manager() -> JobManager:
+    from dashboard import state
+
+    return get_job_manager(state.get_settings())
+
+
 def _open(params: dict[str, object]) -> AppTest:
+    """The page for a link, after its load (a background job) has finished."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
     at.run()
     for key, value in params.items():
         at.query_params[key] = value
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
+    if any(job.active for job in _manager().jobs()):
+        for job in _manager().jobs():
+            assert job.wait(120), "reject load did not finish"
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -99,15 +114,20 @@ def test_unknown_filter_value_and_unmatched_list(on_tiny: Path) -> None:  # noqa
 def test_container_lists_over_the_cache_limit_are_never_cached(
     on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    """A short list of work orders can expand to many containers: the loaded result is
-    cached only when it holds at most cache_max_ids containers."""
+    """A short list of work orders can expand to many containers: a load over
+    cache_max_ids containers is its session's own (its filters slice it without a query)
+    and is never served to another session, which loads the list again."""
     monkeypatch.setenv("MES_CACHE_MAX_IDS", "1")  # every real result is "too big" here
     at = _open({"run": "1", "mode": "list", "c": ["GA*"]})
     assert not at.error, [e.value for e in at.error]
+    (job,) = [j for j in _manager().jobs() if j.key.startswith(KEY_PREFIX)]
+    assert job.private and job.state == "done"
     before = _slow_queries()
-    at.run()  # the same link again: not served from the cache, so it queries again
-    assert not at.exception
-    assert _slow_queries() > before
+    at.run()  # this session's rerun (a filter change): its own load, no query
+    assert not at.exception and _slow_queries() == before
+    other = _manager().submit(job.key, lambda j: None, label="x", owner="another session")
+    assert other is not job, "another session must not get the big result"
+    other.wait(10)
 
 
 def test_small_container_lists_are_cached(on_tiny: Path) -> None:  # noqa: F811
@@ -116,3 +136,11 @@ def test_small_container_lists_are_cached(on_tiny: Path) -> None:  # noqa: F811
     before = _slow_queries()
     at.run()
     assert not at.exception and _slow_queries() == before
+    (job,) = [j for j in _manager().jobs() if j.key.startswith(KEY_PREFIX)]
+    assert not job.private
+    shared = _manager().submit(job.key, lambda j: None, label="x", owner="another session")
+    assert shared is job, "another session opening the same list gets the same load"
+    again = _open({"run": "1", "mode": "list", "c": ["GA*"]})  # a new page, same link
+    assert not again.error and _slow_queries() == before
+
+

@@ -465,3 +465,68 @@ def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
     from core.rejects.measures import reason_flags
 
     assert reason_flags(reason, ["358", "505_機台拋料"])["excluded"] is excluded
+
+
+def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: object) -> None:
+    from core.rejects.run import RejectRequest, run_reject_load
+    from core.trace.jobs import JobManager
+
+    settings = hand.settings  # type: ignore[attr-defined]
+    manager = JobManager(settings)
+    try:
+        request = RejectRequest("range", D1, D2)
+        job = manager.submit(request.key(settings),
+                             lambda j: run_reject_load(j, hand, request, settings),
+                             label=request.label)
+        assert job.wait(60) and job.state == "done", job.error
+        assert [s["name"] for s in job.snapshot()["stages"]] == [
+            "Reject rows (one query on the slow lane)", "Local slicer"]
+        assert job.snapshot()["stages"][0]["rows"] > 0
+        assert job.result.slicer.kpis(P, F) == Slicer(load_range(hand, D1, D2).table).kpis(P, F)
+        assert job.result.loaded.table.num_rows == 0  # the rows live in the slicer only
+        listed = RejectRequest("list", values=("LOT-A*",))
+        assert listed.key(settings) != request.key(settings)
+        lj = manager.submit(listed.key(settings),
+                            lambda j: run_reject_load(j, hand, listed, settings),
+                            label=listed.label)
+        assert lj.wait(60) and lj.state == "done", lj.error
+        stage = lj.snapshot()["stages"][0]
+        assert stage["total"] == lj.result.loaded.containers and stage["done"] == stage["total"]
+        assert not lj.private  # small: shared by key
+    finally:
+        manager.close()
+
+
+def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
+    from core.rejects.run import RejectRequest, run_reject_load
+    from core.trace.jobs import Job
+    from core.trace.spool import Spool
+    from tests.test_lanes import all_returned
+
+    settings = hand.settings  # type: ignore[attr-defined]
+    request = RejectRequest("range", D1, D2)
+    job = Job(request.key(settings), request.label, Spool.create(settings))
+    job.cancel_token.cancel()  # Cancel pressed before the query ran
+    job.run(lambda j: run_reject_load(j, hand, request, settings))
+    assert job.state == "cancelled" and job.result is None
+    assert all_returned(hand)  # type: ignore[arg-type]
+    job.spool.delete()
+
+
+def test_keep_latest_bounds_the_finished_loads_a_process_holds(hand: object) -> None:
+    from core.trace.jobs import JobManager
+
+    manager = JobManager(hand.settings)  # type: ignore[attr-defined]
+    try:
+        jobs = [manager.submit(f"rejects:{i}", lambda j, i=i: i, label=str(i))
+                for i in range(4)]
+        other = manager.submit("trace:x", lambda j: "t", label="t")
+        for j in [*jobs, other]:
+            assert j.wait(10)
+        gone = manager.keep_latest("rejects:", 2)
+        assert len(gone) == 2 and manager.by_key("trace:x") is other
+        kept = [j for j in jobs if manager.get(j.id) is not None]
+        assert len(kept) == 2 and all(not j.spool.path.exists() for j in jobs
+                                      if j not in kept)
+    finally:
+        manager.close()

@@ -16,7 +16,7 @@ whether it may be cached at all (never for lists over cache_max_ids).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
@@ -54,15 +54,28 @@ def load_range(lanes: Any, start: date, end: date, *, cancel: Any = None) -> Loa
 
 
 def load_containers(
-    lanes: Any, values: Sequence[str], *, max_matches: int, cancel: Any = None
+    lanes: Any, values: Sequence[str], *, max_matches: int, cancel: Any = None,
+    progress: Callable[..., None] | None = None,
 ) -> Loaded:
+    """Rejects of the containers ``values`` match; ``progress(done=, total=, rows=)``
+    after each IN-list batch (ids done of the matched containers)."""
     found = resolve(lanes, values, max_matches=max_matches, cancel=cancel)
     tables: list[pa.Table] = []
     if found.containerids:
+        done = rows = 0
+        total = len(found.containerids)
+        if progress is not None:
+            progress(done=0, total=total, rows=0)
         with closing(lanes.slow.stream_batched(
             lambda chunk: rejects_by_containers(chunk), found.containerids, cancel=cancel
         )) as it:
-            tables = [b.table for b in it if b.table is not None]
+            for b in it:
+                done += b.size
+                if b.table is not None:
+                    tables.append(b.table)
+                    rows += b.table.num_rows
+                if progress is not None:
+                    progress(done=done, total=total, rows=rows)
     table = pa.concat_tables(tables) if tables else _empty_result()
     start = end = None
     if table.num_rows:

@@ -61,6 +61,8 @@ class Job:
         self.error: str | None = None
         self.error_type: str | None = None
         self.exception: BaseException | None = None  # the typed error, for the CLI
+        self.owner: str | None = None  # who submitted it (a page session), if known
+        self.private = False  # set by the job: its result is for its owner only
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -170,17 +172,20 @@ class JobManager:
         self._lock = threading.Lock()
 
     def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
-               fresh: bool = False) -> Job:
-        """The job for ``key``: the existing one unless it failed, was cancelled, expired
-        or ``fresh`` is asked; else a new one started on a background thread."""
+               fresh: bool = False, owner: str | None = None) -> Job:
+        """The job for ``key``: the existing one unless it failed, was cancelled, expired,
+        is private to another owner (``Job.private``) or ``fresh`` is asked; else a new
+        one started on a background thread."""
         self.sweep()
         with self._lock:
             old = self._jobs.get(self._by_key.get(key, ""))
-            if old is not None and not fresh and old.state in ("queued", "running", "done"):
+            if (old is not None and not fresh and old.state in ("queued", "running", "done")
+                    and not (old.private and old.owner != owner)):
                 return old
-            if old is not None and old.active:
+            if old is not None and old.active and not old.private:
                 old.cancel_token.cancel()
             job = Job(key, label, Spool.create(self.settings))
+            job.owner = owner
             self._jobs[job.id] = job
             self._by_key[key] = job.id
             thread = threading.Thread(target=job.run, args=(fn,), daemon=True,
@@ -199,6 +204,22 @@ class JobManager:
 
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
+
+    def keep_latest(self, prefix: str, n: int) -> list[str]:
+        """Forget all but the ``n`` most recently finished jobs whose key starts with
+        ``prefix`` (results held in memory, such as reject-history slicers, are bounded
+        by count as well as by age); running jobs are kept."""
+        with self._lock:
+            done = sorted((j for j in self._jobs.values()
+                           if j.key.startswith(prefix) and j.finished is not None),
+                          key=lambda j: j.finished or 0.0, reverse=True)
+            gone = [self._jobs.pop(j.id) for j in done[max(0, n):]]
+            for job in gone:
+                if self._by_key.get(job.key) == job.id:
+                    del self._by_key[job.key]
+        for job in gone:
+            job.spool.delete()
+        return [j.id for j in gone]
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Forget finished jobs older than the TTL and delete their spools."""

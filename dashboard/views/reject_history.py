@@ -11,7 +11,6 @@ st.query_params, so a shared link restores and runs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -19,9 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.db import CancelToken
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
-from core.rejects.load import Loaded, load_containers, load_range, values_digest
 from core.rejects.measures import (
     DIMENSIONS,
     FILTER_DIMENSIONS,
@@ -29,13 +26,15 @@ from core.rejects.measures import (
     SORTABLE,
     Filters,
     Selection,
-    Slicer,
     chart_items,
     csv_name,
 )
 from core.rejects.policy import TOGGLE_LABELS, Policy
+from core.rejects.run import KEY_PREFIX, RejectRequest, RejectView, run_reject_load
 from dashboard import state
+from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.jobs import job_progress
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -43,56 +42,6 @@ qp = state.query_param
 TOGGLE_KEYS = {name: "t_" + name.removeprefix("include_") for name in Policy.names()}
 
 st.title("Reject history")
-
-
-@dataclass(frozen=True)
-class _View:
-    """A load ready to slice: its facts (range, unmatched values) and the slicer that
-    holds the rows (the Arrow table itself is let go)."""
-
-    loaded: Loaded
-    slicer: Slicer
-
-
-def _view_of(loaded: Loaded) -> _View:
-    slicer = Slicer(loaded.table)
-    return _View(replace(loaded, table=loaded.table.schema.empty_table()), slicer)
-
-
-@st.cache_resource(show_spinner=False, ttl=settings.cache_ttl_s,
-                   max_entries=settings.reject_cache_entries)
-def _cached_range(url: str, schema: str, start: date, end: date) -> _View:
-    return _view_of(load_range(lanes, start, end, cancel=CancelToken()))
-
-
-class _TooBigToCache(Exception):
-    """Carries a result over cache_max_ids containers out of the cached function:
-    st.cache_resource never stores a raised exception, so such a result is never cached."""
-
-    def __init__(self, view: _View) -> None:
-        self.view = view
-
-
-@st.cache_resource(show_spinner=False, ttl=settings.cache_ttl_s,
-                   max_entries=settings.reject_cache_entries)
-def _cached_list(url: str, schema: str, digest: str, _values: tuple[str, ...]) -> _View:
-    loaded = load_containers(lanes, list(_values), max_matches=settings.seed_max_matches)
-    if (loaded.containers or 0) > settings.cache_max_ids:
-        raise _TooBigToCache(_view_of(loaded))
-    return _view_of(loaded)
-
-
-def _load(mode: str, start: date | None, end: date | None, values: list[str]) -> _View:
-    url, schema = settings.effective_db_url, settings.schema
-    if mode == "range":
-        assert start is not None and end is not None
-        return _cached_range(url, schema, start, end)
-    if len(values) > settings.cache_max_ids:  # never cache a big list
-        return _view_of(load_containers(lanes, values, max_matches=settings.seed_max_matches))
-    try:
-        return _cached_list(url, schema, values_digest(values), tuple(values))
-    except _TooBigToCache as big:  # a few work orders can expand past the limit
-        return big.view
 
 
 # --- the primary query ---------------------------------------------------------------------
@@ -132,6 +81,7 @@ if submitted:
     for key in ("sel_dim", "sel_val", "period", "page"):
         state.set_query_param(key, None)
     state.set_query_param("run", "1")
+    st.session_state.pop("rj.job", None)  # Run: a cancelled or failed load starts again
     st.rerun()
 
 if qp("run") != "1" and settings.reject_open_runs_default and not st.query_params:
@@ -161,15 +111,34 @@ if mode == "list":
         st.error("The container list is empty: paste lots, work orders or wafer lots.")
         st.stop()
 
-view: _View | None = None
-with state.guarded("Reject history query"):
-    try:
-        with st.spinner("Loading rejects on the slow lane…"):
-            view = _load(mode, start, end, values)
-    except RejectInputError as exc:
-        st.error(str(exc))
-if view is None:
+# --- the load: a background job (progress, Cancel), one per primary inputs ------------------
+request = RejectRequest(mode, start, end, tuple(values))
+key = request.key(settings)
+manager = get_job_manager(settings)
+owner = state.session_id()
+mine = manager.get(st.session_state.get("rj.job", ""))
+# this session's job while it asks for the same inputs (whatever its state, until Run),
+# else the process's job for these inputs (a finished one is served, not run again)
+job = mine if mine is not None and mine.key == key else None
+if job is None:
+    job = manager.submit(key, lambda j: run_reject_load(j, lanes, request, settings),
+                         label=request.label, owner=owner)
+    manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries)
+st.session_state["rj.job"] = job.id
+job.wait(settings.job_inline_wait_s)  # a short load shows its result without a progress flash
+if job.active:
+    job_progress(job, key="rj.job")
     st.stop()
+if job.state == "cancelled":
+    st.warning("The reject-history load was cancelled. Press **Run** to load it again.")
+    st.stop()
+if job.state == "failed":
+    if job.error_type == "RejectInputError":
+        st.error(job.error)
+    else:
+        st.error(f"The reject-history load failed: {job.error}")
+    st.stop()
+view: RejectView = job.result
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "

@@ -1,0 +1,85 @@
+"""Reject-history loads as background jobs: stage progress, Cancel, one load per key.
+
+Why: a 365-day load on the warehouse can take tens of seconds. Run inside the page it
+blocked the session behind a spinner and could not be stopped: the query kept its
+slow-lane permit until it finished or hit its deadline. As a job (core.trace.jobs, one
+manager per server process) the page shows the stages and a Cancel button that
+interrupts the query and returns its permit and connection within 2 s, and managers
+opening the same morning view share one load.
+
+Design: ``RejectRequest`` is the primary inputs only (a range, or the container
+values); its ``key`` names the load, so every toggle, filter and click slices the same
+finished ``RejectView`` (the prepared rows held by a local ``Slicer``) without a query.
+A finished load stays with its job for ``job_ttl_s``, among the latest
+``reject_cache_entries`` loads of the process (``JobManager.keep_latest``). A load over
+``cache_max_ids`` containers is never shared: the job marks itself private, so only
+the session that started it reads it, and another session asking for the same list
+loads it again (the issue's rule: nothing over the limit is cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from core.rejects.load import Loaded, load_containers, load_range, values_digest
+from core.rejects.measures import Slicer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.trace.jobs import Job
+
+KEY_PREFIX = "rejects:"
+
+
+@dataclass(frozen=True)
+class RejectRequest:
+    """The primary inputs of one load: a whole-day range, or container values."""
+
+    mode: str  # "range" or "list"
+    start: date | None = None
+    end: date | None = None
+    values: tuple[str, ...] = ()
+
+    def key(self, settings: Settings) -> str:
+        where = f"{settings.effective_db_url}|{settings.schema}"
+        if self.mode == "range":
+            return f"{KEY_PREFIX}{where}|range|{self.start}|{self.end}"
+        return f"{KEY_PREFIX}{where}|list|{values_digest(list(self.values))}"
+
+    @property
+    def label(self) -> str:
+        if self.mode == "range":
+            return f"Reject history {self.start} to {self.end}"
+        return f"Reject history of {len(self.values):,} listed value(s)"
+
+
+@dataclass(frozen=True)
+class RejectView:
+    """A finished load ready to slice: its facts (range, unmatched values, containers;
+    the Arrow table itself is let go) and the slicer that holds the rows."""
+
+    loaded: Loaded
+    slicer: Slicer
+
+
+def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
+                    settings: Settings) -> RejectView:
+    """The job's work: the primary query (stage progress), then the local slicer."""
+    cancel = job.cancel_token
+    if request.mode == "range":
+        assert request.start is not None and request.end is not None
+        job.stage("Reject rows (one query on the slow lane)")
+        loaded = load_range(lanes, request.start, request.end, cancel=cancel)
+    else:
+        stage = job.stage("Reject rows (matched containers, IN-list batches)")
+        loaded = load_containers(lanes, list(request.values),
+                                 max_matches=settings.seed_max_matches, cancel=cancel,
+                                 progress=job.progress_for(stage))
+        if max(len(request.values), loaded.containers or 0) > settings.cache_max_ids:
+            job.private = True  # over the cache limit: this session's, never shared
+    job.progress_for(job.stages[-1])(rows=loaded.table.num_rows)
+    job.stage("Local slicer")
+    slicer = Slicer(loaded.table)
+    return RejectView(replace(loaded, table=loaded.table.schema.empty_table()), slicer)
