@@ -170,6 +170,7 @@ job = manager.submit(request.key(),
 
 
 # --- progress ---------------------------------------------------------------------------------
+job.wait(settings.job_inline_wait_s)  # a short job shows its result without a progress flash
 if job.active:
     job_progress(job, key="defects")
     st.stop()

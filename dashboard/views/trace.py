@@ -116,6 +116,7 @@ if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
     job = manager.submit(request.key, _job_fn(request), label=request.label, fresh=fresh)
 st.session_state["trace.last_key"] = request.key
 
+job.wait(settings.job_inline_wait_s)  # a short job shows its result without a progress flash
 if job.active:
     job_progress(job, key="trace.job")
     st.stop()
