@@ -259,9 +259,13 @@ if result.backward is not None:
             df = full.to_pandas().drop(columns=["factor_kind"])
             df = df.sort_values(by, ascending=False, na_position="last")
             df["lift"] = df["lift"].map(fmt_lift)
-            st.dataframe(df, hide_index=True, width="stretch", column_config={
-                "rate": st.column_config.NumberColumn(format="%.5f"),
-                "rate_unexposed": st.column_config.NumberColumn(format="%.5f"),
+            shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100)
+            st.dataframe(shown, hide_index=True, width="stretch", column_config={
+                **{c: st.column_config.NumberColumn(format="localized")
+                   for c in ("lots", "defective_lots", "input", "defects")},
+                "rate": st.column_config.NumberColumn("rate %", format="%.3f"),
+                "rate_unexposed": st.column_config.NumberColumn("rate unexposed %",
+                                                                format="%.3f"),
                 "p_value": st.column_config.NumberColumn(format="%.4f")})
             st.download_button(f"Download {title.lower()} (CSV)", lambda d=df: csv_bytes(d),
                                f"defects_{kind}_{file_range}.csv",
