@@ -198,3 +198,32 @@ def test_unreachable_database_in_chromium(browser: Browser, tmp_path: Path) -> N
             assert "sekret" not in page.content()
         finally:
             context.close()
+
+
+def test_reject_history_clicks_filter_and_land_in_the_url(
+    tiny_db: Path, browser: Browser, tmp_path: Path
+) -> None:
+    """The chart clicks AppTest cannot make: a trend bar filters the period, a pareto bar
+    filters the detail list, and both are in the address (a shared link keeps them)."""
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/reject_history", wait_until="domcontentloaded")
+            _settle(page, "Reject history")
+            page.get_by_text("Detail", exact=True).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            assert "run=1" in page.url and "start=" in page.url  # the bare open ran
+            charts = page.locator('[data-testid="stPlotlyChart"]')
+            charts.nth(0).locator("g.point path").first.click(force=True)
+            page.wait_for_url("**period=*", timeout=PAGE_TIMEOUT_MS)
+            _settle(page, "Reject history")
+            page.get_by_text("Clear period filter").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            charts.nth(1).locator("g.point path").first.click(force=True)
+            page.wait_for_url("**sel_val=*", timeout=PAGE_TIMEOUT_MS)
+            _settle(page, "Reject history")
+            page.get_by_text("Clear bar filter").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            assert "period=" in page.url and "sel_dim=reason" in page.url
+            assert page.locator('[data-testid="stException"]').count() == 0
+            _screenshot(page, "reject_history_clicked")
+        finally:
+            context.close()
