@@ -1,12 +1,13 @@
 """Reject history page: what was scrapped, where and why, for the morning meeting.
 
 Why thin: every number comes from ``core.rejects``. The primary query (a date range or a
-container list) runs once on the slow lane; its rows and the local slicer built from them
-are kept with st.cache_resource keyed by the primary inputs only (a range, or a digest of
-the sorted values; lists over cache_max_ids are never cached), so a rerun neither copies
-the rows (st.cache_data would unpickle them on every hit) nor rebuilds the slicer:
-toggles, filters, period and bar clicks only slice. The whole view lives in
-st.query_params, so a shared link restores and runs it.
+container list) runs once on the slow lane as a background job (``core.rejects.run``:
+progress, Cancel), keyed by the primary inputs only (a range, or a digest of the sorted
+values); the finished job holds the local slicer, so a rerun neither copies the rows
+(st.cache_data would unpickle them on every hit) nor rebuilds the slicer: toggles,
+filters, period and bar clicks only slice. A load over cache_max_ids containers is its
+session's own, never served to another. Opening the page bare runs the default range.
+The whole view lives in st.query_params, so a shared link restores and runs it.
 """
 
 from __future__ import annotations
