@@ -142,7 +142,10 @@ cols[0].metric("Seed containers", f"{lin['seeds']:,}")
 cols[1].metric("Containers", f"{lin['nodes']:,}")
 cols[2].metric("Edges", f"{lin['edges']:,}")
 cols[3].metric("Roots", f"{lin['roots']:,}")
-cols[4].metric("Levels", f"{lin['levels']:,}")
+cols[4].metric("Levels", f"{lin['levels']:,}",
+               help="Genealogy steps walked from the seeds (one round of batched queries "
+                    "each, the last finding nothing new). The graph's generations count "
+                    "from the roots instead.")
 for seed in result.seeds.values():
     st.caption(f"{KINDS[seed.kind]}: {len(seed.matches):,} of {len(seed.values):,} values "
                f"matched {len(seed.container_ids):,} containers.")
