@@ -7,7 +7,7 @@ defects and defect rate over its exposed lots, we give its **lift**: the defect 
 the exposed lots divided by the rate of the lots not exposed to it, and a **p-value**: the
 one-sided Fisher exact test on lots (defective or not × exposed or not), i.e. how likely
 at least this many defective lots among the exposed ones would be if exposure did not
-matter (hypergeometric tail, computed for all factors at once).
+matter (hypergeometric tail, computed for all factors at once: core.defects.hypergeom).
 
 Inputs are Arrow tables, computed in an in-memory DuckDB:
 - seeds: containerid, input (trackinqty at detection), defects (scrap of the chosen
@@ -21,45 +21,11 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.stats import hypergeom
 
 from core.db.local import local_duckdb
+from core.defects.hypergeom import fisher_one_sided
 
 FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
-P_VALUE_CHUNK = 64
-"""Factors per call when falling back to ``hypergeom.sf`` (which keeps the GIL, ~0.14 ms
-per factor: 512 at once stalled the live widgets 40-70 ms)."""
-
-try:  # scipy's hypergeometric tail as a plain numpy ufunc: its loop runs without the GIL
-    from scipy.special._ufuncs import _hypergeom_sf
-except ImportError:  # pragma: no cover - another scipy layout: the public, GIL-holding path
-    _hypergeom_sf = None
-
-
-def fisher_one_sided(bad: np.ndarray, lots: np.ndarray, n_defective: int,
-                     n_lots: int) -> np.ndarray:
-    """P(X >= bad), X ~ Hypergeom(n_lots lots, n_defective defective, lots drawn): the
-    one-sided Fisher exact p-value of each factor.
-
-    Why not only ``hypergeom.sf``: the incident has ~23K factors (one per root wafer lot)
-    at ~0.14 ms each; through the public API that is 3 s of GIL held in 64-factor bites,
-    and every live query waited behind a bite at each of its GIL hand-offs (160-400 ms
-    per query measured). The ufunc under it releases the GIL for the whole loop; the
-    support edges the public API handles are applied here (below the support: 1)."""
-    bad = np.asarray(bad, dtype=float)
-    lots = np.asarray(lots, dtype=float)
-    k = bad - 1
-    if _hypergeom_sf is None:  # pragma: no cover
-        p = np.empty(len(k), dtype=float)
-        for i in range(0, len(k), P_VALUE_CHUNK):
-            part = slice(i, i + P_VALUE_CHUNK)
-            p[part] = hypergeom.sf(k[part], n_lots, n_defective, lots[part])
-        return p
-    low = np.maximum(0.0, lots - (n_lots - n_defective))  # least defective lots possible
-    with np.errstate(invalid="ignore"):
-        tail = _hypergeom_sf(np.maximum(k, 0.0), float(n_defective), lots, float(n_lots))
-    return np.where(k < low, 1.0, tail)
-
 FACTOR_SCHEMA = pa.schema([
     ("factor_kind", pa.string()), ("factor", pa.string()), ("detail", pa.string()),
     ("lots", pa.int64()), ("defective_lots", pa.int64()), ("input", pa.int64()),
