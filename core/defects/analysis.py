@@ -110,31 +110,36 @@ def analyse_backward(
             SELECT * FROM walk
             """
         )
+        # one row per seed and factor (min(detail) where a material lot was used at two
+        # station groups), so the factor table and the lot detail need no dedup of their own
         con.execute(
             """
             CREATE TEMP TABLE exposures AS
-            SELECT DISTINCT u.seed AS containerid, 'machine' AS factor_kind,
+            SELECT u.seed AS containerid, 'machine' AS factor_kind,
                    st.station_group || ' / ' || h.equipmentname AS factor,
-                   coalesce(r.resourcefamilyname, '') AS detail
+                   min(coalesce(r.resourcefamilyname, '')) AS detail
             FROM up u JOIN history h ON h.containerid = u.node
             JOIN stations st ON st.work_center = h.workcentername
             LEFT JOIN resources r ON r.resourcename = h.equipmentname
             WHERE h.equipmentname IS NOT NULL AND st.group_seq < $seq
+            GROUP BY 1, 2, 3
             UNION ALL
-            SELECT DISTINCT u.seed, 'material',
-                   m.materialpartname || ' / ' || m.materiallotname, st.station_group
+            SELECT u.seed, 'material', m.materialpartname || ' / ' || m.materiallotname,
+                   min(st.station_group)
             FROM up u JOIN materials m ON m.containerid = u.node
             JOIN stations st ON st.work_center = m.workcentername
             WHERE m.materiallotname IS NOT NULL AND st.group_seq < $seq
+            GROUP BY 1, 2, 3
             UNION ALL
-            SELECT containerid, 'wafer', firstname, '' FROM seeds WHERE firstname IS NOT NULL
+            SELECT DISTINCT containerid, 'wafer', firstname, '' FROM seeds
+            WHERE firstname IS NOT NULL
             UNION ALL
-            SELECT containerid, 'detection_machine', detection_machine, ''
+            SELECT DISTINCT containerid, 'detection_machine', detection_machine, ''
             FROM seeds WHERE detection_machine IS NOT NULL
             """,
             {"seq": det_seq},
         )
-        factors = factor_table_in(con)
+        factors = factor_table_in(con, unique=True)
         exposures: pa.Table | str
         if exposures_path is not None:  # large: kept on disk for the pareto coverage
             con.table("exposures").write_parquet(str(exposures_path))
@@ -169,12 +174,12 @@ def analyse_backward(
             """
             WITH agg AS (
                 -- list + sort per lot: an ordered DISTINCT string_agg costs ~10x more
-                SELECT containerid,
-                       array_to_string(list_sort(list_distinct(
-                           list(factor) FILTER (WHERE factor_kind = 'machine'))), '; ')
+                SELECT containerid,  -- exposures hold each (seed, factor) once
+                       array_to_string(list_sort(
+                           list(factor) FILTER (WHERE factor_kind = 'machine')), '; ')
                            AS upstream_machines,
-                       array_to_string(list_sort(list_distinct(
-                           list(factor) FILTER (WHERE factor_kind = 'material'))), '; ')
+                       array_to_string(list_sort(
+                           list(factor) FILTER (WHERE factor_kind = 'material')), '; ')
                            AS materials
                 FROM exposures WHERE factor_kind IN ('machine', 'material')
                 GROUP BY containerid

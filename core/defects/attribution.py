@@ -45,9 +45,10 @@ def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
         con.close()
 
 
-def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> pa.Table:
     """The factor table from relations ``seeds`` and ``exposures`` already in ``con``
-    (so a large exposure set never leaves DuckDB)."""
+    (so a large exposure set never leaves DuckDB). ``unique``: exposures already hold
+    each (seed, factor kind, factor) once, so the dedup pass is skipped."""
     totals = con.execute(
         "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
         "coalesce(sum(defects), 0) AS defects, "
@@ -57,8 +58,7 @@ def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
     grouped = con.sql(
         """
         WITH e AS (  -- one row per seed and factor; min(detail) per factor below
-            SELECT containerid, factor_kind, factor, min(detail) AS detail
-            FROM exposures GROUP BY ALL
+            {dedup}
         )
         SELECT e.factor_kind, e.factor, min(e.detail) AS detail,
                count(*)::BIGINT AS lots,
@@ -68,7 +68,9 @@ def factor_table_in(con: duckdb.DuckDBPyConnection) -> pa.Table:
         FROM e JOIN seeds s USING (containerid)
         GROUP BY e.factor_kind, e.factor
         ORDER BY defects DESC, e.factor_kind, e.factor
-        """
+        """.format(dedup="SELECT * FROM exposures" if unique else
+                   "SELECT containerid, factor_kind, factor, min(detail) AS detail "
+                   "FROM exposures GROUP BY ALL")  # fixed text, no input in it
     ).to_arrow_table()
     if grouped.num_rows == 0:
         return FACTOR_SCHEMA.empty_table()
