@@ -115,21 +115,24 @@ def analyse_backward(
         con.execute(
             """
             CREATE TEMP TABLE exposures AS
-            SELECT u.seed AS containerid, 'machine' AS factor_kind,
-                   st.station_group || ' / ' || h.equipmentname AS factor,
-                   min(coalesce(r.resourcefamilyname, '')) AS detail
-            FROM up u JOIN history h ON h.containerid = u.node
-            JOIN stations st ON st.work_center = h.workcentername
-            LEFT JOIN resources r ON r.resourcename = h.equipmentname
-            WHERE h.equipmentname IS NOT NULL AND st.group_seq < $seq
-            GROUP BY 1, 2, 3
+            -- grouped on the parts, the factor text is built once per (seed, factor)
+            SELECT seed AS containerid, 'machine' AS factor_kind,
+                   station_group || ' / ' || equipmentname AS factor,
+                   coalesce(r.resourcefamilyname, '') AS detail
+            FROM (SELECT DISTINCT u.seed, st.station_group, h.equipmentname
+                  FROM up u JOIN history h ON h.containerid = u.node
+                  JOIN stations st ON st.work_center = h.workcentername
+                  WHERE h.equipmentname IS NOT NULL AND st.group_seq < $seq) x
+            LEFT JOIN (SELECT resourcename, min(resourcefamilyname) AS resourcefamilyname
+                       FROM resources GROUP BY 1) r ON r.resourcename = x.equipmentname
             UNION ALL
-            SELECT u.seed, 'material', m.materialpartname || ' / ' || m.materiallotname,
-                   min(st.station_group)
-            FROM up u JOIN materials m ON m.containerid = u.node
-            JOIN stations st ON st.work_center = m.workcentername
-            WHERE m.materiallotname IS NOT NULL AND st.group_seq < $seq
-            GROUP BY 1, 2, 3
+            SELECT seed, 'material', materialpartname || ' / ' || materiallotname, detail
+            FROM (SELECT u.seed, m.materialpartname, m.materiallotname,
+                         min(st.station_group) AS detail
+                  FROM up u JOIN materials m ON m.containerid = u.node
+                  JOIN stations st ON st.work_center = m.workcentername
+                  WHERE m.materiallotname IS NOT NULL AND st.group_seq < $seq
+                  GROUP BY 1, 2, 3)
             UNION ALL
             SELECT DISTINCT containerid, 'wafer', firstname, '' FROM seeds
             WHERE firstname IS NOT NULL
