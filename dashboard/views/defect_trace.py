@@ -324,7 +324,15 @@ else:
                 continue
             st.plotly_chart(pareto_chart(table.slice(0, 10), f"Downstream rejects by {dim}",
                                          value="rejects"), key=f"fwd_{dim}")
-            st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
+            shown = table.to_pandas()
+            shown["rate"] = shown["rate"] * 100
+            st.dataframe(shown, hide_index=True, width="stretch", column_config={
+                **{c: st.column_config.NumberColumn(format="localized")
+                   for c in ("lots", "rejects", "defect")},
+                "rate": st.column_config.NumberColumn(
+                    "rate % of defective input", format="%.4f",
+                    help="Downstream rejects ÷ detection input of the defective lots × 100"),
+            })
             st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
                                f"defects_forward_{dim}_{file_range}.csv",
                                "text/csv", key=f"fwd_dl_{dim}")
