@@ -320,7 +320,7 @@ def history_view() -> None:
 def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
     st.caption(f"{h.rows:,} hold records loaded in {h.load_s:.2f} s; open holds and "
                f"durations as of {h.as_of:%Y-%m-%d %H:%M}.")
-    c = st.columns(4)
+    c = st.columns([5, 3, 3, 3])  # the record-type control needs room for 4 labels
     with c[0]:
         rec = st.segmented_control(
             "Records", list(history.RECORD_TYPES), format_func=history.RECORD_TYPE_LABELS.get,
