@@ -144,3 +144,17 @@ def test_small_container_lists_are_cached(on_tiny: Path) -> None:  # noqa: F811
     assert not again.error and _slow_queries() == before
 
 
+
+
+def test_a_list_matching_too_much_is_a_message_and_stays_until_run(
+    on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """A failed load (here: more matches than seed_max_matches) is a clear message, not
+    a traceback, and reruns show it without loading again."""
+    monkeypatch.setenv("MES_SEED_MAX_MATCHES", "1")
+    at = _open({"run": "1", "mode": "list", "c": ["GA*"]})
+    assert any("seed_max_matches" in e.value for e in at.error), [e.value for e in at.error]
+    before = _slow_queries()
+    at.run()
+    assert not at.exception and _slow_queries() == before
+    assert any("seed_max_matches" in e.value for e in at.error)
