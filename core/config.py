@@ -161,6 +161,12 @@ class Settings:
         "IN-list size of slow batches while live widgets are active: shorter batches give "
         "way sooner (measured: p99 of live queries 2.3x idle with 1000, 1.3x with 250).",
     )
+    analysis_threads: int = _s(
+        2,
+        "Threads of the in-process DuckDB that runs a defect trace's analysis while no "
+        "live widget has queried for live_recent_s (else one). Incident: analysis 3.1 -> "
+        "2.2 s with two.",
+    )
     duckdb_threads: int = _s(
         1,
         "Threads the DuckDB warehouse may use per query (embedded demo); 1 leaves the other "
@@ -346,7 +352,7 @@ def _validate(s: Settings) -> list[str]:
         "pareto_max_bars",
         "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
-        "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size",
+        "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
         "seed_max_patterns", "trace_domain_max_rows",
     ):
         positive(name)

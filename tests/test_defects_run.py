@@ -108,3 +108,28 @@ def test_cancel_mid_analysis_returns_every_permit_and_connection(duckdb_lanes: L
     st = lanes.stats()["slow"]
     assert st["throttle"]["in_use"] == 0 and st["pool"]["checked_out"] == 0
     manager.close()
+
+
+def test_the_analysis_takes_two_threads_only_while_the_live_widgets_are_quiet(
+    duckdb_lanes: Lanes,
+) -> None:
+    """analysis_threads while nobody watches, one thread right after a live query; the
+    numbers are the same either way."""
+    import sqlalchemy as sa
+
+    from core.defects.run import _threads
+
+    slow = duckdb_lanes.slow
+    saved = slow.live_recent_s
+    try:
+        slow.live_recent_s = 0.0
+        assert _threads(duckdb_lanes, duckdb_lanes.settings) == 2
+        req = demo_request(duckdb_lanes)
+        two = run_job(duckdb_lanes, req).backward.factors
+        slow.live_recent_s = 60.0
+        duckdb_lanes.realtime.fetch_arrow(sa.select(sa.literal(1)))  # a live widget
+        assert _threads(duckdb_lanes, duckdb_lanes.settings) == 1
+        one = run_job(duckdb_lanes, req).backward.factors
+        assert one.num_rows > 0 and one.equals(two)
+    finally:
+        slow.live_recent_s = saved

@@ -341,6 +341,11 @@ class SlowLane(_Lane):
     def _live_active(self) -> bool:
         return self.yield_to_live and self.gate.live_recently(self.live_recent_s)
 
+    def live_active(self) -> bool:
+        """Live widgets queried within ``live_recent_s`` (and the lane gives way to them):
+        local work started now should keep to one thread as well."""
+        return self._live_active()
+
     def _width(self, workers: int) -> int:
         """Batches allowed in flight now: one while the live widgets are active."""
         return 1 if self._live_active() else workers

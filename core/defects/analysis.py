@@ -77,8 +77,9 @@ def analyse_backward(
     reasons_selected: tuple[str, ...] = (),
     resources: pa.Table | None = None,
     exposures_path: Path | str | None = None,
+    threads: int = 1,
 ) -> BackwardResult:
-    con = local_duckdb()
+    con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
         con.register("edges", edges)
@@ -220,13 +221,13 @@ def analyse_backward(
 
 
 def analyse_forward(
-    detection: Detection, downstream: Source, stations: StationMap
+    detection: Detection, downstream: Source, stations: StationMap, *, threads: int = 1
 ) -> dict[str, pa.Table | dict[str, Any]]:
     """Rejects of the defective lots' descendants at later stations, with rates against
     the defective lots' detection input. ``downstream`` holds containerid (a descendant),
     seed (its defective detection lot), workcentername, equipmentname, lossreasonname,
     charged, defectqty."""
-    con = local_duckdb()
+    con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
         con.register("stations", stations.table)

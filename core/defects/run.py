@@ -103,7 +103,7 @@ def run_defect_analysis(
         back = analyse_backward(
             det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
             reasons_selected=request.reasons, resources=resources,
-            exposures_path=job.spool.file("exposures"),
+            exposures_path=job.spool.file("exposures"), threads=_threads(lanes, settings),
         )
         for name, table in (("factors", back.factors), ("lot_detail", back.lots),
                             ("trend", back.trend), ("reasons", back.reasons)):
@@ -136,7 +136,8 @@ def run_defect_analysis(
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         job.stage("analysis")
-        forward = analyse_forward(det, down.path, stations)
+        forward = analyse_forward(det, down.path, stations,
+                                  threads=_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]
         result = DefectResult(request, kpis, forward=forward, scope=scope,
@@ -146,6 +147,12 @@ def run_defect_analysis(
     result.unmatched = det.unmatched
     result.summary = describe(result)
     return result
+
+
+def _threads(lanes: Lanes, settings: Settings) -> int:
+    """Local DuckDB threads for the analysis: ``analysis_threads`` while the live widgets
+    are quiet, one while they query (the slow lane's rule for its batches)."""
+    return 1 if lanes.slow.live_active() else settings.analysis_threads
 
 
 def _record_lineage(lineage: Any, scope: dict[str, Any], completeness: dict[str, Any]) -> None:
