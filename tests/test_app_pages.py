@@ -171,12 +171,46 @@ def test_system_page_shows_lane_statistics_and_tests_connection(on_tiny: Path) -
         assert label in labels, labels
     kinds = [m.value for m in at.metric if m.label == "Kind"]
     assert kinds and kinds[0] in ("local", "redis")
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "setting" in d.value.columns)
     assert "slow_permits" in set(table["setting"])
     button = next(b for b in at.button if b.label == "Test connection")
     button.click().run()
     _assert_clean(at)
     assert any(s.value.startswith("Connected") for s in at.success), _texts(at.main)
+
+
+def test_system_page_lists_the_jobs_and_cancels_a_running_one(on_tiny: Path) -> None:
+    import threading
+
+    from dashboard import state
+    from dashboard.jobs import get_job_manager
+
+    at = _app().run()
+    at.switch_page("views/system.py").run()
+    _assert_clean(at)
+    assert any(c.value == "No background job in this process." for c in at.caption)
+    release = threading.Event()
+
+    def work(job):  # a job that runs until released or cancelled
+        job.stage("waiting", total=2)
+        while not release.wait(0.05):
+            if job.cancel_token.cancelled:
+                return None
+        return "done"
+
+    manager = get_job_manager(state.get_settings())
+    job = manager.submit("test:system", work, label="A long test job")
+    try:
+        at.run()
+        _assert_clean(at)
+        jobs = next(d.value for d in at.dataframe if "job" in d.value.columns)
+        assert list(jobs["job"]) == ["A long test job"]
+        assert list(jobs["state"]) == ["running"] and "waiting 0/2" in jobs["stage"][0]
+        next(b for b in at.button if b.label == "Cancel job").click().run()
+        _assert_clean(at)
+        assert job.wait(5) and job.state == "cancelled"
+    finally:
+        release.set()
 
 
 def test_system_page_masks_secrets(app_env: pytest.MonkeyPatch, tiny_db: Path) -> None:

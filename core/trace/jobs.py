@@ -205,6 +205,29 @@ class JobManager:
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
 
+    def overview(self, now: float | None = None) -> list[dict[str, Any]]:
+        """One row per job, newest first, for the System page: what runs or is held, at
+        which stage, for how long, and how much spool it keeps on disk."""
+        now = time.time() if now is None else now
+        rows = []
+        for job in sorted(self.jobs(), key=lambda j: j.created, reverse=True):
+            snap = job.snapshot()
+            stage = snap["stages"][-1] if snap["stages"] else None
+            progress = ""
+            if stage is not None:
+                progress = stage["name"]
+                if stage["total"]:
+                    progress += f" {stage['done']:,}/{stage['total']:,}"
+            end = job.finished or now
+            rows.append({
+                "id": job.id, "job": job.label, "state": job.state, "stage": progress,
+                "seconds": round(end - (job.started or job.created), 1),
+                "age_s": round(now - job.created, 1),
+                "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
+                "error": job.error or "",
+            })
+        return rows
+
     def keep_latest(self, prefix: str, n: int) -> list[str]:
         """Forget all but the ``n`` most recently finished jobs whose key starts with
         ``prefix`` (results held in memory, such as reject-history slicers, are bounded

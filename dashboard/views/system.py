@@ -3,9 +3,9 @@
 Why: in the incident of domain.md nobody could see the pool filling up or the live queries
 slowing down until the web worker died. This page shows, refreshed every few seconds in a
 fragment (the rest of the page does not rerun), each lane's pool use, throttle permits,
-latency percentiles, timeouts and errors, plus every setting with credentials masked and
-a button that tests the connection. It also works when the database is unreachable, so
-the settings can be checked then.
+latency percentiles, timeouts and errors, the process's background jobs (with Cancel),
+plus every setting with credentials masked and a button that tests the connection. It
+also works when the database is unreachable, so the settings can be checked then.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import streamlit as st
 from core import live
 from core.config import ENV_PREFIX, SETTINGS_DOC
 from dashboard import state
+from dashboard.jobs import get_job_manager
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
@@ -100,6 +101,43 @@ def lane_statistics() -> None:
 
 
 lane_statistics()
+
+
+# --- jobs ----------------------------------------------------------------------------------
+@st.fragment(run_every=state.SYSTEM_REFRESH_S)
+def jobs_panel() -> None:
+    """The background jobs of this server process (traces, defect traces, reject-history
+    loads): what runs, what is held and for how long, with Cancel for a running one."""
+    st.subheader("Jobs")
+    manager = get_job_manager(settings)
+    rows = manager.overview()
+    if not rows:
+        st.caption("No background job in this process.")
+        return
+    st.dataframe(pd.DataFrame(rows).drop(columns=["id"]), hide_index=True, width="stretch",
+                 column_config={
+                     "seconds": st.column_config.NumberColumn("run s", format="%.1f"),
+                     "age_s": st.column_config.NumberColumn("age s", format="%.0f"),
+                     "spool_mb": st.column_config.NumberColumn("spool MB", format="%.1f"),
+                     "private": st.column_config.CheckboxColumn(
+                         "private", help="Over cache_max_ids: its session's own"),
+                 })
+    active = {r["id"]: f"{r['job']} ({r['stage'] or r['state']})" for r in rows
+              if r["state"] in ("queued", "running")}
+    if active:
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        pick = c1.selectbox("Running job", list(active), format_func=active.get,
+                            key="sys_job")
+        if c2.button("Cancel job", icon=":material/cancel:", key="sys_job_cancel"):
+            job = manager.get(pick)
+            if job is not None:
+                job.cancel()
+            st.rerun()
+    st.caption(f"Finished jobs are kept {settings.job_ttl_s:,} s (job_ttl_s); reject-history "
+               f"loads at most {settings.reject_cache_entries} (reject_cache_entries).")
+
+
+jobs_panel()
 
 # --- settings ----------------------------------------------------------------------------------
 st.subheader("Settings in effect")
