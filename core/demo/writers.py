@@ -113,7 +113,9 @@ class TableWriter:
         if data.num_rows == 0:
             return 0
         if table.name in ("dw_mes_lotwiphistory", "dw_mes_lotrejecthistory",
-                          "dw_mes_lotmaterialshistory"):  # by lot: IN-list batches prune
+                          "dw_mes_lotmaterialshistory", "dw_mes_container"):
+            # by lot id, as the warehouse's indexes would serve them: DuckDB's IN-list
+            # batches then read the few row groups whose min/max can match
             data = data.sort_by("containerid")
         if self.backend == "duckdb":
             self._duckdb(table, data)
