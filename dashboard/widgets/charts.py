@@ -14,9 +14,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.rejects.measures import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
+
 BAR_COLOR = "#1f6fd1"
 OTHERS_COLOR = "#9aa0a6"
-TOP_LINE_PCT = 80.0
 
 
 def pareto_figure(
