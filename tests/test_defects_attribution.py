@@ -238,3 +238,21 @@ def test_fisher_p_values_match_scipy_at_the_incident_size_and_in_the_far_tails()
         got = fisher_one_sided(bad, lots, n_defective, n_lots)
         assert np.allclose(got, want, rtol=1e-9, atol=1e-300)
         assert (want < 1e-30).any() and (want > 0.999).any()  # both far tails were hit
+
+
+def test_lot_detail_pages_add_up_to_the_whole(factory: Lanes, tmp_path) -> None:
+    """The lot detail is built a page at a time when read: the pages, in order, are the
+    whole detail; once the job's files are gone it says so."""
+    from dataclasses import replace
+
+    from core.defects.analysis import ResultExpired
+
+    _, back = run(factory)
+    whole = back.lot_detail()
+    assert whole.num_rows == back.lot_rows() > 2
+    pages = [back.lot_detail(i, 2) for i in range(0, whole.num_rows, 2)]
+    assert pa.concat_tables(pages).equals(whole)
+    assert back.lots.equals(whole)
+    gone = replace(back, exposures=str(tmp_path / "expired" / "exposures.parquet"))
+    with pytest.raises(ResultExpired, match="run it again"):
+        gone.lot_detail(0, 10)

@@ -38,16 +38,94 @@ def _attach(con: duckdb.DuckDBPyConnection, name: str, src: Source) -> None:
         con.read_parquet(str(src)).create_view(name)
 
 
+class ResultExpired(RuntimeError):
+    """A finished analysis whose spool files are gone (its job expired)."""
+
+
+_LOT_ROWS = """
+SELECT s.containerid, s.containername AS lot, s.mfgordername AS work_order, s.pj_type,
+       s.productlinename AS package, s.firstname AS wafer_lot, s.detection_machine,
+       s.detected_at, s.input, r.reason, coalesce(r.charged, 0)::BIGINT AS defects
+FROM seeds s LEFT JOIN seed_reasons r ON r.containerid = s.containerid AND r.selected
+"""
+_LOT_ORDER = " ORDER BY defects DESC, lot, reason"
+
+
 @dataclass
 class BackwardResult:
     kpis: dict[str, Any]
     factors: pa.Table
     reasons: pa.Table
     trend: pa.Table
-    lots: pa.Table
     scope: dict[str, Any] = field(default_factory=dict)
     exposures: pa.Table | str | None = None  # (seed, factor) pairs: a table or a Parquet path
     seeds: pa.Table | None = None
+    seed_reasons: pa.Table | None = None  # containerid, reason, charged, selected
+
+    # The lot detail (one row per seed lot and chosen reason, with the lot's upstream
+    # machines and materials as text) is built when read, a page at a time: for the
+    # incident's 70K lots the whole of it took ~1 s of every analysis, for a tab most
+    # people page through and a download few take.
+    def _lot_con(self) -> duckdb.DuckDBPyConnection:
+        con = local_duckdb()
+        con.register("seeds", self.seeds if self.seeds is not None else pa.table({}))
+        con.register("seed_reasons", self.seed_reasons)
+        return con
+
+    def lot_rows(self) -> int:
+        """Rows of the lot detail (one per seed lot and chosen reason, at least one)."""
+        if self.seeds is None or self.seed_reasons is None:
+            return 0
+        con = self._lot_con()
+        try:
+            return int(con.execute(f"SELECT count(*) FROM ({_LOT_ROWS})").fetchall()[0][0])
+        finally:
+            con.close()
+
+    def lot_detail(self, offset: int = 0, limit: int | None = None) -> pa.Table:
+        """Lot detail rows ``offset`` .. ``offset + limit`` (all with ``limit`` None),
+        most defects first."""
+        if self.seeds is None or self.seed_reasons is None or self.exposures is None:
+            return pa.table({})
+        if isinstance(self.exposures, str | Path) and not Path(self.exposures).is_file():
+            raise ResultExpired("This defect trace's files were deleted (its job expired): "
+                                "run it again to see the lot detail.")
+        con = self._lot_con()
+        try:
+            page = con.sql(
+                f"{_LOT_ROWS}{_LOT_ORDER} LIMIT $limit OFFSET $offset",
+                params={"limit": limit if limit is not None else 2**62,
+                        "offset": max(0, int(offset))},
+            ).to_arrow_table()
+            con.register("page", page)
+            _attach(con, "exposures", self.exposures)
+            return con.sql(
+                """
+                WITH agg AS (
+                    -- list + sort per lot: an ordered DISTINCT string_agg costs ~10x more;
+                    -- exposures hold each (seed, factor) once
+                    SELECT containerid,
+                           array_to_string(list_sort(
+                               list(factor) FILTER (WHERE factor_kind = 'machine')), '; ')
+                               AS upstream_machines,
+                           array_to_string(list_sort(
+                               list(factor) FILTER (WHERE factor_kind = 'material')), '; ')
+                               AS materials
+                    FROM exposures WHERE factor_kind IN ('machine', 'material')
+                      AND containerid IN (SELECT containerid FROM page)
+                    GROUP BY containerid
+                )
+                SELECT p.* EXCLUDE (containerid), a.upstream_machines, a.materials
+                FROM page p LEFT JOIN agg a ON a.containerid = p.containerid
+                """ + _LOT_ORDER
+            ).to_arrow_table()
+        finally:
+            con.close()
+
+    @property
+    def lots(self) -> pa.Table:
+        """The whole lot detail (the CLI's file, a download)."""
+        return self.lot_detail()
 
 
 def _reason_pareto(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -174,31 +252,8 @@ def analyse_backward(
             FROM seeds GROUP BY ALL ORDER BY day
             """
         ).to_arrow_table()
-        lot_detail = con.sql(
-            """
-            WITH agg AS (
-                -- list + sort per lot: an ordered DISTINCT string_agg costs ~10x more
-                SELECT containerid,  -- exposures hold each (seed, factor) once
-                       array_to_string(list_sort(
-                           list(factor) FILTER (WHERE factor_kind = 'machine')), '; ')
-                           AS upstream_machines,
-                       array_to_string(list_sort(
-                           list(factor) FILTER (WHERE factor_kind = 'material')), '; ')
-                           AS materials
-                FROM exposures WHERE factor_kind IN ('machine', 'material')
-                GROUP BY containerid
-            )
-            SELECT s.containername AS lot, s.mfgordername AS work_order, s.pj_type,
-                   s.productlinename AS package, s.firstname AS wafer_lot,
-                   s.detection_machine, s.detected_at, s.input, r.reason,
-                   coalesce(r.charged, 0)::BIGINT AS defects,
-                   a.upstream_machines, a.materials
-            FROM seeds s
-            LEFT JOIN seed_reasons r ON r.containerid = s.containerid AND r.selected
-            LEFT JOIN agg a ON a.containerid = s.containerid
-            ORDER BY defects DESC, lot, reason
-            """
-        ).to_arrow_table()
+        seed_reasons = con.table("seed_reasons").select(
+            "containerid", "reason", "charged", "selected").to_arrow_table()
         scope = con.sql(
             """
             SELECT (SELECT count(DISTINCT node) FROM up) AS containers,
@@ -216,8 +271,8 @@ def analyse_backward(
         "defect_rate_pct": 100.0 * total_defects / total_input if total_input else 0.0,
         "top_reason": top, "affected_machines": int(affected[0]) if affected else 0,
     }
-    return BackwardResult(kpis, factors, reasons, trend, lot_detail, scope, exposures,
-                          detection.seeds)
+    return BackwardResult(kpis, factors, reasons, trend, scope, exposures,
+                          detection.seeds, seed_reasons)
 
 
 def analyse_forward(

@@ -105,8 +105,8 @@ def run_defect_analysis(
             reasons_selected=request.reasons, resources=resources,
             exposures_path=job.spool.file("exposures"), threads=_threads(lanes, settings),
         )
-        for name, table in (("factors", back.factors), ("lot_detail", back.lots),
-                            ("trend", back.trend), ("reasons", back.reasons)):
+        for name, table in (("factors", back.factors), ("trend", back.trend),
+                            ("reasons", back.reasons)):
             job.spool.write_table(name, table)
         seconds["analysis"] = time.perf_counter() - t0
         scope.update(back.scope)

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import streamlit as st
 
 from core.defects import DefectInputError, DefectRequest, pareto
+from core.defects.analysis import ResultExpired
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
 from core.stations import station_map
@@ -237,6 +238,17 @@ def pareto_chart(table: pa.Table, title: str, value: str = "defects",
                          height=380)
 
 
+@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s, max_entries=64)
+def _lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
+    """One page of a finished job's lot detail (built from its spool on first view)."""
+    return _back.lot_detail((page - 1) * size, size)
+
+
+@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s, max_entries=64)
+def _lot_rows(job_id: str, _back: Any) -> int:
+    return _back.lot_rows()
+
+
 if result.backward is not None:
     back = result.backward
     tabs = st.tabs([t for _, t in KIND_TABS] + ["Loss reasons", "Daily trend", "Lot detail",
@@ -301,15 +313,20 @@ if result.backward is not None:
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
-        lots = back.lots
+        n_rows = _lot_rows(job.id, back)
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
-        pages = max(1, math.ceil(lots.num_rows / size))
+        pages = max(1, math.ceil(n_rows / size))
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="lot_page")
-        st.dataframe(lots.slice((page - 1) * size, size).to_pandas(), hide_index=True,
-                     width="stretch")
-        st.caption(f"{lots.num_rows:,} rows: one per lot and loss reason.")
-        st.download_button("Download lot detail (CSV, all rows)", lambda d=lots: csv_bytes(d),
+        try:
+            st.dataframe(_lot_page(job.id, int(page), int(size), back).to_pandas(),
+                         hide_index=True, width="stretch")
+        except ResultExpired as exc:
+            st.info(str(exc))
+        st.caption(f"{n_rows:,} rows: one per lot and loss reason.")
+        # the whole detail is built only when the download is clicked (~1 s for 70K lots)
+        st.download_button("Download lot detail (CSV, all rows)",
+                           lambda: csv_bytes(back.lot_detail()),
                            f"defects_lots_{file_range}.csv", "text/csv")
     with tabs[7]:
         st.markdown(result.summary)
