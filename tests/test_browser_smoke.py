@@ -52,6 +52,7 @@ PAGES = [
     ("reject_history", "Reject history", "reject_history"),
     ("wip_hold", "WIP hold", "wip_hold"),
     ("system", "System", "system"),
+    ("trace?kind=lot&values=GA%2A", "Trace", "trace_by_its_path"),  # /trace forwards to /
 ]
 
 if not CHROMIUM.exists():
