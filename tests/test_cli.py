@@ -85,3 +85,24 @@ def test_defects_json_and_out(tmp_path: Path) -> None:
     unknown = mesdash("defects", "--station", "NOPE", "--start", "2026-09-01",
                       "--end", "2026-09-02", env=env)
     assert unknown.returncode == 1 and "Unknown detection station" in unknown.stderr
+
+
+def test_every_command_prints_its_help() -> None:
+    """`--help` of every command and subcommand (a stray % in a help text made argparse
+    raise on `mesdash defects --help`)."""
+    import argparse
+
+    from core.cli import build_parser
+
+    parser = build_parser()
+
+    def walk(p: argparse.ArgumentParser, path: list[str]) -> None:
+        p.format_help()  # raises on a bad help string
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+
+    walk(parser, [])
+    done = mesdash("defects", "--help")
+    assert done.returncode == 0 and "wildcards * % _" in done.stdout, done.stderr

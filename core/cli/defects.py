@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", help="YYYY-MM-DD (required unless a list is given)")
     p.add_argument("--end", help="YYYY-MM-DD, inclusive")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--lots", help="comma-separated lot names (wildcards * % _)")
+    seeds.add_argument("--lots", help="comma-separated lot names (wildcards * %% _)")
     seeds.add_argument("--work-orders", help="comma-separated work orders")
     seeds.add_argument("--wafer-lots", help="comma-separated wafer lots")
     p.add_argument("--reasons", default="", help="comma-separated loss reasons (default all)")
