@@ -106,3 +106,18 @@ def test_every_command_prints_its_help() -> None:
     walk(parser, [])
     done = mesdash("defects", "--help")
     assert done.returncode == 0 and "wildcards * % _" in done.stdout, done.stderr
+
+
+def test_an_output_path_that_cannot_be_written_is_a_message(
+    tmp_path: Path, demo_duckdb_url: str
+) -> None:
+    blocker = tmp_path / "a-file"  # a file where a folder is expected
+    blocker.write_text("x")
+    env = {"MES_DB_URL": demo_duckdb_url, "MES_SPOOL_DIR": str(tmp_path / "spool")}
+    csv = mesdash("rejects", "--start", "2026-11-01", "--end", "2026-11-19", "--csv",
+                  str(blocker / "x.csv"), env=env)
+    out = mesdash("trace", "--lot", "GA*", "--domains", "history", "--out",
+                  str(blocker / "out"), env=env)
+    for done in (csv, out):
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"cannot write {blocker}" in done.stderr

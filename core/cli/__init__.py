@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mesdash: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # an --out folder or --csv file that cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"mesdash: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
