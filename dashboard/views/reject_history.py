@@ -308,12 +308,13 @@ try:
     page = max(1, int(qp("page", "1") or 1))
 except ValueError:
     page = 1
+asked = page
 rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
                             page=page, page_size=size)
 pages = max(1, -(-total // size))
 page = min(page, pages)
 page = int(dc[3].number_input(f"Page (of {pages})", 1, pages, page, key="rj_page"))
-if page != int(qp("page", "1") or 1):
+if page != asked:
     rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
                                 page=page, page_size=size)
 state.set_query_param("sort", None if sort == "txndate" else sort)
