@@ -245,6 +245,11 @@ class Settings:
         "Hold reasons that are not quality holds (everything else, null included, is).",
     )
     hold_history_max_days: int = _s(365, "Longest hold-history range.")
+    page_cache_entries: int = _s(
+        16,
+        "Small per-page results a process keeps (hold-history loads by range, defect "
+        "lot-detail pages): entries beyond it are dropped oldest first.",
+    )
     hold_age_edges_days: tuple[float, ...] = _s(
         (1.0, 3.0, 7.0),
         "Edges of the days-at-station buckets of held lots (<1, 1–3, 3–7, ≥7 days).",
@@ -352,6 +357,7 @@ def _validate(s: Settings) -> list[str]:
         "pareto_max_bars",
         "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
+        "page_cache_entries",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
         "seed_max_patterns", "trace_domain_max_rows",
     ):

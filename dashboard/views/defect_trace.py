@@ -238,13 +238,15 @@ def pareto_chart(table: pa.Table, title: str, value: str = "defects",
                          height=380)
 
 
-@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s, max_entries=64)
+@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
+               max_entries=settings.page_cache_entries)
 def _lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
     """One page of a finished job's lot detail (built from its spool on first view)."""
     return _back.lot_detail((page - 1) * size, size)
 
 
-@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s, max_entries=64)
+@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
+               max_entries=settings.page_cache_entries)
 def _lot_rows(job_id: str, _back: Any) -> int:
     return _back.lot_rows()
 

@@ -254,7 +254,8 @@ def live_view() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=settings.cache_ttl_s, max_entries=16, show_spinner=False)
+@st.cache_data(ttl=settings.cache_ttl_s, max_entries=settings.page_cache_entries,
+               show_spinner=False)
 def load_range(url: str, schema: str, start: date, end: date, _now: datetime | None
                ) -> history.HoldHistory:
     """Loaded once per range (the key), for cache_ttl_s; the rows stay in the spool."""
