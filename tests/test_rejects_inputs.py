@@ -55,6 +55,13 @@ def test_container_values_limit() -> None:
     assert parse_values(" a, b;a\n\nc ", S) == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("text", ["A\x00B", "GA26\x07*", "x" * 10_000])
+def test_values_no_name_can_hold_are_a_message_before_any_query(text: str) -> None:
+    """A NUL reached PostgreSQL as a query error ('text fields cannot contain NUL')."""
+    with pytest.raises(RejectInputError, match=r"control characters|longer than"):
+        parse_values(f"LOT-1\n{text}", S)
+
+
 def test_unknown_values_are_named() -> None:
     good, msg = known_values(["SOT-23", "NOPE"], ["SOT-23", "SOD-323"], "package")
     assert good == ["SOT-23"]

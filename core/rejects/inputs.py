@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from core import dates
 from core.config import Settings
+from core.trace.seeds import value_problem
 
 
 class RejectInputError(ValueError):
@@ -62,6 +63,9 @@ def parse_values(text: str | Iterable[str], settings: Settings) -> list[str]:
             "are allowed in one list (setting seed_max_values). Split the list, or use a "
             "date range."
         )
+    problem = value_problem(values, "container name")
+    if problem:
+        raise RejectInputError(problem)
     return values
 
 

@@ -130,6 +130,20 @@ def parse_value(text: str) -> Value:
     return Value(text, "".join(literal), "".join(pattern) if wild else None)
 
 
+def value_problem(texts: Sequence[str], label: str) -> str | None:
+    """What is wrong with typed values no name can hold (control characters such as a
+    NUL, which PostgreSQL refuses outright; absurd lengths), or None."""
+    bad_chars = [t for t in texts if any(ord(ch) < 32 or ord(ch) == 127 for ch in t)]
+    if bad_chars:
+        return (f"{len(bad_chars)} value(s) contain control characters (e.g. "
+                f"{bad_chars[0].encode('unicode_escape').decode()[:40]!r}); remove them.")
+    too_long = [t for t in texts if len(t) > MAX_VALUE_CHARS]
+    if too_long:
+        return (f"{len(too_long)} value(s) are longer than {MAX_VALUE_CHARS} characters "
+                f"(e.g. {too_long[0][:30]!r}…): no {label} is that long.")
+    return None
+
+
 def check_values(kind: str, values: str | Sequence[str], settings: Settings) -> list[Value]:
     """Parse and validate the input; SeedError names every problem found."""
     if kind not in KINDS:
@@ -145,18 +159,9 @@ def check_values(kind: str, values: str | Sequence[str], settings: Settings) -> 
             f"{len(texts):,} {label} values exceed the limit of {settings.seed_max_values:,} "
             "(setting seed_max_values): split the list into several traces."
         )
-    bad_chars = [t for t in texts if any(ord(ch) < 32 or ord(ch) == 127 for ch in t)]
-    if bad_chars:
-        raise SeedError(
-            f"{len(bad_chars)} value(s) contain control characters (e.g. "
-            f"{bad_chars[0].encode('unicode_escape').decode()[:40]!r}); remove them."
-        )
-    too_long = [t for t in texts if len(t) > MAX_VALUE_CHARS]
-    if too_long:
-        raise SeedError(
-            f"{len(too_long)} value(s) are longer than {MAX_VALUE_CHARS} characters "
-            f"(e.g. {too_long[0][:30]!r}…): no {label} is that long."
-        )
+    problem = value_problem(texts, label)
+    if problem:
+        raise SeedError(problem)
     parsed = [parse_value(t) for t in texts]
     patterns = [v for v in parsed if v.pattern is not None]
     if len(patterns) > settings.seed_max_patterns:
