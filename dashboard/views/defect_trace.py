@@ -29,7 +29,7 @@ from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
-from dashboard.widgets.jobs import job_progress
+from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
              ("detection_machine", "Detection machines"))
@@ -171,24 +171,13 @@ job = manager.submit(request.key(),
 
 
 # --- progress ---------------------------------------------------------------------------------
-job.wait(settings.job_inline_wait_s)  # a short job shows its result without a progress flash
-if job.active:
-    job_progress(job, key="defects")
-    st.stop()
-
-if job.state != "done":
-    if job.state == "cancelled":
-        st.warning("The defect trace was cancelled. Run it again to restart.")
-    else:
-        st.error(f"The defect trace failed: {job.error}")
-    if st.button("Run again"):
-        manager.submit(request.key(), lambda j: run_defect_analysis(j, lanes, request,
-                                                                    settings),
-                       label=job.label, fresh=True)
-        st.rerun()
-    st.stop()
-
-result: DefectResult = job.result
+result: DefectResult = job_result(
+    job, key="defects", settings=settings, what="The defect trace",
+    again="Press **Run again** to restart it.", input_errors=("DefectInputError",),
+    retry=lambda: manager.submit(
+        request.key(), lambda j: run_defect_analysis(j, lanes, request, settings),
+        label=job.label, fresh=True),
+)
 file_range = f"{request.start}_{request.end}" if request.start else "list"
 for name, comp in result.completeness.items():
     status = (comp or {}).get("status")

@@ -35,7 +35,7 @@ from core.rejects.run import KEY_PREFIX, RejectRequest, RejectView, run_reject_l
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
-from dashboard.widgets.jobs import job_progress
+from dashboard.widgets.jobs import job_result
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -126,20 +126,10 @@ if job is None:
                          label=request.label, owner=owner)
     manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries)
 st.session_state["rj.job"] = job.id
-job.wait(settings.job_inline_wait_s)  # a short load shows its result without a progress flash
-if job.active:
-    job_progress(job, key="rj.job")
-    st.stop()
-if job.state == "cancelled":
-    st.warning("The reject-history load was cancelled. Press **Run** to load it again.")
-    st.stop()
-if job.state == "failed":
-    if job.error_type == "RejectInputError":
-        st.error(job.error)
-    else:
-        st.error(f"The reject-history load failed: {job.error}")
-    st.stop()
-view: RejectView = job.result
+view: RejectView = job_result(job, key="rj.job", settings=settings,
+                              what="The reject-history load",
+                              again="Press **Run** to load it again.",
+                              input_errors=("RejectInputError",))
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "

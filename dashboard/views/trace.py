@@ -31,7 +31,7 @@ from core.trace import (
 )
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.jobs import job_progress
+from dashboard.widgets.jobs import job_result
 from dashboard.widgets.tables import paged_table
 
 GRAPH_MAX_NODES = 1500  # drawn at once; bigger graphs show the focus node's neighbourhood
@@ -116,20 +116,9 @@ if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
     job = manager.submit(request.key, _job_fn(request), label=request.label, fresh=fresh)
 st.session_state["trace.last_key"] = request.key
 
-job.wait(settings.job_inline_wait_s)  # a short job shows its result without a progress flash
-if job.active:
-    job_progress(job, key="trace.job")
-    st.stop()
-if job.state == "cancelled":
-    st.warning("The trace was cancelled. Press **Trace** to run it again.")
-    st.stop()
-if job.state == "failed":
-    (st.warning if job.error_type in ("SeedError", "LineageError") else st.error)(
-        f"The trace failed: {job.error}"
-        + ("" if job.error_type in ("SeedError", "LineageError") else
-           " Try again; the System page shows the database lanes.")
-    )
-    st.stop()
+job_result(job, key="trace.job", settings=settings, what="The trace",
+           again="Press **Trace** to run it again.",
+           input_errors=("SeedError", "LineageError"))
 
 result = job.result
 spool: Spool = job.spool

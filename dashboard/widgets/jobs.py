@@ -1,14 +1,21 @@
-"""A job progress block: one line per stage (batches done/total, rows) and a Cancel button.
+"""A job progress block: one line per stage (batches done/total, rows) and a Cancel button,
+and ``job_result``: the one way a page waits for, shows and ends on a background job.
 
-Why: a long trace runs as a background job (core.trace.jobs); the page only reads the
-job's snapshot. The block re-runs itself every second as a fragment while the job is
-active and reruns the whole page once it has finished, so results appear by themselves.
+Why: long work (a trace, a defect trace, a reject-history load) runs as a background job
+(core.trace.jobs); the page only reads the job's snapshot. The block re-runs itself every
+second as a fragment while the job is active and reruns the whole page once it has
+finished, so results appear by themselves. Every page treats an unfinished, cancelled or
+failed job the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
+from core.config import Settings
 from core.trace import Job
 
 POLL_S = 1.0
@@ -45,3 +52,32 @@ def job_progress(job: Job, *, key: str) -> None:
             st.rerun(scope="app")
 
     block()
+
+
+def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
+               input_errors: tuple[str, ...] = (),
+               retry: Callable[[], None] | None = None) -> Any:
+    """The result of a finished ``job``. Otherwise the page shows its progress (with
+    Cancel) or why it ended without a result, and stops there.
+
+    A job is waited for ``job_inline_wait_s`` first, so a short one shows its result
+    without a progress flash. ``input_errors``: error types that are the user's input
+    (a warning with the message alone); any other failure is an error naming ``what``.
+    ``retry``: a "Run again" button calls it (pages whose form does not rerun)."""
+    job.wait(settings.job_inline_wait_s)
+    if job.active:
+        job_progress(job, key=key)
+        st.stop()
+    if job.state == "done":
+        return job.result
+    if job.state == "cancelled":
+        st.warning(f"{what} was cancelled. {again}")
+    elif job.error_type in input_errors:
+        st.warning(job.error or "Bad input.")
+    else:
+        st.error(f"{what} failed: {job.error} {again} The System page shows the database "
+                 "lanes.")
+    if retry is not None and st.button("Run again", key=f"{key}.again"):
+        retry()
+        st.rerun()
+    st.stop()
