@@ -79,7 +79,8 @@ def detect(
                 SELECT * FROM passes
                 QUALIFY row_number() OVER (
                     PARTITION BY containerid
-                    ORDER BY trackintimestamp DESC, trackouttimestamp DESC NULLS FIRST
+                    ORDER BY trackintimestamp DESC, trackouttimestamp DESC NULLS FIRST,
+                             equipmentname, trackinqty DESC  -- ties: still one answer
                 ) = 1
             ), kept AS (
                 SELECT * FROM latest

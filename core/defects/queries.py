@@ -1,8 +1,8 @@
 """The defect trace's own warehouse queries (all on the slow lane, all registered).
 
 - detection passes: every pass of a lot at the detection station's workcenters in the
-  range, newest first per lot (the caller keeps each lot's latest pass: the seed), with
-  the container's type, package and wafer lot;
+  range (the caller keeps each lot's latest pass: the seed), with the container's type,
+  package and wafer lot;
 - detection rejects: scrap at those workcenters in the range, charged (the five buckets,
   nulls as 0) and uncharged defect apart, per lot and reason;
 - reasons seen: the loss reasons of the last N days, for the reason picker;
@@ -45,7 +45,8 @@ def detection_passes_query(
         .join_from(h, c, c.c.containerid == h.c.containerid)
         .where(h.c.workcentername.in_(list(workcenters)),
                *_window(h.c.trackintimestamp, start, end), *_ids(h.c.containerid, ids))
-        .order_by(h.c.containerid, h.c.trackintimestamp.desc())
+        # no ORDER BY: the caller picks each lot's latest pass itself (PostgreSQL spilled
+        # the 125K-row sort of the incident to disk for nothing)
     )
 
 
