@@ -7,8 +7,6 @@ Measures what a user of the WIP hold page waits for:
 - hold-history load of 365 shift days (slow lane → Parquet spool), cold;
 - a hold-history filter change (KPIs, trend, two paretos, buckets, one list page).
 
-    mesdash demo build --db duckdb:////tmp/incident_holds.duckdb --scale incident \
-        --anchor 2026-11-20
     python bench/holds.py [--db duckdb:////tmp/incident_holds.duckdb] [--schema dwh] [-n 200]
 
 Target (issue 6): unchanged refresh = one tiny query; filter changes under 200 ms.
@@ -30,6 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _demo import ensure_incident
+
 from core.config import load_settings
 from core.db import open_lanes
 from core.holds import history, live
@@ -47,6 +47,7 @@ def main() -> int:
     ap.add_argument("--schema", default="dwh")
     ap.add_argument("-n", type=int, default=200, help="repetitions of the cheap cases")
     args = ap.parse_args()
+    ensure_incident(args.db, args.schema)  # built on first use (bench/_demo.py)
     spool = Path(tempfile.mkdtemp(prefix="bench-holds-"))
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=args.db,
                              schema=args.schema, spool_dir=str(spool))

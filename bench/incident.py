@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,12 +26,12 @@ from pathlib import Path
 
 import psutil
 import redis
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _demo import ANCHOR, ensure_incident  # noqa: E402  (bench/_demo.py)
 from lanes import live_loop, pct  # noqa: E402  (bench/lanes.py: the live widget loop)
 
 from core.config import load_settings  # noqa: E402
@@ -41,7 +40,6 @@ from core.defects import DefectRequest  # noqa: E402
 from core.defects.run import run_defect_analysis  # noqa: E402
 from core.trace.jobs import JobManager  # noqa: E402
 
-ANCHOR = dt.date(2026, 11, 20)
 PG_URL = os.environ.get("MES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DUCKDB_FILE = Path(tempfile.gettempdir()) / "mesdash_incident.duckdb"
 PG_SCHEMA = "incident"
@@ -51,22 +49,9 @@ REDIS_URL = os.environ.get("MES_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 def ensure_built(backend: str, rebuild: bool) -> tuple[str, str]:
     if backend == "duckdb":
         url, schema = f"duckdb:///{DUCKDB_FILE}", "dwh"
-        exists = DUCKDB_FILE.exists()
     else:
         url, schema = PG_URL, PG_SCHEMA
-        eng = sa.create_engine(PG_URL)
-        with eng.connect() as c:
-            exists = bool(c.execute(sa.text(
-                "select count(*) from information_schema.tables where table_schema = :s"
-            ), {"s": PG_SCHEMA}).scalar())
-        eng.dispose()
-    if rebuild or not exists:
-        print(f"building the incident demo into {backend} (once)…", file=sys.stderr)
-        subprocess.run(
-            [sys.executable, "-m", "core.cli", "demo", "build", "--db", url, "--scale",
-             "incident", "--anchor", str(ANCHOR), "--schema", schema],
-            check=True, cwd=ROOT,
-        )
+    ensure_incident(url, schema, rebuild=rebuild)
     return url, schema
 
 

@@ -2,8 +2,6 @@
 against a bare aggregate over the same raw rows (the ratio), the one-off cost of building
 the local slicer, and the median of 20 local filter/toggle changes. Prints a table.
 
-    mesdash demo build --db duckdb:////tmp/incident_rejects.duckdb --scale incident \
-        --anchor 2026-11-20
     python bench/rejects.py [--db duckdb:////tmp/incident_rejects.duckdb] [--schema dwh]
 
 "primary" is everything ``load_range`` does (the query, the reference data, ``prepare``),
@@ -25,6 +23,8 @@ import statistics
 import time
 from datetime import date, timedelta
 
+from _demo import ensure_incident  # bench/_demo.py (the script's folder is on sys.path)
+
 from core.config import load_settings
 from core.db import open_lanes
 from core.rejects.load import load_range
@@ -42,6 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     overrides = {"db_url": args.db, **({"schema": args.schema} if args.schema else {})}
     settings = load_settings(**overrides)
+    ensure_incident(args.db, settings.schema)  # built on first use (bench/_demo.py)
     lanes = open_lanes(settings)
     end = date.fromisoformat(args.end)
     rows = []

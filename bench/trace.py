@@ -1,6 +1,6 @@
 """Benchmark: a backward trace of the incident's ~114K containers with history and materials.
 
-Measures, on the `incident` demo scale (build it first:
+Measures, on the `incident` demo scale (built on first use by bench/_demo.py, like
 ``mesdash demo build --db duckdb:////tmp/incident.duckdb --scale incident --anchor 2026-11-20``):
 
 - lineage: backward from the ~70K lots that passed TMTT (the incident's seeds), with the
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from _demo import ensure_incident  # noqa: E402  (bench/_demo.py)
 from sqlalchemy.dialects.postgresql import ARRAY  # noqa: E402
 
 from core import schema as t  # noqa: E402
@@ -53,6 +54,7 @@ def main() -> None:
     ap.add_argument("--schema", default="dwh")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each (best kept)")
     args = ap.parse_args()
+    ensure_incident(args.db, args.schema)  # built on first use (bench/_demo.py)
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=args.db,
                              schema=args.schema, spool_dir=tempfile.mkdtemp())
     lanes = open_lanes(settings)
