@@ -161,6 +161,12 @@ class Settings:
         "IN-list size of slow batches while live widgets are active: shorter batches give "
         "way sooner (measured: p99 of live queries 2.3x idle with 1000, 1.3x with 250).",
     )
+    oracle_arrow_fetch: bool = _s(
+        True,
+        "Oracle slow-lane results through python-oracledb's Arrow fetch (fetch_df_batches: "
+        "no Python object per row); off: the DB-API row path. Proven against a test "
+        "double here (no Oracle server can run in CI): switch off if a server disagrees.",
+    )
     analysis_threads: int = _s(
         2,
         "Threads of the in-process DuckDB that runs a defect trace's analysis while no "

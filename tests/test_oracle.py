@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import oracledb
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from oracledb import errors as ora_errors
@@ -107,6 +108,9 @@ def test_real_oracledb_timeout_errors_are_recognised() -> None:
     assert driver.is_interrupt(wrapped)
     other = ora_errors._create_exception(ora_errors.ERR_NOT_CONNECTED)
     assert not driver.is_interrupt(other)
+    # the Arrow fetch calls python-oracledb directly: its raw errors are database errors
+    assert driver.is_db_error(other) and driver.is_db_error(wrapped)
+    assert not driver.is_db_error(ValueError("our own bug"))
 
 
 def test_oracle_engine_uses_thin_mode_and_pool_settings_without_connecting() -> None:
@@ -130,3 +134,103 @@ def test_in_ids_is_a_plain_in_list_of_at_most_1000_binds_on_oracle() -> None:
     (group,) = IN_LIST.findall(sql)
     assert group.count(":") == 1000
     assert "= ANY(" in compile_for(postgresql.dialect(), stmt)
+
+
+class OracleArrowFetchConnectionTestDouble(OracleDriverConnectionTestDouble):
+    """Stands in for oracledb.Connection's Arrow fetch (no Oracle server can run here):
+    ``fetch_df_batches`` answers with Arrow data the way Oracle names it (upper case),
+    as objects that only offer the Arrow PyCapsule stream, like oracledb.DataFrame, and
+    typed by ``requested_schema`` when one is given. It records what it was asked."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.calls: list[dict[str, Any]] = []
+
+    def fetch_df_batches(self, statement: str, parameters: Any = None, size: int = 100,
+                         *, requested_schema: Any = None) -> Any:
+        self.calls.append({"sql": statement, "params": parameters, "size": size,
+                           "schema": requested_schema})
+        if requested_schema is not None:  # names and types as asked
+            table = pa.Table.from_pylist(self.rows, schema=requested_schema)
+        else:  # Oracle's own: upper-case names, inferred types
+            table = pa.Table.from_pylist([{k.upper(): v for k, v in r.items()}
+                                          for r in self.rows])
+        for i in range(0, max(table.num_rows, 1), size):
+            part = table.slice(i, size)
+
+            class _Frame:  # only the PyCapsule interface, as oracledb.DataFrame offers
+                def __arrow_c_stream__(self, requested_schema: Any = None, p: Any = part
+                                       ) -> Any:
+                    return p.__arrow_c_stream__(requested_schema)
+
+            yield _Frame()
+
+
+def test_the_arrow_fetch_used_exists_on_the_real_oracledb_connection() -> None:
+    import inspect
+
+    sig = inspect.signature(oracledb.Connection.fetch_df_batches)
+    assert {"statement", "parameters", "size", "requested_schema"} <= set(sig.parameters)
+    assert hasattr(oracledb.DataFrame, "__arrow_c_stream__")
+
+
+def test_oracle_slow_lane_fetches_arrow_typed_and_named_like_the_statement() -> None:
+    import datetime as dt
+
+    from core.db.drivers import arrow_schema_for
+    from core.trace.queries import history_query
+
+    ids = [f"{i:016X}" for i in range(3)]
+    stmt = history_query(ids)
+    sql = str(compile_for(oracle.dialect(), stmt))
+    compiled = stmt.compile(dialect=oracle.dialect(),
+                            compile_kwargs={"render_postcompile": True})
+    params = dict(compiled.params)
+    assert all(f":{name}" in sql for name in params)  # every bind has its placeholder
+    when = dt.datetime(2026, 11, 1, 7, 30)
+    rows = [{"containerid": ids[0], "workcentername": "TMTT", "specname": "S",
+             "equipmentid": "E1", "equipmentname": "TMTT-01", "trackintimestamp": when,
+             "trackouttimestamp": None, "trackinqty": 1000, "trackoutqty": None,
+             "finishedruncard": None, "pj_workorder": "GA26"}] * 5
+    raw = OracleArrowFetchConnectionTestDouble(rows)
+    wanted = arrow_schema_for(stmt)
+    batches = list(OracleDriver.arrow_batches(raw, sql, params, wanted, batch_rows=2))
+    table = pa.Table.from_batches(batches)
+    assert table.num_rows == 5 and len(batches) == 3  # size=2 per fetch
+    assert table.schema.names == [n for n, _ in wanted]  # lower case, the statement's keys
+    assert table.schema.field("trackinqty").type == pa.int64()
+    assert table.schema.field("trackintimestamp").type == pa.timestamp("us")
+    assert table.column("trackintimestamp")[0].as_py() == when
+    (call,) = raw.calls
+    assert call["params"] == params and call["size"] == 2
+    assert call["schema"].names == [n for n, _ in wanted]  # typed by python-oracledb
+    empty = list(OracleDriver.arrow_batches(OracleArrowFetchConnectionTestDouble([]), sql,
+                                            params, wanted, batch_rows=2))
+    assert sum(b.num_rows for b in empty) == 0
+    assert empty[0].schema.names == [n for n, _ in wanted]
+
+
+def test_oracle_arrow_fetch_follows_the_setting() -> None:
+    from core.config import load_settings
+
+    on = load_settings(env={"MES_DB_URL": "oracle+oracledb://u:p@db.example:1521/?service_name=X"},
+                       secrets_path="/nonexistent")
+    off = on.replace(oracle_arrow_fetch=False)
+    assert on.oracle_arrow_fetch and not off.oracle_arrow_fetch
+    driver = OracleDriver()
+    assert driver.arrow_fetch  # the default
+    driver.arrow_fetch = off.oracle_arrow_fetch
+    assert not driver.arrow_fetch
+
+
+def test_oracle_arrow_fetch_without_a_full_schema_renames_and_casts_here() -> None:
+    """A column whose Arrow type the statement does not say (a bare literal): no
+    requested_schema; Oracle's upper-case names become the statement's, known types cast."""
+    wanted = [("containerid", pa.string()), ("n", None), ("qty", pa.float64())]
+    raw = OracleArrowFetchConnectionTestDouble([{"containerid": "A", "n": 1, "qty": 2}])
+    (batch,) = OracleDriver.arrow_batches(raw, "select ...", {}, wanted, batch_rows=10)
+    assert raw.calls[0]["schema"] is None and raw.calls[0]["params"] is None
+    assert batch.schema.names == ["containerid", "n", "qty"]
+    assert batch.schema.field("qty").type == pa.float64()
+    assert batch.to_pylist() == [{"containerid": "A", "n": 1, "qty": 2.0}]
