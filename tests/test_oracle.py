@@ -44,6 +44,11 @@ def test_every_query_compiles_for_oracle_with_small_in_lists(name: str) -> None:
         for group in IN_LIST.findall(sql):
             binds = group.count(":")
             assert binds <= ORACLE_IN_LIST_LIMIT, f"{name}: IN list of {binds} binds"
+        # the Arrow fetch passes compiled.params as the bind dict: one value per
+        # placeholder, none missing, none extra
+        params = stmt.compile(dialect=oracle.dialect(),
+                              compile_kwargs={"render_postcompile": True}).params
+        assert set(re.findall(r"(?<![\w:]):(\w+)", sql)) == set(params), name
         # and for the two backends that run here
         compile_for(postgresql.dialect(), stmt)
 
