@@ -78,3 +78,19 @@ def test_list_mode_link_runs_and_reports_unmatched(on_tiny: Path) -> None:  # no
     _assert_clean(at)
     assert any("NO-SUCH-LOT" in w.value for w in at.warning)
     assert next(m.value for m in at.metric if m.label == "Lots") == "1"
+
+
+def test_lot_detail_of_a_big_analysis_is_built_per_page_without_a_cache(
+    on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """Over cache_max_ids seed lots the lot-detail page is built each time it is shown
+    (no st.cache_data entry), and it shows the same rows."""
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
+    monkeypatch.setenv("MES_CACHE_MAX_IDS", "1")
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert any("one per lot and loss reason" in c.value for c in at.caption)
+    lot_tables = [d.value for d in at.dataframe if "upstream_machines" in d.value.columns]
+    assert lot_tables and len(lot_tables[0]) > 0

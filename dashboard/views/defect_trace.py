@@ -304,14 +304,18 @@ if result.backward is not None:
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
-        n_rows = _lot_rows(job.id, back)
+        # pages of a small analysis are cached; over cache_max_ids seed lots nothing is
+        # (the product's rule for big container sets): each page is built when shown
+        small = back.seeds is not None and back.seeds.num_rows <= settings.cache_max_ids
+        n_rows = _lot_rows(job.id, back) if small else back.lot_rows()
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
         pages = max(1, math.ceil(n_rows / size))
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="lot_page")
         try:
-            st.dataframe(_lot_page(job.id, int(page), int(size), back).to_pandas(),
-                         hide_index=True, width="stretch")
+            shown = (_lot_page(job.id, int(page), int(size), back) if small
+                     else back.lot_detail((int(page) - 1) * int(size), int(size)))
+            st.dataframe(shown.to_pandas(), hide_index=True, width="stretch")
         except ResultExpired as exc:
             st.info(str(exc))
         st.caption(f"{n_rows:,} rows: one per lot and loss reason.")
