@@ -46,14 +46,14 @@ if lanes is None:
     st.stop()
 
 
-@st.cache_data(ttl=86_400, show_spinner=False)
+@st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
 def reasons_seen(db_key: str, days: int) -> list[str]:  # db_key: part of the cache key
     since = dt.datetime.combine(dt.date.today() - dt.timedelta(days=days), dt.time())
     table = lanes.slow.fetch_arrow(reasons_seen_query(since))
     return table.column("lossreasonname").to_pylist()
 
 
-@st.cache_data(ttl=3_600, show_spinner=False)
+@st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
 def station_groups(db_key: str) -> list[str]:  # db_key: part of the cache key
     return [g for g, _ in station_map(lanes, settings).groups()]
 
