@@ -212,6 +212,20 @@ class Settings:
         "Wildcard values (*, %, _) in one seed list; each is its own query, exact values "
         "are batched.",
     )
+    graph_max_nodes: int = _s(
+        1500,
+        "Lineage nodes the Trace page draws at once; a bigger lineage shows its shallowest "
+        "nodes, or three steps around the focused container (the full graph downloads).",
+    )
+    focus_max_hits: int = _s(20, "Matches the Trace page's focus search lists and marks.")
+    timeline_max_lots: int = _s(
+        2000,
+        "Lots the Trace page's timeline picker lists (a focused container is always "
+        "offered first).",
+    )
+    timeline_max_events: int = _s(
+        500, "History, hold and material rows one lot's timeline draws (per kind)."
+    )
     trace_domain_max_rows: int = _s(
         50_000_000,
         "Rows one event domain of a trace may spool before it is cut and marked "
@@ -365,7 +379,8 @@ def _validate(s: Settings) -> list[str]:
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
         "page_cache_entries",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
-        "seed_max_patterns", "trace_domain_max_rows",
+        "seed_max_patterns", "trace_domain_max_rows", "graph_max_nodes", "focus_max_hits",
+        "timeline_max_lots", "timeline_max_events",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:

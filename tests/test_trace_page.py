@@ -73,3 +73,28 @@ def test_bad_input_is_a_message_and_link_reopens(spool_env: Path) -> None:
     assert not at2.exception, [e.value for e in at2.exception]
     assert any(m.label == "Containers" for m in at2.metric), _texts(at2.main)
     assert at2.text_area[0].value == "S2610A00001"
+
+
+def test_the_timeline_picker_says_when_it_lists_only_some_lots_and_takes_the_focus(
+    spool_env: Path, app_env: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """No silent truncation: over timeline_max_lots the picker says how many it lists;
+    a focused container is offered first whatever its place."""
+    app_env.setenv("MES_TIMELINE_MAX_LOTS", "1")
+    at = _open()
+    at.text_area[0].input("GA2609100*-A00-001")
+    at.button[0].click().run()
+    _until_done(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The picker lists 1 of" in c.value for c in at.caption), _texts(at.main)
+    first = next(s for s in at.selectbox if s.label == "Lot")
+    assert len(first.options) == 1
+    # focus the alphabetically last container of the lineage that has a name
+    hits_all = at.text_input(key="trace.focus").input("GA").run()
+    assert not hits_all.exception
+    names = sorted(n for n in at.dataframe[0].value["containername"] if n)
+    target = names[-1]
+    at.text_input(key="trace.focus").input(target).run()
+    assert not at.exception
+    picker = next(s for s in at.selectbox if s.label == "Lot")
+    assert picker.value == target != first.options[0]

@@ -34,7 +34,6 @@ from dashboard.jobs import get_job_manager
 from dashboard.widgets.jobs import job_result
 from dashboard.widgets.tables import paged_table
 
-GRAPH_MAX_NODES = 1500  # drawn at once; bigger graphs show the focus node's neighbourhood
 KIND_COLOURS = {"WAFER": "#8c564b", "GA": "#1f77b4", "GC": "#17becf", "GD": "#d62728",
                 "LOT": "#7f7f7f", "SERIAL": "#2ca02c"}
 EDGE_DASH = {"split": "solid", "merge": "dash", "wafer": "dot", "rework": "dashdot"}
@@ -207,21 +206,25 @@ if focus:
     if hit.empty:
         st.warning(f"No container named {focus!r} in this lineage.")
     else:
-        focus_ids = set(hit["containerid"].head(20))
-        st.dataframe(hit.head(20), hide_index=True, width="stretch")
+        top_hits = hit.head(settings.focus_max_hits)
+        focus_ids = set(top_hits["containerid"])
+        st.dataframe(top_hits, hide_index=True, width="stretch")
+        if len(hit) > len(top_hits):
+            st.caption(f"The first {len(top_hits):,} of {len(hit):,} matches "
+                       "(setting focus_max_hits): type more of the name to narrow it.")
 shown = nodes
-if len(nodes) > GRAPH_MAX_NODES:
+if len(nodes) > settings.graph_max_nodes:
     if focus_ids:
         near = set(focus_ids)
         for _ in range(3):
             near |= set(edges[edges["parent_id"].isin(near)]["child_id"])
             near |= set(edges[edges["child_id"].isin(near)]["parent_id"])
-        shown = nodes[nodes["containerid"].isin(near)].head(GRAPH_MAX_NODES)
+        shown = nodes[nodes["containerid"].isin(near)].head(settings.graph_max_nodes)
     else:
-        shown = nodes.head(GRAPH_MAX_NODES)
+        shown = nodes.head(settings.graph_max_nodes)
     st.info(f"The lineage has {len(nodes):,} containers; the graph draws {len(shown):,} "
-            "(the shallowest, or three steps around the focused container). Download the "
-            "full graph below.")
+            "(the shallowest, or three steps around the focused container; setting "
+            "graph_max_nodes). Download the full graph below.")
 shown_ids = set(shown["containerid"])
 edges_shown = edges[edges["parent_id"].isin(shown_ids) & edges["child_id"].isin(shown_ids)]
 pos = _layout(shown, edges_shown)
@@ -271,16 +274,32 @@ g2.download_button("Download edges (Parquet)", data=spool.file("edges").read_byt
 
 if "history" in result.domains and spool.has("history"):
     st.subheader("Timeline of one lot")
-    lots = spool.sql(
-        "SELECT DISTINCT n.containername, n.containerid FROM history h "
-        "JOIN nodes n USING (containerid) ORDER BY 1 LIMIT 2000").to_pandas()
+    with_history = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
+                    "JOIN nodes n USING (containerid)")
+    n_lots = int(spool.sql(f"SELECT count(*) AS n FROM ({with_history})")["n"][0].as_py())
+    lots = spool.sql(f"{with_history} ORDER BY 1 LIMIT ?",
+                     [settings.timeline_max_lots]).to_pandas()
+    if focus_ids:  # the focused containers first, wherever they sort
+        focused = spool.sql(f"SELECT * FROM ({with_history}) WHERE containerid IN "
+                            f"({', '.join('?' for _ in focus_ids)}) ORDER BY 1",
+                            sorted(focus_ids)).to_pandas()
+        lots = pd.concat([focused, lots]).drop_duplicates("containerid")
     if lots.empty:
         st.caption("No history for these containers.")
     else:
-        name = st.selectbox("Lot", lots["containername"], key="trace.timeline_lot")
+        if n_lots > settings.timeline_max_lots:
+            st.caption(f"The picker lists {settings.timeline_max_lots:,} of {n_lots:,} lots "
+                       "with history (setting timeline_max_lots): focus a container above "
+                       "to put it first.")
+        name = st.selectbox("Lot", lots["containername"],
+                            key=f"trace.timeline_lot.{focus}")  # a new focus picks anew
         lot_id = lots.loc[lots["containername"] == name, "containerid"].iloc[0]
-        hist = spool.page("history", 0, 500, "trackintimestamp",
+        cap = settings.timeline_max_events
+        hist = spool.page("history", 0, cap, "trackintimestamp",
                           {"containerid": [lot_id]}).to_pandas()
+        if len(hist) == cap:
+            st.caption(f"The timeline draws this lot's first {cap:,} history rows "
+                       "(setting timeline_max_events); its History tab lists them all.")
         tl = go.Figure()
         hist["end"] = hist["trackouttimestamp"].fillna(pd.Timestamp.now())
         hist["step"] = hist["station_group"].fillna(hist["workcentername"]).astype(str)
@@ -291,7 +310,7 @@ if "history" in result.domains and spool.has("history"):
         for dom, col, label, symbol in (("holds", "holdtxndate", "hold", "x"),
                                          ("materials", "txndate", "material", "diamond")):
             if dom in result.domains and spool.has(dom):
-                ev = spool.page(dom, 0, 500, col, {"containerid": [lot_id]}).to_pandas()
+                ev = spool.page(dom, 0, cap, col, {"containerid": [lot_id]}).to_pandas()
                 if not ev.empty:
                     tl.add_trace(go.Scatter(
                         x=ev[col], y=ev["workcentername"].fillna("?").astype(str),
