@@ -133,7 +133,7 @@ view: RejectView = job_result(job, key="rj.job", settings=settings,
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
-               + ", ".join(loaded.unmatched[:50]))
+               + ", ".join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
 if slicer.rows == 0:
     st.info("No rejects in this range or for these containers.")
     st.stop()
