@@ -17,13 +17,20 @@ Domains, bound and batches run interleaved ``--repeat`` times; the best of each 
 compared (the first run of each pays one-off costs a long-running server pays once) and
 the first-run ratio is printed beside it.
 
-    python bench/trace.py [--db URL] [--schema NAME] [--repeat N]
+    python bench/trace.py [--backends duckdb,postgresql] [--repeat N]
+    python bench/trace.py --db URL [--schema NAME]     (one database)
+
+Without --db it runs each backend in a process of its own (so each peak RSS is its own)
+and ends with a summary against the targets (within 1.5x of the bound, RSS < 1 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,13 +55,51 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+BACKENDS = {
+    "duckdb": ("duckdb:////tmp/incident.duckdb", "dwh"),
+    "postgresql": (os.environ.get("MES_TEST_PG_URL",
+                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+                   "incident"),
+}
+TARGET = 1.5
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default="duckdb:////tmp/incident.duckdb")
+    ap.add_argument("--db", help="one database URL (default: each of --backends)")
     ap.add_argument("--schema", default="dwh")
+    ap.add_argument("--backends", default="duckdb,postgresql")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each (best kept)")
     args = ap.parse_args()
-    ensure_incident(args.db, args.schema)  # built on first use (bench/_demo.py)
+    if args.db:
+        print(json.dumps(run_one(args.db, args.schema, args.repeat)))
+        return
+    # one process per backend: the peak RSS of each is its own
+    summary = []
+    for name in args.backends.split(","):
+        url, schema = BACKENDS[name]
+        done = subprocess.run(
+            [sys.executable, __file__, "--db", url, "--schema", schema,
+             "--repeat", str(args.repeat)], capture_output=True, text=True, cwd=ROOT)
+        out = done.stdout.rstrip().splitlines()
+        if done.returncode != 0 or not out:
+            print(f"\n{name}: not run ({(done.stderr.strip().splitlines() or ['?'])[-1]})")
+            continue
+        print("\n".join(out[:-1]))
+        summary.append((name, json.loads(out[-1])))
+    print(f"\n| backend | domains / bound | batches alone / bound | peak RSS MiB | "
+          f"target <= {TARGET}x |")
+    print("|---|---:|---:|---:|---|")
+    for name, r in summary:
+        met = "met" if r["ratio"] <= TARGET and r["peak_mib"] < 1024 else "not met"
+        print(f"| {name} | {r['ratio']:.2f}x | {r['batches_ratio']:.2f}x | "
+              f"{r['peak_mib']:.0f} | {met} |")
+
+
+def run_one(url: str, schema: str, repeat: int) -> dict[str, float]:
+    """The trace on one database; prints its table, returns the ratios."""
+    ensure_incident(url, schema)  # built on first use (bench/_demo.py)
+    args = argparse.Namespace(db=url, schema=schema, repeat=repeat)
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=args.db,
                              schema=args.schema, spool_dir=tempfile.mkdtemp())
     lanes = open_lanes(settings)
@@ -143,6 +188,8 @@ def main() -> None:
           f"({cold_ratio:.2f}x first runs); batches alone / bound: "
           f"{min(fetch_runs) / bound_t:.2f}x")
     lanes.close()
+    return {"ratio": total_t / bound_t, "batches_ratio": min(fetch_runs) / bound_t,
+            "peak_mib": peak_mib()}
 
 
 if __name__ == "__main__":
