@@ -239,3 +239,21 @@ def test_oracle_arrow_fetch_without_a_full_schema_renames_and_casts_here() -> No
     assert batch.schema.names == ["containerid", "n", "qty"]
     assert batch.schema.field("qty").type == pa.float64()
     assert batch.to_pylist() == [{"containerid": "A", "n": 1, "qty": 2.0}]
+
+
+class OlderOracleArrowFetchConnectionTestDouble(OracleArrowFetchConnectionTestDouble):
+    """Stands in for a python-oracledb whose fetch_df_batches predates requested_schema
+    (the project allows oracledb >= 2.5)."""
+
+    def fetch_df_batches(self, statement: str, parameters: Any = None,  # type: ignore[override]
+                         size: int = 100) -> Any:
+        return super().fetch_df_batches(statement, parameters, size)
+
+
+def test_an_older_oracledb_arrow_fetch_is_named_and_cast_here() -> None:
+    wanted = [("containerid", pa.string()), ("qty", pa.float64())]
+    raw = OlderOracleArrowFetchConnectionTestDouble([{"containerid": "A", "qty": 2}])
+    (batch,) = OracleDriver.arrow_batches(raw, "select ...", {"x": 1}, wanted, batch_rows=10)
+    assert raw.calls[0]["schema"] is None  # not asked for: the old API has no such keyword
+    assert batch.schema.names == ["containerid", "qty"]
+    assert batch.to_pylist() == [{"containerid": "A", "qty": 2.0}]

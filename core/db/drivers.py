@@ -428,15 +428,27 @@ class OracleDriver(Driver):
         here; named like the statement's columns (Oracle reports them in upper case)."""
         known = bool(wanted) and all(t is not None for _, t in wanted)
         schema = pa.schema([(n, t) for n, t in wanted]) if known else None
+        extra = {"requested_schema": schema} if _takes_requested_schema(raw) else {}
         emitted = False
         for frame in raw.fetch_df_batches(sql, parameters=params or None, size=batch_rows,
-                                          requested_schema=schema):
+                                          **extra):
             for batch in pa.table(frame).to_batches():  # Arrow PyCapsule stream
                 emitted = True
                 yield _conform(batch, wanted)
         if not emitted:
             yield pa.RecordBatch.from_pylist(
                 [], schema=pa.schema([(n, t or pa.string()) for n, t in wanted]))
+
+
+def _takes_requested_schema(raw: Any) -> bool:
+    """python-oracledb before ``requested_schema`` existed (its Arrow fetch is older):
+    fetch untyped there and let ``_conform`` name and cast the columns."""
+    import inspect
+
+    try:
+        return "requested_schema" in inspect.signature(raw.fetch_df_batches).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
 
 
 DRIVERS: dict[str, type[Driver]] = {
