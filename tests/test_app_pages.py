@@ -169,6 +169,8 @@ def test_system_page_shows_lane_statistics_and_tests_connection(on_tiny: Path) -
     for label in ("Checked out", "Overflow", "Waiting", "p50 ms", "p95 ms", "p99 ms",
                   "Timeouts / errors", "Kind", "Permits in use"):
         assert label in labels, labels
+    rss = next(m.value for m in at.metric if m.label.startswith("Memory of this dashboard"))
+    assert rss.endswith("MiB") and int(rss.split()[0].replace(",", "")) > 0
     kinds = [m.value for m in at.metric if m.label == "Kind"]
     assert kinds and kinds[0] in ("local", "redis")
     table = next(d.value for d in at.dataframe if "setting" in d.value.columns)

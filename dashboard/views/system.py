@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import psutil
 import streamlit as st
 
 from core import live
@@ -95,6 +96,11 @@ def lane_statistics() -> None:
             slow = stats.get("slow", {}) or {}
             _lane_panel("Slow", slow)
             _throttle_panel(slow.get("throttle", {}) or {})
+        rss = psutil.Process().memory_info().rss
+        st.metric("Memory of this dashboard process (RSS)", f"{rss / 2**20:,.0f} MiB",
+                  help="What the server process holds now: live data, finished jobs' "
+                       "results (reject slicers, defect tables), caches. The incident's "
+                       "three copies of a trace result ran a 7 GB machine out of memory.")
         st.caption(f"Refreshed every {state.SYSTEM_REFRESH_S} s.")
         with st.expander("Raw statistics"):
             st.json(stats)
