@@ -49,8 +49,10 @@ def pareto_figure(
         yaxis2={"title": "cumulative %", "overlaying": "y", "side": "right",
                 "range": [0, 101], "tickvals": [0, 20, 40, 60, 80, 100], "showgrid": False},
         height=height,
-        margin={"t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h"},
+        margin={"t": 70 if title else 40, "b": 10},
+        # above the plot: below it the legend covered the long, slanted factor labels
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        xaxis={"automargin": True},
         clickmode="event+select",
     )
     return fig
