@@ -338,17 +338,15 @@ class SlowLane(_Lane):
         if self.yield_to_live:
             self.gate.wait_quiet(self.yield_max_wait_s)
 
-    def _live_active(self) -> bool:
-        return self.yield_to_live and self.gate.live_recently(self.live_recent_s)
-
     def live_active(self) -> bool:
         """Live widgets queried within ``live_recent_s`` (and the lane gives way to them):
-        local work started now should keep to one thread as well."""
-        return self._live_active()
+        batches narrow to one at a time, and local work started now (a defect analysis)
+        keeps to one thread as well."""
+        return self.yield_to_live and self.gate.live_recently(self.live_recent_s)
 
     def _width(self, workers: int) -> int:
         """Batches allowed in flight now: one while the live widgets are active."""
-        return 1 if self._live_active() else workers
+        return 1 if self.live_active() else workers
 
     def _queued(self, workers: int) -> int:
         """Batches submitted and not yet consumed: one per worker in flight plus one
@@ -361,7 +359,7 @@ class SlowLane(_Lane):
     def _step(self, size: int) -> int:
         """Ids in the next batch: smaller while the live widgets are active, so a live
         query never shares the machine with a long batch."""
-        if self.driver.shrink_batches_for_live and self._live_active():
+        if self.driver.shrink_batches_for_live and self.live_active():
             return min(size, self.live_batch_size)
         return size
 

@@ -8,9 +8,8 @@ Design: a date range is one statement (``fetch_arrow``); a container list is res
 either way the result is ``measures.prepare``-d once, with the reference data applied
 locally: the station map of ``core.stations`` (cached per database; the view plus the
 workcenter_map_file override) and the active exclusion list (a few rows, read with each
-load so the flag is as fresh as the rows). ``cache_key`` names a load by its
-primary inputs only (a range, or a digest of the sorted container values) and says
-whether it may be cached at all (never for lists over cache_max_ids).
+load so the flag is as fresh as the rows). ``values_digest`` names a container list
+by its sorted values (core.rejects.run keys a load by its primary inputs only).
 """
 
 from __future__ import annotations

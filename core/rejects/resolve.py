@@ -50,8 +50,9 @@ def literal(value: str) -> str:
 
 def like_pattern(value: str) -> str:
     """The LIKE pattern (escape character backslash), by the trace seeds' one rule."""
-    return parse_value(value).pattern or "".join(
-        "\\" + ch if ch in "%_\\" else ch for ch in parse_value(value).literal
+    parsed = parse_value(value)
+    return parsed.pattern or "".join(
+        "\\" + ch if ch in "%_\\" else ch for ch in parsed.literal
     )
 
 
