@@ -91,6 +91,7 @@ class Spool:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        self._schemas: dict[str, tuple[tuple[int, int], pa.Schema]] = {}
 
     @classmethod
     def create(cls, settings: Settings, name: str | None = None) -> Spool:
@@ -139,8 +140,17 @@ class Spool:
         return self.file(domain).is_file()
 
     def schema(self, domain: str) -> pa.Schema:
-        """The domain file's own columns (what ``sql`` sees)."""
-        return pq.read_schema(self._existing(domain))
+        """The domain file's own columns (what ``sql`` sees). Read from the file's footer
+        once per version of the file (files are replaced whole, never changed in place):
+        one page of a table asks for every domain's columns several times."""
+        path = self._existing(domain)
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        known = self._schemas.get(domain)
+        if known is None or known[0] != version:
+            known = (version, pq.read_schema(path))
+            self._schemas[domain] = known
+        return known[1]
 
     def _named(self, domain: str) -> bool:
         """Whether ``page``/``count``/``export`` show ``domain`` with the lot name: the
