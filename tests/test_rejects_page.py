@@ -128,6 +128,10 @@ def test_container_lists_over_the_cache_limit_are_never_cached(
     other = _manager().submit(job.key, lambda j: None, label="x", owner="another session")
     assert other is not job, "another session must not get the big result"
     other.wait(10)
+    # the session moves on to other inputs: its private result is dropped at once
+    at.query_params["c"] = ["GA26*"]
+    at.run()
+    assert not at.exception and _manager().get(job.id) is None
 
 
 def test_small_container_lists_are_cached(on_tiny: Path) -> None:  # noqa: F811

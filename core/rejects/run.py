@@ -13,8 +13,9 @@ finished ``RejectView`` (the prepared rows held by a local ``Slicer``) without a
 A finished load stays with its job for ``job_ttl_s``, among the latest
 ``reject_cache_entries`` loads of the process (``JobManager.keep_latest``). A load over
 ``cache_max_ids`` containers is never shared: the job marks itself private, so only
-the session that started it reads it, and another session asking for the same list
-loads it again (the issue's rule: nothing over the limit is cached).
+the session that started it reads it, another session asking for the same list loads
+it again, and the page forgets it as soon as its session asks for something else (the
+issue's rule: nothing over the limit is cached).
 """
 
 from __future__ import annotations

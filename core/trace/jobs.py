@@ -11,7 +11,8 @@ pending batches) and waits up to ``CANCEL_WAIT_S`` for the thread to return ever
 and connection. Finished jobs expire after ``settings.job_ttl_s``; their spools are
 deleted; ``keep_latest`` also bounds how many finished jobs of a kind (a key prefix) are
 kept. A job may mark itself ``private`` (its result is over the cache limit): it is then
-served only to the ``owner`` that submitted it, never shared by key. ``overview`` lists
+served only to the ``owner`` that submitted it, never shared by key, and its owner
+``forget``s it when done with it. ``overview`` lists
 the jobs for the System page. Nothing in here calls Streamlit.
 """
 
@@ -239,22 +240,29 @@ class JobManager:
             done = sorted((j for j in self._jobs.values()
                            if j.key.startswith(prefix) and j.finished is not None),
                           key=lambda j: j.finished or 0.0, reverse=True)
-            gone = [self._jobs.pop(j.id) for j in done[max(0, n):]]
-            for job in gone:
-                if self._by_key.get(job.key) == job.id:
-                    del self._by_key[job.key]
-        for job in gone:
-            job.spool.delete()
-        return [j.id for j in gone]
+        return self._forget(done[max(0, n):])
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Forget finished jobs older than the TTL and delete their spools."""
         now = time.time() if now is None else now
+        with self._lock:
+            old = [j for j in self._jobs.values()
+                   if j.finished is not None and now - j.finished > self.ttl_s]
+        return self._forget(old)
+
+    def forget(self, job_id: str) -> bool:
+        """Forget one finished job now (its owner is done with a private result, which
+        nobody else may be served); a running one is left alone. True when forgotten."""
+        job = self._jobs.get(job_id)
+        return job is not None and job.finished is not None and bool(self._forget([job]))
+
+    def _forget(self, jobs: list[Job]) -> list[str]:
+        """Drop ``jobs`` from both indexes, then delete their spools (outside the lock)."""
         gone: list[Job] = []
         with self._lock:
-            for job in list(self._jobs.values()):
-                if job.finished is not None and now - job.finished > self.ttl_s:
-                    gone.append(self._jobs.pop(job.id))
+            for job in jobs:
+                if self._jobs.pop(job.id, None) is not None:
+                    gone.append(job)
                     if self._by_key.get(job.key) == job.id:
                         del self._by_key[job.key]
         for job in gone:

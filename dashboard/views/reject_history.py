@@ -122,6 +122,8 @@ mine = manager.get(st.session_state.get("rj.job", ""))
 # else the process's job for these inputs (a finished one is served, not run again)
 job = mine if mine is not None and mine.key == key else None
 if job is None:
+    if mine is not None and mine.private:  # over cache_max_ids: held only while in use
+        manager.forget(mine.id)
     job = manager.submit(key, lambda j: run_reject_load(j, lanes, request, settings),
                          label=request.label, owner=owner)
     manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries)
