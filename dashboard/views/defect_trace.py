@@ -229,15 +229,17 @@ def pareto_chart(table: pa.Table, title: str, value: str = "defects",
 
 @st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
                max_entries=settings.page_cache_entries)
-def _lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
-    """One page of a finished job's lot detail (built from its spool on first view)."""
+def _cached_lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
     return _back.lot_detail((page - 1) * size, size)
 
 
-@st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
-               max_entries=settings.page_cache_entries)
-def _lot_rows(job_id: str, _back: Any) -> int:
-    return _back.lot_rows()
+def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
+    """One page of a finished job's lot detail, built from its spool. Pages of an
+    analysis of at most cache_max_ids seed lots are cached; over it nothing is (the
+    product's rule for big container sets): each page is built when shown."""
+    if back.seeds is not None and back.seeds.num_rows <= settings.cache_max_ids:
+        return _cached_lot_page(job_id, page, size, back)
+    return back.lot_detail((page - 1) * size, size)
 
 
 if result.backward is not None:
@@ -304,18 +306,14 @@ if result.backward is not None:
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
-        # pages of a small analysis are cached; over cache_max_ids seed lots nothing is
-        # (the product's rule for big container sets): each page is built when shown
-        small = back.seeds is not None and back.seeds.num_rows <= settings.cache_max_ids
-        n_rows = _lot_rows(job.id, back) if small else back.lot_rows()
+        n_rows = back.lot_rows()  # counted once per result
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
         pages = max(1, math.ceil(n_rows / size))
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="lot_page")
         try:
-            shown = (_lot_page(job.id, int(page), int(size), back) if small
-                     else back.lot_detail((int(page) - 1) * int(size), int(size)))
-            st.dataframe(shown.to_pandas(), hide_index=True, width="stretch")
+            st.dataframe(_lot_page(job.id, int(page), int(size), back).to_pandas(),
+                         hide_index=True, width="stretch")
         except ResultExpired as exc:
             st.info(str(exc))
         st.caption(f"{n_rows:,} rows: one per lot and loss reason.")

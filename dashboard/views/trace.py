@@ -276,9 +276,10 @@ if "history" in result.domains and spool.has("history"):
     st.subheader("Timeline of one lot")
     with_history = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
                     "JOIN nodes n USING (containerid)")
-    n_lots = int(spool.sql(f"SELECT count(*) AS n FROM ({with_history})")["n"][0].as_py())
-    lots = spool.sql(f"{with_history} ORDER BY 1 LIMIT ?",
-                     [settings.timeline_max_lots]).to_pandas()
+    listed = spool.sql(f"SELECT *, count(*) OVER () AS n FROM ({with_history}) "
+                       "ORDER BY 1 LIMIT ?", [settings.timeline_max_lots]).to_pandas()
+    n_lots = int(listed["n"].iloc[0]) if len(listed) else 0  # one query: count and list
+    lots = listed.drop(columns="n")
     if focus_ids:  # the focused containers first, wherever they sort
         focused = spool.sql(f"SELECT * FROM ({with_history}) WHERE containerid IN "
                             f"({', '.join('?' for _ in focus_ids)}) ORDER BY 1",
