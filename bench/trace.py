@@ -99,9 +99,8 @@ def main() -> None:
 def run_one(url: str, schema: str, repeat: int) -> dict[str, float]:
     """The trace on one database; prints its table, returns the ratios."""
     ensure_incident(url, schema)  # built on first use (bench/_demo.py)
-    args = argparse.Namespace(db=url, schema=schema, repeat=repeat)
-    settings = load_settings(env={}, secrets_path="/nonexistent", db_url=args.db,
-                             schema=args.schema, spool_dir=tempfile.mkdtemp())
+    settings = load_settings(env={}, secrets_path="/nonexistent", db_url=url,
+                             schema=schema, spool_dir=tempfile.mkdtemp())
     lanes = open_lanes(settings)
     rows: list[tuple[str, float, int, float]] = []
     h = t.lotwiphistory
@@ -126,7 +125,7 @@ def run_one(url: str, schema: str, repeat: int) -> dict[str, float]:
     bound_runs: list[tuple[float, float, int]] = []
     fetch_runs: list[float] = []
     statuses: set[str] = set()
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         spool = Spool.create(settings)
         times, n_rows = [], 0
         for name in ("history", "materials"):
@@ -164,27 +163,27 @@ def run_one(url: str, schema: str, repeat: int) -> dict[str, float]:
     rss = peak_mib()
     rows.append(("domain history → spool (best)", best_dom[0], 0, rss))
     rows.append(("domain materials → spool (best)", best_dom[1], 0, rss))
-    rows.append((f"trace domains total, best of {args.repeat} ({', '.join(sorted(statuses))})",
+    rows.append((f"trace domains total, best of {repeat} ({', '.join(sorted(statuses))})",
                  best_dom[0] + best_dom[1], best_dom[2], rss))
     rows.append(("trace domains total, first run (cold)", cold_dom[0] + cold_dom[1],
                  cold_dom[2], rss))
     rows.append(("bound: one streaming query, history (best)", best_bound[0], 0, rss))
     rows.append(("bound: one streaming query, materials (best)", best_bound[1], 0, rss))
-    rows.append((f"bound total, best of {args.repeat}", best_bound[0] + best_bound[1],
+    rows.append((f"bound total, best of {repeat}", best_bound[0] + best_bound[1],
                  best_bound[2], rss))
     rows.append(("bound total, first run (cold)", cold_bound[0] + cold_bound[1],
                  cold_bound[2], rss))
     rows.append((f"batches alone: the same IN lists fetched, nothing kept (best of "
-                 f"{args.repeat})", min(fetch_runs), 0, rss))
+                 f"{repeat})", min(fetch_runs), 0, rss))
     total_t = best_dom[0] + best_dom[1]
     bound_t = best_bound[0] + best_bound[1]
     cold_ratio = (cold_dom[0] + cold_dom[1]) / (cold_bound[0] + cold_bound[1])
-    print(f"\nbackend {lanes.backend} · {args.db} · slow_workers {settings.slow_workers}\n")
+    print(f"\nbackend {lanes.backend} · {url} · slow_workers {settings.slow_workers}\n")
     print("| step | seconds | rows | peak RSS MiB |")
     print("|---|---:|---:|---:|")
     for label, secs, n, rss in rows:
         print(f"| {label} | {secs:.2f} | {n:,} | {rss:.0f} |")
-    print(f"\ntrace domains / bound: {total_t / bound_t:.2f}x best of {args.repeat} "
+    print(f"\ntrace domains / bound: {total_t / bound_t:.2f}x best of {repeat} "
           f"({cold_ratio:.2f}x first runs); batches alone / bound: "
           f"{min(fetch_runs) / bound_t:.2f}x")
     lanes.close()
