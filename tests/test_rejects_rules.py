@@ -5,7 +5,8 @@ the reason rows of one event (with and without historymainlineid), the exclusion
 code and by full name (and an inactive entry), NNN_/XXX_/ZZZ_/null reasons, a material
 container, a PB_ package, a station group found by spec and one by workcenter, a machine
 list, one lot rejected on two days, and a row outside the range. Two later days (D3, D4)
-hold an event with the same reason on two rows (collapsed into one) and an event that
+hold an event with the same reason on two rows (kept as two records, each with its own
+comment, counted once for move-in) and an event that
 disagrees with itself (machines and days differ between its rows), which takes the
 slicer's general forms. The expected numbers are worked out by hand in the comments.
 """
@@ -17,6 +18,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 
@@ -357,17 +359,19 @@ def later(hand: object) -> Slicer:
     return Slicer(load_range(hand, D3, D4).table)
 
 
-def test_reason_booked_twice_is_one_row_and_a_self_contradicting_event_counts_once(
+def test_reason_booked_twice_is_two_records_and_a_self_contradicting_event_counts_once(
     hand: object, later: Slicer
 ) -> None:
     table = load_range(hand, D3, D4).table
     e7 = [r for r in table.to_pylist() if r["event_key"] == "H000000000000008"]
-    open_ = next(r for r in e7 if r["reason"] == "274_OPEN")
-    assert (len(e7), open_["charged"], open_["comment"]) == (2, 12, "b")
+    opens = sorted((r["charged"], r["comment"], r["moveinqty"]) for r in e7
+                   if r["reason"] == "274_OPEN")
+    # each record as booked, with its own comment; the event's move-in on both
+    assert (len(e7), opens) == (3, [(5, "a", 300), (7, "b", 300)])
     k = later.kpis(P, F)
-    # E7 12 + 2, E8 10 + 6 + 4; move-in 300 + 400, each event once; E8's two 001_CRACK
-    # rows (M-A, M-B) stay apart: 5 rows
-    assert (k["charged"], k["movein"], k["events"], k["rows"], k["lots"]) == (34, 700, 2, 5, 1)
+    # E7 5 + 7 + 2, E8 10 + 6 + 4; move-in 300 + 400, each event once; E8's two
+    # 001_CRACK rows (M-A, M-B) stay apart: 6 records
+    assert (k["charged"], k["movein"], k["events"], k["rows"], k["lots"]) == (34, 700, 2, 6, 1)
     by_reason = later.pareto(P, F, "reason").set_index("reason")
     assert by_reason.loc["001_CRACK", ["charged", "movein", "lots"]].tolist() == [16, 400, 1]
     assert by_reason.loc["274_OPEN", ["charged", "movein"]].tolist() == [12, 300]
@@ -382,18 +386,22 @@ def test_reason_booked_twice_is_one_row_and_a_self_contradicting_event_counts_on
     assert list(later.trend(P, F, "month")["movein"]) == [700]
 
 
-@pytest.mark.parametrize(("last", "short", "by_event"), [
-    (D2, {"day", "machine", "station_group", "package", "reason_rows"}, True),  # consistent
-    (D4, {"station_group", "package"}, False),  # E8 splits machine, day and a reason
+@pytest.mark.parametrize(("last", "drop", "short", "by_event"), [
+    (D2, None, {"day", "machine", "station_group", "package", "reason_rows"}, True),
+    # E7 books 274_OPEN on two records; without E8 every event agrees with itself
+    (D4, "H000000000000009", {"day", "machine", "station_group", "package"}, True),
+    (D4, None, {"station_group", "package"}, False),  # E8 splits machine, day and a reason
 ])
 def test_short_and_general_forms_agree(
-    hand: object, last: date, short: set[str], by_event: bool
+    hand: object, last: date, drop: str | None, short: set[str], by_event: bool
 ) -> None:
     """Where the data allow it the slicer takes short forms (the per-event table when
     every filter but the reason is a property of the event; grouping by event first for a
-    dimension that is; summing rows when a reason is one row of an event). Forcing the
-    general (item, event) forms must give the same answers."""
+    dimension that is; a reason pareto summing rows, each (event, reason) once). Forcing
+    the general (item, event) forms must give the same answers."""
     table = load_range(hand, D1, last).table
+    if drop is not None:
+        table = table.filter(pc.not_equal(table["event_key"], drop))
     fast, mid, general = Slicer(table), Slicer(table), Slicer(table)
     object.__setattr__(mid, "_by_event", False)  # per-dimension short forms only
     object.__setattr__(general, "_by_event", False)

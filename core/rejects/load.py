@@ -3,9 +3,12 @@
 Problem: the primary query is the only warehouse round trip of reject history; it must
 run on the slow lane (throttled, deadline, cancellable) and come back as one Arrow table.
 
-Design: a date range is one statement (``fetch_arrow``); a container list is resolved
-(``core.rejects.resolve``) and fetched in IN lists of at most 1000 (``stream_batched``);
-either way the result is ``measures.prepare``-d once, with the reference data applied
+Design: a date range is two statements run side by side on the slow lane (its two
+workers): the reject records and the attributes of their containers, joined locally
+(``core.rejects.query.attach``); a container list is resolved (``core.rejects.resolve``,
+which reads the attributes as it matches) and its records fetched in IN lists of at most
+1000 (``stream_batched``). Either way the rows are ``measures.prepare``-d once, with the
+reference data applied
 locally: the station map of ``core.stations`` (cached per database; the view plus the
 workcenter_map_file override) and the active exclusion list (a few rows, read with each
 load so the flag is as fresh as the rows). ``values_digest`` names a container list
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
@@ -24,8 +28,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.db.cancel import CancelToken
 from core.rejects.measures import prepare
-from core.rejects.query import exclusion_list, rejects_by_containers, rejects_by_range
+from core.rejects.query import (
+    attach,
+    containers_by_range,
+    exclusion_list,
+    rejects_by_containers,
+    rejects_by_range,
+)
 from core.rejects.resolve import resolve
 from core.stations import station_map
 
@@ -39,17 +50,41 @@ class Loaded:
     containers: int | None = None
 
 
-def _prepare(lanes: Any, table: pa.Table) -> pa.Table:
-    """The rows with the station group and policy flags (reference data read on the
-    realtime lane: a few hundred rows at most, like core.stations)."""
-    names = lanes.realtime.fetch_arrow(exclusion_list(), live=False).column(
+def _exclusions(lanes: Any) -> list[str]:
+    """The active exclusion list (reference data read on the realtime lane: a few rows,
+    read with each load so the flag is as fresh as the rows)."""
+    return lanes.realtime.fetch_arrow(exclusion_list(), live=False).column(
         "reason_name").to_pylist()
-    return prepare(table, station_map(lanes, lanes.settings), names)
+
+
+def _prepare(lanes: Any, table: pa.Table, exclusions: list[str]) -> pa.Table:
+    """The rows with the station group and policy flags."""
+    return prepare(table, station_map(lanes, lanes.settings), exclusions)
 
 
 def load_range(lanes: Any, start: date, end: date, *, cancel: Any = None) -> Loaded:
-    table = lanes.slow.fetch_arrow(rejects_by_range(start, end), cancel=cancel)
-    return Loaded(_prepare(lanes, table), start, end)
+    """The range's records and, side by side on the slow lane (its two workers), their
+    containers' attributes and the exclusion list. If either side fails or the caller
+    cancels, the other is cancelled too, and both have returned their permits and
+    connections before this returns or raises."""
+    token = CancelToken(cancel)  # also ends the side work when the records fail
+
+    def side() -> tuple[pa.Table, list[str]]:
+        return (lanes.slow.fetch_arrow(containers_by_range(start, end), cancel=token),
+                _exclusions(lanes))
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="rejects-load") as pool:
+            pending = pool.submit(side)
+            try:
+                records = lanes.slow.fetch_arrow(rejects_by_range(start, end), cancel=token)
+                containers, exclusions = pending.result()
+            except BaseException:
+                token.cancel()
+                raise
+    finally:
+        token.detach()
+    return Loaded(_prepare(lanes, attach(records, containers), exclusions), start, end)
 
 
 def load_containers(
@@ -75,22 +110,22 @@ def load_containers(
                     rows += b.table.num_rows
                 if progress is not None:
                     progress(done=done, total=total, rows=rows)
-    table = pa.concat_tables(tables) if tables else _empty_result()
+    records = pa.concat_tables(tables) if tables else _empty(rejects_by_containers(["0" * 16]))
+    table = attach(records, found.containers)
     start = end = None
     if table.num_rows:
         days = table.column("txndate")
         lo, hi = pc.min_max(days).values()
         start, end = lo.as_py().date(), hi.as_py().date()
-    return Loaded(_prepare(lanes, table), start, end, tuple(found.unmatched),
+    return Loaded(_prepare(lanes, table, _exclusions(lanes)), start, end, tuple(found.unmatched),
                   len(found.containerids))
 
 
-def _empty_result() -> pa.Table:
-    """An empty table with the primary query's columns (no container matched)."""
+def _empty(stmt: Any) -> pa.Table:
+    """An empty table with a statement's columns (no container matched)."""
     from core.db.drivers import arrow_schema_for
 
-    wanted = arrow_schema_for(rejects_by_containers(["0" * 16]))
-    return pa.schema([(n, t or pa.string()) for n, t in wanted]).empty_table()
+    return pa.schema([(n, t or pa.string()) for n, t in arrow_schema_for(stmt)]).empty_table()
 
 
 def values_digest(values: Sequence[str]) -> str:

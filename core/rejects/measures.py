@@ -1,29 +1,30 @@
 """Reject measures over the loaded rows, sliced locally with an in-memory DuckDB.
 
 Problem: toggles, filters, period and bar clicks change every second on a page; none may
-query the warehouse again, and a 365-day load (~360K rows) must slice in well under
+query the warehouse again, and a 365-day load (~400K records) must slice in well under
 300 ms per change.
 
 Design: ``prepare`` derives, once per load, the columns every slice needs (day, charged
 total, reason code, station group, exclusion and NNN_/XXX_/ZZZ_/PB_/material flags),
 each rule applied once per distinct value (reasons, steps) rather than per row.
 ``Slicer`` (build it once per load and keep it: building copies the rows) holds the rows
-in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as a
-dense integer (event, lot, work order, each dimension), so a slice groups and counts
+in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as
+a dense integer (event, lot, work order, each dimension), so a slice groups and counts
 integers. Move-in needs each event once per item; the general form groups by (item,
 event). Short forms give the same answers with less work and are taken only when the
 loaded data allow it (checked once per load): when every filter but the reason is a
 property of the event (as in MES data: one transaction, one step, machine, time), a
-per-event table holds each event's move-in and the bitmask of its reasons, and an event
-is in a slice exactly when it passes the event filters and holds an allowed reason, so
-no question groups by event; a dimension that never varies within an event groups by
-event (perfect hash), then item; a reason pareto where no event has two rows of one
-reason sums rows directly. Each question is one local SQL statement whose values are
-parameters. Measures follow domain.md: charged = the five buckets; defect reported
-apart; move-in = the sum over the distinct reject events in the slice of the event's
-move-in (each event once); rates in % (0 when move-in is 0); lots and work orders
-distinct over the whole slice; pareto sorted descending with a cumulative % and one
-top-80 % rule (``top80``).
+per-event table holds each event's move-in and the bitmask of its reasons, and an event is
+in a slice exactly when it passes the event filters and holds an allowed reason, so no
+question groups by event; a dimension that never varies within an event groups by event
+(perfect hash), then item; a reason pareto sums rows directly, the move-in of one marked
+row per (event, reason), when the rows of an (event, reason) are never split by a filter
+(one row each, or the per-event condition above). Each question is one local SQL
+statement whose values are parameters. Measures follow domain.md: charged = the five
+buckets; defect reported apart; move-in = the sum over the distinct reject events in the
+slice of the event's move-in (each event once); rates in % (0 when move-in is 0); lots
+and work orders distinct over the whole slice; pareto sorted descending with a
+cumulative % and one top-80 % rule (``top80``).
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ class Slicer:
             if key == "ev":
                 n_events = len(values)
             cols[key] = pc.index_in(t[col], value_set=values, skip_nulls=True)
-        self._event_level = self._properties_of_events(cols)
+        self._event_level, cols["er_first"] = self._properties_of_events(cols)
         self._con = duckdb.connect(config={"threads": SLICER_THREADS})
         # row order is never relied on (every listing sorts): a faster copy
         self._con.execute("SET preserve_insertion_order = false")
@@ -307,11 +308,13 @@ class Slicer:
         )
 
     @staticmethod
-    def _properties_of_events(cols: dict[str, Any]) -> frozenset[str]:
+    def _properties_of_events(cols: dict[str, Any]) -> tuple[frozenset[str], np.ndarray]:
         """Which properties (dimensions, day) never vary within an event, and whether an
         event has at most one row per reason ('reason_rows'): checked once per load (rows
         sorted by event, neighbours compared), so a slice takes a short form exactly when
-        the data allow it."""
+        the data allow it. Also a mark on one row of each (event, reason): the row that
+        carries the event's move-in for a reason pareto (a reason booked on two records
+        of one event counts its move-in once)."""
 
         def arr(name: str) -> np.ndarray:
             col = cols[name]
@@ -327,9 +330,12 @@ class Slicer:
                 found.add(name)
         by_reason = np.lexsort((arr("reason_c"), ev))
         e, reason = ev[by_reason], arr("reason_c")[by_reason]
-        if not np.any((e[1:] == e[:-1]) & (reason[1:] == reason[:-1])):
+        repeat = (e[1:] == e[:-1]) & (reason[1:] == reason[:-1])
+        if not np.any(repeat):
             found.add("reason_rows")
-        return frozenset(found)
+        first = np.ones(len(ev), dtype=bool)
+        first[by_reason[1:]] = ~repeat
+        return frozenset(found), first
 
     def close(self) -> None:
         self._con.close()
@@ -477,12 +483,15 @@ class Slicer:
                              sum(defectqty) AS defect{lots_sql}
                       FROM r WHERE {w} GROUP BY item) g
                 LEFT JOIN m USING (item)""", [*pe, *p])
-        if prop == "reason" and "reason_rows" in self._event_level:
-            # every (reason, event) is one row: no event step needed
+        if prop == "reason" and (self._by_event or "reason_rows" in self._event_level):
+            # No event step: each (event, reason) counts the move-in of its marked row.
+            # Exact when the rows of one (event, reason) are all in a slice or none: each
+            # is one row ('reason_rows'), or every filter but the reason is a property of
+            # the event, move-in included (the per-event table's condition).
             lots_sql = ", count(DISTINCT cid) AS lots" if lots else ""
             return self._q(f"""
                 SELECT {item} AS item, sum(charged) AS charged, sum(defectqty) AS defect,
-                       coalesce(sum(moveinqty), 0) AS movein{lots_sql}
+                       coalesce(sum(moveinqty) FILTER (WHERE er_first), 0) AS movein{lots_sql}
                 FROM r WHERE {w} GROUP BY item""", p)
         if prop in self._event_level:
             # the item is a property of the event: group by event (perfect hash), then item

@@ -1,26 +1,28 @@
-"""The primary reject-history query: the one heavy statement that reaches the warehouse.
+"""The primary reject-history queries: the one heavy load that reaches the warehouse.
 
 Problem: a reject event is stored as one row per reason, each repeating the event's
 move-in quantity; summing it naively inflates move-in (~26 % in a real sample). Filters
 and toggles must then be applied locally, so the rows carry everything they need; and a
 365-day load should cost little more than the plain aggregate of the same rows.
 
-Design: one SQLAlchemy Core statement for every backend, in two levels:
-1. raw rows in the range (or of the given containers) grouped at event × reason grain:
-   by lot, historymainlineid, the fallback key text (txndate to the second + specid,
-   built only for rows without a historymainlineid), reason and the event's own
-   attributes (work order, workcenter, step, machine: grouped on, which costs less than
-   a max() per string and gives the same rows while an event agrees with itself); the
-   five charged buckets and defects summed (nulls as 0), move-in once (max), the comment
-   (max) and the first time;
-2. joined to the container (package, type, function, product, work order, objecttype),
-   with the event key text (historymainlineid, else containerid|second|specid) built
-   once per result row.
-Reference data is applied after the load, once per distinct value
-(``core.rejects.measures.prepare``): the station group from ``core.stations`` (view plus
-the workcenter_map_file override) and the exclusion flag from ``exclusion_list`` (a few
-rows), instead of joins and a correlated EXISTS per row. Move-in over any local slice is
-the sum over the distinct event keys in the slice, so each event counts once.
+Design: two SQLAlchemy Core statements for every backend, joined locally.
+1. The reject records in the range (or of the given containers), as stored: one row per
+   record (a reason of an event, sometimes booked on two rows), with the event key
+   (historymainlineid, else containerid|txndate to the second|specid: built only for rows
+   without one), the event's work order, workcenter, step and machine, the reason, the
+   record's own comment and time, the five charged buckets, defect and move-in (nulls as
+   0). No
+   GROUP BY: every measure is a sum over records and move-in is taken once per event key
+   locally (``core.rejects.measures``), so grouping in the warehouse would only cost
+   time and lose a record's comment.
+2. The attributes (lot name, work order, package, type, function, product, objecttype)
+   of the containers with a record there: one row per container (a semi join), instead
+   of repeating five strings on every record through a join (which cost more than the
+   records themselves, and on DuckDB planned the hash table on the reject side).
+``attach`` joins them locally (one hash lookup per record, a take per column) into the
+rows the slicer reads, the same for a range and a container list. Reference data is
+applied after the load, once per distinct value (``core.rejects.measures.prepare``): the
+station group from ``core.stations`` and the exclusion flag from ``exclusion_list``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
@@ -84,57 +88,56 @@ def _fallback(r: Any) -> Any:
     return sa.case((r.c.historymainlineid.is_(None), text))
 
 
-def _rejects(where: Sequence[Any]) -> Select:
+RECORD_COLUMNS = (
+    "event_key", "containerid", "pj_workorder", "workcenter", "spec", "machine", "reason",
+    "comment", "txndate", *BUCKETS, "defectqty", "moveinqty",
+)
+CONTAINER_COLUMNS = (
+    "containerid", "lot", "mfgordername", "package", "type", "function", "product",
+    "objecttype",
+)
+ATTACHED = ("lot", "package", "type", "function", "product", "objecttype")
+"""Container attributes repeated on each loaded row (``workorder`` is derived apart)."""
+_QUANTITIES = (*BUCKETS, "defectqty", "moveinqty")
+
+
+def _records(where: Sequence[Any]) -> Select:
     r = lotrejecthistory
-    zero = sa.literal(0)
-    fb = _fallback(r)
-    # The place, machine and work order belong to the event: grouped on, not aggregated
-    # (cheaper than max() per string; the same rows whenever they agree within an event).
-    event_attrs = (r.c.pj_workorder, r.c.workcentername, r.c.specname, r.c.equipmentname)
-    ev = (
-        sa.select(
-            r.c.containerid,
-            r.c.historymainlineid.label("hml"),
-            fb.label("fb"),
-            r.c.lossreasonname.label("reason"),
-            *event_attrs,
-            sa.func.max(r.c.rejectcomment).label("comment"),
-            sa.func.min(r.c.txndate).label("txndate"),
-            *(sa.func.sum(sa.func.coalesce(r.c[b], zero)).label(b) for b in BUCKETS),
-            sa.func.sum(sa.func.coalesce(r.c.defectqty, zero)).label("defectqty"),
-            # one event repeats its move-in on every reason row: take it once
-            sa.func.max(sa.func.coalesce(r.c.moveinqty, zero)).label("moveinqty"),
-        )
-        .where(*where)
-        .group_by(r.c.containerid, r.c.historymainlineid, fb, r.c.lossreasonname, *event_attrs)
-        .subquery("ev")
+    key = sa.func.coalesce(
+        r.c.historymainlineid, r.c.containerid.concat(_lit(_SEP)).concat(_fallback(r))
     )
+    return sa.select(
+        key.label("event_key"),
+        r.c.containerid,
+        r.c.pj_workorder,
+        r.c.workcentername.label("workcenter"),
+        r.c.specname.label("spec"),
+        r.c.equipmentname.label("machine"),
+        r.c.lossreasonname.label("reason"),
+        r.c.rejectcomment.label("comment"),
+        r.c.txndate,
+        *(sa.func.coalesce(r.c[q], sa.literal(0)).label(q) for q in _QUANTITIES),
+    ).where(*where)
+
+
+def _containers(where: Any) -> Select:
     c = container
-    # the text key is built once per result row, from the grouped components
-    key = sa.func.coalesce(ev.c.hml, ev.c.containerid.concat(_lit(_SEP)).concat(ev.c.fb))
-    return (
-        sa.select(
-            key.label("event_key"),
-            ev.c.containerid,
-            c.c.containername.label("lot"),
-            sa.func.coalesce(ev.c.pj_workorder, c.c.mfgordername).label("workorder"),
-            ev.c.workcentername.label("workcenter"),
-            ev.c.specname.label("spec"),
-            ev.c.equipmentname.label("machine"),
-            ev.c.reason,
-            ev.c.comment,
-            ev.c.txndate,
-            *(ev.c[b] for b in BUCKETS),
-            ev.c.defectqty,
-            ev.c.moveinqty,
-            c.c.productlinename.label("package"),
-            c.c.pj_type.label("type"),
-            c.c.pj_function.label("function"),
-            c.c.productname.label("product"),
-            c.c.objecttype,
-        )
-        .select_from(ev.outerjoin(c, c.c.containerid == ev.c.containerid))
-    )
+    return sa.select(
+        c.c.containerid,
+        c.c.containername.label("lot"),
+        c.c.mfgordername,
+        c.c.productlinename.label("package"),
+        c.c.pj_type.label("type"),
+        c.c.pj_function.label("function"),
+        c.c.productname.label("product"),
+        c.c.objecttype,
+    ).where(where)
+
+
+def _in_range(start: date, end: date) -> list[Any]:
+    lo, hi = day_bounds(start, end)
+    t = lotrejecthistory.c.txndate
+    return [t >= lo, t < hi]
 
 
 @query(
@@ -142,10 +145,20 @@ def _rejects(where: Sequence[Any]) -> Select:
     {"start": date(2026, 10, 1), "end": date(2026, 10, 30)},
 )
 def rejects_by_range(start: date, end: date) -> Select:
-    """Reject rows of every container with a reject in [start, end] (whole days)."""
-    lo, hi = day_bounds(start, end)
-    t = lotrejecthistory.c.txndate
-    return _rejects([t >= lo, t < hi])
+    """Reject records in [start, end] (whole days)."""
+    return _records(_in_range(start, end))
+
+
+@query(
+    "rejects.containers_by_range",
+    {"start": date(2026, 10, 1), "end": date(2026, 10, 30)},
+)
+def containers_by_range(start: date, end: date) -> Select:
+    """Attributes of every container with a reject record in [start, end]."""
+    r = lotrejecthistory
+    return _containers(
+        container.c.containerid.in_(sa.select(r.c.containerid).where(*_in_range(start, end)))
+    )
 
 
 @query(
@@ -156,12 +169,31 @@ def rejects_by_range(start: date, end: date) -> Select:
 def rejects_by_containers(
     containerids: Sequence[str], start: date | None = None, end: date | None = None
 ) -> Select:
-    """Reject rows of the given containers (at most 1000: one IN list), optionally in a range."""
+    """Reject records of the given containers (at most 1000: one IN list), optionally in
+    a range."""
     where: list[Any] = [in_ids(lotrejecthistory.c.containerid, list(containerids))]
     if start is not None and end is not None:
-        lo, hi = day_bounds(start, end)
-        where += [lotrejecthistory.c.txndate >= lo, lotrejecthistory.c.txndate < hi]
-    return _rejects(where)
+        where += _in_range(start, end)
+    return _records(where)
+
+
+def attach(records: pa.Table, containers: pa.Table) -> pa.Table:
+    """The loaded rows: each record with its container's attributes (null when the
+    container is unknown, as an outer join), ``workorder`` = the record's own work order,
+    else the container's."""
+    where = pc.index_in(records["containerid"], value_set=containers["containerid"])
+    out: dict[str, Any] = {}
+    for name in RECORD_COLUMNS:
+        col = records[name]
+        if name == "pj_workorder":
+            name = "workorder"
+            col = pc.coalesce(col, pc.take(containers["mfgordername"], where))
+        out[name] = col
+        if name == "containerid":
+            out["lot"] = None  # keeps the column order: lot after containerid
+    for name in ATTACHED:
+        out[name] = pc.take(containers[name], where)
+    return pa.table(out)
 
 
 @query("rejects.exclusion_list")
@@ -179,9 +211,8 @@ def exclusion_list() -> Select:
 
 @query("rejects.bare_aggregate", {"start": date(2026, 10, 1), "end": date(2026, 10, 30)})
 def bare_aggregate(start: date, end: date) -> Select:
-    """Benchmark baseline: the same raw rows grouped at the same grain (lot, event,
-    reason) with the same sums, but no event key, joins, dedupe or exclusion flag."""
-    lo, hi = day_bounds(start, end)
+    """Benchmark baseline: the same raw rows aggregated at lot × event × reason grain
+    with the sums the page needs, but no event key, attributes or exclusion flag."""
     r = lotrejecthistory
     return (
         sa.select(
@@ -191,6 +222,6 @@ def bare_aggregate(start: date, end: date) -> Select:
             sa.func.sum(r.c.defectqty).label("defectqty"),
             sa.func.max(r.c.moveinqty).label("moveinqty"),
         )
-        .where(r.c.txndate >= lo, r.c.txndate < hi)
+        .where(*_in_range(start, end))
         .group_by(r.c.containerid, r.c.historymainlineid, r.c.lossreasonname)
     )

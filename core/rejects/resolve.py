@@ -9,7 +9,9 @@ Design: a value matches a container by containername, mfgordername (work order) 
 firstname (the wafer lot a lot came from). Exact values go in IN lists of at most 1000
 (``stream_batched``); values with wildcards (``*`` or ``%`` any text, ``_`` one
 character, a backslash makes the next character literal) become LIKE patterns, a few per
-query. Which value matched what is decided locally with the same rule as a regex.
+query. Which value matched what is decided locally with the same rule as a regex. The
+matching rows carry the containers' attributes too, so loading their rejects needs no
+second container query (``core.rejects.query.attach``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.db.idlist import in_ids
 from core.rejects.inputs import RejectInputError
+from core.rejects.query import CONTAINER_COLUMNS
 from core.schema import container
 from core.trace.seeds import parse_value
 
@@ -38,6 +41,8 @@ class Resolved:
     containerids: list[str]
     unmatched: list[str]
     matches: int
+    containers: pa.Table
+    """The matched containers' attributes (``CONTAINER_COLUMNS``), one row each."""
 
 
 def is_pattern(value: str) -> bool:
@@ -69,8 +74,25 @@ def regex(value: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 
+_ATTRIBUTES = {  # the attribute columns of core.rejects.query.CONTAINER_COLUMNS
+    "package": "productlinename", "type": "pj_type", "function": "pj_function",
+    "product": "productname", "objecttype": "objecttype",
+}
+
+
 def _columns() -> list[sa.ColumnElement[str]]:
-    return [container.c.containerid, *(container.c[n] for n in _MATCH_COLUMNS)]
+    c = container.c
+    return [c.containerid, *(c[n] for n in _MATCH_COLUMNS),
+            *(c[col].label(name) for name, col in _ATTRIBUTES.items())]
+
+
+def _attributes(rows: list[dict[str, object]]) -> pa.Table:
+    by_id = {r["containerid"]: r for r in rows}
+    renamed = {"lot": "containername"}
+    return pa.table({
+        name: pa.array([r[renamed.get(name, name)] for r in by_id.values()], pa.string())
+        for name in CONTAINER_COLUMNS
+    })
 
 
 @query("rejects.resolve_exact", {"values": [f"GA2601{i:04d}" for i in range(1000)]})
@@ -118,4 +140,4 @@ def resolve(lanes: object, values: Sequence[str], *, max_matches: int,
         rx = regex(p)
         if not any(rx.match(s) for s in seen):
             unmatched.append(p)
-    return Resolved(ids, unmatched, len(ids))
+    return Resolved(ids, unmatched, len(ids), _attributes(rows))
