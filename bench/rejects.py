@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--db", default="duckdb:////tmp/incident_rejects.duckdb")
     ap.add_argument("--schema", default=None, help="schema of the MES tables (default: setting)")
     ap.add_argument("--end", default="2026-11-19")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     overrides = {"db_url": args.db, **({"schema": args.schema} if args.schema else {})}
     settings = load_settings(**overrides)

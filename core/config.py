@@ -248,7 +248,7 @@ class Settings:
     reject_cache_entries: int = _s(
         8,
         "Reject-history loads a process keeps ready to slice (each held by its local "
-        "slicer: about 130 MB for a 365-day load of ~360K rows).",
+        "slicer: about 135 MB for a 365-day load of ~400K records).",
     )
     # --- holds and snapshots ---------------------------------------------------------------
     snapshot_refresh_s: int = _s(
