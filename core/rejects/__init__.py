@@ -8,7 +8,8 @@ lots / work orders / wafer lots resolves to, see ``resolve``) on the slow lane: 
 reject records (each a lot, day, reason, event, with its quantities; summed locally to
 any grain, move-in once per event) and their containers' attributes, joined locally;
 ``load`` runs it and applies the reference data locally (station group from
-``core.stations``, exclusion-list flag); ``inputs`` validates what people type; ``policy`` holds the default
-counting policy as toggles; ``measures`` slices the loaded Arrow table with an in-memory
-DuckDB (KPIs, trend, paretos, detail, CSV) without touching the warehouse.
+``core.stations``, exclusion-list flag); ``inputs`` validates what people type;
+``policy`` holds the default counting policy as toggles; ``measures`` slices the loaded
+Arrow table with an in-memory DuckDB (KPIs, trend, paretos, detail, CSV) without
+touching the warehouse.
 """

@@ -251,19 +251,17 @@ class Slicer:
         self.rows = t.num_rows
         cols: dict[str, Any] = {c: t[c] for c in dict.fromkeys(_KEEP)}
         for dim in DIMENSIONS:
-            values = pc.unique(t[dim])
+            values, cols[f"{dim}_c"] = _encode(t[dim], null_is_value=True)
             self._values[dim] = values.to_pylist()
             codes: dict[str, int] = {}
             for i, v in enumerate(self._values[dim]):
                 codes.setdefault(NONE_LABEL if v is None else str(v), i)
             self._codes[dim] = codes
-            cols[f"{dim}_c"] = pc.index_in(t[dim], value_set=values)  # null is a value
         n_events = 0
         for key, col in zip(_CODED, ("event_key", "containerid", "workorder"), strict=True):
-            values = pc.unique(t[col])
+            values, cols[key] = _encode(t[col], null_is_value=False)
             if key == "ev":
                 n_events = len(values)
-            cols[key] = pc.index_in(t[col], value_set=values, skip_nulls=True)
         self._event_level, cols["er_first"] = self._properties_of_events(cols)
         self._con = duckdb.connect(config={"threads": SLICER_THREADS})
         # row order is never relied on (every listing sorts): a faster copy
@@ -579,6 +577,17 @@ class Slicer:
         df = self._q(f"SELECT {cols} FROM r WHERE {w} ORDER BY txndate, lot, reason", p)
         df = df.rename(columns=dict(DETAIL_COLUMNS))
         return df.to_csv(index=False).encode("utf-8-sig")
+
+
+def _encode(col: Any, *, null_is_value: bool) -> tuple[pa.Array, pa.ChunkedArray]:
+    """The distinct values of a column and each row's index into them, in one hash pass
+    (Arrow gives every chunk the same, final dictionary). A null row is a value of its
+    own when ``null_is_value``, else a null index."""
+    encoded = pc.dictionary_encode(col, null_encoding="encode" if null_is_value else "mask")
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if not chunks:
+        return pa.array([], col.type), pa.chunked_array([], pa.int32())
+    return chunks[-1].dictionary, pa.chunked_array([c.indices for c in chunks], pa.int32())
 
 
 def _col(name: str) -> str:

@@ -313,7 +313,7 @@ state.set_query_param("sort", None if sort == "txndate" else sort)
 state.set_query_param("asc", None if desc else "1")
 state.set_query_param("size", None if size == settings.page_size else str(size))
 state.set_query_param("page", None if page == 1 else str(page))
-st.caption(f"{total:,} rows (reason × reject event); showing page {page} of {pages}.")
+st.caption(f"{total:,} reject records (one row each, as booked); showing page {page} of {pages}.")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.download_button(
     "Download CSV (all filtered rows)",
