@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import psycopg
@@ -14,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from core import schema
-from core.db import open_lanes
+from core.db import Lanes, open_lanes
 from core.db.cancel import CancelToken
 from core.db.engines import make_engine
 from core.rejects.load import load_range
@@ -49,41 +51,43 @@ def _tables(pg_url: str, name: str, *, broken_rejects: bool) -> None:
         engine.dispose()
 
 
+@contextmanager
+def _container_locked(pg_url: str, name: str, *, broken_rejects: bool) -> Iterator[Lanes]:
+    """Lanes on a schema whose container table another session holds locked."""
+    _tables(pg_url, name, broken_rejects=broken_rejects)
+    lanes = open_lanes(make_settings(pg_url, schema=name, slow_deadline_s=DEADLINE_S))
+    locker = _locked_container(pg_url, name)
+    try:
+        yield lanes
+    finally:
+        locker.rollback()
+        locker.close()
+        lanes.close()
+
+
 def test_a_failing_records_query_stops_the_waiting_side_query(
     pg_url: str, pg_schema: str
 ) -> None:
-    _tables(pg_url, pg_schema, broken_rejects=True)
-    lanes = open_lanes(make_settings(pg_url, schema=pg_schema, slow_deadline_s=DEADLINE_S))
-    locker = _locked_container(pg_url, pg_schema)
-    try:
+    with _container_locked(pg_url, pg_schema, broken_rejects=True) as lanes:
         t0 = time.monotonic()
         with pytest.raises(Exception, match="does not exist"):
             load_range(lanes, date(2026, 3, 1), date(2026, 3, 2))
         assert time.monotonic() - t0 < DEADLINE_S / 3  # not left to its deadline
         assert all_returned(lanes)
-    finally:
-        locker.rollback()
-        locker.close()
-        lanes.close()
 
 
 def test_cancel_stops_both_statements_and_returns_everything(
     pg_url: str, pg_schema: str
 ) -> None:
-    _tables(pg_url, pg_schema, broken_rejects=False)
-    lanes = open_lanes(make_settings(pg_url, schema=pg_schema, slow_deadline_s=DEADLINE_S))
-    locker = _locked_container(pg_url, pg_schema)
     token = CancelToken()
     timer = threading.Timer(1.0, token.cancel)  # the user presses Cancel after a second
-    try:
-        timer.start()
-        t0 = time.monotonic()
-        with pytest.raises(Exception):  # noqa: B017 - the lane's cancelled error
-            load_range(lanes, date(2026, 3, 1), date(2026, 3, 2), cancel=token)
-        assert time.monotonic() - t0 < 1.0 + 2.0  # issue #3: everything back within 2 s
-        assert all_returned(lanes)
-    finally:
-        timer.cancel()
-        locker.rollback()
-        locker.close()
-        lanes.close()
+    with _container_locked(pg_url, pg_schema, broken_rejects=False) as lanes:
+        try:
+            timer.start()
+            t0 = time.monotonic()
+            with pytest.raises(Exception):  # noqa: B017 - the lane's cancelled error
+                load_range(lanes, date(2026, 3, 1), date(2026, 3, 2), cancel=token)
+            assert time.monotonic() - t0 < 1.0 + 2.0  # issue #3: everything back within 2 s
+            assert all_returned(lanes)
+        finally:
+            timer.cancel()
