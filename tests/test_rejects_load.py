@@ -91,3 +91,27 @@ def test_cancel_stops_both_statements_and_returns_everything(
             assert all_returned(lanes)
         finally:
             timer.cancel()
+
+
+def test_attach_is_an_outer_join_with_the_records_own_work_order_first() -> None:
+    """A record keeps its place when its container is unknown (attributes null, as the
+    outer join was); the record's work order wins over the container's."""
+    import pyarrow as pa
+
+    from core.rejects.query import CONTAINER_COLUMNS, RECORD_COLUMNS, attach
+
+    def rec(cid: str, wo: str | None) -> dict[str, object]:
+        return {**{c: None for c in RECORD_COLUMNS}, "containerid": cid, "pj_workorder": wo}
+
+    records = pa.Table.from_pylist(
+        [rec("C1", None), rec("C2", "GA-OWN"), rec("GONE", None), rec("C1", "GA-X")],
+        schema=pa.schema([(c, pa.string()) for c in RECORD_COLUMNS]))
+    containers = pa.table({c: ["C2", "C1"] if c == "containerid" else [f"{c}-2", f"{c}-1"]
+                           for c in CONTAINER_COLUMNS})
+    out = attach(records, containers)
+    assert out.column_names[:3] == ["event_key", "containerid", "lot"]
+    rows = out.to_pylist()
+    assert [r["workorder"] for r in rows] == ["mfgordername-1", "GA-OWN", None, "GA-X"]
+    assert [r["lot"] for r in rows] == ["lot-1", "lot-2", None, "lot-1"]
+    assert [r["package"] for r in rows] == ["package-1", "package-2", None, "package-1"]
+
