@@ -29,6 +29,7 @@ from _demo import ensure_incident  # bench/_demo.py (the script's folder is on s
 
 from core.config import load_settings
 from core.db import open_lanes
+from core.db.local import local_threads
 from core.rejects.load import load_range
 from core.rejects.measures import Filters, Selection, Slicer
 from core.rejects.policy import Policy
@@ -67,7 +68,8 @@ def main() -> None:
                 bare = lanes.slow.fetch_arrow(bare_aggregate(start, end))
                 t_bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            sl = Slicer(loaded.table)  # the page builds it once per load and keeps it
+            # the page's job builds it once per load (threads by the live widgets' rule)
+            sl = Slicer(loaded.table, threads=local_threads(lanes, settings))
             t_build = time.perf_counter() - t0
             opts = sl.options()
             pkgs = [p for p in opts["package"] if not p.startswith("PB_")][:3]

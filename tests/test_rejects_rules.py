@@ -488,7 +488,7 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
                              label=request.label)
         assert job.wait(60) and job.state == "done", job.error
         assert [s["name"] for s in job.snapshot()["stages"]] == [
-            "Reject rows (one query on the slow lane)", "Local slicer"]
+            "Reject records (slow lane)", "Local slicer"]
         assert job.snapshot()["stages"][0]["rows"] > 0
         assert job.result.slicer.kpis(P, F) == Slicer(load_range(hand, D1, D2).table).kpis(P, F)
         assert job.result.loaded.table.num_rows == 0  # the rows live in the slicer only
@@ -538,3 +538,14 @@ def test_keep_latest_bounds_the_finished_loads_a_process_holds(hand: object) -> 
                                       if j not in kept)
     finally:
         manager.close()
+
+
+def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
+    hand: object,
+) -> None:
+    table = load_range(hand, D1, D4).table
+    one, two = Slicer(table), Slicer(table, threads=2)
+    assert two._con.sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+    for f in (F, Filters(machine=("M-B",)), Filters(reason=("274_OPEN",))):
+        assert two.kpis(P, f) == one.kpis(P, f)
+        assert two.pareto(P, f, "reason").equals(one.pareto(P, f, "reason"))

@@ -6,11 +6,15 @@ memory limit of 80 % of RAM, one thread per core) are wrong for a dashboard serv
 incident ran a 7 GB machine out of memory, and on two cores every thread an aggregation
 takes is a thread the live widgets lack. ``local_duckdb()`` opens one with
 LOCAL_MEMORY_LIMIT (DuckDB spills to a temp directory beyond it) and LOCAL_THREADS.
+``local_threads`` is the one rule for the local work a job does while people watch (a
+defect analysis, building a reject slicer): two threads only while the live widgets are
+quiet.
 """
 
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 import duckdb
 
@@ -26,3 +30,9 @@ def local_duckdb(*, threads: int = LOCAL_THREADS,
         "temp_directory": tempfile.gettempdir() + "/mesdash_duckdb_spill",
         "preserve_insertion_order": False,
     })
+
+
+def local_threads(lanes: Any, settings: Any) -> int:
+    """Local DuckDB threads for a job's own work: ``analysis_threads`` while the live
+    widgets are quiet, one while they query (the slow lane's rule for its batches)."""
+    return 1 if lanes.slow.live_active() else int(settings.analysis_threads)

@@ -21,6 +21,7 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.config import Settings
 from core.db import Lanes
+from core.db.local import local_threads
 from core.defects.analysis import BackwardResult, analyse_backward, analyse_forward
 from core.defects.detection import Detection, detect
 from core.defects.queries import downstream_rejects_query
@@ -103,7 +104,7 @@ def run_defect_analysis(
         back = analyse_backward(
             det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
             reasons_selected=request.reasons, resources=resources,
-            exposures_path=job.spool.file("exposures"), threads=_threads(lanes, settings),
+            exposures_path=job.spool.file("exposures"), threads=local_threads(lanes, settings),
         )
         for name, table in (("factors", back.factors), ("trend", back.trend),
                             ("reasons", back.reasons)):
@@ -137,7 +138,7 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         job.stage("analysis")
         forward = analyse_forward(det, down.path, stations,
-                                  threads=_threads(lanes, settings))
+                                  threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]
         result = DefectResult(request, kpis, forward=forward, scope=scope,
@@ -147,12 +148,6 @@ def run_defect_analysis(
     result.unmatched = det.unmatched
     result.summary = describe(result)
     return result
-
-
-def _threads(lanes: Lanes, settings: Settings) -> int:
-    """Local DuckDB threads for the analysis: ``analysis_threads`` while the live widgets
-    are quiet, one while they query (the slow lane's rule for its batches)."""
-    return 1 if lanes.slow.live_active() else settings.analysis_threads
 
 
 def _record_lineage(lineage: Any, scope: dict[str, Any], completeness: dict[str, Any]) -> None:

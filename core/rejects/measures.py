@@ -232,6 +232,9 @@ class Slicer:
     per page rerun); it keeps no reference to the Arrow table it was built from."""
 
     table: InitVar[pa.Table]
+    threads: InitVar[int] = SLICER_THREADS
+    """DuckDB threads while building (copying the rows, the per-event table); slices
+    then run on SLICER_THREADS."""
     rows: int = field(default=0, init=False)
     _con: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -244,7 +247,7 @@ class Slicer:
     _allowed: dict[tuple[Any, ...], list[int]] = field(
         default_factory=dict, init=False, repr=False)
 
-    def __post_init__(self, table: pa.Table) -> None:
+    def __post_init__(self, table: pa.Table, threads: int) -> None:
         # Every key becomes a dense integer (one hash pass each): slices then group and
         # count integers, and the event id range lets DuckDB use a perfect hash table.
         t = table
@@ -263,7 +266,7 @@ class Slicer:
             if key == "ev":
                 n_events = len(values)
         self._event_level, cols["er_first"] = self._properties_of_events(cols)
-        self._con = duckdb.connect(config={"threads": SLICER_THREADS})
+        self._con = duckdb.connect(config={"threads": max(1, int(threads))})
         # row order is never relied on (every listing sorts): a faster copy
         self._con.execute("SET preserve_insertion_order = false")
         bits = max(12, n_events.bit_length() + 1)
@@ -276,6 +279,7 @@ class Slicer:
         self._by_event = self._event_level >= _BY_EVENT
         if self._by_event:
             self._build_events()
+        self._con.execute(f"SET threads = {int(SLICER_THREADS)}")
 
     def _build_events(self) -> None:
         """One row per event (its move-in, properties and the set of its reasons as a

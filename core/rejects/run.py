@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from core.db.local import local_threads
 from core.rejects.load import Loaded, load_containers, load_range, values_digest
 from core.rejects.measures import Slicer
 
@@ -71,7 +72,7 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
     cancel = job.cancel_token
     if request.mode == "range":
         assert request.start is not None and request.end is not None
-        job.stage("Reject rows (one query on the slow lane)")
+        job.stage("Reject records (slow lane)")
         loaded = load_range(lanes, request.start, request.end, cancel=cancel)
     else:
         stage = job.stage("Reject rows (matched containers, IN-list batches)")
@@ -82,5 +83,5 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
             job.private = True  # over the cache limit: this session's, never shared
     job.progress_for(job.stages[-1])(rows=loaded.table.num_rows)
     job.stage("Local slicer")
-    slicer = Slicer(loaded.table)
+    slicer = Slicer(loaded.table, threads=local_threads(lanes, settings))
     return RejectView(replace(loaded, table=loaded.table.schema.empty_table()), slicer)
