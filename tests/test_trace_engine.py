@@ -8,8 +8,10 @@ wafer lots (several roots), and names with underscores for the escape rules.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -413,8 +415,10 @@ def test_spool_pages_and_exports_show_the_lot_name_beside_the_id(tmp_path: Path)
                     {"containerid": "C", "containername": None, "n": 3}]  # no node: kept
     assert spool.count("history", {"containername": "lot-b"}) == 1
     assert spool.count("history") == 3
-    csv = Path(spool.export("history", "csv")).read_text(encoding="utf-8").splitlines()
-    assert csv[0] == "containerid,containername,n" and "A,LOT-A,1" in csv
+    data = Path(spool.export("history", "csv")).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["containerid", "containername", "n"] and ["A", "LOT-A", "1"] in rows
     exported = pq.read_table(spool.export("history", "parquet"))
     assert exported.column_names == ["containerid", "containername", "n"]
     assert spool.sql("SELECT * FROM history").column_names == ["containerid", "n"]

@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.export import csv_bytes
 from core.rejects.policy import Policy
 from core.rejects.query import BUCKETS
 from core.stations import StationMap
@@ -577,10 +578,12 @@ class Slicer:
     ) -> bytes:
         """The full filtered set as CSV: header row, UTF-8 with BOM (Excel opens it)."""
         w, p = self.where(policy, filters, selection)
-        cols = ", ".join(c for c, _ in DETAIL_COLUMNS)
-        df = self._q(f"SELECT {cols} FROM r WHERE {w} ORDER BY txndate, lot, reason", p)
-        df = df.rename(columns=dict(DETAIL_COLUMNS))
-        return df.to_csv(index=False).encode("utf-8-sig")
+        cols = ", ".join(f"{c} AS \"{label}\"" for c, label in DETAIL_COLUMNS)
+        with self._lock:
+            table = self._con.sql(
+                f"SELECT {cols} FROM r WHERE {w} ORDER BY txndate, lot, reason", params=p
+            ).to_arrow_table()
+        return csv_bytes(table)
 
 
 def _encode(col: Any, *, null_is_value: bool) -> tuple[pa.Array, pa.ChunkedArray]:

@@ -15,7 +15,6 @@ import datetime as dt
 import math
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +24,7 @@ from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.analysis import ResultExpired
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
+from core.export import csv_bytes
 from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
@@ -56,11 +56,6 @@ def reasons_seen(db_key: str, days: int) -> list[str]:  # db_key: part of the ca
 @st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
 def station_groups(db_key: str) -> list[str]:  # db_key: part of the cache key
     return [g for g, _ in station_map(lanes, settings).groups()]
-
-
-def csv_bytes(table: pa.Table | pd.DataFrame) -> bytes:
-    df = table.to_pandas() if isinstance(table, pa.Table) else table
-    return df.to_csv(index=False).encode("utf-8-sig")  # BOM: Excel opens it as UTF-8
 
 
 def fmt_lift(v: Any) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.export import csv_bytes
 from core.holds import history, live
 from core.holds.classify import (
     ALL,
@@ -87,7 +88,7 @@ def paged_table(total: int, fetch: Callable[[int, int], pd.DataFrame],
 
 
 def frame_csv(df: pd.DataFrame) -> Callable[[], bytes]:
-    return lambda: df.to_csv(index=False).encode("utf-8-sig")
+    return lambda: csv_bytes(df)
 
 
 def points(key: str) -> list[dict[str, Any]]:
@@ -416,7 +417,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
 
     def csv() -> bytes:
         with history.HistoryView(h) as own:  # runs on its own thread: its own connection
-            return own.records(f)[0].to_csv(index=False).encode("utf-8-sig")
+            return csv_bytes(own.records(f)[0])
 
     paged_table(total, lambda o, n: v.records(f, offset=o, limit=n)[0], csv, "wh_hist",
                 f"holds_{rec}_{h.start}_{h.end}.csv")

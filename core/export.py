@@ -1,0 +1,95 @@
+"""CSV downloads that Excel opens right, written by Arrow's C++ writer.
+
+Problem: every page offers "download the full result as CSV", and the users open it in
+Excel. Without a UTF-8 byte-order mark Excel reads the file in the local code page and
+the factory's Chinese names (work centers, reasons) turn into mojibake; the trace spool's
+export had no mark. And pandas' ``to_csv`` took ~4 s for a year of reject records
+(400K rows).
+
+Design: one writer for every CSV: the mark, a header row, then the rows through
+``pyarrow.csv`` (~5x faster than pandas; strings are quoted, which Excel reads as text).
+A timestamp is written to the second, with its fraction only where it has one. Input is
+an Arrow table, a pandas frame, or a stream of record batches (a spool export is written
+batch by batch into a file, so memory stays at one batch).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+BOM = "\ufeff".encode()
+_OPTIONS = pcsv.WriteOptions(quoting_style="needed", include_header=False)
+
+
+def csv_bytes(data: pa.Table | pd.DataFrame) -> bytes:
+    """The whole table as CSV bytes (mark, header, rows)."""
+    buf = io.BytesIO()
+    write_csv(_table(data), buf)
+    return buf.getvalue()
+
+
+def write_csv_file(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> Path:
+    """Record batches streamed into a CSV file (mark, header, rows)."""
+    with path.open("wb") as fh:
+        write_csv(batches, fh, schema)
+    return path
+
+
+def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
+              schema: pa.Schema | None = None) -> None:
+    sink.write(BOM)
+    if isinstance(data, pa.Table):
+        schema, batches = data.schema, data.to_batches()
+    else:
+        assert schema is not None, "a batch stream needs its schema"
+        batches = data
+    out_schema = pa.schema([pa.field(f.name, pa.string()) if _is_ts(f.type) else f
+                            for f in schema])
+    sink.write(_header(schema.names))
+    with pcsv.CSVWriter(sink, out_schema, write_options=_OPTIONS) as writer:
+        for batch in batches:
+            writer.write_batch(pa.RecordBatch.from_arrays(
+                [_text(c) if _is_ts(c.type) else c for c in batch.columns],
+                schema=out_schema))
+
+
+def _header(names: list[str]) -> bytes:
+    """The header row, quoted only where a name needs it (Arrow quotes every name)."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(names)
+    return text.getvalue().encode("utf-8")
+
+
+def _table(data: pa.Table | pd.DataFrame) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    return pa.Table.from_pandas(data, preserve_index=False)
+
+
+def _is_ts(t: pa.DataType) -> bool:
+    return pa.types.is_timestamp(t)
+
+
+_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _text(col: pa.Array) -> pa.Array:
+    """A timestamp as text: to the second, or with its fraction where it has one (Arrow's
+    %S writes the fraction of the column's unit)."""
+    seconds = pc.strftime(col.cast(pa.timestamp("s", col.type.tz), safe=False),
+                          format=_FORMAT)
+    if col.type.unit == "s":
+        return seconds
+    whole = pc.fill_null(pc.equal(col, pc.floor_temporal(col, unit="second")), True)
+    if pc.all(whole).as_py():
+        return seconds
+    return pc.if_else(whole, seconds, pc.strftime(col, format=_FORMAT))
