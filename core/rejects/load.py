@@ -1,6 +1,6 @@
-"""Running the primary reject query on the slow lane and preparing the rows for slicing.
+"""Running the primary reject load on the slow lane and preparing the rows for slicing.
 
-Problem: the primary query is the only warehouse round trip of reject history; it must
+Problem: the primary load is the only warehouse round trip of reject history; it must
 run on the slow lane (throttled, deadline, cancellable) and come back as one Arrow table.
 
 Design: a date range is two statements run side by side on the slow lane (its two
@@ -8,11 +8,11 @@ workers): the reject records and the attributes of their containers, joined loca
 (``core.rejects.query.attach``); a container list is resolved (``core.rejects.resolve``,
 which reads the attributes as it matches) and its records fetched in IN lists of at most
 1000 (``stream_batched``). Either way the rows are ``measures.prepare``-d once, with the
-reference data applied
-locally: the station map of ``core.stations`` (cached per database; the view plus the
-workcenter_map_file override) and the active exclusion list (a few rows, read with each
-load so the flag is as fresh as the rows). ``values_digest`` names a container list
-by its sorted values (core.rejects.run keys a load by its primary inputs only).
+reference data applied locally: the station map of ``core.stations`` (cached per
+database; the view plus the workcenter_map_file override) and the active exclusion list
+(a few rows, read with each load so the flag is as fresh as the rows). ``values_digest``
+names a container list by its sorted values (core.rejects.run keys a load by its primary
+inputs only).
 """
 
 from __future__ import annotations

@@ -10,11 +10,10 @@ Design: two SQLAlchemy Core statements for every backend, joined locally.
    record (a reason of an event, sometimes booked on two rows), with the event key
    (historymainlineid, else containerid|txndate to the second|specid: built only for rows
    without one), the event's work order, workcenter, step and machine, the reason, the
-   record's own comment and time, the five charged buckets, defect and move-in (nulls as
-   0). No
-   GROUP BY: every measure is a sum over records and move-in is taken once per event key
-   locally (``core.rejects.measures``), so grouping in the warehouse would only cost
-   time and lose a record's comment.
+   record's own comment and time, the five charged buckets, defect and move-in (nulls
+   as 0). No GROUP BY: every measure is a sum over records and move-in is taken once
+   per event key locally (``core.rejects.measures``), so grouping in the warehouse would
+   only cost time and lose a record's comment.
 2. The attributes (lot name, work order, package, type, function, product, objecttype)
    of the containers with a record there: one row per container (a semi join), instead
    of repeating five strings on every record through a join (which cost more than the
@@ -96,8 +95,9 @@ CONTAINER_COLUMNS = (
     "containerid", "lot", "mfgordername", "package", "type", "function", "product",
     "objecttype",
 )
-ATTACHED = ("lot", "package", "type", "function", "product", "objecttype")
-"""Container attributes repeated on each loaded row (``workorder`` is derived apart)."""
+ATTACHED = ("package", "type", "function", "product", "objecttype")
+"""Container attributes repeated at the end of each loaded row (``lot`` and ``workorder``
+are placed apart)."""
 _QUANTITIES = (*BUCKETS, "defectqty", "moveinqty")
 
 
@@ -179,20 +179,23 @@ def rejects_by_containers(
 
 def attach(records: pa.Table, containers: pa.Table) -> pa.Table:
     """The loaded rows: each record with its container's attributes (null when the
-    container is unknown, as an outer join), ``workorder`` = the record's own work order,
-    else the container's."""
+    container is unknown, as an outer join): ``lot`` after ``containerid``, ``workorder``
+    (the record's own work order, else the container's) in place of ``pj_workorder``, and
+    the ATTACHED attributes at the end."""
     where = pc.index_in(records["containerid"], value_set=containers["containerid"])
+
+    def attribute(name: str) -> Any:
+        return pc.take(containers[name], where)
+
     out: dict[str, Any] = {}
     for name in RECORD_COLUMNS:
-        col = records[name]
         if name == "pj_workorder":
-            name = "workorder"
-            col = pc.coalesce(col, pc.take(containers["mfgordername"], where))
-        out[name] = col
+            out["workorder"] = pc.coalesce(records[name], attribute("mfgordername"))
+            continue
+        out[name] = records[name]
         if name == "containerid":
-            out["lot"] = None  # keeps the column order: lot after containerid
-    for name in ATTACHED:
-        out[name] = pc.take(containers[name], where)
+            out["lot"] = attribute("lot")
+    out.update((name, attribute(name)) for name in ATTACHED)
     return pa.table(out)
 
 
