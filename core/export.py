@@ -52,14 +52,12 @@ def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
     else:
         assert schema is not None, "a batch stream needs its schema"
         batches = data
-    out_schema = pa.schema([pa.field(f.name, pa.string()) if _is_ts(f.type) else f
-                            for f in schema])
+    out_schema = pa.schema([pa.field(f.name, _written_type(f.type)) for f in schema])
     sink.write(_header(schema.names))
     with pcsv.CSVWriter(sink, out_schema, write_options=_OPTIONS) as writer:
         for batch in batches:
             writer.write_batch(pa.RecordBatch.from_arrays(
-                [_text(c) if _is_ts(c.type) else c for c in batch.columns],
-                schema=out_schema))
+                [_written(c) for c in batch.columns], schema=out_schema))
 
 
 def _header(names: list[str]) -> bytes:
@@ -72,11 +70,41 @@ def _header(names: list[str]) -> bytes:
 def _table(data: pa.Table | pd.DataFrame) -> pa.Table:
     if isinstance(data, pa.Table):
         return data
-    return pa.Table.from_pandas(data, preserve_index=False)
+    try:
+        return pa.Table.from_pandas(data, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed Python types
+        mixed = {c: data[c].map(lambda v: v if v is None or pd.isna(v) else str(v))
+                 for c in data.columns if data[c].dtype == object}
+        return pa.Table.from_pandas(data.assign(**mixed), preserve_index=False)
 
 
 def _is_ts(t: pa.DataType) -> bool:
     return pa.types.is_timestamp(t)
+
+
+def _is_nested(t: pa.DataType) -> bool:
+    return pa.types.is_nested(t)
+
+
+def _written_type(t: pa.DataType) -> pa.DataType:
+    """What a column is written as: timestamps and nested values as text, dictionary
+    columns as their values (Arrow's writer takes neither nested nor dictionary)."""
+    if _is_ts(t) or _is_nested(t):
+        return pa.string()
+    if pa.types.is_dictionary(t):
+        return _written_type(t.value_type)
+    return t
+
+
+def _written(col: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if _is_ts(col.type):
+        return _text(col)
+    if _is_nested(col.type):  # rare (no page offers one today): Python's text of it
+        return pa.array([None if v is None else str(v) for v in col.to_pylist()],
+                        pa.string())
+    return col
 
 
 _FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -253,6 +253,9 @@ def test_lot_detail_pages_add_up_to_the_whole(factory: Lanes, tmp_path) -> None:
     pages = [back.lot_detail(i, 2) for i in range(0, whole.num_rows, 2)]
     assert pa.concat_tables(pages).equals(whole)
     assert back.lots.equals(whole)
+    from core.export import csv_bytes  # the page's lot-detail download
+
+    assert csv_bytes(whole).decode("utf-8-sig").count("\n") == 1 + whole.num_rows
     gone = replace(back, exposures=str(tmp_path / "expired" / "exposures.parquet"))
     with pytest.raises(ResultExpired, match="run it again"):
         gone.lot_detail(0, 10)

@@ -3,16 +3,20 @@ the real trace engine, on the hand-built factory and the tiny demo, on both back
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from core.db import Lanes, open_lanes
 from core.defects import DefectRequest
 from core.defects.run import DefectResult, run_defect_analysis
+from core.export import csv_bytes
 from core.trace.jobs import JobManager
 from tests import defects_factory as f
 from tests.conftest import DEMO_ANCHOR, make_settings
@@ -58,6 +62,11 @@ def test_backward_job_through_the_real_lineage_matches_the_known_answers(
     assert res.completeness["history"]["status"] == "complete"
     assert "Fisher exact" in res.summary and "not exclusive" in res.summary
     assert factory.stats()["slow"]["throttle"]["in_use"] == 0
+    # every table the page offers as a CSV download writes (and round-trips its rows)
+    back = res.backward
+    for table in (back.factors, back.factors.to_pandas(), back.reasons, back.trend):
+        rows = list(csv.reader(io.StringIO(csv_bytes(table).decode("utf-8-sig"))))
+        assert len(rows) == 1 + len(table)
 
 
 def test_forward_job_counts_later_rejects(factory: Lanes) -> None:
@@ -66,6 +75,9 @@ def test_forward_job_counts_later_rejects(factory: Lanes) -> None:
     res = run_job(factory, req)
     assert res.kpis["defective_lots"] == 3 and res.kpis["downstream_rejects"] == 7
     assert res.forward["station"].to_pylist()[0]["factor"] == "FQC"
+    for table in res.forward.values():
+        if isinstance(table, pa.Table):
+            assert csv_bytes(table).decode("utf-8-sig").count("\n") == 1 + table.num_rows
 
 
 def test_no_lot_in_range_is_an_empty_result_not_an_error(factory: Lanes) -> None:

@@ -51,3 +51,16 @@ def test_pandas_and_a_batch_stream_write_the_same_bytes(tmp_path: Path) -> None:
 
 def test_an_empty_table_is_a_header_row() -> None:
     assert _rows(csv_bytes(TABLE.slice(0, 0))) == [["time", "lot, name", "qty", "工作站"]]
+
+
+def test_a_frame_column_of_mixed_types_is_written_as_text() -> None:
+    df = pd.DataFrame({"v": [1, "two", None, 3.5], "n": [1, 2, 3, 4]})
+    assert _rows(csv_bytes(df)) == [["v", "n"], ["1", "1"], ["two", "2"], ["", "3"],
+                                    ["3.5", "4"]]
+
+
+def test_list_and_dictionary_columns_are_written_as_text() -> None:
+    t = pa.table({"machines": pa.array([["DB-01", "DB-02"], None], pa.list_(pa.string())),
+                  "pkg": pa.array(["SOT-23", None]).dictionary_encode()})
+    assert _rows(csv_bytes(t)) == [["machines", "pkg"], ["['DB-01', 'DB-02']", "SOT-23"],
+                                   ["", ""]]

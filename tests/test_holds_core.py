@@ -269,6 +269,8 @@ def test_buckets_pareto_and_records(hand: Lanes) -> None:
         assert total == 4 and len(page) == 2
         full, _ = v.records(history.HistoryFilter(record_type="released"))
         assert len(full) == 4 and set(full["lot"].isna()) == {True}  # no container rows
+        # the page's "Download CSV (all rows)" of that list
+        assert len(_csv_rows(full)) == 1 + 4
 
 
 def test_history_range_checks(duck_hand: Lanes) -> None:
@@ -327,6 +329,17 @@ def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
     assert list(p["reason"]) == [live.NO_REASON, "YieldLimit", NQ] or p["lots"].tolist() == [
         1, 1, 1]
     assert p["cum_pct"].iloc[-1] == 100.0
+    rows = _csv_rows(live.lot_table(df))  # the page's "Download CSV (all rows)"
+    assert rows[0][:2] == ["lotid", "workorder"] and len(rows) == 1 + 3
+
+
+def _csv_rows(df: object) -> list[list[str]]:
+    import csv
+    import io
+
+    from core.export import csv_bytes
+
+    return list(csv.reader(io.StringIO(csv_bytes(df).decode("utf-8-sig"))))  # type: ignore[arg-type]
 
 
 def test_live_backends_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: Lanes) -> None:
