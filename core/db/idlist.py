@@ -2,13 +2,14 @@
 
 Why: the slow lane sends thousands of IN-list batches. Oracle needs a plain IN list (at
 most 1000 expressions, Oracle's limit); rendering 1000 bind markers there is unavoidable.
-PostgreSQL and DuckDB take the whole list as ONE array parameter instead
-(``col = ANY(:ids)``, ``col IN (SELECT UNNEST(:ids))``), which saves compiling and
-binding 1000 parameters per batch in Python: time the batch would otherwise hold the GIL
-against the live widgets' threads. On DuckDB the list is also bracketed by its min and
-max, which DuckDB checks against each row group's statistics, so a batch of sorted ids
-reads a few row groups instead of the whole table (~2x faster per batch on the incident
-history). The query definition stays one and the same.
+PostgreSQL takes the whole list as ONE array parameter instead (``col = ANY(:ids)``),
+DuckDB as ONE text it splits (``col IN (SELECT UNNEST(string_split(:ids, chr(31))))``,
+~20 % faster a batch than a list parameter), which saves compiling and binding 1000
+parameters per batch in Python: time the batch would otherwise hold the GIL against the
+live widgets' threads. On DuckDB the list is also bracketed by its min and max, which
+DuckDB checks against each row group's statistics, so a batch of sorted ids reads a few
+row groups instead of the whole table (~2x faster per batch on the incident history).
+The query definition stays one and the same.
 
 Statements holding it are not put in SQLAlchemy's compiled cache (each batch carries a
 different list, and compiling a one-parameter statement is cheap).
@@ -80,16 +81,27 @@ def _compile_pg(element: InIds, compiler: Any, **kw: Any) -> str:
     return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(param, **kw)})"
 
 
+ID_SEPARATOR = "\x1f"
+"""Joins a DuckDB batch's ids into one text parameter (ASCII unit separator: no id, lot
+name or work order holds it; seed input with control characters is refused)."""
+
+
 @compiles(InIds, "duckdb")
 def _compile_duckdb(element: InIds, compiler: Any, **kw: Any) -> str:
     ids = [i for i in element.ids if i is not None]
     if not ids:
         return "1 = 0"
-    param = sa.bindparam(None, ids, type_=sa.types.NullType())
     col = compiler.process(element.column, **kw)
     # DuckDB has no index to probe, but it skips row groups by their min/max: a range
     # around the (sorted) batch lets a scan read only the row groups that can match.
     low = compiler.process(sa.bindparam(None, min(ids), type_=sa.String()), **kw)
     high = compiler.process(sa.bindparam(None, max(ids), type_=sa.String()), **kw)
-    values = compiler.process(param, **kw)
+    if any(ID_SEPARATOR in i for i in ids):  # never in practice: the list, as a list
+        values = compiler.process(sa.bindparam(None, ids, type_=sa.types.NullType()), **kw)
+    else:
+        # One text parameter split by DuckDB: binding a Python list of 1000 strings as a
+        # LIST value cost ~1.8 ms a batch, a fifth of the incident's batch time.
+        joined = compiler.process(
+            sa.bindparam(None, ID_SEPARATOR.join(ids), type_=sa.String()), **kw)
+        values = f"string_split({joined}, chr({ord(ID_SEPARATOR)}))"
     return f"({col} BETWEEN {low} AND {high} AND {col} IN (SELECT UNNEST({values})))"
