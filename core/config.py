@@ -250,6 +250,13 @@ class Settings:
         "Reject-history loads a process keeps ready to slice (each held by its local "
         "slicer: about 135 MB for a 365-day load of ~400K records).",
     )
+    reject_cache_mb: int = _s(
+        512,
+        "Memory the reject-history loads of a process may hold in all (their slicers; "
+        "the newest load is always kept): older loads beyond it are dropped, as beyond "
+        "reject_cache_entries. A 30-day incident-scale load holds ~31 MB, a 365-day one "
+        "~134 MB.",
+    )
     # --- holds and snapshots ---------------------------------------------------------------
     snapshot_refresh_s: int = _s(
         60, "Seconds between cheap sys_date checks of the live snapshot."
@@ -373,7 +380,8 @@ def _validate(s: Settings) -> list[str]:
         "slow_connections", "slow_permits", "slow_wait_s", "slow_deadline_s", "slow_lease_s",
         "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
         "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
-        "reject_default_days", "reject_max_days", "reject_cache_entries", "snapshot_refresh_s",
+        "reject_default_days", "reject_max_days", "reject_cache_entries", "reject_cache_mb",
+        "snapshot_refresh_s",
         "pareto_max_bars",
         "snapshot_stale_s",
         "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",

@@ -521,6 +521,35 @@ def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> N
     job.spool.delete()
 
 
+def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> None:
+    """reject_cache_mb: the newest loads are kept while their slicers hold at most the
+    budget; the newest is always kept, even alone over it. Real loads and slicers."""
+    from core.rejects.run import RejectRequest, run_reject_load
+    from core.trace.jobs import JobManager
+
+    settings = hand.settings  # type: ignore[attr-defined]
+    manager = JobManager(settings)
+    try:
+        jobs = []
+        for first in (D1, D2, D3):
+            request = RejectRequest("range", first, D4)
+            job = manager.submit(request.key(settings),
+                                 lambda j, r=request: run_reject_load(j, hand, r, settings),
+                                 label=request.label)
+            assert job.wait(60) and job.state == "done", job.error
+            jobs.append(job)
+        sizes = [j.result.size_bytes for j in jobs]
+        assert all(size > 0 for size in sizes)
+        assert [r["memory_mb"] for r in manager.overview()] == [
+            round(size / 2**20, 1) for size in sizes]
+        budget = sizes[2] + sizes[1]  # the two newest fit, the third does not
+        assert manager.keep_latest("rejects:", 8, max_bytes=budget) == [jobs[0].id]
+        assert manager.keep_latest("rejects:", 8, max_bytes=1) == [jobs[1].id]
+        assert manager.get(jobs[2].id) is jobs[2]  # the newest stays, even over budget
+    finally:
+        manager.close()
+
+
 def test_keep_latest_bounds_the_finished_loads_a_process_holds(hand: object) -> None:
     from core.trace.jobs import JobManager
 

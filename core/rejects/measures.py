@@ -237,6 +237,8 @@ class Slicer:
     """DuckDB threads while building (copying the rows, the per-event table); slices
     then run on SLICER_THREADS."""
     rows: int = field(default=0, init=False)
+    memory_bytes: int = field(default=0, init=False)
+    """What the slicer's DuckDB holds once built (its rows, the per-event table)."""
     _con: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _values: dict[str, list[str | None]] = field(default_factory=dict, init=False, repr=False)
@@ -281,6 +283,9 @@ class Slicer:
         if self._by_event:
             self._build_events()
         self._con.execute(f"SET threads = {int(SLICER_THREADS)}")
+        self.memory_bytes = int(self._con.sql(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
+        ).fetchall()[0][0])
 
     def _build_events(self) -> None:
         """One row per event (its move-in, properties and the set of its reasons as a

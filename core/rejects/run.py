@@ -11,7 +11,8 @@ Design: ``RejectRequest`` is the primary inputs only (a range, or the container
 values); its ``key`` names the load, so every toggle, filter and click slices the same
 finished ``RejectView`` (the prepared rows held by a local ``Slicer``) without a query.
 A finished load stays with its job for ``job_ttl_s``, among the latest
-``reject_cache_entries`` loads of the process (``JobManager.keep_latest``). A load over
+``reject_cache_entries`` loads of the process that together hold at most
+``reject_cache_mb`` (``JobManager.keep_latest``; the newest is always kept). A load over
 ``cache_max_ids`` containers is never shared: the job marks itself private, so only
 the session that started it reads it, another session asking for the same list loads
 it again, and the page forgets it as soon as its session asks for something else (the
@@ -64,6 +65,11 @@ class RejectView:
 
     loaded: Loaded
     slicer: Slicer
+
+    @property
+    def size_bytes(self) -> int:
+        """Memory the load holds (its slicer): what ``reject_cache_mb`` bounds."""
+        return self.slicer.memory_bytes
 
 
 def run_reject_load(job: Job, lanes: Any, request: RejectRequest,

@@ -228,19 +228,28 @@ class JobManager:
                 "seconds": round(end - (job.started or job.created), 1),
                 "age_s": round(now - job.created, 1),
                 "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
+                "memory_mb": round(int(getattr(job.result, "size_bytes", 0) or 0) / 2**20, 1),
                 "error": job.error or "",
             })
         return rows
 
-    def keep_latest(self, prefix: str, n: int) -> list[str]:
+    def keep_latest(self, prefix: str, n: int, *, max_bytes: int | None = None) -> list[str]:
         """Forget all but the ``n`` most recently finished jobs whose key starts with
-        ``prefix`` (results held in memory, such as reject-history slicers, are bounded
-        by count as well as by age); running jobs are kept."""
+        ``prefix``, and, with ``max_bytes``, the older ones beyond that many bytes of
+        results in all (a result's ``size_bytes``, 0 without one; the newest is always
+        kept). Results held in memory, such as reject-history slicers, are bounded by
+        count and size as well as by age; running jobs are kept."""
         with self._lock:
             done = sorted((j for j in self._jobs.values()
                            if j.key.startswith(prefix) and j.finished is not None),
                           key=lambda j: j.finished or 0.0, reverse=True)
-        return self._forget(done[max(0, n):])
+        kept, held = 0, 0
+        for job in done:
+            held += int(getattr(job.result, "size_bytes", 0) or 0)
+            if kept >= max(0, n) or (kept and max_bytes is not None and held > max_bytes):
+                break
+            kept += 1
+        return self._forget(done[kept:])
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Forget finished jobs older than the TTL and delete their spools."""

@@ -126,7 +126,9 @@ if job is None:
         manager.forget(mine.id)
     job = manager.submit(key, lambda j: run_reject_load(j, lanes, request, settings),
                          label=request.label, owner=owner)
-    manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries)
+# every run, so a load that just finished counts at once (cheap: a few jobs)
+manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
+                    max_bytes=settings.reject_cache_mb << 20)
 st.session_state["rj.job"] = job.id
 view: RejectView = job_result(job, key="rj.job", settings=settings,
                               what="The reject-history load",

@@ -125,6 +125,10 @@ def jobs_panel() -> None:
                      "seconds": st.column_config.NumberColumn("run s", format="%.1f"),
                      "age_s": st.column_config.NumberColumn("age s", format="%.0f"),
                      "spool_mb": st.column_config.NumberColumn("spool MB", format="%.1f"),
+                     "memory_mb": st.column_config.NumberColumn(
+                         "memory MB", format="%.1f",
+                         help="What the finished result holds in memory (a reject-history "
+                              "load's slicer; reject_cache_mb bounds them)"),
                      "private": st.column_config.CheckboxColumn(
                          "private", help="Over cache_max_ids: its session's own"),
                  })
@@ -140,7 +144,8 @@ def jobs_panel() -> None:
                 job.cancel()
             st.rerun()
     st.caption(f"Finished jobs are kept {settings.job_ttl_s:,} s (job_ttl_s); reject-history "
-               f"loads at most {settings.reject_cache_entries} (reject_cache_entries).")
+               f"loads at most {settings.reject_cache_entries} (reject_cache_entries) "
+               f"holding at most {settings.reject_cache_mb:,} MB (reject_cache_mb).")
 
 
 jobs_panel()
