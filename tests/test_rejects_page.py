@@ -81,6 +81,21 @@ def test_a_bare_open_runs_the_default_range_into_the_url(on_tiny: Path) -> None:
     assert {m.label for m in at.metric} >= {"Charged scrap", "Move-in"}
 
 
+def test_a_link_that_names_its_range_runs_it_without_run(on_tiny: Path) -> None:  # noqa: F811
+    """A typed or cut-short link (start and end, no run=1) runs that range; a link with
+    only view settings runs the default range with them."""
+    at = _open({"start": "2026-09-01", "end": "2026-11-19"})
+    assert not at.error, [e.value for e in at.error]
+    assert at.query_params["run"] in ("1", ["1"])
+    assert at.query_params["start"] in ("2026-09-01", ["2026-09-01"])
+    assert {m.label for m in at.metric} >= {"Charged scrap", "Move-in"}
+    at = _open({"t_excluded": "1"})
+    assert at.query_params["run"] in ("1", ["1"]) and "start" in at.query_params
+    assert next(t for t in at.toggle if t.label == "Count excluded reasons").value
+    at = _open({"mode": "list"})  # a list named by nothing waits for one
+    assert not at.metric and any("then **Run**" in i.value for i in at.info)
+
+
 def test_a_bare_open_waits_for_run_when_set_so(
     on_tiny: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:

@@ -85,13 +85,17 @@ if submitted:
     st.session_state.pop("rj.job", None)  # Run: a cancelled or failed load starts again
     st.rerun()
 
-if qp("run") != "1" and settings.reject_open_runs_default and not st.query_params:
-    # a bare open (the morning look): the default range, written to the URL so the
-    # view can be shared and reloaded like any other
-    state.set_query_param("mode", "range")
-    state.set_query_param("start", start.isoformat() if start else None)
-    state.set_query_param("end", end.isoformat() if end else None)
-    state.set_query_param("run", "1")
+if qp("run") != "1":
+    if (qp("start") is not None or qp("end") is not None) if mode == "range" else values_text:
+        # a link that names its query (typed, or cut short) runs like a shared one
+        state.set_query_param("run", "1")
+    elif mode == "range" and settings.reject_open_runs_default:
+        # no query in the link (a bare open, the morning look, or only view settings):
+        # the default range, written to the URL so the view can be shared and reloaded
+        state.set_query_param("mode", "range")
+        state.set_query_param("start", start.isoformat() if start else None)
+        state.set_query_param("end", end.isoformat() if end else None)
+        state.set_query_param("run", "1")
 
 if qp("run") != "1":
     st.info("Choose a date range (default: the last "
