@@ -91,10 +91,6 @@ RECORD_COLUMNS = (
     "event_key", "containerid", "pj_workorder", "workcenter", "spec", "machine", "reason",
     "comment", "txndate", *BUCKETS, "defectqty", "moveinqty",
 )
-CONTAINER_COLUMNS = (
-    "containerid", "lot", "mfgordername", "package", "type", "function", "product",
-    "objecttype",
-)
 ATTACHED = ("package", "type", "function", "product", "objecttype")
 """Container attributes repeated at the end of each loaded row (``lot`` and ``workorder``
 are placed apart)."""
@@ -120,18 +116,27 @@ def _records(where: Sequence[Any]) -> Select:
     ).where(*where)
 
 
+def container_columns() -> list[Any]:
+    """The container's attributes a loaded row carries, named as CONTAINER_COLUMNS (the
+    range's container query and the container list's resolver both select these)."""
+    c = container.c
+    return [
+        c.containerid,
+        c.containername.label("lot"),
+        c.mfgordername,
+        c.productlinename.label("package"),
+        c.pj_type.label("type"),
+        c.pj_function.label("function"),
+        c.productname.label("product"),
+        c.objecttype,
+    ]
+
+
+CONTAINER_COLUMNS = tuple(col.name for col in container_columns())
+
+
 def _containers(where: Any) -> Select:
-    c = container
-    return sa.select(
-        c.c.containerid,
-        c.c.containername.label("lot"),
-        c.c.mfgordername,
-        c.c.productlinename.label("package"),
-        c.c.pj_type.label("type"),
-        c.c.pj_function.label("function"),
-        c.c.productname.label("product"),
-        c.c.objecttype,
-    ).where(where)
+    return sa.select(*container_columns()).where(where)
 
 
 def _in_range(start: date, end: date) -> list[Any]:

@@ -28,7 +28,7 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.db.idlist import in_ids
 from core.rejects.inputs import RejectInputError
-from core.rejects.query import CONTAINER_COLUMNS
+from core.rejects.query import CONTAINER_COLUMNS, container_columns
 from core.schema import container
 from core.trace.seeds import parse_value
 
@@ -74,25 +74,16 @@ def regex(value: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 
-_ATTRIBUTES = {  # the attribute columns of core.rejects.query.CONTAINER_COLUMNS
-    "package": "productlinename", "type": "pj_type", "function": "pj_function",
-    "product": "productname", "objecttype": "objecttype",
-}
-
-
 def _columns() -> list[sa.ColumnElement[str]]:
+    """The attributes a load needs (named as CONTAINER_COLUMNS) and the match columns."""
     c = container.c
-    return [c.containerid, *(c[n] for n in _MATCH_COLUMNS),
-            *(c[col].label(name) for name, col in _ATTRIBUTES.items())]
+    return [*container_columns(), c.containername, c.firstname]
 
 
 def _attributes(rows: list[dict[str, object]]) -> pa.Table:
     by_id = {r["containerid"]: r for r in rows}
-    renamed = {"lot": "containername"}
-    return pa.table({
-        name: pa.array([r[renamed.get(name, name)] for r in by_id.values()], pa.string())
-        for name in CONTAINER_COLUMNS
-    })
+    return pa.table({name: pa.array([r[name] for r in by_id.values()], pa.string())
+                     for name in CONTAINER_COLUMNS})
 
 
 @query("rejects.resolve_exact", {"values": [f"GA2601{i:04d}" for i in range(1000)]})
