@@ -225,7 +225,7 @@ def test_oracle_arrow_fetch_follows_the_setting() -> None:
     assert on.oracle_arrow_fetch and not off.oracle_arrow_fetch
     driver = OracleDriver()
     assert driver.arrow_fetch  # the default
-    driver.arrow_fetch = off.oracle_arrow_fetch
+    driver.configure(off)  # as open_lanes configures the slow lane's driver
     assert not driver.arrow_fetch
 
 

@@ -202,6 +202,9 @@ class Driver:
     def arm(self, conn: Connection, deadline_s: float) -> Armed:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def configure(self, settings: Any) -> None:
+        """Take the settings that shape this driver's fetch (none in the base)."""
+
     def session_connect_args(
         self, deadline_s: float, *, parallel_workers: int | None = None
     ) -> dict[str, Any]:
@@ -379,6 +382,9 @@ class OracleDriver(Driver):
     invalidate_on_timeout = True
     arrow_fetch = True
 
+    def configure(self, settings: Any) -> None:
+        self.arrow_fetch = bool(settings.oracle_arrow_fetch)
+
     def is_db_error(self, exc: BaseException) -> bool:
         import oracledb
 
@@ -429,7 +435,7 @@ class OracleDriver(Driver):
         here; named like the statement's columns (Oracle reports them in upper case)."""
         known = bool(wanted) and all(t is not None for _, t in wanted)
         schema = pa.schema([(n, t) for n, t in wanted]) if known else None
-        extra = {"requested_schema": schema} if _takes_requested_schema(raw) else {}
+        extra = {"requested_schema": schema} if _takes_requested_schema(type(raw)) else {}
         emitted = False
         for frame in raw.fetch_df_batches(sql, parameters=params or None, size=batch_rows,
                                           **extra):
@@ -441,15 +447,11 @@ class OracleDriver(Driver):
                 [], schema=pa.schema([(n, t or pa.string()) for n, t in wanted]))
 
 
-def _takes_requested_schema(raw: Any) -> bool:
+@functools.cache
+def _takes_requested_schema(cls: type) -> bool:
     """python-oracledb before ``requested_schema`` existed (its Arrow fetch is older):
     fetch untyped there and let ``_conform`` name and cast the columns. Asked once per
     connection class, not per batch (a signature costs ~20 µs under the GIL)."""
-    return _class_takes_requested_schema(type(raw))
-
-
-@functools.cache
-def _class_takes_requested_schema(cls: type) -> bool:
     import inspect
 
     try:

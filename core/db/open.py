@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
-from core.db.drivers import OracleDriver, driver_for
+from core.db.drivers import driver_for
 from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
 from core.db.errors import DatabaseUnavailable
 from core.db.lanes import LiveGate, RealtimeLane, SlowLane
@@ -76,8 +76,7 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     read_only = backend == "duckdb" and duckdb_path(url) is not None
     gate = LiveGate()
     rt_driver, slow_driver = driver_for(backend), driver_for(backend)
-    if isinstance(slow_driver, OracleDriver):
-        slow_driver.arrow_fetch = settings.oracle_arrow_fetch
+    slow_driver.configure(settings)  # the realtime lane keeps its drivers' defaults
     try:
         rt_engine = make_engine(
             url,
