@@ -81,7 +81,7 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
         job.stage("Reject records (slow lane)")
         loaded = load_range(lanes, request.start, request.end, cancel=cancel)
     else:
-        stage = job.stage("Reject rows (matched containers, IN-list batches)")
+        stage = job.stage("Reject records (matched containers, IN-list batches)")
         loaded = load_containers(lanes, list(request.values),
                                  max_matches=settings.seed_max_matches, cancel=cancel,
                                  progress=job.progress_for(stage))

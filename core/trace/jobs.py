@@ -10,10 +10,10 @@ it is queued, running or done (and not expired); a failed or cancelled one is re
 pending batches) and waits up to ``CANCEL_WAIT_S`` for the thread to return every permit
 and connection. Finished jobs expire after ``settings.job_ttl_s``; their spools are
 deleted; ``keep_latest`` also bounds how many finished jobs of a kind (a key prefix) are
-kept. A job may mark itself ``private`` (its result is over the cache limit): it is then
-served only to the ``owner`` that submitted it, never shared by key, and its owner
-``forget``s it when done with it. ``overview`` lists
-the jobs for the System page. Nothing in here calls Streamlit.
+kept, and how many bytes their results hold. A job may mark itself ``private`` (its
+result is over the cache limit): it is then served only to the ``owner`` that submitted
+it, never shared by key, and its owner ``forget``s it when done with it. ``overview``
+lists the jobs for the System page. Nothing in here calls Streamlit.
 """
 
 from __future__ import annotations

@@ -269,7 +269,8 @@ if cut:
     st.caption(f"The chart draws the top {settings.pareto_max_bars} of {len(par):,} "
                f"{DIMENSIONS[new_dim].lower()} values and sums the rest into "
                f"'{bars[new_dim].iloc[-1]}'; the pareto table lists every one.")
-ppts = [p for p in _points(pev) if str(p.get("x")) in set(par[new_dim].astype(str))]
+drawn = set(par[new_dim].astype(str))  # a click on 'others (N)' selects nothing
+ppts = [p for p in _points(pev) if str(p.get("x")) in drawn]
 if ppts and ppts[0].get("x") is not None and (
     qp("sel_dim") != new_dim or qp("sel_val") != str(ppts[0]["x"])
 ):
