@@ -271,3 +271,38 @@ def test_bad_arguments() -> None:
         build_demo("duckdb:///:memory:", scale="huge")
     with pytest.raises(ValueError, match="plain identifier"):
         build_demo("duckdb:///:memory:", scale="tiny", schema="dwh; drop")
+
+
+def _row_group_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[int]:
+    """Rows of each row group of ``table`` (from its containerid column's data segments)."""
+    return [r[1] for r in con.execute(
+        "SELECT row_group_id, sum(count) FROM pragma_storage_info(?) "
+        "WHERE column_name = 'containerid' AND segment_type <> 'VALIDITY' "
+        "GROUP BY ALL ORDER BY 1", [table]).fetchall()]
+
+
+def test_duckdb_file_has_small_row_groups_in_lot_order(db: duckdb.DuckDBPyConnection,
+                                                        duck: tuple[Path, list],
+                                                        tmp_path: Path) -> None:
+    from core.demo.writers import DUCKDB_ROW_GROUP_ROWS, repack_duckdb
+
+    history = "dwh.dw_mes_lotwiphistory"
+    assert max(_row_group_rows(db, history)) <= DUCKDB_ROW_GROUP_ROWS
+    # the tiny demo fits in one group of that size: repack a copy with the smallest size
+    # DuckDB takes to see the rewrite split the tables and keep every row, in order
+    copy = tmp_path / "small-groups.duckdb"
+    copy.write_bytes(duck[0].read_bytes())
+    assert repack_duckdb(f"duckdb:///{copy}", 2048)
+    assert not list(tmp_path.glob("*.repack*"))
+    small = duckdb.connect(str(copy), read_only=True)
+    try:
+        groups = _row_group_rows(small, history)
+        assert len(groups) > 1 and max(groups) <= 2048
+        for table in ("dw_mes_lotwiphistory", "dw_mes_container", "dw_mes_lot_v"):
+            query = f"SELECT * FROM dwh.{table}"  # storage order: no ORDER BY
+            assert small.execute(query).fetchall() == db.execute(query).fetchall(), table
+        ids = [r[0] for r in small.execute(f"SELECT containerid FROM {history}").fetchall()]
+        assert ids == sorted(ids)  # stored by lot: what lets a batch skip row groups
+    finally:
+        small.close()
+    assert not repack_duckdb("duckdb:///:memory:")

@@ -27,7 +27,15 @@ from core.demo.genealogy import combined_table, container_table, grow
 from core.demo.reference import build_factory
 from core.demo.scales import scale_of
 from core.demo.state import lot_state
-from core.demo.writers import TableWriter, check_schema, create_indexes, open_engine, prepare
+from core.demo.writers import (
+    TableWriter,
+    backend_name,
+    check_schema,
+    create_indexes,
+    open_engine,
+    prepare,
+    repack_duckdb,
+)
 
 SNAPSHOT_TIME = time(8, 0)
 """Time of day of the snapshot ("now") for an explicit anchor: after the 07:30 shift start."""
@@ -141,6 +149,8 @@ def build_demo(
             create_indexes(conn, schema)
     finally:
         engine.dispose()
+    if backend_name(url) == "duckdb":
+        repack_duckdb(url)  # row groups sized for IN-list batches (writers.py)
     report("done", 1.0)
     return DemoSummary(scale=sc.name, seed=seed, anchor=anchor, rows=rows,
                        seconds=round(_time.perf_counter() - started, 3))
