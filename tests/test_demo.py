@@ -292,6 +292,7 @@ def test_duckdb_file_has_small_row_groups_in_lot_order(db: duckdb.DuckDBPyConnec
     # DuckDB takes to see the rewrite split the tables and keep every row, in order
     copy = tmp_path / "small-groups.duckdb"
     copy.write_bytes(duck[0].read_bytes())
+    (tmp_path / "small-groups.duckdb.repack").write_bytes(b"left by a build that died")
     assert repack_duckdb(f"duckdb:///{copy}", 2048)
     assert not list(tmp_path.glob("*.repack*"))
     small = duckdb.connect(str(copy), read_only=True)
@@ -306,3 +307,6 @@ def test_duckdb_file_has_small_row_groups_in_lot_order(db: duckdb.DuckDBPyConnec
     finally:
         small.close()
     assert not repack_duckdb("duckdb:///:memory:")
+    with pytest.raises(duckdb.Error):  # a failed copy leaves no file behind
+        repack_duckdb(f"duckdb:///{tmp_path / 'missing.duckdb'}")
+    assert not list(tmp_path.glob("missing*"))

@@ -197,13 +197,18 @@ def repack_duckdb(url: str, row_group_rows: int = DUCKDB_ROW_GROUP_ROWS) -> bool
     if path is None:
         return False
     part = f"{path}.repack"
-    for leftover in (part, f"{part}.wal"):
-        if os.path.exists(leftover):
-            os.remove(leftover)
+    leftovers = (part, f"{part}.wal")
+
+    def remove_leftovers() -> None:
+        for leftover in leftovers:
+            if os.path.exists(leftover):
+                os.remove(leftover)
 
     def literal(text: str) -> str:  # a file path of ours, quoted as a SQL string
         return "'" + text.replace("'", "''") + "'"
 
+    remove_leftovers()  # of a build that died while repacking (ATTACH would open it)
+    copied = False
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH {literal(path)} AS demo_source (READ_ONLY)")
@@ -212,12 +217,10 @@ def repack_duckdb(url: str, row_group_rows: int = DUCKDB_ROW_GROUP_ROWS) -> bool
         con.execute("COPY FROM DATABASE demo_source TO demo_target")
         con.execute("DETACH demo_target")  # checkpoints: no WAL left beside the file
         con.execute("DETACH demo_source")
-    except BaseException:
+        copied = True
+    finally:
         con.close()
-        for leftover in (part, f"{part}.wal"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        raise
-    con.close()
+        if not copied:
+            remove_leftovers()
     os.replace(part, path)
     return True
