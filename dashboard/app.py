@@ -44,6 +44,22 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("system.py", "System", ":material/monitor_heart:", "system"),
 )
 SYSTEM_PAGE = "system"
+DEFAULT_PAGE_RESERVED = "start"
+
+
+def forward_to(page: st.Page) -> st.Page:
+    """A hidden page at ``page``'s own url path that forwards to it with the same query.
+
+    Streamlit serves the default page (Trace) at "/" and only reserves its url path, so a
+    link typed or shared as /trace?kind=...&values=... showed "Page not found" before the
+    trace. The alias keeps such links working (repeated parameters included); the default
+    page reserves ``DEFAULT_PAGE_RESERVED`` instead, which nothing links to."""
+
+    def forward() -> None:
+        params = {key: st.query_params.get_all(key) for key in st.query_params}
+        st.switch_page(page, query_params=params)
+
+    return st.Page(forward, title=page.title, url_path=PAGES[0][3], visibility="hidden")
 
 
 def settings_or_stop() -> Settings:
@@ -167,10 +183,14 @@ def main() -> None:
     if first_run.demo_needed(settings):
         build_demo_or_stop(settings)
     pages = [
-        st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url, default=i == 0)
+        st.Page(str(PAGES_DIR / file), title=title, icon=icon,
+                url_path=DEFAULT_PAGE_RESERVED if i == 0 else url, default=i == 0)
         for i, (file, title, icon, url) in enumerate(PAGES)
     ]
-    current = st.navigation(pages)
+    alias = forward_to(pages[0])
+    current = st.navigation([*pages, alias])
+    if current.url_path == alias.url_path:
+        current.run()  # forwards: nothing else to do on this run
     lanes = open_lanes_or_none(settings)
     if lanes is None:
         if current.url_path == SYSTEM_PAGE:

@@ -52,7 +52,7 @@ PAGES = [
     ("reject_history", "Reject history", "reject_history"),
     ("wip_hold", "WIP hold", "wip_hold"),
     ("system", "System", "system"),
-    ("trace?kind=lot&values=GA%2A", "Trace", "trace_by_its_path"),  # /trace forwards to /
+    ("trace?kind=lot&values=GA%2A", "Trace", "trace_by_its_path"),  # forwards to /, traces
 ]
 
 if not CHROMIUM.exists():
@@ -174,6 +174,9 @@ def test_every_page_in_chromium(tiny_db: Path, browser: Browser, tmp_path: Path)
                 _screenshot(page, name)
                 exceptions = page.locator('[data-testid="stException"]')
                 assert exceptions.count() == 0, (name, exceptions.all_inner_texts())
+                assert page.get_by_text("Page not found").count() == 0, name
+                if "?" in path:  # a link with a query: the page ran it
+                    page.get_by_text("values matched").first.wait_for(timeout=PAGE_TIMEOUT_MS)
                 sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
                 assert "RUN" in sidebar and "QUEUE" in sidebar and "HOLD" in sidebar, sidebar
         finally:
