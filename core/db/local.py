@@ -8,7 +8,8 @@ takes is a thread the live widgets lack. ``local_duckdb()`` opens one with
 LOCAL_MEMORY_LIMIT (DuckDB spills to a temp directory beyond it) and LOCAL_THREADS.
 ``local_threads`` is the one rule for the local work a job does while people watch (a
 defect analysis, building a reject slicer): two threads only while the live widgets are
-quiet.
+quiet. ``file_literal`` quotes a file name for the DuckDB statements that take one only
+as text (``read_parquet`` in a view, ``COPY ... TO``, ``ATTACH``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def local_duckdb(*, threads: int = LOCAL_THREADS,
         "temp_directory": tempfile.gettempdir() + "/mesdash_duckdb_spill",
         "preserve_insertion_order": False,
     })
+
+
+def file_literal(path: object) -> str:
+    """A file name of ours as a SQL string literal (quotes doubled). Only for paths the
+    program made (spool files, the demo file), never for a person's input: values are
+    binds."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def local_threads(lanes: Any, settings: Any) -> int:

@@ -26,6 +26,7 @@ from sqlalchemy.pool import NullPool
 
 from core import schema as t
 from core.db.engines import duckdb_path, make_engine, raw_connection_of
+from core.db.local import file_literal
 from core.schema import SCHEMA_PLACEHOLDER
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -204,15 +205,12 @@ def repack_duckdb(url: str, row_group_rows: int = DUCKDB_ROW_GROUP_ROWS) -> bool
             if os.path.exists(leftover):
                 os.remove(leftover)
 
-    def literal(text: str) -> str:  # a file path of ours, quoted as a SQL string
-        return "'" + text.replace("'", "''") + "'"
-
     remove_leftovers()  # of a build that died while repacking (ATTACH would open it)
     copied = False
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH {literal(path)} AS demo_source (READ_ONLY)")
-        con.execute(f"ATTACH {literal(part)} AS demo_target "
+        con.execute(f"ATTACH {file_literal(path)} AS demo_source (READ_ONLY)")
+        con.execute(f"ATTACH {file_literal(part)} AS demo_target "
                     f"(ROW_GROUP_SIZE {int(row_group_rows)})")
         con.execute("COPY FROM DATABASE demo_source TO demo_target")
         con.execute("DETACH demo_target")  # checkpoints: no WAL left beside the file

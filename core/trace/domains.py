@@ -41,6 +41,7 @@ from sqlalchemy.sql import Executable
 
 from core.db.drivers import arrow_schema_for
 from core.db.idlist import IdSet, sorted_ids
+from core.db.local import file_literal
 from core.scrap import charged_sql
 from core.stations import station_map
 from core.trace.queries import (
@@ -315,12 +316,12 @@ def _fetch_jobs(
 ) -> DomainResult:
     if not spool.has("history"):
         fetch_domain(lanes, "history", ids, spool, settings=settings, cancel=cancel)
-    history = str(spool.file("history")).replace("'", "''")
+    history = file_literal(spool.file("history"))
     shaper = _Shaper(_JOBS_SQL, now)
     try:
         shaper.con.execute(
             "CREATE VIEW windows AS SELECT containerid, equipmentid, equipmentname, specname, "
-            f"trackintimestamp, trackouttimestamp FROM read_parquet('{history}') "
+            f"trackintimestamp, trackouttimestamp FROM read_parquet({history}) "
             "WHERE equipmentid IS NOT NULL"
         )
         rows = shaper.con.execute(

@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.db.local import file_literal
 from core.export import write_csv_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -197,22 +198,22 @@ class Spool:
         see (``columns``), with the lot name joined from the nodes."""
         con = duckdb.connect()
         con.execute("SET threads TO 1")
-        nodes = str(self.file("nodes")).replace("'", "''")
+        nodes = file_literal(self.file("nodes"))
         for domain in self.domains():
-            path = str(self.file(domain)).replace("'", "''")
+            path = file_literal(self.file(domain))
             if named and self._named(domain):
                 cols = ", ".join(
                     "n.containername" if c == NAME_COLUMN else f'd."{c}"'
                     for c in self.columns(domain)
                 )
                 con.execute(
-                    f"CREATE VIEW {domain} AS SELECT {cols} FROM read_parquet('{path}') d "
+                    f"CREATE VIEW {domain} AS SELECT {cols} FROM read_parquet({path}) d "
                     "LEFT JOIN (SELECT containerid, any_value(containername) AS containername "
-                    f"FROM read_parquet('{nodes}') GROUP BY containerid) n "
+                    f"FROM read_parquet({nodes}) GROUP BY containerid) n "
                     "ON n.containerid = d.containerid"
                 )
             else:
-                con.execute(f"CREATE VIEW {domain} AS SELECT * FROM read_parquet('{path}')")
+                con.execute(f"CREATE VIEW {domain} AS SELECT * FROM read_parquet({path})")
         return con
 
     def _where(self, domain: str, filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -296,9 +297,8 @@ class Spool:
                 reader = con.sql(f"SELECT * FROM {domain}{where}",
                                  params=list(params) or None).to_arrow_reader(EXPORT_BATCH_ROWS)
                 return write_csv_file(reader, reader.schema, target)
-            safe = str(target).replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {domain}{where}) TO '{safe}' (FORMAT parquet)",
-                        params)
+            con.execute(f"COPY (SELECT * FROM {domain}{where}) TO {file_literal(target)} "
+                        "(FORMAT parquet)", params)
         return target
 
     def size_bytes(self) -> int:
