@@ -307,6 +307,7 @@ def test_duckdb_file_has_small_row_groups_in_lot_order(db: duckdb.DuckDBPyConnec
     finally:
         small.close()
     assert not repack_duckdb("duckdb:///:memory:")
+    assert not repack_duckdb(PG_URL)  # its database name "test" is no file of ours
     with pytest.raises(duckdb.Error):  # a failed copy leaves no file behind
         repack_duckdb(f"duckdb:///{tmp_path / 'missing.duckdb'}")
     assert not list(tmp_path.glob("missing*"))

@@ -29,7 +29,6 @@ from core.demo.scales import scale_of
 from core.demo.state import lot_state
 from core.demo.writers import (
     TableWriter,
-    backend_name,
     check_schema,
     create_indexes,
     open_engine,
@@ -149,8 +148,7 @@ def build_demo(
             create_indexes(conn, schema)
     finally:
         engine.dispose()
-    if backend_name(url) == "duckdb":
-        repack_duckdb(url)  # row groups sized for IN-list batches (writers.py)
+    repack_duckdb(url)  # DuckDB: row groups sized for IN-list batches (writers.py)
     report("done", 1.0)
     return DemoSummary(scale=sc.name, seed=seed, anchor=anchor, rows=rows,
                        seconds=round(_time.perf_counter() - started, 3))

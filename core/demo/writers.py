@@ -191,10 +191,11 @@ def repack_duckdb(url: str, row_group_rows: int = DUCKDB_ROW_GROUP_ROWS) -> bool
     build writes through an engine that attaches the file with the default; so the
     finished file is copied once (schemas, tables, rows in their stored order) into a new
     file attached with the size, which then replaces it. The database must not be open
-    elsewhere. Returns False (nothing done) for an in-memory database."""
+    elsewhere. Returns False (nothing done) for an in-memory database or another backend
+    (whose URL's database name is no file)."""
     import duckdb
 
-    path = duckdb_path(url)
+    path = duckdb_path(url) if backend_name(url) == "duckdb" else None
     if path is None:
         return False
     part = f"{path}.repack"
