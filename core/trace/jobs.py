@@ -103,6 +103,12 @@ class Job:
     def active(self) -> bool:
         return self.state in ("queued", "running")
 
+    @property
+    def result_bytes(self) -> int:
+        """Memory its result says it holds (``size_bytes``: a reject-history slicer), 0
+        for a result that does not say (its data is in the spool)."""
+        return int(getattr(self.result, "size_bytes", 0) or 0)
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -228,7 +234,7 @@ class JobManager:
                 "seconds": round(end - (job.started or job.created), 1),
                 "age_s": round(now - job.created, 1),
                 "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
-                "memory_mb": round(int(getattr(job.result, "size_bytes", 0) or 0) / 2**20, 1),
+                "memory_mb": round(job.result_bytes / 2**20, 1),
                 "error": job.error or "",
             })
         return rows
@@ -245,7 +251,7 @@ class JobManager:
                           key=lambda j: j.finished or 0.0, reverse=True)
         kept, held = 0, 0
         for job in done:
-            held += int(getattr(job.result, "size_bytes", 0) or 0)
+            held += job.result_bytes
             if kept >= max(0, n) or (kept and max_bytes is not None and held > max_bytes):
                 break
             kept += 1
