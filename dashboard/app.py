@@ -47,8 +47,8 @@ SYSTEM_PAGE = "system"
 DEFAULT_PAGE_RESERVED = "start"
 
 
-def forward_to(page: st.Page) -> st.Page:
-    """A hidden page at ``page``'s own url path that forwards to it with the same query.
+def forward_to(page: st.Page, url_path: str) -> st.Page:
+    """A hidden page at ``url_path`` (``page``'s own) that forwards to it with the query.
 
     Streamlit serves the default page (Trace) at "/" and only reserves its url path, so a
     link typed or shared as /trace?kind=...&values=... showed "Page not found" before the
@@ -59,7 +59,7 @@ def forward_to(page: st.Page) -> st.Page:
         params = {key: st.query_params.get_all(key) for key in st.query_params}
         st.switch_page(page, query_params=params)
 
-    return st.Page(forward, title=page.title, url_path=PAGES[0][3], visibility="hidden")
+    return st.Page(forward, title=page.title, url_path=url_path, visibility="hidden")
 
 
 def settings_or_stop() -> Settings:
@@ -187,7 +187,7 @@ def main() -> None:
                 url_path=DEFAULT_PAGE_RESERVED if i == 0 else url, default=i == 0)
         for i, (file, title, icon, url) in enumerate(PAGES)
     ]
-    alias = forward_to(pages[0])
+    alias = forward_to(pages[0], PAGES[0][3])
     current = st.navigation([*pages, alias])
     if current.url_path == alias.url_path:
         current.run()  # forwards: nothing else to do on this run
