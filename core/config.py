@@ -232,6 +232,18 @@ class Settings:
         "'truncated' (bounds the disk a trace can fill).",
     )
     defect_max_days: int = _s(180, "Longest date range of a defect trace.")
+    # --- dates people type (every page, link and command) --------------------------------
+    date_years_back: int = _s(
+        30,
+        "Earliest date accepted anywhere: January 1 of this many years before the current "
+        "year. An older date (a typo, 0001-01-01) is a clear input error, not an empty or "
+        "failed query.",
+    )
+    date_years_ahead: int = _s(
+        1,
+        "Latest date accepted anywhere: December 31 of this many years after the current "
+        "year. A far-future date (9999-12-31) is a clear input error, not an overflow.",
+    )
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
     reject_max_days: int = _s(365, "Longest reject-history range.")
@@ -430,6 +442,10 @@ def _validate(s: Settings) -> list[str]:
         p.append(f"page_size = {s.page_size} exceeds page_size_max = {s.page_size_max}.")
     if s.reject_default_days > s.reject_max_days:
         p.append("reject_default_days must not exceed reject_max_days.")
+    if not 1 <= s.date_years_back <= 200:
+        p.append(f"date_years_back = {s.date_years_back} must be between 1 and 200.")
+    if not 0 <= s.date_years_ahead <= 100:
+        p.append(f"date_years_ahead = {s.date_years_ahead} must be between 0 and 100.")
     for name in ("hold_age_edges_days", "hold_duration_edges_h"):
         edges = getattr(s, name)
         if not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:

@@ -17,7 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.cli.args import positive_int
 from core.config import load_settings
+from core.text import plain
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--types", default="", help="comma-separated product types")
     p.add_argument("--packages", default="", help="comma-separated packages")
     p.add_argument("--direction", choices=["backward", "forward"], default="backward")
-    p.add_argument("--top", type=int, default=10, help="pareto length (rest as 'others')")
+    p.add_argument("--top", type=positive_int, default=10,
+                   help="pareto length (rest as 'others'), 1 or more")
     p.add_argument("--out", help="folder for the Parquet tables")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -54,26 +57,22 @@ def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
     from core.db import open_lanes
-    from core.defects import DefectInputError, DefectRequest, pareto
+    from core.defects import DefectRequest, pareto
     from core.defects.attribution import FACTOR_KINDS
     from core.defects.run import run_defect_analysis
     from core.trace.jobs import JobManager
 
     settings = load_settings()
-    try:
-        kind, values = next(((k, _split(v)) for k, v in (
-            ("lot", args.lots), ("work_order", args.work_orders),
-            ("wafer_lot", args.wafer_lots)) if v), ("", []))
-        request = DefectRequest.build(
-            settings, station=args.station, start=args.start or "", end=args.end or "",
-            seed_kind=kind, seed_values=values,
-            reasons=_split(args.reasons), types=_split(args.types),
-            packages=_split(args.packages), direction=args.direction,
-        )
-    except DefectInputError as exc:
-        raise UsageError(str(exc)) from exc
+    kind, values = next(((k, _split(v)) for k, v in (
+        ("lot", args.lots), ("work_order", args.work_orders),
+        ("wafer_lot", args.wafer_lots)) if v), ("", []))
+    request = DefectRequest.build(  # a DefectInputError is an InputError: exit 1
+        settings, station=args.station, start=args.start or "", end=args.end or "",
+        seed_kind=kind, seed_values=values,
+        reasons=_split(args.reasons), types=_split(args.types),
+        packages=_split(args.packages), direction=args.direction,
+    )
     lanes = open_lanes(settings)
     manager = JobManager(settings)
     try:
@@ -88,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"\r{line[:110]:<110}", end="", file=sys.stderr, flush=True)
                     last = line
         if job.state != "done":
-            if job.error_type == "DefectInputError":
-                raise UsageError(job.error or "bad input")
+            if job.input_error and job.exception is not None:
+                raise job.exception
             print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
             return 4 if job.state == "cancelled" else 3
         result = job.result
@@ -128,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(out, default=str, ensure_ascii=False, indent=1))
         else:
             print(file=sys.stderr)
-            print(result.summary.replace("**", ""))
+            print(plain(result.summary))
             for kind, rows in (out.get("paretos") or {}).items():
                 print(f"\n{kind}:")
                 for r in rows[: args.top + 1]:

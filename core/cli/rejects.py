@@ -33,16 +33,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.cli import UsageError
     from core.db import open_lanes
-    from core.rejects.inputs import RejectInputError, check_range, known_values
+    from core.rejects.inputs import check_range, known_values
     from core.rejects.load import load_range
     from core.rejects.measures import Filters, Slicer
     from core.rejects.policy import Policy
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
-    try:
-        start, end = check_range(args.start, args.end, settings)
-    except RejectInputError as exc:
-        raise UsageError(str(exc)) from None
+    start, end = check_range(args.start, args.end, settings)  # RejectInputError: exit 1
     lanes = open_lanes(settings)
     try:
         loaded = load_range(lanes, start, end)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from core.config import load_settings
+from core.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,30 +37,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
     from core.db import LaneError, open_lanes
     from core.trace import Job, Spool, TraceRequest, run_trace
-    from core.trace.lineage import LineageError
-    from core.trace.seeds import SeedError
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
              "serial": args.serial}
     domains = [d.strip() for d in (args.domains or "").split(",") if d.strip()]
-    try:
-        request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
-                                     domains)
-    except (SeedError, LineageError) as exc:
-        raise UsageError(str(exc)) from exc
+    request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
+                                 domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)
     job = Job(request.key, request.label, Spool.create(settings))
     try:
         job.run(lambda j: run_trace(j, lanes, request, settings))
         if job.state != "done":
             exc = job.exception
-            if isinstance(exc, (SeedError, LineageError)):
-                raise UsageError(str(exc)) from exc
-            if isinstance(exc, LaneError):
+            if isinstance(exc, (InputError, LaneError)):
                 raise exc
             print(f"mesdash: trace {job.state}: {job.error}", file=sys.stderr)
             return 3

@@ -15,17 +15,18 @@ from dataclasses import asdict, dataclass, field
 
 from core import dates
 from core.config import Settings
+from core.errors import InputError
 
 DIRECTIONS = ("backward", "forward")
 SEED_KINDS = ("lot", "work_order", "wafer_lot")
 
 
-class DefectInputError(ValueError):
+class DefectInputError(InputError):
     """Bad input to a defect trace; the message says what and how to fix it."""
 
 
-def parse_date(text: str | dt.date, what: str) -> dt.date:
-    day = dates.parse_day(text, what, DefectInputError)
+def parse_date(text: str | dt.date, what: str, settings: Settings | None = None) -> dt.date:
+    day = dates.parse_day(text, what, DefectInputError, settings)
     if day is None:
         raise DefectInputError(f"The {what} date is missing (YYYY-MM-DD).")
     return day
@@ -83,7 +84,7 @@ class DefectRequest:
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
                 )
-            s_opt, e_opt = parse_date(start, "start"), parse_date(end, "end")
+            s_opt, e_opt = parse_date(start, "start", settings), parse_date(end, "end", settings)
         if s_opt is None or e_opt is None:
             if direction not in DIRECTIONS:
                 raise DefectInputError(
@@ -93,7 +94,7 @@ class DefectRequest:
                        direction, clean0(lots), seed_kind, values)
         s, e = s_opt, e_opt
         dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
-                          DefectInputError)
+                          DefectInputError, settings=settings)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
         clean = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731

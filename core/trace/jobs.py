@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.db import CancelToken, LaneError, QueryCancelled
+from core.errors import InputError
 from core.trace.spool import Spool
 
 log = logging.getLogger("mesdash.trace.jobs")
@@ -63,7 +64,6 @@ class Job:
         self.cancel_token = CancelToken()
         self.result: Any = None
         self.error: str | None = None
-        self.error_type: str | None = None
         self.exception: BaseException | None = None  # the typed error, for the CLI
         self.owner: str | None = None  # who submitted it (a page session), if known
         self.private = False  # set by the job: its result is for its owner only
@@ -102,6 +102,12 @@ class Job:
     @property
     def active(self) -> bool:
         return self.state in ("queued", "running")
+
+    @property
+    def input_error(self) -> bool:
+        """It failed on the user's input (an ``InputError``): a message to fix the input,
+        not a failure of the product."""
+        return self.state == "failed" and isinstance(self.exception, InputError)
 
     @property
     def result_bytes(self) -> int:
@@ -151,22 +157,19 @@ class Job:
         except QueryCancelled:
             self._end("cancelled", error="Cancelled.")
         except LaneError as exc:
-            self._end("cancelled" if self.cancel_token.cancelled else "failed",
-                      error=str(exc), error_type=type(exc).__name__)
-        except ValueError as exc:  # our typed input errors (SeedError, LineageError, ...)
-            self._end("failed", error=str(exc), error_type=type(exc).__name__)
+            self._end("cancelled" if self.cancel_token.cancelled else "failed", error=str(exc))
+        except InputError as exc:  # the user's input (SeedError, LineageError, ...)
+            self._end("failed", error=str(exc))
         except Exception as exc:
             log.exception("trace job %s failed", self.id)
-            self._end("failed", error=f"{type(exc).__name__}: {exc}",
-                      error_type=type(exc).__name__)
+            self._end("failed", error=f"{type(exc).__name__}: {exc}")
 
-    def _end(self, state: str, *, error: str | None = None, error_type: str | None = None
-             ) -> None:
+    def _end(self, state: str, *, error: str | None = None) -> None:
         with self._lock:
             for s in self.stages:
                 if s.state == "running":
                     s.state, s.finished = "done", time.time()
-            self.error, self.error_type = error, error_type
+            self.error = error
             self.finished = time.time()
             self.state = state
 

@@ -168,7 +168,7 @@ job = manager.submit(request.key(),
 # --- progress ---------------------------------------------------------------------------------
 result: DefectResult = job_result(
     job, key="defects", settings=settings, what="The defect trace",
-    again="Press **Run again** to restart it.", input_errors=("DefectInputError",),
+    again="Press **Run again** to restart it.",
     retry=lambda: manager.submit(
         request.key(), lambda j: run_defect_analysis(j, lanes, request, settings),
         label=job.label, fresh=True),

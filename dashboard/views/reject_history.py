@@ -136,8 +136,7 @@ manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
 st.session_state["rj.job"] = job.id
 view: RejectView = job_result(job, key="rj.job", settings=settings,
                               what="The reject-history load",
-                              again="Press **Run** to load it again.",
-                              input_errors=("RejectInputError",))
+                              again="Press **Run** to load it again.")
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "

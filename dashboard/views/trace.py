@@ -116,8 +116,7 @@ if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
 st.session_state["trace.last_key"] = request.key
 
 job_result(job, key="trace.job", settings=settings, what="The trace",
-           again="Press **Trace** to run it again.",
-           input_errors=("SeedError", "LineageError"))
+           again="Press **Trace** to run it again.")
 
 result = job.result
 spool: Spool = job.spool

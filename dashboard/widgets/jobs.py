@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from core.config import Settings
+from core.text import md_escape
 from core.trace import Job
 
 POLL_S = 1.0
@@ -29,7 +30,7 @@ def _render(job: Job, key: str) -> None:
         label = f"**{stage['name']}**: {done:,}" + (f" / {total:,}" if total else "")
         label += f" · {stage['rows']:,} rows · {stage['seconds']:.1f} s"
         if stage["message"]:
-            label += f" · {stage['message']}"
+            label += f" · {md_escape(stage['message'])}"
         if total:
             st.progress(min(1.0, done / total), text=label)
         else:
@@ -55,14 +56,13 @@ def job_progress(job: Job, *, key: str) -> None:
 
 
 def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
-               input_errors: tuple[str, ...] = (),
                retry: Callable[[], None] | None = None) -> Any:
     """The result of a finished ``job``. Otherwise the page shows its progress (with
     Cancel) or why it ended without a result, and stops there.
 
     A job is waited for ``job_inline_wait_s`` first, so a short one shows its result
-    without a progress flash. ``input_errors``: error types that are the user's input
-    (a warning with the message alone); any other failure is an error naming ``what``.
+    without a progress flash. A job that failed on the user's input (``Job.input_error``)
+    shows a warning with the message alone; any other failure is an error naming ``what``.
     ``retry``: a "Run again" button calls it (pages whose form does not rerun)."""
     job.wait(settings.job_inline_wait_s)
     if job.active:
@@ -72,11 +72,11 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
         return job.result
     if job.state == "cancelled":
         st.warning(f"{what} was cancelled. {again}")
-    elif job.error_type in input_errors:
-        st.warning(job.error or "Bad input.")
+    elif job.input_error:
+        st.warning(md_escape(job.error or "Bad input."))
     else:
-        st.error(f"{what} failed: {job.error} {again} The System page shows the database "
-                 "lanes.")
+        st.error(f"{what} failed: {md_escape(job.error)} {again} The System page shows the "
+                 "database lanes.")
     if retry is not None and st.button("Run again", key=f"{key}.again"):
         retry()
         st.rerun()

@@ -1,0 +1,48 @@
+"""User- and data-derived text inside Streamlit markdown, shown literally.
+
+Why: Streamlit renders markdown (GitHub flavour, plus its own ``:red[...]``,
+``:material/...:`` and ``$...$`` extensions) in st.markdown, st.caption, the alert boxes,
+expander and tab labels and help tooltips. A value from a shared link or from the data
+(a lot name, a loss or hold reason, a station) placed there unescaped is markup: a link
+``[Session expired](https://evil.example)`` in the dashboard's own warning box, or an image
+``![b](http://host/beacon.png)`` that every viewer's browser fetches. ``md_escape`` is the
+one helper: it puts a backslash before every ASCII punctuation character (CommonMark
+allows it for each of them), which also breaks bare-URL and e-mail autolinks (``://``,
+``www.``, ``@``) and raw HTML (``<``), so the text shows exactly as written. ``plain``
+turns a markdown text built here back into plain text for the command line.
+
+Dataframes, select boxes and download names render text literally and need nothing;
+plotly labels have their own escape (dashboard/widgets/charts.py ``plot_label``).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+_SPECIAL = frozenset(string.punctuation)  # every ASCII punctuation character
+_ESCAPED = re.compile(r"\\([" + re.escape(string.punctuation) + r"])")
+
+
+def md_escape(value: Any) -> str:
+    """``value`` as text that Streamlit markdown shows literally (no link, image, HTML,
+    emphasis, colour, icon or formula). None is an empty text."""
+    if value is None:
+        return ""
+    text = str(value)
+    out = "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+    # line breaks stay text: a newline could end the paragraph (a new heading or list)
+    return out.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def md_join(values: Any, sep: str = ", ") -> str:
+    """Several values escaped one by one and joined (the separator is ours, not data)."""
+    return sep.join(md_escape(v) for v in values)
+
+
+def plain(markdown: str) -> str:
+    """A markdown text built in this product (bold and ``md_escape``d values) as plain
+    text for a terminal: ``**`` markers dropped, escapes undone."""
+    text = re.sub(r"(?<!\\)\*\*", "", markdown)
+    return _ESCAPED.sub(r"\1", text)
