@@ -194,11 +194,13 @@ def main() -> None:
     lanes = open_lanes_or_none(settings)
     if lanes is None:
         if current.url_path == SYSTEM_PAGE:
-            current.run()  # the System page works without a database (settings, retry)
+            with state.guarded(current.title):
+                current.run()  # the System page works without a database (settings, retry)
         st.stop()
     with st.sidebar:
         sidebar(settings, lanes)
-    current.run()
+    with state.guarded(current.title):  # the one catch of InputError on a page
+        current.run()
 
 
 main()

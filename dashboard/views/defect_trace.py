@@ -20,12 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from core import dates as core_dates
 from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.analysis import ResultExpired
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
+from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
@@ -86,9 +89,9 @@ q_packages = state.query_param("packages", "")
 
 
 def _date(text: str | None, fallback: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text or "")
-    except ValueError:
+    try:  # a malformed or out-of-window date is reported when the request is built
+        return core_dates.parse_day(text, "", settings=settings) or fallback
+    except InputError:
         return fallback
 
 
@@ -156,7 +159,7 @@ try:
         known_stations=groups or None,
     )
 except DefectInputError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 manager = get_job_manager(settings)
@@ -177,11 +180,11 @@ file_range = f"{request.start}_{request.end}" if request.start else "list"
 for name, comp in result.completeness.items():
     status = (comp or {}).get("status")
     if status == "truncated":
-        st.warning(f"**{name}: truncated** by {comp.get('limit')}. The lineage was cut; "
-                   "attribution covers only the containers reached.")
+        st.warning(f"**{name}: truncated** by {md_escape(comp.get('limit'))}. The lineage "
+                   "was cut; attribution covers only the containers reached.")
     elif status == "partial":
         failed = comp.get("failed_batches", [])
-        ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:5])
+        ranges = "; ".join(md_escape(f"{f['first_id']}…{f['last_id']}") for f in failed[:5])
         st.warning(f"**{name}: partial** — {len(failed)} batch(es) failed ({ranges}). "
                    "Numbers leave out those containers.")
 
@@ -199,7 +202,8 @@ cols[2].metric("Defect qty", compact(k["defects"]), help=f"{k['defects']:,} pcs"
 cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
 if result.backward is not None:
     top_reason = k.get("top_reason") or "–"
-    cols[4].metric("Top reason", top_reason.split("_", 1)[0], help=top_reason)
+    cols[4].metric("Top reason", md_escape(top_reason.split("_", 1)[0]),
+                   help=md_escape(top_reason))
     cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
 else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
@@ -207,9 +211,9 @@ else:
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
-               + ", ".join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
+               + md_join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
 if k["lots"] == 0:
-    st.info(f"No lot passed {request.station} ({request.range_label}).")
+    st.info(f"No lot passed {md_escape(request.station)} ({md_escape(request.range_label)}).")
     st.markdown(result.summary)
     st.stop()
 

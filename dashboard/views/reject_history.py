@@ -19,6 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.dates import parse_day
+from core.errors import InputError
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
 from core.rejects.measures import (
     DIMENSIONS,
@@ -32,6 +34,7 @@ from core.rejects.measures import (
 )
 from core.rejects.policy import TOGGLE_LABELS, Policy
 from core.rejects.run import KEY_PREFIX, RejectRequest, RejectView, run_reject_load
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
@@ -76,7 +79,7 @@ if submitted:
     try:
         vals = parse_values(typed, settings) if new_mode == "list" else []
     except RejectInputError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
     state.set_query_param("c", vals or None)
     for key in ("sel_dim", "sel_val", "period", "page"):
@@ -104,13 +107,13 @@ if qp("run") != "1":
 
 values: list[str] = []
 if mode == "range" and range_error:
-    st.error(range_error)
+    st.error(md_escape(range_error))
     st.stop()
 if mode == "list":
     try:
         values = parse_values(state.query_param_list("c"), settings)
     except RejectInputError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
     if not values:
         st.error("The container list is empty: paste lots, work orders or wafer lots.")
@@ -140,7 +143,7 @@ view: RejectView = job_result(job, key="rj.job", settings=settings,
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
-               + ", ".join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
+               + md_join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
 if slicer.rows == 0:
     st.info("No rejects in this range or for these containers.")
     st.stop()
@@ -162,7 +165,7 @@ for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
     wanted = state.query_param_list(f"f_{dim}")
     good, problem = known_values(wanted, options[dim], DIMENSIONS[dim].lower())
     if problem:
-        st.warning(problem)
+        st.warning(md_escape(problem))
     picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}")
     chosen[dim] = picked
     state.set_query_param(f"f_{dim}", picked or None)
@@ -172,9 +175,9 @@ grain = grain if grain in GRAINS else "day"
 period: tuple[str, date] | None = None
 if qp("period"):
     try:
-        period = (grain, date.fromisoformat(str(qp("period"))))
-    except ValueError:
-        st.warning(f"Ignored the period {qp('period')!r} in the link: not a date.")
+        period = (grain, parse_day(qp("period"), "period", settings=settings) or date.today())
+    except InputError as exc:
+        st.warning(f"Ignored the period in the link: {md_escape(exc)}")
 filters = Filters(**{d: tuple(v) for d, v in chosen.items()}, period=period)
 
 shown_range = f"{loaded.start} to {loaded.end}" if loaded.start else "no rows"
@@ -285,7 +288,8 @@ st.subheader("Detail")
 selection = None
 if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
     selection = Selection(str(qp("sel_dim")), str(qp("sel_val")))
-    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = {selection.value})",
+    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = "
+                 f"{md_escape(selection.value)})",
                  icon=":material/close:"):
         state.set_query_param("sel_dim", None)
         state.set_query_param("sel_val", None)

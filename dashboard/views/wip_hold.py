@@ -34,6 +34,7 @@ from core.holds.classify import (
     parse_hold_type,
     shift_day,
 )
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.widgets.charts import pareto_figure
 
@@ -62,7 +63,7 @@ def url_choice(param: str, key: str, label: str, options: list[str]) -> list[str
         wanted = state.query_param_list(param)
         unknown = [v for v in wanted if v not in options]
         if unknown:
-            st.warning(f"{label}: {', '.join(unknown)} not found in the data shown; ignored.")
+            st.warning(f"{label}: {md_join(unknown)} not found in the data shown; ignored.")
         st.session_state[key] = [v for v in wanted if v in options]
     else:  # options can shrink after a refresh: keep only what still exists
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
@@ -107,11 +108,12 @@ problems: list[str] = []
 try:
     url_hold_type = parse_hold_type(state.query_param("type"))
 except HoldInputError as exc:
-    problems.append(f"{exc} Showing all holds.")
+    problems.append(f"{md_escape(exc)} Showing all holds.")
     url_hold_type = ALL
 url_view = state.query_param("view", "live")
 if url_view not in VIEWS:
-    problems.append(f"Unknown view {url_view!r}: choose live or history. Showing live holds.")
+    problems.append(f"Unknown view {md_escape(repr(url_view))}: choose live or history. "
+                    "Showing live holds.")
     url_view = "live"
 for problem in problems:
     st.error(problem, icon=":material/error:")
@@ -274,10 +276,10 @@ def history_range() -> tuple[date, date] | None:
             st.session_state["wh_snapshot"] = snap
     today = shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
     try:
-        start = parse_day(state.query_param("start"), "start")
-        end = parse_day(state.query_param("end"), "end")
+        start = parse_day(state.query_param("start"), "start", settings)
+        end = parse_day(state.query_param("end"), "end", settings)
     except HoldInputError as exc:
-        st.error(f"{exc}", icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return None
     end = end or today
     start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
@@ -287,9 +289,9 @@ def history_range() -> tuple[date, date] | None:
     state.set_query_param("start", start.isoformat())
     state.set_query_param("end", end.isoformat())
     try:
-        check_range(start, end, settings.hold_history_max_days)
+        check_range(start, end, settings.hold_history_max_days, settings)
     except HoldInputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return None
     st.caption(f"A shift day starts at {settings.shift_day_start} the calendar day before "
                "(an event at or after that time belongs to the next day).")
@@ -339,7 +341,8 @@ def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
         url_day = state.query_param("day", "all days")
         if "wh_h_day" not in st.session_state:
             if url_day not in days:
-                st.warning(f"Day {url_day!r} is not in the range; showing all days.")
+                st.warning(f"Day {md_escape(repr(url_day))} is not in the range; showing all "
+                           "days.")
                 url_day = "all days"
             st.session_state["wh_h_day"] = url_day
         elif st.session_state["wh_h_day"] not in days:

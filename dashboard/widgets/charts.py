@@ -5,10 +5,16 @@ cumulative % line on a 0-100 secondary axis. Three pages drew it three ways, and
 aligned the % axis to the bars' grid (ticks at 24.2, 48.4, ...). Here the % axis always
 has round ticks and a dotted 80 % line (the top-80 rule), and a last bar named
 ``others ...`` (the rest summed, or in the defect trace what the rest add) is grey.
+
+Plotly draws a subset of HTML in tick labels, legends and hover boxes (``<a href>`` is a
+working link, ``<b>``, ``<br>``): a factor, reason or lot name from the data is passed
+through ``plot_label`` (``plot_labels``), which shows it literally. The chart keeps the
+raw values as its x categories, so clicks still report the value itself.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +24,15 @@ from core.rejects.measures import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % 
 
 BAR_COLOR = "#1f6fd1"
 OTHERS_COLOR = "#9aa0a6"
+
+
+def plot_label(value: Any) -> str:
+    """A data value as plotly label text shown literally (its pseudo-HTML escaped)."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def plot_labels(values: Sequence[Any]) -> list[str]:
+    return [plot_label(v) for v in values]
 
 
 def pareto_figure(
@@ -36,11 +51,14 @@ def pareto_figure(
     labels = [str(v) for v in x]
     colors = [OTHERS_COLOR if v.startswith("others") else BAR_COLOR for v in labels]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors)
+    shown = plot_labels(labels)
+    hover = "%{customdata}<br>%{y}<extra></extra>"
+    fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors,
+                customdata=shown, hovertemplate=hover)
     line = [] if cumulative is None else list(cumulative)
     if any(v is not None and v == v for v in line):  # v == v: not NaN
         fig.add_scatter(x=labels, y=line, name=line_name, yaxis="y2", mode="lines+markers",
-                        line={"color": "#f28e2b"})
+                        line={"color": "#f28e2b"}, customdata=shown, hovertemplate=hover)
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=TOP_LINE_PCT,
                       y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
     fig.update_layout(
@@ -52,7 +70,8 @@ def pareto_figure(
         margin={"t": 70 if title else 40, "b": 10},
         # above the plot: below it the legend covered the long, slanted factor labels
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis={"automargin": True},
+        xaxis={"automargin": True, "tickmode": "array", "tickvals": labels,
+               "ticktext": shown},
         clickmode="event+select",
     )
     return fig
