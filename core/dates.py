@@ -36,7 +36,7 @@ def check_day(day: date, what: str, settings: Any,
     first, last = window(settings)
     if not first <= day <= last:
         raise error(
-            f"The {what} date {day} is outside the dates this dashboard accepts, {first} to "
+            f"The {what} date {day} is outside the accepted dates, {first} to "
             f"{last} (settings date_years_back, date_years_ahead): check the year."
         )
     return day
