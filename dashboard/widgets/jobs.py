@@ -47,7 +47,7 @@ def job_progress(job: Job, *, key: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def block() -> None:
-        with st.status(f"{job.label}: {job.state}…", expanded=True):
+        with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
             _render(job, key)
         if not job.active:
             st.rerun(scope="app")
