@@ -174,6 +174,7 @@ def test_descendants_splits_merges_rework_and_one_serial(factory) -> None:
     res = run(factory, "machine", ["M1"], "2026-11-03", "2026-11-06")
     d = by_name(res.descendants)
     assert set(d) == {"A-01", "A-02", "R", "S1", "E-01", "E-02"}
+    assert res.descendants.num_rows == 6  # S1, merged from two lots, is one descendant
     assert (d["A-01"]["parent_name"], d["A-01"]["edge_kind"]) == ("A", "split")
     assert (d["R"]["parent_name"], d["R"]["edge_kind"], d["R"]["kind"]) == ("A-01", "rework", "GD")
     # S1 merges E (exposed, depth 0) and A-02 (depth 1): reached from the shallower one
