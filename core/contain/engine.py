@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,7 @@ class Containment:
     levels: int
     queries: int
     seconds: float
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # step: seconds, queries
 
     def role(self, role: str) -> pa.Table:
         return self.lots.filter(pc.equal(self.lots["role"], role))
@@ -183,6 +184,7 @@ class Containment:
             "levels": self.levels,
             "queries": self.queries,
             "seconds": round(self.seconds, 3),
+            "stages": self.stages,
         }
 
 
@@ -259,11 +261,21 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
     from the lanes."""
     t0 = time.perf_counter()
     sent0 = lanes.slow.stats.queries
+    stages: dict[str, dict[str, float]] = {}
+    mark = [t0, sent0]
+
+    def stage(name: str) -> None:
+        now, sent = time.perf_counter(), lanes.slow.stats.queries
+        stages[name] = {"seconds": round(now - mark[0], 3), "queries": sent - mark[1]}
+        mark[:] = [now, sent]
+
     say = progress or (lambda _m: None)
     say(f"exposed lots of {suspect.describe()}")
     rows, truncated = _exposure(lanes, suspect, settings, cancel)
     exposed = _per_lot(rows)
+    stage("exposed")
     lots, levels = _lineage_lots(lanes, suspect, exposed, settings, cancel, say)
+    stage("descendants")
     if truncated is None:
         truncated = lots.pop("truncated")
     else:
@@ -278,8 +290,9 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
     table, snapshot_at = _now(lanes, table, settings, cancel)
     serial_col = table.filter(pc.is_valid(table["serial"]))["serial"]
     serials = sorted(pc.unique(serial_col).to_pylist())
+    stage("now")
     return Containment(suspect, exposed, table, serials, snapshot_at, truncated, levels,
-                       lanes.slow.stats.queries - sent0, time.perf_counter() - t0)
+                       lanes.slow.stats.queries - sent0, time.perf_counter() - t0, stages)
 
 
 def _lineage_lots(lanes: Lanes, suspect: Suspect, exposed: pa.Table, settings: Settings,
