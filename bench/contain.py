@@ -179,13 +179,14 @@ def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
     print(f"\nbackend {lanes.backend} · {url} (schema {schema}) · {os.cpu_count()} cores · "
           f"load {load_before} -> {load_after}")
     print(f"suspect: {suspect.describe()} (busiest machine of {GROUP} over {days} days)")
-    print(f"result: {k['exposed_lots']:,} exposed lots, {k['descendant_lots']:,} descendants, "
-          f"{k['serials']:,} serials, {k['wip_lots']:,} in WIP ({k['held_lots']:,} held), "
+    print(f"result: {k['contain_exposed_lots']:,} exposed lots, "
+          f"{k['contain_descendant_lots']:,} descendants, {k['contain_serials']:,} serials, "
+          f"{k['contain_wip_lots']:,} in WIP ({k['contain_held_lots']:,} held), "
           f"{results.levels} levels, truncated {results.truncated}\n")
     print("| step | seconds | queries | rows |")
     print("|---|---:|---:|---:|")
-    rows_of = {"exposed": k["exposed_lots"], "descendants": results.lots.num_rows,
-               "now": k["wip_lots"]}
+    rows_of = {"exposed": k["contain_exposed_lots"], "descendants": results.lots.num_rows,
+               "now": k["contain_wip_lots"]}
     for name, st in best[2].items():
         print(f"| contain: {name} | {st['seconds']:.2f} | {st['queries']:.0f} | "
               f"{rows_of.get(name, 0):,} |")
@@ -198,8 +199,9 @@ def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
     print(f"\ncontain / bound: {best[0] / bound_t:.2f}x best of {repeat}, "
           f"{med / med_bound:.2f}x medians; peak RSS {rss:.0f} MiB")
     lanes.close()
-    return {"machine": machine, "exposed": k["exposed_lots"],
-            "containers": results.lots.num_rows, "serials": k["serials"], "best": best[0],
+    return {"machine": machine, "exposed": k["contain_exposed_lots"],
+            "containers": results.lots.num_rows, "serials": k["contain_serials"],
+            "best": best[0],
             "median": med, "bound": bound_t, "ratio": best[0] / bound_t,
             "median_ratio": med / med_bound, "queries": best[1], "peak_mib": rss,
             "load_before": load_before, "load_after": load_after}

@@ -181,7 +181,7 @@ def test_descendants_splits_merges_rework_and_one_serial(factory) -> None:
     assert (d["S1"]["parent_name"], d["S1"]["edge_kind"], d["S1"]["parents"]) == ("E", "merge", 2)
     assert d["S1"]["kind"] == "SERIAL" and d["S1"]["serial"] == "SER-1"
     assert res.serials == ["SER-1"]  # two lots merged into it: listed once
-    assert res.kpis()["serials"] == 1
+    assert res.kpis()["contain_serials"] == 1
 
 
 def test_now_from_the_snapshot_and_where_the_others_went(factory) -> None:
@@ -197,9 +197,10 @@ def test_now_from_the_snapshot_and_where_the_others_went(factory) -> None:
     assert (r["status"], r["on_hold"], r["hold_type"]) == ("RUN", True, "non-quality")
     assert res.snapshot_at == SNAP_AT
     assert res.kpis() == {
-        "exposed_lots": 2, "descendant_lots": 6, "serials": 1, "wip_lots": 2, "wip_qty": 340,
-        "held_lots": 2, "held_qty": 340, "not_held_lots": 0, "finished_lots": 2,
-        "merged_lots": 2, "split_lots": 1, "left_wip_lots": 1}
+        "contain_exposed_lots": 2, "contain_descendant_lots": 6, "contain_serials": 1,
+        "contain_wip_lots": 2, "contain_wip_qty": 340, "contain_held_lots": 2,
+        "contain_held_qty": 340, "contain_not_held_lots": 0, "contain_finished_lots": 2,
+        "contain_merged_lots": 2, "contain_split_lots": 1, "contain_left_wip_lots": 1}
     hold = res.hold_list()
     assert sorted(hold["lot"].to_pylist()) == ["A-01", "R"]
 
@@ -280,7 +281,7 @@ def test_cli_json_shape_and_csv(factory, tmp_path: Path) -> None:
     assert set(now) == {"A-01", "R"}
     assert now["A-01"]["station_group"] == "成型" and now["A-01"]["status"] == "HOLD"
     assert now["A-01"]["hold"] == {"reason": "YieldLimit", "type": "quality"}
-    assert data["kpis"]["wip_lots"] == 2 and data["kpis"]["exposed_lots"] == 2
+    assert data["kpis"]["contain_wip_lots"] == 2 and data["kpis"]["contain_exposed_lots"] == 2
     rows = pcsv.read_csv(out).to_pylist()
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel's UTF-8 mark
     assert sorted(r["lot"] for r in rows) == ["A-01", "R"]

@@ -89,17 +89,14 @@ def _print_text(result: object, csv_path: str | None) -> None:
     from core.contain import Containment
 
     assert isinstance(result, Containment)
-    k = result.kpis()
+    from core import glossary
+
     snap = f"{result.snapshot_at:%Y-%m-%d %H:%M}" if result.snapshot_at else "(empty)"
-    print(f"suspect       {result.suspect.describe()}")
-    print(f"exposed lots  {k['exposed_lots']:,}   descendants {k['descendant_lots']:,}   "
-          f"serials {k['serials']:,}   ({result.levels} genealogy levels, "
-          f"{result.queries} queries, {result.seconds:.1f} s)")
-    print(f"in WIP now    {k['wip_lots']:,} lots, {k['wip_qty']:,} pcs (snapshot {snap}); "
-          f"already on hold {k['held_lots']:,} lots, {k['held_qty']:,} pcs; "
-          f"not on hold {k['not_held_lots']:,}")
-    print(f"left WIP      finished {k['finished_lots']:,}, merged {k['merged_lots']:,}, "
-          f"split {k['split_lots']:,}, other {k['left_wip_lots']:,}")
+    print(f"suspect  {result.suspect.describe()}; live snapshot {snap}; "
+          f"{result.levels} genealogy levels, {result.queries} queries, "
+          f"{result.seconds:.1f} s")
+    for key, value in result.kpis().items():
+        print(f"  {glossary.label(key):<36} {value:>14,}")
     if result.truncated:
         print(f"TRUNCATED by {result.truncated}: the lists are incomplete")
     wip = result.in_wip

@@ -115,23 +115,24 @@ class Containment:
         return self.lots.filter(wip)
 
     def kpis(self) -> dict[str, int]:
+        """The KPIs, keyed by their measure in core/glossary.py (section 'contain')."""
         wip = self.in_wip
         held = wip.filter(wip["on_hold"])
         lots = self.lots.filter(pc.not_equal(self.lots["role"], "origin"))
         states = {s: int(pc.sum(pc.equal(lots["state"], s)).as_py() or 0) for s in STATES}
         return {
-            "exposed_lots": self.exposed.num_rows,
-            "descendant_lots": self.descendants.num_rows,
-            "serials": len(self.serials),
-            "wip_lots": wip.num_rows,
-            "wip_qty": int(pc.sum(wip["qty"]).as_py() or 0),
-            "held_lots": held.num_rows,
-            "held_qty": int(pc.sum(held["qty"]).as_py() or 0),
-            "not_held_lots": wip.num_rows - held.num_rows,
-            "finished_lots": states["FINISHED"],
-            "merged_lots": states["MERGED"],
-            "split_lots": states["SPLIT"],
-            "left_wip_lots": states["LEFT_WIP"],
+            "contain_exposed_lots": self.exposed.num_rows,
+            "contain_descendant_lots": self.descendants.num_rows,
+            "contain_serials": len(self.serials),
+            "contain_wip_lots": wip.num_rows,
+            "contain_wip_qty": int(pc.sum(wip["qty"]).as_py() or 0),
+            "contain_held_lots": held.num_rows,
+            "contain_held_qty": int(pc.sum(held["qty"]).as_py() or 0),
+            "contain_not_held_lots": wip.num_rows - held.num_rows,
+            "contain_finished_lots": states["FINISHED"],
+            "contain_merged_lots": states["MERGED"],
+            "contain_split_lots": states["SPLIT"],
+            "contain_left_wip_lots": states["LEFT_WIP"],
         }
 
     def hold_list(self) -> pa.Table:
