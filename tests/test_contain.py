@@ -205,6 +205,18 @@ def test_now_from_the_snapshot_and_where_the_others_went(factory) -> None:
     assert sorted(hold["lot"].to_pylist()) == ["A-01", "R"]
 
 
+def test_an_exposed_descendant_counts_as_exposed_and_no_lot_is_an_empty_answer(factory) -> None:
+    # A-01 (split from A) was itself tracked in on M3 on 11-08: exposed, not a descendant
+    res = run(factory, "machine", ["M1", "M3"], "2026-11-03", "2026-11-08")
+    assert set(by_name(res.exposed)) == {"A", "B", "E", "A-01"}
+    assert "A-01" not in by_name(res.descendants)
+    assert by_name(res.lots)["R"]["parent_name"] == "A-01"
+    none = run(factory, "machine", ["M3"], "2026-11-01", "2026-11-02")
+    assert none.exposed.num_rows == 0 and none.lots.num_rows == 0 and none.serials == []
+    assert none.snapshot_at == SNAP_AT and none.truncated is None
+    assert set(none.kpis().values()) == {0}
+
+
 def test_a_cycle_in_the_genealogy_ends(factory) -> None:
     res = run(factory, "machine", ["M2"], "2026-11-03", "2026-11-06")
     assert set(by_name(res.exposed)) == {"D"}

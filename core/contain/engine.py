@@ -84,6 +84,9 @@ LOTS_SCHEMA = pa.schema([
     ("hold_reason", pa.string()), ("hold_type", pa.string()), ("days_at_station", pa.float64()),
 ])
 
+LINEAGE_COLUMNS = ("containerid", "containername", "role", "kind", "depth", "serial",
+                   "parent_id", "parent_name", "edge_kind", "parents")
+
 Progress = Callable[[str], None]
 
 
@@ -301,7 +304,9 @@ def _lineage_lots(lanes: Lanes, suspect: Suspect, exposed: pa.Table, settings: S
     """Every container of the containment (exposed lots and their descendants) with its
     role, kind, depth and the parent it was reached from."""
     if not exposed.num_rows:
-        return {"table": LOTS_SCHEMA.empty_table(), "truncated": None}, 0
+        empty = pa.schema([*(LOTS_SCHEMA.field(n) for n in LINEAGE_COLUMNS),
+                           ("merged_on", pa.bool_()), ("split_on", pa.bool_())])
+        return {"table": empty.empty_table(), "truncated": None}, 0
     bound = settings.contain_max_lots
     walk = settings.replace(trace_max_nodes=min(settings.trace_max_nodes, bound))
     lin = trace_lineage(lanes, exposed["containerid"], "forward", settings=walk, cancel=cancel,
@@ -385,9 +390,7 @@ def _now(lanes: Lanes, table: pa.Table, settings: Settings,
         "WIP", "FINISHED", "MERGED", "SPLIT", "LEFT_WIP",
     )
     out = pa.table({
-        **{n: table[n] for n in ("containerid", "containername", "role", "kind", "depth",
-                                 "serial", "parent_id", "parent_name", "edge_kind",
-                                 "parents")},
+        **{n: table[n] for n in LINEAGE_COLUMNS},
         "state": state, "status": status, "station_group": col("workcenter_group"),
         "workcentername": col("workcentername"), "specname": col("specname"),
         "qty": col("qty"), "on_hold": on_hold,
