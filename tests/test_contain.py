@@ -299,6 +299,16 @@ def test_cli_json_shape_and_csv(factory, tmp_path: Path) -> None:
     assert sorted(r["lot"] for r in rows) == ["A-01", "R"]
 
 
+def test_cli_repeated_flags_add_names(factory) -> None:
+    done = cli(factory, "--machine", "M1", "--machine", "M2", "--start", "2026-11-03",
+               "--end", "2026-11-06", "--json")
+    assert done.returncode == 0, done.stderr
+    assert sorted(e["name"] for e in json.loads(done.stdout)["exposed"]) == ["A", "D", "E"]
+    done = cli(factory, "--material-lot", "MAT-1", "MAT-2", "--json")
+    assert done.returncode == 0, done.stderr
+    assert sorted(e["name"] for e in json.loads(done.stdout)["exposed"]) == ["A", "C", "D"]
+
+
 def test_cli_help_shows_an_example(factory) -> None:
     done = cli(factory, "--help")
     assert done.returncode == 0 and "mesdash contain --machine" in done.stdout

@@ -34,12 +34,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "where each is now (live snapshot) or whether it left WIP.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     kind = p.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--machine", action="append", metavar="NAME",
-                      help="machine name (repeat for more); needs --start and --end")
-    kind.add_argument("--material-lot", action="append", metavar="NAME",
-                      help="material lot consumed (repeat for more)")
-    kind.add_argument("--wafer-lot", action="append", metavar="NAME",
-                      help="wafer lot (a lot's firstname; repeat for more)")
+    kind.add_argument("--machine", action="extend", nargs="+", metavar="NAME",
+                      help="machine names (or repeat the flag); needs --start and --end")
+    kind.add_argument("--material-lot", action="extend", nargs="+", metavar="NAME",
+                      help="material lots consumed (or repeat the flag)")
+    kind.add_argument("--wafer-lot", action="extend", nargs="+", metavar="NAME",
+                      help="wafer lots (a lot's firstname; or repeat the flag)")
     p.add_argument("--start", help="first day of the machine window, YYYY-MM-DD")
     p.add_argument("--end", help="last day of the machine window (included), YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -278,13 +278,9 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
     rows, truncated = _exposure(lanes, suspect, settings, cancel)
     exposed = _per_lot(rows)
     stage("exposed")
-    lots, levels = _lineage_lots(lanes, suspect, exposed, settings, cancel, say)
+    table, cut, levels = _lineage_lots(lanes, suspect, exposed, settings, cancel, say)
     stage("descendants")
-    if truncated is None:
-        truncated = lots.pop("truncated")
-    else:
-        lots.pop("truncated")
-    table = lots["table"]
+    truncated = truncated or cut
     origin_names = set(suspect.names) if suspect.kind == "wafer_lot" else set()
     if origin_names:
         origin_ids = table.filter(pc.equal(table["role"], "origin"))["containerid"]
@@ -300,13 +296,14 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
 
 
 def _lineage_lots(lanes: Lanes, suspect: Suspect, exposed: pa.Table, settings: Settings,
-                  cancel: CancelToken | None, say: Progress) -> tuple[dict[str, Any], int]:
+                  cancel: CancelToken | None, say: Progress) -> tuple[pa.Table, str | None, int]:
     """Every container of the containment (exposed lots and their descendants) with its
-    role, kind, depth and the parent it was reached from."""
+    role, kind, depth and the parent it was reached from; the bound the walk hit; the
+    levels walked."""
     if not exposed.num_rows:
         empty = pa.schema([*(LOTS_SCHEMA.field(n) for n in LINEAGE_COLUMNS),
                            ("merged_on", pa.bool_()), ("split_on", pa.bool_())])
-        return {"table": empty.empty_table(), "truncated": None}, 0
+        return empty.empty_table(), None, 0
     bound = settings.contain_max_lots
     walk = settings.replace(trace_max_nodes=min(settings.trace_max_nodes, bound))
     lin = trace_lineage(lanes, exposed["containerid"], "forward", settings=walk, cancel=cancel,
@@ -353,7 +350,7 @@ def _lineage_lots(lanes: Lanes, suspect: Suspect, exposed: pa.Table, settings: S
                                                       value_set=merged_from))
     table = table.append_column("split_on", pc.is_in(table["containerid"],
                                                      value_set=split_from))
-    return {"table": table, "truncated": truncated}, lin.levels
+    return table, truncated, lin.levels
 
 
 def _now(lanes: Lanes, table: pa.Table, settings: Settings,
