@@ -593,3 +593,97 @@ def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
     for f in (F, Filters(machine=("M-B",)), Filters(reason=("274_OPEN",))):
         assert two.kpis(P, f) == one.kpis(P, f)
         assert two.pareto(P, f, "reason").equals(one.pareto(P, f, "reason"))
+
+
+# --- issue 13: machine lists, the workflow dimension, partial periods ---------------------
+
+
+@pytest.mark.parametrize(("equipment", "first"), [
+    ("TM-01,TM-02", "TM-01"), (" TM-02 , TM-01", "TM-02"), ("DB-01", "DB-01"),
+    (",M-B", "M-B"), ("", None), (None, None),
+])
+def test_first_listed_machine(equipment: str | None, first: str | None) -> None:
+    from core.rejects.measures import first_machine
+
+    assert first_machine(equipment) == first
+
+
+def test_machine_pareto_counts_a_machine_list_for_its_first_machine(sl: Slicer) -> None:
+    """E2 is booked on "TM-01,TM-02": the pareto counts it (4 pcs, move-in 500) for TM-01
+    only; a click on TM-01 shows it with the whole list; the machine filter still finds
+    it under TM-02 (any listed machine)."""
+    df = sl.pareto(P, F, "machine")
+    assert list(zip(df["machine"], df["charged"], df["movein"], strict=True)) == [
+        ("TM-02", 57, 2000), ("DB-01", 35, 1000), ("TM-01", 4 + 8, 500 + 900)]
+    assert df["cum_pct"].iloc[-1] == pytest.approx(100)
+    rows, total = sl.detail(P, F, Selection("machine", "TM-01"), sort="charged")
+    assert total == 2
+    assert sorted(zip(rows["machine"], rows[glossary.label("charged")], strict=True)) == [
+        ("TM-01", 8), ("TM-01,TM-02", 4)]
+    rows, total = sl.detail(P, F, Selection("machine", "TM-02"))
+    assert total == 2 and set(rows["machine"]) == {"TM-02"}
+    assert sl.kpis(P, Filters(machine=("TM-02",)))["charged"] == 4 + 57
+    assert "TM-01,TM-02" not in sl.options()["machine"]
+
+
+def test_workflow_dimension_from_the_wip_snapshot(hand: object) -> None:
+    """LOT-A1 and LOT-B1 are in WIP with a workflow; DUP-1 is in WIP without one; LOT_PB
+    has left WIP and the material lot is not WIP (its snapshot row has no work order)."""
+    from core.rejects.workflow import UNKNOWN
+
+    loaded = load_range(hand, D1, D2)
+    assert loaded.workflow_as_of == WIP_AS_OF
+    sl = Slicer(loaded.table)
+    everything = Policy(include_pb=True, include_material=True)
+    df = sl.pareto(everything, F, "workflow")
+    # unknown: LOT_PB 50 (E4, 800) + MAT-1 25 (E5, 100); WF-B: E3 45 + 12 (2000);
+    # WF-A: E1 35 + E2 4 + E6 8 (1000 + 500 + 900)
+    assert list(zip(df["workflow"], df["charged"], df["movein"], strict=True)) == [
+        (UNKNOWN, 75, 900), ("WF-B", 57, 2000), ("WF-A", 47, 2400)]
+    assert sl.kpis(P, Filters(workflow=("WF-A",)))["charged"] == 47
+    assert sl.options()["workflow"] == sorted([UNKNOWN, "WF-A", "WF-B"])
+    rows, total = sl.detail(everything, F, Selection("workflow", UNKNOWN))
+    assert total == 2 and set(rows["lot"]) == {"LOT_PB", "MAT-1"}
+    later = Slicer(load_range(hand, D3, D4).table)
+    assert later.pareto(P, F, "workflow")[["workflow", "charged"]].values.tolist() == [
+        ["(none)", 34]]
+    listed = Slicer(load_containers(hand, ["LOT-A1", "LOT_PB"], max_matches=10).table)
+    got = listed.pareto(Policy(include_pb=True), F, "workflow")
+    assert dict(zip(got["workflow"], got["charged"], strict=True)) == {"WF-A": 47,
+                                                                      UNKNOWN: 50}
+
+
+@pytest.mark.parametrize(("grain", "first", "last", "want"), [
+    # whole days: a day is never cut, at either end
+    ("day", date(2026, 11, 28), date(2026, 11, 30),
+     [("2026-11-28", 1, 1), ("2026-11-29", 1, 1), ("2026-11-30", 1, 1)]),
+    # Fri 11-27 .. Wed 12-09: Fri-Sun of the first week, Mon-Wed of the last
+    ("week", date(2026, 11, 27), date(2026, 12, 9),
+     [("2026-W48", 3, 7), ("2026-W49", 7, 7), ("2026-W50", 3, 7)]),
+    ("month", date(2026, 11, 27), date(2026, 12, 4),
+     [("2026-11", 4, 30), ("2026-12", 4, 31)]),
+    ("month", date(2026, 10, 1), date(2026, 11, 30), [("2026-10", 31, 31), ("2026-11", 30, 30)]),
+    ("month", date(2026, 2, 1), date(2026, 3, 30), [("2026-02", 28, 28), ("2026-03", 30, 31)]),
+    ("week", date(2026, 11, 23), date(2026, 12, 6), [("2026-W48", 7, 7), ("2026-W49", 7, 7)]),
+])
+def test_partial_periods_at_both_ends(grain: str, first: date, last: date,
+                                      want: list[tuple[str, int, int]]) -> None:
+    from core.periods import period_label, periods
+
+    got = periods(grain, (first, last))
+    assert [(period_label(grain, c.start), c.days, c.period_days) for c in got] == want
+    assert [c.partial for c in got] == [d < n for _, d, n in want]
+    notes = [c.note() for c in got]
+    assert notes == [f"partial ({d} of {n} days)" if d < n else "" for _, d, n in want]
+
+
+def test_trend_says_which_periods_the_range_covers_in_part(sl: Slicer) -> None:
+    m = sl.trend(P, F, "month", span=(D1, D2))
+    assert m[["label", "days", "period_days", "partial", "coverage"]].values.tolist() == [
+        ["2026-03", 2, 31, True, "partial (2 of 31 days)"]]
+    w = sl.trend(P, F, "week", span=(D1, D2))  # Sunday 03-01 ends W09, Monday 03-02 opens W10
+    assert list(w["coverage"]) == ["partial (1 of 7 days)", "partial (1 of 7 days)"]
+    d = sl.trend(P, F, "day", span=(D1, D2))
+    assert not d["partial"].any() and list(d["days"]) == [1, 1]
+    whole = sl.trend(P, F, "month")  # a container list has no range: nothing is cut
+    assert not whole["partial"].any() and list(whole["coverage"]) == [""]
