@@ -256,3 +256,21 @@ def test_machine_and_workflow_paretos_say_how_they_count(
         assert UNKNOWN in set(table["workflow"])  # finished lots have left WIP
     else:
         assert not table["machine"].str.contains(",").any()
+
+
+def test_count_axes_never_tick_between_whole_numbers() -> None:
+    """A pareto of 1 and 2 lots (WIP hold) or a trend of a few pieces: ticks on whole
+    numbers; an axis of rates keeps plotly's own ticks."""
+    from dashboard.widgets.charts import count_axis, pareto_figure, trend_figure
+
+    fig = pareto_figure(["a", "b"], [2, 1], [66.7, 100.0], bar_name="lots")
+    y = fig.layout.yaxis
+    assert (y.tickmode, y.dtick, y.tickformat) == ("linear", 1, ",d")
+    big = pareto_figure(["a", "b"], [1234, 17], [98.6, 100.0], bar_name="lots").layout.yaxis
+    assert big.dtick >= 1 and float(big.dtick).is_integer()
+    assert pareto_figure(["a"], [0.25], None, bar_name="rate").layout.yaxis.dtick is None
+    trend = trend_figure(["2026-11"], [("charged", [3]), ("defect", [2])], [True],
+                         y_title="pcs").layout.yaxis
+    assert (trend.tickmode, trend.dtick) == ("linear", 1)
+    assert count_axis([4, 12], top=None)["dtick"] == 5  # 12 / 5 ticks -> a step of 5
+    assert count_axis([3, 4], top=60)["dtick"] == 20  # stacked: the top decides

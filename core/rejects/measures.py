@@ -5,8 +5,12 @@ query the warehouse again, and a 365-day load (~400K records) must slice in well
 300 ms per change.
 
 Design: ``prepare`` derives, once per load, the columns every slice needs (day, charged
-total, reason code, station group, exclusion and NNN_/XXX_/ZZZ_/PB_/material flags),
-each rule applied once per distinct value (reasons, steps) rather than per row.
+total, reason code, station group, first listed machine, exclusion and
+NNN_/XXX_/ZZZ_/PB_/material flags), each rule applied once per distinct value (reasons,
+steps, machine lists) rather than per row. A record booked on several machines ("A,B")
+counts for its first in a machine pareto and a clicked machine bar (``PARETO_SOURCE``);
+the machine filter matches any listed machine and the detail keeps the list. The
+workflow dimension is attached by the load (``core.rejects.workflow``).
 ``Slicer`` (build it once per load and keep it: building copies the rows) holds the rows
 in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as
 a dense integer (event, lot, work order, each dimension), so a slice groups and counts
@@ -24,7 +28,8 @@ statement whose values are parameters. Measures follow domain.md: charged = the 
 buckets; defect reported apart; move-in = the sum over the distinct reject events in the
 slice of the event's move-in (each event once); rates in % (0 when move-in is 0); lots
 and work orders distinct over the whole slice; pareto sorted descending with a
-cumulative % and one top-80 % rule (``top80``).
+cumulative % and one top-80 % rule (``top80``). The trend says which periods the
+loaded range covers only in part (``core.periods``).
 """
 
 from __future__ import annotations
