@@ -130,7 +130,8 @@ def trend_figure(
     fig.update_layout(
         barmode="stack", height=height, margin={"t": 10, "b": 10},
         yaxis={"title": y_title, **count_axis(every, top=max(stacked, default=0.0))},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                "traceorder": "normal"},
         clickmode="event+select",
     )
     return fig
