@@ -229,6 +229,8 @@ _pct(row2[0], "reject_rate_pct", k["reject_rate_pct"], 3)
 _pct(row2[1], "defect_rate_pct", k["defect_rate_pct"], 3)
 _count(row2[2], "lots", k["lots"])
 _count(row2[3], "workorders", k["workorders"])
+with st.expander("Measures on this page"):
+    st.markdown(glossary.markdown_table("rejects"))
 
 
 def _points(event: Any) -> list[dict[str, Any]]:
