@@ -426,13 +426,14 @@ def test_short_and_general_forms_agree(
     assert fast._by_event is by_event
     filters = (F, Filters(machine=("TM-02", "M-B")), Filters(period=("day", D3)),
                Filters(reason=("274_OPEN", "001_CRACK"), package=("SOT-23", "PB_SMA")),
-               Filters(station_group=("TMTT",), period=("week", date(2026, 2, 23))))
+               Filters(station_group=("TMTT",), period=("week", date(2026, 2, 23))),
+               Filters(workflow=("WF-A", "(none)"), machine=("TM-01",)))
     for policy in (P, Policy(include_excluded=True, include_pb=True),
                    Policy(True, True, True, True, True)):
         for f in filters:
             want = general.kpis(policy, f)
             assert fast.kpis(policy, f) == want and mid.kpis(policy, f) == want
-            for dim in ("reason", "package", "station_group", "machine"):
+            for dim in ("reason", "package", "station_group", "machine", "workflow"):
                 want_p = general.pareto(policy, f, dim).to_dict("records")
                 assert fast.pareto(policy, f, dim).to_dict("records") == want_p, dim
                 assert mid.pareto(policy, f, dim).to_dict("records") == want_p, dim
