@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import glossary
+from core import glossary, i18n
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
 from core.rejects.measures import (
     DETAIL_COLUMNS,
@@ -48,9 +48,14 @@ MACHINE_NOTE = ("A record booked on several machines (\"A,B\") counts for its fi
                 "detail shows the whole list.")
 
 
+def _label(key: str, unit: bool = True) -> str:
+    """A measure's glossary label in the language of this run."""
+    return glossary.label(key, i18n.current(), unit)
+
+
 def _measure_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """A table's measure columns titled by their glossary labels."""
-    return frame.rename(columns={c: glossary.label(c) for c in frame.columns
+    return frame.rename(columns={c: _label(c) for c in frame.columns
                                  if c in glossary.GLOSSARY})
 
 
@@ -203,7 +208,7 @@ def _count(col: Any, key: str, n: int) -> None:
     """A count as a metric titled and explained by the glossary: exact while it fits the
     tile, else compact (1.97 B) with the exact number in the tooltip too (a year's move-in
     runs to ten digits)."""
-    label, help_ = glossary.label(key), glossary.help_text(key)
+    label, help_ = _label(key), glossary.help_text(key)
     exact = f"{n:,}"
     if len(exact) <= 11:
         col.metric(label, exact, help=help_)
@@ -215,7 +220,7 @@ def _count(col: Any, key: str, n: int) -> None:
 
 
 def _pct(col: Any, key: str, value: float, decimals: int) -> None:
-    col.metric(glossary.label(key), f"{value:.{decimals}f}", help=glossary.help_text(key))
+    col.metric(_label(key), f"{value:.{decimals}f}", help=glossary.help_text(key))
 
 
 row1 = st.columns(5)
@@ -252,9 +257,9 @@ span = (loaded.start, loaded.end) if mode == "range" and loaded.start and loaded
 trend = slicer.trend(policy, filters, grain, span=span)
 fig = trend_figure(
     trend["label"],
-    [(glossary.label("charged", unit=False), trend["charged"]),
-     (glossary.label("defect", unit=False), trend["defect"])],
-    trend["partial"], y_title=glossary.label("total"),
+    [(_label("charged", unit=False), trend["charged"]),
+     (_label("defect", unit=False), trend["defect"])],
+    trend["partial"], y_title=_label("total"),
     customdata=trend["period"].astype(str),
 )
 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="rj_trend")
@@ -291,7 +296,7 @@ new_dim = pc1.selectbox("By", list(DIMENSIONS), index=list(DIMENSIONS).index(dim
 measure = "defect" if qp("measure") == "defect" else "charged"
 new_measure = pc2.radio("Measure", ["charged", "defect"], horizontal=True,
                         index=1 if measure == "defect" else 0, key="rj_measure",
-                        format_func=lambda m: glossary.label(m, unit=False))
+                        format_func=lambda m: _label(m, unit=False))
 only80 = pc3.toggle("Top 80 % only", value=qp("top80") == "1", key="rj_top80")
 state.set_query_param("dim", None if new_dim == "reason" else new_dim)
 state.set_query_param("measure", None if new_measure == "charged" else new_measure)
@@ -300,7 +305,7 @@ par = slicer.pareto(policy, filters, new_dim, new_measure, only_top80=only80)
 bars = chart_items(par, new_dim, settings.pareto_max_bars)
 cut = len(par) > settings.pareto_max_bars  # the last bar is 'others (N)'
 pfig = pareto_figure(bars[new_dim], bars[new_measure], bars["cum_pct"],
-                     bar_name=glossary.label(new_measure), line_name=glossary.label("cum_pct"))
+                     bar_name=_label(new_measure), line_name=_label("cum_pct"))
 pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
 if new_dim == "machine":
     st.caption(MACHINE_NOTE)
