@@ -29,6 +29,7 @@ from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.completeness import completeness_banner
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -174,16 +175,10 @@ result: DefectResult = job_result(
         label=job.label, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
-for name, comp in result.completeness.items():
-    status = (comp or {}).get("status")
-    if status == "truncated":
-        st.warning(f"**{name}: truncated** by {comp.get('limit')}. The lineage was cut; "
-                   "attribution covers only the containers reached.")
-    elif status == "partial":
-        failed = comp.get("failed_batches", [])
-        ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:5])
-        st.warning(f"**{name}: partial** — {len(failed)} batch(es) failed ({ranges}). "
-                   "Numbers leave out those containers.")
+# the analysis' record is derived from its inputs' (it names them and says why)
+completeness_banner(result.completeness.get("analysis"), "Analysis",
+                    consequence="Factors, paretos and counts built on it leave out what is "
+                                "missing: run it again.")
 
 k = result.kpis
 
