@@ -2,8 +2,8 @@
 
 --json prints the KPIs, ``completeness`` (per input: lineage, history, materials or
 downstream; and ``analysis``, derived from them: status and the reason in words) and every
-pareto as lists of {factor, lots, input, defects, rate, lift, p_value}; --out writes the tables (factors,
-lot detail, trend, reasons, or the forward tables) as Parquet files.
+pareto as lists of {factor, lots, input, defects, rate, lift, p_value}; --out writes the
+tables (factors, lot detail, trend, reasons, or the forward tables) as Parquet files.
 """
 
 from __future__ import annotations

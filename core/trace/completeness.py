@@ -43,7 +43,7 @@ def fetched(
     *,
     batches: int | None = None,
     limit: str | None = None,
-    unit: str = "ids",
+    unit: str = "containers",
 ) -> Record:
     """The record of a result fetched from the database: ``failed`` batches
     (``first_id``, ``last_id``, ``ids``, ``error``) out of ``batches``, ``limit`` the
