@@ -241,6 +241,11 @@ def test_defect_analysis_from_partial_materials_is_partial(
     assert analysis["reason"].startswith("derived from materials, which is partial: 1 of ")
     assert "**Incomplete data.** The analysis is partial: derived from materials" in (
         res.summary)
+    # each part says what it is built from: materials' pareto partial, the others whole
+    assert res.completeness_of("material")["status"] == "partial"
+    assert res.completeness_of("lot_detail")["status"] == "partial"
+    for part in ("machine", "affected_machines", "wafer", "detection_machine", "kpis"):
+        assert res.completeness_of(part)["status"] == "complete", part
 
 
 def test_defect_analysis_from_partial_history_is_partial(
@@ -351,6 +356,8 @@ def test_pages_show_derived_results_as_partial(
     errors = [str(e.value) for e in at.main.error]
     assert any("**Machine jobs: partial** — derived from history, which is partial" in e
                for e in errors), errors
+    assert any(e.startswith("**Timeline: partial** — derived from history, which is partial")
+               for e in errors), errors
     # the Defect trace page: the analysis is partial, banner and summary say so
     at = _app()
     at.query_params.update({"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20",
@@ -365,3 +372,7 @@ def test_pages_show_derived_results_as_partial(
                for e in errors), errors
     assert any("derived from materials, which is partial" in e for e in errors), errors
     assert any("**Incomplete data.** The analysis is partial" in x for x in _texts(at.main))
+    labels = [tab.label for tab in at.tabs]
+    assert {"Machines · partial", "Materials · partial", "Wafer lots",
+            "Lot detail · partial"} <= set(labels), labels
+    assert any(m.label == "Affected machines · partial" for m in at.metric)

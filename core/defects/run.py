@@ -42,6 +42,16 @@ def resources_query() -> Select:
     )
 
 
+PART_INPUTS: dict[str, tuple[str, ...]] = {
+    "machine": ("lineage", "history"), "affected_machines": ("lineage", "history"),
+    "material": ("lineage", "materials"), "wafer": (), "detection_machine": (),
+    "reasons": (), "trend": (), "kpis": (),
+}
+"""What each part of a backward result is built from: machine factors from the lineage's
+history, material factors from its materials; wafer lots, the detection machine, loss
+reasons, the trend and the lot/input/defect KPIs from the detection alone."""
+
+
 @dataclass
 class DefectResult:
     request: DefectRequest
@@ -52,6 +62,14 @@ class DefectResult:
     completeness: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     unmatched: tuple[str, ...] = ()
+
+    def completeness_of(self, part: str) -> dict[str, Any]:
+        """The record of one part (a factor kind's pareto, a KPI): derived from the
+        inputs it is built from (``PART_INPUTS``, backward); any other part, and every
+        forward table, has the whole analysis' record."""
+        if self.backward is None or part not in PART_INPUTS:
+            return self.completeness.get("analysis") or comp.fetched()
+        return comp.derive(None, {n: self.completeness.get(n) for n in PART_INPUTS[part]})
 
 
 def _empty_kpis() -> dict[str, Any]:

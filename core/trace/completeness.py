@@ -58,8 +58,7 @@ def fetched(
         ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:RANGES_NAMED])
         more = f"; {len(failed) - RANGES_NAMED} more" if len(failed) > RANGES_NAMED else ""
         plural = "es" if max(batches or 0, len(failed)) > 1 else ""
-        parts.append(f"{len(failed)}{of} batch{plural} failed ({unit} {ranges}{more}): "
-                     "their rows are missing")
+        parts.append(f"{len(failed)}{of} batch{plural} failed ({unit} {ranges}{more})")
     return {"status": status, "reason": "; ".join(parts) or None, "failed_batches": failed,
             "batches": batches, "limit": limit}
 

@@ -29,7 +29,7 @@ from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
-from dashboard.widgets.completeness import completeness_banner
+from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -177,8 +177,8 @@ result: DefectResult = job_result(
 file_range = f"{request.start}_{request.end}" if request.start else "list"
 # the analysis' record is derived from its inputs' (it names them and says why)
 completeness_banner(result.completeness.get("analysis"), "Analysis",
-                    consequence="Factors, paretos and counts built on it leave out what is "
-                                "missing: run it again.")
+                    consequence="What is built on the incomplete inputs (the tabs marked so) "
+                                "leaves out what is missing: run it again.")
 
 k = result.kpis
 
@@ -195,10 +195,14 @@ cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
 if result.backward is not None:
     top_reason = k.get("top_reason") or "–"
     cols[4].metric("Top reason", top_reason.split("_", 1)[0], help=top_reason)
-    cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
+    machines = result.completeness_of("affected_machines")
+    cols[5].metric("Affected machines" + status_mark(machines),
+                   f"{k.get('affected_machines', 0):,}", help=machines.get("reason"))
 else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
-    cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
+    downstream = result.completeness_of("downstream_rejects")
+    cols[5].metric("Downstream rejects" + status_mark(downstream),
+                   f"{k.get('downstream_rejects', 0):,}", help=downstream.get("reason"))
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
@@ -234,10 +238,13 @@ def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
 
 if result.backward is not None:
     back = result.backward
-    tabs = st.tabs([t for _, t in KIND_TABS] + ["Loss reasons", "Daily trend", "Lot detail",
-                                                 "Summary"])
+    tabs = st.tabs([t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
+                   + ["Loss reasons", "Daily trend",
+                      "Lot detail" + status_mark(result.completeness_of("lot_detail")),
+                      "Summary"])
     for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
         with tab:
+            completeness_banner(result.completeness_of(kind), title)
             sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
                                   key=f"sort_{kind}")
             by = SORTS[sort_label]
@@ -296,6 +303,7 @@ if result.backward is not None:
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
+        completeness_banner(result.completeness_of("lot_detail"), "Lot detail")
         n_rows = back.lot_rows()  # counted once per result
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
@@ -315,9 +323,11 @@ if result.backward is not None:
         st.markdown(result.summary)
 else:
     fwd = result.forward or {}
-    tabs = st.tabs(["By station", "By machine", "By reason", "Summary"])
+    mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
+    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}", "Summary"])
     for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
         with tab:
+            completeness_banner(result.completeness_of(dim), f"Downstream rejects by {dim}")
             table = fwd.get(dim)
             if not isinstance(table, pa.Table) or table.num_rows == 0:
                 st.info("No rejects of the defective lots' descendants at later stations.")

@@ -275,6 +275,8 @@ g2.download_button("Download edges (Parquet)", data=spool.file("edges").read_byt
 
 if "history" in result.domains and spool.has("history"):
     st.subheader("Timeline of one lot")
+    completeness_banner(result.timeline_completeness(), "Timeline",
+                        consequence="Lots, bars or marks of the missing rows are not drawn.")
     with_history = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
                     "JOIN nodes n USING (containerid)")
     listed = spool.sql(f"SELECT *, count(*) OVER () AS n FROM ({with_history}) "
@@ -317,8 +319,6 @@ if "history" in result.domains and spool.has("history"):
                     tl.add_trace(go.Scatter(
                         x=ev[col], y=ev["workcentername"].fillna("?").astype(str),
                         mode="markers", name=label, marker={"symbol": symbol, "size": 11}))
-        completeness_banner(result.timeline_completeness(), "Timeline",
-                            consequence="This lot's bars or marks may be missing.")
         tl.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10})
         st.plotly_chart(tl, use_container_width=True)
 

@@ -37,7 +37,8 @@ def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
     text = f"**{what}: {status}** — {record.get('reason') or status}."
     failed = record.get("failed_batches") or []
     if failed:
-        text += f" First error: {str(failed[0].get('error', ''))[:ERROR_CHARS]}"
+        error = str(failed[0].get("error", ""))
+        text += f" First error: {error[:ERROR_CHARS]}{'…' if len(error) > ERROR_CHARS else ''}."
     if consequence:
         text += f" {consequence}"
     if status == "partial":
