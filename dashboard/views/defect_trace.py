@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from core import glossary
 from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.analysis import ResultExpired
 from core.defects.queries import machine_jobs_query, reasons_seen_query
@@ -195,14 +196,17 @@ cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
 if result.backward is not None:
     top_reason = k.get("top_reason") or "–"
     cols[4].metric("Top reason", top_reason.split("_", 1)[0], help=top_reason)
-    machines = result.completeness_of("affected_machines")
-    cols[5].metric("Affected machines" + status_mark(machines),
-                   f"{k.get('affected_machines', 0):,}", help=machines.get("reason"))
+    cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
 else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
-    downstream = result.completeness_of("downstream_rejects")
-    cols[5].metric("Downstream rejects" + status_mark(downstream),
-                   f"{k.get('downstream_rejects', 0):,}", help=downstream.get("reason"))
+    cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
+# a KPI built on an incomplete input says so beside the row (its label stays the measure's)
+for part in (("affected_machines",) if result.backward is not None
+             else ("downstream_rejects",)):
+    if status_mark(result.completeness_of(part)):
+        record = result.completeness_of(part)
+        st.caption(f":material/report: {glossary.label(part)}: {record['status']}, "
+                   f"{record['reason']}.")
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
