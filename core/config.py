@@ -300,10 +300,10 @@ class Settings:
     # --- test hooks: never set in production ---------------------------------------------
     test_fault: str = _s(
         "",
-        "TEST HOOK, never set in production: the slow lane's driver fails on purpose "
+        "TEST HOOK, never set in production: a lane's driver fails on purpose "
         "(core/db/faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
-        "M-th statement. The tests of the pages' busy/timeout messages and of the CLI's "
-        "exit code 4 set it.",
+        "M-th statement, after a lane (slow: by default, realtime:, all:). The tests of the "
+        "busy/timeout messages of the pages and of the CLI's exit code 4 set it.",
     )
 
     # ----------------------------------------------------------------------------------------

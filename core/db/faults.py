@@ -9,7 +9,7 @@ PostgreSQL) serves every other statement with real data. Nothing is mocked: the 
 through the lane's own error paths (statistics, clean-up, retry hint).
 
 Faults (``FaultPlan.parse``; the setting ``test_fault`` = ``MES_TEST_FAULT`` installs the
-wrapper under the slow lane: a TEST HOOK, never set it in production):
+wrapper under the lane it names: a TEST HOOK, never set it in production):
 
     busy            every statement raises the lane's LaneBusy (its real retry hint)
     timeout         every statement is stopped as by its deadline (QueryTimeout)
@@ -17,6 +17,8 @@ wrapper under the slow lane: a TEST HOOK, never set it in production):
     KIND@N[,M...]   only the N-th, M-th... statement through this driver (1-based), e.g.
                     ``fail@3`` fails one batch of a stream_batched (with slow_workers=1
                     the batches reach the driver in order)
+    LANE:...        the lane: ``slow`` (the default), ``realtime`` or ``all``, e.g.
+                    ``realtime:busy`` (the live queries: WIP, `mesdash holds`)
 
 In-process tests switch faults on live lanes (``driver.fault = FaultPlan.parse("busy")``
 or ``None``) and widen the gaps around a cancel with the hooks ``before_arm`` (before the
@@ -40,7 +42,8 @@ from core.db.drivers import Armed, Driver
 from core.db.errors import LaneBusy
 
 FAULT_KINDS = ("busy", "timeout", "fail")
-_SPEC = re.compile(r"^(busy|timeout|fail)(?:@(\d+(?:,\d+)*))?$")
+FAULT_LANES = ("slow", "realtime", "all")
+_SPEC = re.compile(r"^(?:(slow|realtime|all):)?(busy|timeout|fail)(?:@(\d+(?:,\d+)*))?$")
 
 
 class InjectedInterrupt(Exception):
@@ -57,24 +60,31 @@ class FaultPlan:
     kind: str
     statements: frozenset[int] = frozenset()  # empty: every statement
     spec: str = ""
+    lane: str = "slow"
 
     @classmethod
     def parse(cls, spec: str) -> FaultPlan:
-        """``busy``, ``timeout``, ``fail``, optionally ``@N[,M...]``; ValueError else."""
+        """``[LANE:]KIND[@N[,M...]]`` (see the module docstring); ValueError else."""
         text = spec.strip().lower()
         m = _SPEC.match(text)
         if not m:
             raise ValueError(
                 f"{spec!r} is not a fault: use busy, timeout or fail, optionally @N[,M] "
-                "for only the N-th, M-th statement (e.g. fail@3)"
+                "for only the N-th, M-th statement and a lane first (slow:, realtime:, "
+                "all:), e.g. fail@3 or realtime:busy"
             )
-        numbers = frozenset(int(n) for n in m.group(2).split(",")) if m.group(2) else frozenset()
+        lane, kind, numbers_text = m.groups()
+        numbers = (frozenset(int(n) for n in numbers_text.split(",")) if numbers_text
+                   else frozenset())
         if 0 in numbers:
             raise ValueError(f"{spec!r}: statements are counted from 1")
-        return cls(m.group(1), numbers, text)
+        return cls(kind, numbers, text, lane or "slow")
 
     def hits(self, n: int) -> bool:
         return not self.statements or n in self.statements
+
+    def applies_to(self, lane: str) -> bool:
+        return self.lane in (lane, "all")
 
 
 class FaultInjectingDriver(Driver):
