@@ -111,17 +111,20 @@ def _unavailable(exc: BaseException, url_display: str) -> DatabaseUnavailable:
 
 
 class _Interrupter:
-    """Interrupts one statement when its token is cancelled, and again every
-    ``REPEAT_S`` until the statement ends (``close``): an interrupt that reached the
+    """Interrupts one statement when its token is cancelled, and again after
+    ``REPEAT_S`` (doubling up to ``REPEAT_MAX_S``) until the statement ends (``close``)
+    or its deadline has passed (the driver stops it then): an interrupt that reached the
     connection before its statement did is lost, the next one is not. ``close`` returns
     only when no interrupt is in flight, so the connection can safely serve its next
     statement (or its rollback)."""
 
     REPEAT_S = 0.05
+    REPEAT_MAX_S = 1.0
 
-    def __init__(self, driver: Driver, raw: Any) -> None:
+    def __init__(self, driver: Driver, raw: Any, deadline_s: float) -> None:
         self._driver = driver
         self._raw = raw
+        self._deadline_s = deadline_s
         self._lock = threading.Lock()
         self._closed = False
         self._ended = threading.Event()
@@ -143,11 +146,13 @@ class _Interrupter:
             pass
 
     def _repeat(self) -> None:
-        while not self._ended.wait(self.REPEAT_S):
+        pause, until = self.REPEAT_S, time.monotonic() + self._deadline_s
+        while not self._ended.wait(pause) and time.monotonic() < until:
             with self._lock:
                 if self._closed:
                     return
                 self._interrupt()
+            pause = min(pause * 2, self.REPEAT_MAX_S)
 
     def close(self) -> None:
         with self._lock:
@@ -231,7 +236,7 @@ class _Lane:
         invalidate = False
         interrupter: _Interrupter | None = None
         try:
-            interrupter = _Interrupter(self.driver, raw_connection_of(conn))
+            interrupter = _Interrupter(self.driver, raw_connection_of(conn), deadline)
             armed = self.driver.arm(conn, deadline)
             try:
                 # Registered before the statement is sent; checked right after registering
