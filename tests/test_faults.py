@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import SettingsError, load_settings
 from core.db import LaneBusy, Lanes, QueryFailed, QueryTimeout, open_lanes
 from core.db.faults import FaultInjectingDriver, FaultPlan, inject
-from core.db.throttle import RedisThrottle, throttle_name
+from core.db.throttle import LocalThrottle, RedisThrottle, throttle_name
 from core.schema import container
 from tests.conftest import make_settings
 from tests.test_app_pages import (  # noqa: F401 - fixtures
@@ -124,6 +124,19 @@ def test_one_failing_batch_of_a_batched_stream(demo_duckdb_url: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # the retry hint: from the permits and the lease
 # ---------------------------------------------------------------------------------------------
+
+
+def test_a_throttle_alone_hints_the_time_until_its_permits_free() -> None:
+    t = LocalThrottle(2, lease_s=10.0)
+    assert t.free_in_s(5.0) == 0.0  # nothing held: nothing to wait for
+    held = [t.acquire(0.1), t.acquire(0.1)]
+    assert 4.0 <= t.free_in_s(5.0) <= 5.0  # the holders' deadline, under the lease
+    with pytest.raises(LaneBusy) as info:
+        t.acquire(0.1)  # no hint given: holders here are counted one lease at most
+    assert 9.0 <= info.value.retry_after_s <= 10.0
+    for p in held:
+        t.release(p)
+    assert t.free_in_s(5.0) == 0.0
 
 
 @pytest.mark.parametrize(("deadline_s", "lease_s"), [(20.0, 30.0), (60.0, 30.0)])

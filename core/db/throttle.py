@@ -24,6 +24,7 @@ held.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -103,11 +104,14 @@ class Throttle:
 
     def acquire(
         self, timeout_s: float, cancel: CancelToken | None = None,
-        retry_hint_s: float | Callable[[], float] = 5.0,
+        retry_hint_s: float | Callable[[], float] | None = None,
     ) -> Permit:
         """A permit, or LaneBusy after ``timeout_s``, or QueryCancelled. ``retry_hint_s``
         may be a callable: it is then evaluated only when the caller really is told
-        'busy' (a percentile and a Redis round trip have no place on the fast path)."""
+        'busy' (a Redis round trip has no place on the fast path). None: the time until a
+        held permit must be free, holders here counted as holding it one lease at most."""
+        if retry_hint_s is None:
+            retry_hint_s = functools.partial(self.free_in_s, self.lease_s)
         permit = self.try_acquire()
         if permit is not None:
             return permit
@@ -141,7 +145,7 @@ class Throttle:
     @contextmanager
     def permit(
         self, timeout_s: float, cancel: CancelToken | None = None,
-        retry_hint_s: float | Callable[[], float] = 5.0,
+        retry_hint_s: float | Callable[[], float] | None = None,
     ) -> Iterator[Permit]:
         p = self.acquire(timeout_s, cancel, retry_hint_s)
         try:
