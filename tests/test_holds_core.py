@@ -254,6 +254,10 @@ def test_buckets_pareto_and_records(hand: Lanes) -> None:
         assert list(p["reason"]) == ["OOC", "YieldLimit", NQ, "需綁尾數(PD)"]
         assert list(p["qty"]) == [290, 100, 300, 50]
         assert p["count_cum_pct"].iloc[-1] == 100.0
+        # the qty chart's cumulative % runs in qty order: 300, 290, 100, 50 of 740
+        by_qty = v.by_qty(p)
+        assert list(by_qty["reason"]) == [NQ, "OOC", "YieldLimit", "需綁尾數(PD)"]
+        assert list(by_qty["qty_cum_pct"]) == [40.54, 79.73, 93.24, 100.0]
         o = v.reason_pareto(history.HistoryFilter(record_type="on_hold"))
         assert set(o["reason"]) == {history.NO_REASON, "Q-Time"}
 

@@ -461,8 +461,16 @@ class HistoryView:
         for m in ("count", "qty"):
             df[m] = df[m].astype("int64")
             total = df[m].sum()
-            df[f"{m}_cum_pct"] = (df[m].cumsum() / total * 100).round(2) if total else 0.0
+            # each cumulative % runs in its own measure's pareto order
+            order = df.sort_values([m, "reason"], ascending=[False, True])
+            cum = (order[m].cumsum() / total * 100).round(2) if total else 0.0
+            df[f"{m}_cum_pct"] = cum if total else 0.0
         return df
+
+    @staticmethod
+    def by_qty(pareto: pd.DataFrame) -> pd.DataFrame:
+        """A ``reason_pareto`` in its qty order (largest qty first), for the qty chart."""
+        return pareto.sort_values(["qty", "reason"], ascending=[False, True])
 
     def duration_buckets(self, f: HistoryFilter) -> pd.DataFrame:
         """Holds per duration bucket: released in the range (final duration) and still

@@ -56,3 +56,16 @@ def pareto_figure(
         clickmode="event+select",
     )
     return fig
+
+
+def count_axis(title: str, values: Sequence[Any] = ()) -> dict[str, Any]:
+    """A y axis for counts (lots, holds): whole-number ticks only, from 0.
+
+    Plotly puts ticks at 0.5 steps when the largest count is small; counts of lots must
+    never read as fractional, so below 10 every integer is a tick, above it plotly's own
+    steps (1, 2, 5, 10, ...) are kept and shown without decimals."""
+    top = max((float(v) for v in values if v is not None and v == v), default=0.0)
+    axis: dict[str, Any] = {"title": title, "rangemode": "tozero", "tickformat": ",d"}
+    if top < 10:
+        axis.update(tickmode="linear", tick0=0, dtick=1)
+    return axis
