@@ -258,7 +258,9 @@ def live_view() -> None:
                    "(scroll sideways); click a cell to filter the lot table, a Total cell to "
                    "clear that filter.")
         st.dataframe(m, key="wh_matrix", on_select=_on_matrix, selection_mode="single-cell",
-                     width="stretch")
+                     width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="localized")
+                                    for c in m.columns})
 
         left, right = st.columns(2)
         with left:
@@ -459,9 +461,14 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     for col, key in (("on_hold_end", "on_hold_end"), ("future", "future_holds")):
         fig.add_scatter(x=x, y=t[col], name=glossary.label(key), mode="lines+markers",
                         marker={"symbol": symbols, "size": 8})
+    for i, is_partial in enumerate(t["partial"]):
+        if is_partial:  # a grey band shows it even where the bars are 0
+            fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor="grey", opacity=0.12,
+                          line_width=0, annotation_text="partial",
+                          annotation_position="top left")
     top = [*t["new"], *t["released"], *t["on_hold_end"], *t["future"]]
-    fig.update_layout(barmode="group", height=340, margin={"t": 30, "b": 10},
-                      legend={"orientation": "h"},
+    fig.update_layout(barmode="group", height=360, margin={"t": 40, "b": 10},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       yaxis=count_axis("lots (new, on hold, future) / holds (released)", top),
                       xaxis={"type": "category", "title": history.GRAIN_LABELS[grain]},
                       clickmode="event+select")
@@ -471,8 +478,8 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
         parts = "; ".join(f"{r.period} covers {r.covered_from:%Y-%m-%d %H:%M} – "
                           f"{r.covered_to:%Y-%m-%d %H:%M} only"
                           for r in partial.itertuples())
-        st.caption(f":material/contrast: Hatched bars and open markers are partial periods: "
-                   f"{parts}.")
+        st.caption(":material/contrast: Shaded (hatched bars, open markers): partial "
+                   f"periods: {parts}.")
     if grain == "day":
         st.caption("Click a day to list its records.")
 
