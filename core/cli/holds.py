@@ -1,10 +1,12 @@
 """`mesdash holds` (the live hold picture) and `mesdash hold-history` (a range of holds).
 
 Same core as the WIP hold page: ``holds`` reads the live snapshot on the realtime lane
-(KPIs, station group × package matrix, reason pareto, days-at-station buckets, WIP
-summary); ``hold-history`` loads a range of shift days once on the slow lane and prints
-the KPIs, the per-shift-day trend, the reason pareto and the duration buckets. Bad input
-(hold type, dates, range) is a UsageError (exit code 1), never a traceback.
+(KPIs, station group × package matrix in qty or lots, reason pareto, days-at-station
+buckets, WIP summary); ``hold-history`` loads a range of shift days once on the slow lane
+and prints the KPIs, the trend per day, week or month (partial periods marked), the
+reason pareto, the duration buckets and "on hold now" from both sources with the lots
+that differ (core.holds.reconcile). Bad input (hold type, dates, range, period, matrix
+measure) is a UsageError (exit code 1), never a traceback.
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def run_history(args: argparse.Namespace) -> int:
     rep = history.report(h, f, grain)
     with history.HistoryView(h) as v:
         cmp = reconcile.compare(held, snap, v, f)
+    rep["hold_type"], rep["record"] = hold_type, args.record
     rep["on_hold_now_sources"] = cmp.as_dict()
     if args.json:
         print(json.dumps(_plain(rep), ensure_ascii=False, indent=2))

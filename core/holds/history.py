@@ -16,9 +16,13 @@ Definitions (domain.md "Holds"), for shift days ``start``..``end``:
   a hold is *open* when it has no release before as_of; its duration is measured to
   as_of (age so far); a released hold's duration is release − hold;
 - per shift day d: on hold at end of d = distinct lots with a hold placed before the end
-  of d and not released by then; new = distinct lots held on d (the latest hold of a lot
-  that day counts, with its qty); released = release events on d; future = holds placed
-  on d carrying a future-hold comment.
+  of d (or as_of, for a day in progress) and not released by then, their qty counting
+  each lot once (the qty of its latest open hold); new = distinct lots held on d (the
+  latest hold of a lot that day counts, with its qty); released = release events on d;
+  future = holds placed on d carrying a future-hold comment, a repeat of the same lot and
+  reason counted once;
+- weeks and months sum the days' events and take on-hold at their last day; a period the
+  range or as_of covers only in part is marked ``partial`` (``periods``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Why: supervisors keep this page open all shift, so the live view must be cheap: 
 a fragment every ``snapshot_refresh_s`` that asks only for the snapshot's sys_date and
 reloads the held lots when that changed (core.holds.live.LiveHoldsWatcher). The history
 view reads a date range once on the slow lane (cached by range, spooled to Parquet by
-core.holds.history) and every filter or click is a local query over that copy.
+core.holds.history) and every filter or click is a local query over that copy. "On hold
+now" from the snapshot and from the history are shown side by side with their sources and
+the lots that differ (core.holds.reconcile computes it; this page only shows it).
 
 Thin page: no SQL, state in st.query_params (a view can be shared by link), clicks on the
 matrix, paretos, buckets and trend days set the same filters as the widgets, bad
