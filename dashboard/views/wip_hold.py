@@ -191,10 +191,12 @@ def _on_click(chart_key: str, filter_key: str) -> Any:
 def wip_summary_cards(wip: dict[str, Any]) -> None:
     c = st.columns(4)
     hold = wip["HOLD"]
-    for col, (label, part) in zip(c, (("RUN", wip["RUN"]), ("QUEUE", wip["QUEUE"]),
-                                      ("HOLD quality", hold["quality"]),
-                                      ("HOLD non-quality", hold["non_quality"])), strict=True):
-        col.metric(f"{label} lots", f"{part['lots']:,}", help=f"{part['qty']:,} pcs")
+    for col, (key, part) in zip(c, (("wip_run_lots", wip["RUN"]),
+                                    ("wip_queue_lots", wip["QUEUE"]),
+                                    ("wip_hold_quality_lots", hold["quality"]),
+                                    ("wip_hold_non_quality_lots", hold["non_quality"])),
+                                strict=True):
+        metric(col, key, f"{part['lots']:,}", f"{part['qty']:,} pcs.")
         col.caption(f"{part['qty']:,} pcs")
 
 
@@ -530,3 +532,6 @@ if view == "history":
     history_view()
 else:
     live_view()
+
+with st.expander("Measures on this page"):
+    st.markdown(glossary.markdown_table("holds"))
