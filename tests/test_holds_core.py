@@ -407,13 +407,15 @@ def test_wip_summary_query_uses_the_status_rule(hand: Lanes) -> None:
 # ---------------------------------------------------------------------------------------------
 # Shift days 03-04 = [03-03 07:30, 03-04 07:30) and 03-05; as_of = the snapshot, 03-04
 # 08:00, so 03-05 is covered only to 08:00 (partial).
-#   L1 (201) two open holds on 03-03 (400 pcs, then 380 pcs): qty once = 380 (latest)
+#   L1 (201) three open holds on 03-03 (400 pcs, then 380 pcs twice for Q-Time): qty once
+#            = 380 (latest)
 #   L2 (202) open since 03-02; L3 (203) open in history, but RUN in the snapshot
 #   L4 (204) held in the snapshot; its history hold was released at 03-04 07:50
 #   L5 (205) the same future hold (lot and reason) twice on 03-04; L6 (206) another one
 REC_HOLDS = [
     _hold(201, "03-03 09:00:00", None, "YieldLimit", 400),
     _hold(201, "03-03 10:00:00", None, "Q-Time", 380),
+    _hold(201, "03-03 11:00:00", None, "Q-Time", 380),  # the same reason again
     _hold(202, "03-02 12:00:00", None, "BPM Hold", 100),
     _hold(203, "03-03 20:00:00", None, "SBL Limit(PE)", 50),
     _hold(204, "03-03 13:00:00", "03-04 07:50:00", "YieldLimit", 70),
@@ -482,6 +484,12 @@ def test_each_lot_once_and_future_repeats_once(rec: Lanes) -> None:
     assert (d4["new"], d4["new_qty"]) == (5, 380 + 50 + 70 + 10 + 20)
     assert (d4["released"], d5["released"]) == (3, 1)
     assert (d4["future"], d5["future"]) == (2, 0)
+    with history.HistoryView(h) as v:
+        p = v.reason_pareto(history.HistoryFilter(record_type="on_hold"))
+    # on hold by reason: L1's two Q-Time holds add its 380 pcs once
+    got = {r["reason"]: (r["count"], r["qty"]) for r in p.to_dict("records")}
+    assert got == {"Q-Time": (2, 380), "YieldLimit": (1, 400), "BPM Hold": (1, 100),
+                   "SBL Limit(PE)": (1, 50)}
 
 
 def test_live_counts_each_lot_once(rec: Lanes) -> None:

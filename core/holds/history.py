@@ -457,10 +457,18 @@ class HistoryView:
         return self._params(f, **extra)
 
     def reason_pareto(self, f: HistoryFilter) -> pd.DataFrame:
-        """Reasons of the selected record type: lots (count) and qty, each with cum %."""
+        """Reasons of the selected record type: records (count: holds, or lots a day for
+        new holds) and qty, each with cum %. On hold, a lot with two open holds of one
+        reason adds its qty to that reason once (its latest hold's): a quantity on hold
+        counts each lot once; new and released qty add up per record, as the KPIs do."""
         ctes, src = self._records_cte(f.record_type)
-        sql = (f"WITH {ctes} SELECT reason, count(*) AS count, coalesce(sum(qty), 0) AS qty "
-               f"FROM {src} GROUP BY reason ORDER BY count DESC, reason")
+        per_lot = (
+            "SELECT reason, count(*) AS n, first(qty ORDER BY holdtxndate DESC, qty DESC) "
+            f"AS q FROM {src} GROUP BY reason, containerid"
+            if f.record_type == "on_hold" else f"SELECT reason, 1 AS n, qty AS q FROM {src}")
+        sql = (f"WITH {ctes}, per_lot AS ({per_lot}) "
+               "SELECT reason, sum(n) AS count, coalesce(sum(q), 0) AS qty "
+               "FROM per_lot GROUP BY reason ORDER BY count DESC, reason")
         df = self._df(sql, self._record_params(f, None))
         for m in ("count", "qty"):
             df[m] = df[m].astype("int64")
