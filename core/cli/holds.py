@@ -157,9 +157,9 @@ def run_history(args: argparse.Namespace) -> int:
     print(f"shift days {h.start} – {h.end} (a day starts at {settings.shift_day_start} the "
           f"day before); as of {h.as_of:%Y-%m-%d %H:%M}; {h.rows:,} holds loaded "
           f"in {h.load_s:.2f} s; hold type {hold_type}")
-    print(f"on hold now (hold history) {k['on_hold_now']:,} lots, {k['on_hold_now_qty']:,} "
-          f"pcs   new {k['new']:,} lots   released {k['released']:,} holds   net change "
-          f"{k['net_change']:+,}")
+    print(f"on hold at {h.as_of:%Y-%m-%d %H:%M} (hold history) {k['on_hold_now']:,} lots, "
+          f"{k['on_hold_now_qty']:,} pcs   new {k['new']:,} lots   released "
+          f"{k['released']:,} holds   net change {k['net_change']:+,}")
     print(_sources_text(cmp))
     print(f"hold duration (h): released avg {k['released_avg_h']} max {k['released_max_h']}; "
           f"still open avg {k['open_avg_h']} max {k['open_max_h']}")
