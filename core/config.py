@@ -244,6 +244,17 @@ class Settings:
         "Latest date accepted anywhere: December 31 of this many years after the current "
         "year. A far-future date (9999-12-31) is a clear input error, not an overflow.",
     )
+    # --- containment -----------------------------------------------------------------------
+    contain_max_lots: int = _s(
+        100_000,
+        "Containers one containment may hold (exposed lots plus their descendants) before "
+        "it is cut and says 'truncated': the incident's lineage (~114K) at most.",
+    )
+    contain_max_days: int = _s(
+        92,
+        "Longest machine window of a containment (each day is scanned in the lots' "
+        "history).",
+    )
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
     reject_max_days: int = _s(365, "Longest reject-history range.")
@@ -309,6 +320,14 @@ class Settings:
     # --- pages -------------------------------------------------------------------------------
     page_size: int = _s(50, "Rows a table page shows by default.")
     page_size_max: int = _s(200, "Most rows a table page may show.")
+    # --- test hooks: never set in production ---------------------------------------------
+    test_fault: str = _s(
+        "",
+        "TEST HOOK, never set in production: a lane's driver fails on purpose "
+        "(core/db/faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
+        "M-th statement, after a lane (slow: by default, realtime:, all:). The tests of the "
+        "busy/timeout messages of the pages and of the CLI's exit code 4 set it.",
+    )
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -400,7 +419,7 @@ def _validate(s: Settings) -> list[str]:
         "page_cache_entries",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
         "seed_max_patterns", "trace_domain_max_rows", "graph_max_nodes", "focus_max_hits",
-        "timeline_max_lots", "timeline_max_events",
+        "timeline_max_lots", "timeline_max_events", "contain_max_lots", "contain_max_days",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:
@@ -472,6 +491,13 @@ def _validate(s: Settings) -> list[str]:
                 )
         except Exception as exc:  # sqlalchemy raises ArgumentError for junk
             p.append(f"db_url is not a SQLAlchemy URL ({exc}).")
+    if s.test_fault:
+        from core.db.faults import FaultPlan
+
+        try:
+            FaultPlan.parse(s.test_fault)
+        except ValueError as exc:
+            p.append(f"test_fault = {exc}.")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         p.append(f"redis_url = {s.redis_url!r} must start with redis://, rediss:// or unix://.")
     return p

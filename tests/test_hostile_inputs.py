@@ -87,6 +87,7 @@ def test_window_follows_the_settings_and_refuses_outside_it() -> None:
 
 
 def test_every_input_error_derives_from_one_base() -> None:
+    from core.contain import ContainError
     from core.defects import DefectInputError
     from core.holds.classify import HoldInputError
     from core.rejects.inputs import RejectInputError
@@ -95,7 +96,7 @@ def test_every_input_error_derives_from_one_base() -> None:
     from core.trace.seeds import SeedError
     from core.trace.spool import SpoolError
 
-    for error in (DefectInputError, HoldInputError, RejectInputError, DomainError,
+    for error in (ContainError, DefectInputError, HoldInputError, RejectInputError, DomainError,
                   LineageError, SeedError, SpoolError, cli.UsageError, DateInputError):
         assert issubclass(error, InputError), error
 
@@ -178,6 +179,9 @@ COMMANDS = {
     "trace": command(["trace"], {
         "--lot": st.one_of(st.just("GA2611107*"), VALUE), "--wafer-lot": VALUE,
         "--serial": VALUE, "--direction": VALUE, "--domains": VALUE}, ("--json",)),
+    "contain": command(["contain"], {
+        "--machine": st.one_of(st.just("DB-003"), VALUE), "--wafer-lot": VALUE,
+        "--start/--end": RANGE, "--end": DATE_VALUE}, ("--json",)),
     "other": st.one_of(
         command(["config"], {}, ("--markdown",)),
         command(["db", "check"], {}, ("--json",)),
@@ -204,6 +208,8 @@ def test_cli_commands_with_generated_input(cli_env: str, name: str) -> None:
     (["rejects", "--bogus"], "unrecognized arguments"),
     (["trace"], "Nothing to trace"),
     (["demo", "build", "--anchor", "0001-01-01"], "outside the accepted"),
+    (["contain", "--machine", "DB-003", "--start", "9999-12-30", "--end", "9999-12-31"],
+     "outside the accepted"),
 ])
 def test_cli_extreme_input_is_exit_1_with_a_message(cli_env: str, argv: list[str],
                                                     needle: str) -> None:

@@ -19,8 +19,9 @@ from typing import NoReturn
 from core.config import SettingsError
 from core.errors import InputError
 
-COMMAND_MODULES = ("core.cli.demo", "core.cli.db")
-OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds")
+COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
+OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
+                    "core.cli.contain")
 
 
 class UsageError(InputError):

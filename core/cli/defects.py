@@ -1,8 +1,9 @@
 """`mesdash defects`: the defect trace from the command line (same job as the page).
 
---json prints the KPIs and every pareto as lists of
-{factor, lots, input, defects, rate, lift, p_value}; --out writes the tables (factors,
-lot detail, trend, reasons, or the forward tables) as Parquet files.
+--json prints the KPIs, ``completeness`` (per input: lineage, history, materials or
+downstream; and ``analysis``, derived from them: status and the reason in words) and every
+pareto as lists of {factor, lots, input, defects, rate, lift, p_value}; --out writes the
+tables (factors, lot detail, trend, reasons, or the forward tables) as Parquet files.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.db import open_lanes
+    from core.db import LaneError, open_lanes
     from core.defects import DefectRequest, pareto
     from core.defects.attribution import FACTOR_KINDS
     from core.defects.run import run_defect_analysis
@@ -88,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
                     last = line
         if job.state != "done":
             if job.input_error and job.exception is not None:
-                raise job.exception
+                raise job.exception  # main() says it and exits 1
+            if job.state == "failed" and isinstance(job.exception, LaneError):
+                raise job.exception  # main() says it and exits 4 (busy, timeout) or 3
             print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
             return 4 if job.state == "cancelled" else 3
         result = job.result

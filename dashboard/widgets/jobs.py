@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from core.config import Settings
+from core.db import LaneBusy, QueryTimeout
 from core.text import md_escape
 from core.trace import Job
 
@@ -74,6 +75,8 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
         st.warning(f"{what} was cancelled. {again}")
     elif job.input_error:
         st.warning(md_escape(job.error or "Bad input."))
+    elif isinstance(job.exception, (LaneBusy, QueryTimeout)):  # not broken: try again later
+        st.warning(f"{what}: {md_escape(job.error)} {again}")
     else:
         st.error(f"{what} failed: {md_escape(job.error)} {again} The System page shows the "
                  "database lanes.")
