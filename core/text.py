@@ -41,8 +41,12 @@ def md_join(values: Any, sep: str = ", ") -> str:
     return sep.join(md_escape(v) for v in values)
 
 
+def md_unescape(markdown: str) -> str:
+    """``md_escape`` undone (the product's own markdown, bold included, is kept)."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
 def plain(markdown: str) -> str:
     """A markdown text built in this product (bold and ``md_escape``d values) as plain
     text for a terminal: ``**`` markers dropped, escapes undone."""
-    text = re.sub(r"(?<!\\)\*\*", "", markdown)
-    return _ESCAPED.sub(r"\1", text)
+    return md_unescape(re.sub(r"(?<!\\)\*\*", "", markdown))
