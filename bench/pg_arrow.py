@@ -20,7 +20,13 @@ out its psycopg connection per statement (pre-ping + reset, a cost an adopted dr
 not pay: ~2 local round trips a batch) and runs the statement on an ADBC connection of
 its own pool (at most slow_connections). Cancel is not wired (not measured here).
 
-    python bench/pg_arrow.py [--repeat 5] [--ids 114000] [--rounds 3] [--skip trace|lanes]
+- memory: one large statement (the history of every container, ids as one array bind),
+  each transport in a process of its own: wall, batches, peak RSS. ADBC runs a statement
+  with bound parameters eagerly (the whole result at once, adbc #2065); only statements
+  without parameters stream through its COPY (binary) path.
+
+    python bench/pg_arrow.py [--repeat 5] [--ids 114000] [--rounds 3]
+                             [--skip trace|memory|lanes ...]
 """
 
 from __future__ import annotations
@@ -219,6 +225,52 @@ def trace_bench(repeat: int) -> None:
     lanes.close()
 
 
+# --- one large statement: memory -------------------------------------------------------------
+
+def one_statement(transport: str) -> None:
+    """The trace's bound in one statement (the whole history of the trace's containers, its
+    ids as one array bind), through one transport, in a process of its own: its peak RSS."""
+    import resource
+
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    settings = load_settings(env={}, secrets_path="/nonexistent", db_url=PG_URL,
+                             schema="incident", spool_dir=tempfile.mkdtemp())
+    lanes = open_lanes(settings)
+    h = t.lotwiphistory
+    ids = lanes.slow.fetch_arrow(sa.select(t.container.c.containerid))["containerid"]
+    ids = ids.to_pylist()
+    if transport == "adbc":
+        lanes.slow.driver = adbc_for(lanes, settings)
+    arr = sa.bindparam("ids", ids, type_=ARRAY(sa.String()))
+    stmt = sa.select(*h.c).where(
+        h.c.containerid.in_(sa.select(sa.func.unnest(arr).table_valued().column)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0, rows, batches, biggest = time.perf_counter(), 0, 0, 0
+    with closing(lanes.slow.stream(stmt, deadline_s=600)) as it:
+        for b in it:
+            rows, batches = rows + b.num_rows, batches + 1
+            biggest = max(biggest, b.num_rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"| {transport} | {time.perf_counter() - t0:.2f} | {rows:,} | {batches} | "
+          f"{biggest:,} | {before:.0f} → {peak:.0f} (+{peak - before:.0f}) |")
+    lanes.close()
+
+
+def memory_bench() -> None:
+    import subprocess
+
+    print(f"\none statement, all {129_155:,} containers' history as one array bind "
+          f"(a process each); {load()}")
+    print("| transport | wall s | rows | batches | largest batch rows | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---|")
+    for transport in ("copy", "adbc"):
+        done = subprocess.run([sys.executable, __file__, "--one-statement", transport],
+                              capture_output=True, text=True, cwd=ROOT)
+        print(done.stdout.strip() or f"| {transport} | failed: "
+              f"{(done.stderr.strip().splitlines() or ['?'])[-1]} |||||")
+
+
 # --- lanes -------------------------------------------------------------------------------------
 
 def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None:
@@ -322,12 +374,19 @@ def main() -> None:
     ap.add_argument("--idle", type=int, default=200, help="lanes: idle live samples")
     ap.add_argument("--interval-ms", type=float, default=100.0)
     ap.add_argument("--rounds", type=int, default=3, help="lanes: slow runs of each")
-    ap.add_argument("--skip", choices=["trace", "lanes"])
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["trace", "memory", "lanes"])
+    ap.add_argument("--one-statement", choices=["copy", "adbc"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one_statement:
+        one_statement(args.one_statement)
+        return
     print(f"cores {os.cpu_count()}; {load()}")
-    if args.skip != "trace":
+    if "trace" not in args.skip:
         trace_bench(args.repeat)
-    if args.skip != "lanes":
+    if "memory" not in args.skip:
+        memory_bench()
+    if "lanes" not in args.skip:
         lanes_bench(args.ids, args.idle, args.interval_ms / 1000, args.rounds)
 
 
