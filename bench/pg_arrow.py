@@ -140,6 +140,46 @@ class AdbcPostgresDriver(PostgresDriver):
             self._give(aconn, ok)
 
 
+class AdbcCursorDriver(AdbcPostgresDriver):
+    """ADBC through a server-side cursor: ``DECLARE ... CURSOR`` with the bound parameters,
+    then ``FETCH batch_rows`` until a short batch (bounded memory for any result; one
+    round trip more than a plain execute)."""
+
+    def stream(
+        self, conn: Connection, stmt: Executable, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        wanted = arrow_schema_for(stmt)
+        opts = conn.get_execution_options()
+        compiled = stmt.compile(
+            dialect=DOLLAR,
+            schema_translate_map=opts.get("schema_translate_map"),
+            render_schema_translate=bool(opts.get("schema_translate_map")),
+            compile_kwargs={"render_postcompile": True},
+        )
+        params = [compiled.params[k] for k in (compiled.positiontup or [])]
+        aconn = self._take()
+        ok = False
+        try:
+            with aconn.cursor() as cur:
+                cur.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
+                cur.execute(f"DECLARE mesdash_c NO SCROLL CURSOR FOR {compiled.string}",
+                            parameters=params or None)
+                emitted = False
+                while True:
+                    cur.execute(f"FETCH {int(batch_rows)} FROM mesdash_c")
+                    table = cur.fetch_arrow_table()
+                    if table.num_rows or not emitted:
+                        for batch in table.to_batches() or [
+                                pa.RecordBatch.from_pylist([], schema=table.schema)]:
+                            emitted = True
+                            yield _conform(_storage(batch), wanted)
+                    if table.num_rows < batch_rows:
+                        break
+            ok = True
+        finally:
+            self._give(aconn, ok)
+
+
 def _quote(options: str) -> str:
     from urllib.parse import quote
 
@@ -154,12 +194,27 @@ def _storage(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
 
 
-def adbc_for(lanes: Any, settings: Any) -> AdbcPostgresDriver:
+def adbc_for(lanes: Any, settings: Any, cls: type = AdbcPostgresDriver) -> Any:
     url = sa.engine.make_url(settings.db_url)
     libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
     options = f"-c statement_timeout={max(1, int(settings.slow_deadline_s * 1000))}"
     options += f" -c max_parallel_workers_per_gather={int(settings.slow_parallel_workers)}"
-    return AdbcPostgresDriver(libpq, settings.slow_connections, options)
+    return cls(libpq, settings.slow_connections, options)
+
+
+TRANSPORTS = ("copy", "adbc", "adbc-cursor")
+
+
+def drivers_of(lanes: Any, settings: Any) -> dict[str, Any]:
+    return {"copy": lanes.slow.driver, "adbc": adbc_for(lanes, settings),
+            "adbc-cursor": adbc_for(lanes, settings, AdbcCursorDriver)}
+
+
+def rotation(i: int, drivers: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The transports in a different order each run (no one always runs first)."""
+    order = list(drivers.items())
+    k = i % len(order)
+    return order[k:] + order[:k]
 
 
 def load() -> str:
@@ -173,8 +228,7 @@ def trace_bench(repeat: int) -> None:
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=PG_URL,
                              schema="incident", spool_dir=tempfile.mkdtemp())
     lanes = open_lanes(settings)
-    copy_driver = lanes.slow.driver
-    adbc_driver = adbc_for(lanes, settings)
+    drivers = drivers_of(lanes, settings)
     h = t.lotwiphistory
     seeds = lanes.slow.fetch_arrow(
         sa.select(h.c.containerid).where(h.c.workcentername == "TMTT").distinct()
@@ -194,22 +248,22 @@ def trace_bench(repeat: int) -> None:
                     schemas[name] = res.table.schema
         return time.perf_counter() - t0, time.process_time() - c0, rows, schemas
 
-    runs: dict[str, list[tuple[float, float, int]]] = {"copy": [], "adbc": []}
+    runs: dict[str, list[tuple[float, float, int]]] = {n: [] for n in TRANSPORTS}
     seen: dict[str, dict[str, pa.Schema]] = {}
     for i in range(repeat):
-        order = (("copy", copy_driver), ("adbc", adbc_driver))
-        for name, driver in order if i % 2 == 0 else order[::-1]:
+        for name, driver in rotation(i, drivers):
             wall, cpu, rows, schemas = run(driver)
             runs[name].append((wall, cpu, rows))
             seen[name] = schemas
-    lanes.slow.driver = copy_driver
-    same_types = all(seen["copy"][d].equals(seen["adbc"][d]) for d in seen["copy"])
-    same_rows = {r for *_, r in runs["copy"]} == {r for *_, r in runs["adbc"]}
+    lanes.slow.driver = drivers["copy"]
+    same_types = all(seen["copy"][d].equals(seen[n][d]) for d in seen["copy"] for n in seen)
+    same_rows = len({r for rs in runs.values() for *_, r in rs}) == 1
     print(f"same Arrow types: {same_types}; same row counts: {same_rows} "
           f"({runs['copy'][0][2]:,} rows)")
     if not same_types:
         for d in seen["copy"]:
-            print(f"  {d}: copy {seen['copy'][d]}\n  {d}: adbc {seen['adbc'][d]}")
+            for n in seen:
+                print(f"  {d}: {n} {seen[n][d]}")
     print("| transport | wall s: median (min) | CPU s: median | runs |")
     print("|---|---:|---:|---|")
     for name, rs in runs.items():
@@ -218,10 +272,12 @@ def trace_bench(repeat: int) -> None:
               + ", ".join(f"{r[0]:.2f}" for r in rs) + " |")
     med = {n: statistics.median(r[0] for r in rs) for n, rs in runs.items()}
     cpu = {n: statistics.median(r[1] for r in rs) for n, rs in runs.items()}
-    print(f"adbc / copy: wall {med['adbc'] / med['copy']:.2f}x, client CPU "
-          f"{cpu['adbc'] / cpu['copy']:.2f}x (ratio of medians); after: {load()}; "
-          f"ADBC connections opened {adbc_driver.opened}")
-    adbc_driver.close()
+    for n in TRANSPORTS[1:]:
+        print(f"{n} / copy: wall {med[n] / med['copy']:.2f}x, client CPU "
+              f"{cpu[n] / cpu['copy']:.2f}x (ratio of medians); ADBC connections opened "
+              f"{drivers[n].opened}")
+        drivers[n].close()
+    print(f"after: {load()}")
     lanes.close()
 
 
@@ -240,8 +296,8 @@ def one_statement(transport: str) -> None:
     h = t.lotwiphistory
     ids = lanes.slow.fetch_arrow(sa.select(t.container.c.containerid))["containerid"]
     ids = ids.to_pylist()
-    if transport == "adbc":
-        lanes.slow.driver = adbc_for(lanes, settings)
+    if transport != "copy":
+        lanes.slow.driver = drivers_of(lanes, settings)[transport]
     arr = sa.bindparam("ids", ids, type_=ARRAY(sa.String()))
     stmt = sa.select(*h.c).where(
         h.c.containerid.in_(sa.select(sa.func.unnest(arr).table_valued().column)))
@@ -264,7 +320,7 @@ def memory_bench() -> None:
           f"(a process each); {load()}")
     print("| transport | wall s | rows | batches | largest batch rows | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---|")
-    for transport in ("copy", "adbc"):
+    for transport in TRANSPORTS:
         done = subprocess.run([sys.executable, __file__, "--one-statement", transport],
                               capture_output=True, text=True, cwd=ROOT)
         print(done.stdout.strip() or f"| {transport} | failed: "
@@ -283,8 +339,7 @@ def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None
         url, schema = lb.setup("postgresql", n_ids, Path(tmp))
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=url, schema=schema)
     lanes = open_lanes(settings)
-    copy_driver = lanes.slow.driver
-    adbc_driver = adbc_for(lanes, settings)
+    drivers = drivers_of(lanes, settings)
     try:
         for _ in range(10):
             lb.wip_summary(lanes)
@@ -317,11 +372,10 @@ def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None
             return sa.select(h.c.containerid, h.c.equipmentname, h.c.trackintimestamp,
                              h.c.trackoutqty).where(in_ids(h.c.containerid, chunk))
 
-        slow: dict[str, list[float]] = {"copy": [], "adbc": []}
+        slow: dict[str, list[float]] = {n: [] for n in TRANSPORTS}
         rows: dict[str, int] = {}
         for i in range(rounds):
-            order = (("copy", copy_driver), ("adbc", adbc_driver))
-            for name, driver in order if i % 2 == 0 else order[::-1]:
+            for name, driver in rotation(i, drivers):
                 lanes.slow.driver = driver
                 phase.append((time.perf_counter(), name))
                 t0, n = time.perf_counter(), 0
@@ -332,7 +386,7 @@ def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None
                 phase.append((time.perf_counter(), "between"))
         stop.set()
         th.join()
-        lanes.slow.driver = copy_driver
+        lanes.slow.driver = drivers["copy"]
 
         def label(ts: float) -> str:
             cur = "idle"
@@ -341,7 +395,7 @@ def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None
                     cur = name
             return cur
 
-        by: dict[str, list[float]] = {"idle": [], "copy": [], "adbc": []}
+        by: dict[str, list[float]] = {n: [] for n in ("idle", *TRANSPORTS)}
         for ts, secs in samples:
             if label(ts) in by:
                 by[label(ts)].append(secs)
@@ -349,20 +403,24 @@ def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None
               "median (runs) | rows |")
         print("|---|---:|---:|---:|---:|---|---:|")
         idle99 = lb.pct(by["idle"], 99)
-        for name in ("idle", "copy", "adbc"):
+        for name in ("idle", *TRANSPORTS):
             runs = slow.get(name, [])
             print(f"| {name} | {len(by[name])} | {lb.pct(by[name], 50):.2f} | "
                   f"{lb.pct(by[name], 99):.2f} | {lb.pct(by[name], 99) / idle99:.2f} | "
                   + (f"{statistics.median(runs):.2f} ("
                      + ", ".join(f"{r:.2f}" for r in runs) + ")" if runs else "")
                   + f" | {rows.get(name, '')} |")
-        print(f"errors {len(errors)}{': ' + errors[0] if errors else ''}; adbc / copy slow "
-              f"wall {statistics.median(slow['adbc']) / statistics.median(slow['copy']):.2f}x"
-              f" (ratio of medians); live p50 adbc / copy "
-              f"{lb.pct(by['adbc'], 50) / lb.pct(by['copy'], 50):.2f}x, p99 "
-              f"{lb.pct(by['adbc'], 99) / lb.pct(by['copy'], 99):.2f}x; after: {load()}")
+        print(f"errors {len(errors)}{': ' + errors[0] if errors else ''}")
+        for n in TRANSPORTS[1:]:
+            print(f"{n} / copy: slow wall "
+                  f"{statistics.median(slow[n]) / statistics.median(slow['copy']):.2f}x "
+                  f"(ratio of medians); live p50 "
+                  f"{lb.pct(by[n], 50) / lb.pct(by['copy'], 50):.2f}x, p99 "
+                  f"{lb.pct(by[n], 99) / lb.pct(by['copy'], 99):.2f}x")
+        print(f"after: {load()}")
     finally:
-        adbc_driver.close()
+        for n in TRANSPORTS[1:]:
+            drivers[n].close()
         lanes.close()
         lb.teardown("postgresql", url, schema)
 
@@ -376,7 +434,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="lanes: slow runs of each")
     ap.add_argument("--skip", action="append", default=[],
                     choices=["trace", "memory", "lanes"])
-    ap.add_argument("--one-statement", choices=["copy", "adbc"], help=argparse.SUPPRESS)
+    ap.add_argument("--one-statement", choices=TRANSPORTS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one_statement:
         one_statement(args.one_statement)
