@@ -25,6 +25,9 @@ its own pool (at most slow_connections). Cancel is not wired (not measured here)
   with bound parameters eagerly (the whole result at once, adbc #2065); only statements
   without parameters stream through its COPY (binary) path.
 
+adbc-driver-postgresql is not a dependency of mesdash (not adopted: docs/benchmarks.md);
+install it for this bench: ``pip install adbc-driver-postgresql``.
+
     python bench/pg_arrow.py [--repeat 5] [--ids 114000] [--rounds 3]
                              [--skip trace|memory|lanes ...]
 """
@@ -436,6 +439,11 @@ def main() -> None:
                     choices=["trace", "memory", "lanes"])
     ap.add_argument("--one-statement", choices=TRANSPORTS, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    try:
+        import adbc_driver_postgresql  # noqa: F401
+    except ImportError:
+        sys.exit("bench/pg_arrow.py needs adbc-driver-postgresql, not a mesdash dependency: "
+                 "pip install adbc-driver-postgresql")
     if args.one_statement:
         one_statement(args.one_statement)
         return
