@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from core.config import Settings
 from core.db.drivers import driver_for
@@ -21,6 +20,7 @@ from core.db.lanes import LiveGate, RealtimeLane, SlowLane
 from core.db.throttle import Throttle, make_throttle
 from core.interpreter import status as interpreter_status
 from core.interpreter import tune_for_live
+from core.redact import mask_url
 
 
 @dataclass
@@ -62,7 +62,7 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     Python."""
     tune_for_live(settings)
     url = settings.effective_db_url
-    url_display = make_url(url).render_as_string(hide_password=True)
+    url_display = mask_url(url)
     backend = backend_of(url)
     if backend == "duckdb":
         path = duckdb_path(url)

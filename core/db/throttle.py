@@ -28,6 +28,7 @@ from typing import Any
 
 from core.db.cancel import CancelToken
 from core.db.errors import LaneBusy, QueryCancelled
+from core.redact import mask_text
 
 POLL_MIN_S = 0.01
 POLL_MAX_S = 0.2
@@ -327,7 +328,7 @@ class FailoverThrottle(Throttle):
 
     def _redis_failed(self, exc: Exception) -> None:
         self._down_since = time.monotonic()
-        self._last_error = f"{type(exc).__name__}: {exc}"
+        self._last_error = mask_text(f"{type(exc).__name__}: {exc}")
 
     def try_acquire(self) -> Permit | None:
         if not self._using_local():
