@@ -1,0 +1,102 @@
+"""Where log records go while a ``mesdash`` command runs: nowhere, or with ``--verbose``
+to stderr with their tracebacks.
+
+Why: a command reports its own outcome in one clear line (``main``). Without a handler of
+ours, library records reach stderr through logging's last resort: a PostgreSQL connection
+killed mid-query made SQLAlchemy's pool print "Exception during reset or similar" and
+three chained tracebacks before that line. So every record is routed here: by default
+dropped (the command's own line says what happened), with ``--verbose`` printed with
+tracebacks (SQL statement logging stays off), and the command's error itself logged with
+its traceback before ``main`` prints the line. Python warnings and exceptions escaping a
+thread go the same way. Whatever is printed passes through ``core.redact.mask_text``:
+a URL's password never reaches the terminal or a CI log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from core.redact import mask_text
+
+VERBOSE_HELP = (
+    "print the details behind a message: library log records and tracebacks "
+    "(otherwise hidden; credentials stay masked)"
+)
+log = logging.getLogger("mesdash.cli")
+
+
+class MaskingFormatter(logging.Formatter):
+    """A formatter whose output (message and traceback) has its secrets masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
+
+
+def add_flag(parser: argparse.ArgumentParser) -> None:
+    """``-v/--verbose`` on ``parser`` and on every command under it, so it may be given
+    before or after the command (``mesdash -v db check``, ``mesdash db check -v``)."""
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    _add_to_commands(parser)
+
+
+def _add_to_commands(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if not any("--verbose" in a.option_strings for a in sub._actions):
+                    # SUPPRESS: a command's absent flag leaves the top-level value alone
+                    sub.add_argument("-v", "--verbose", action="store_true",
+                                     default=argparse.SUPPRESS, help=VERBOSE_HELP)
+                _add_to_commands(sub)
+
+
+def route(args: argparse.Namespace) -> None:
+    """Install the routing for this command; with ``--verbose``, also have the command's
+    error logged with its traceback (``args.func`` wrapped) before main's one line."""
+    verbose = bool(getattr(args, "verbose", False))
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_mesdash", False):
+            root.removeHandler(handler)
+    handler: logging.Handler
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root.setLevel(logging.INFO)
+        # INFO on sqlalchemy.engine would print every statement and its binds
+        logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+        if callable(getattr(args, "func", None)):
+            args.func = _logging_errors(args.func)
+    else:
+        handler = logging.NullHandler()
+    handler._mesdash = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    threading.excepthook = _thread_failed
+
+
+def _logging_errors(func: Callable[[argparse.Namespace], Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> Any:
+        try:
+            return func(args)
+        except BaseException as exc:
+            if not isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                log.error("details of the error below", exc_info=exc)
+            raise
+
+    return run
+
+
+def _thread_failed(hook: threading.ExceptHookArgs) -> None:
+    if hook.exc_type is SystemExit:
+        return
+    name = hook.thread.name if hook.thread is not None else "?"
+    log.error("thread %s failed", name,
+              exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback))  # type: ignore[arg-type]
