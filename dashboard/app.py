@@ -199,6 +199,7 @@ def main() -> None:
         st.stop()
     with st.sidebar:
         sidebar(settings, lanes)
+    state.show_lane_notices()
     current.run()
 
 

@@ -91,6 +91,15 @@ def lanes_or_none(settings: Settings) -> Lanes | None:
         return None
 
 
+def show_lane_notices() -> None:
+    """A warning per notice of the process's lanes (the shared throttle fell back to a
+    local one): the frame shows them above every page, a job's progress block while it
+    runs, so whoever is running something sees it, not only the System page."""
+    lanes = lanes_or_none(get_settings())
+    for notice in lanes.notices() if lanes is not None else []:
+        st.warning(notice[:1].upper() + notice[1:], icon=":material/warning:")
+
+
 # ---------------------------------------------------------------------------------------------
 # Cached reads of the live snapshot
 # ---------------------------------------------------------------------------------------------

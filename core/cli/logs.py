@@ -1,15 +1,17 @@
-"""Where log records go while a ``mesdash`` command runs: nowhere, or with ``--verbose``
-to stderr with their tracebacks.
+"""Where log records go while a ``mesdash`` command runs: only notices for the user, or
+with ``--verbose`` everything, with tracebacks.
 
 Why: a command reports its own outcome in one clear line (``main``). Without a handler of
 ours, library records reach stderr through logging's last resort: a PostgreSQL connection
 killed mid-query made SQLAlchemy's pool print "Exception during reset or similar" and
-three chained tracebacks before that line. So every record is routed here: by default
-dropped (the command's own line says what happened), with ``--verbose`` printed with
-tracebacks (SQL statement logging stays off), and the command's error itself logged with
-its traceback before ``main`` prints the line. Python warnings and exceptions escaping a
-thread go the same way. Whatever is printed passes through ``core.redact.mask_text``:
-a URL's password never reaches the terminal or a CI log.
+three chained tracebacks before that line. So every record is routed here. By default
+only the ``mesdash.notice`` logger is printed, a line per record (news the command's
+result does not carry: the shared throttle fell back to a local one); the rest is
+dropped. With ``--verbose`` every record is printed with its traceback (SQL statement
+logging stays off), and the command's error itself is logged with its traceback before
+``main`` prints the line. Python warnings and exceptions escaping a thread go the same
+way. Whatever is printed passes through ``core.redact.mask_text``: a URL's password never
+reaches the terminal or a CI log.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ VERBOSE_HELP = (
     "print the details behind a message: library log records and tracebacks "
     "(otherwise hidden; credentials stay masked)"
 )
+NOTICE_LOGGER = "mesdash.notice"  # records for the user, printed even without --verbose
 log = logging.getLogger("mesdash.cli")
 
 
@@ -74,7 +77,11 @@ def route(args: argparse.Namespace) -> None:
         if callable(getattr(args, "func", None)):
             args.func = _logging_errors(args.func)
     else:
-        handler = logging.NullHandler()
+        # news for the user (a degraded throttle...): a line each, without traceback
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(logging.Filter(NOTICE_LOGGER))
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(MaskingFormatter("mesdash: %(message)s"))
     handler._mesdash = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     logging.captureWarnings(True)
