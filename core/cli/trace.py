@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from core.config import load_settings
-from core.partial import describe
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,8 +92,9 @@ def _print_text(result: object, out: str | None) -> None:
     if lin["truncated"]:
         print(f"  TRUNCATED by {lin['truncated']}")
     for name, d in res.domains.items():  # type: ignore[attr-defined]
-        words = describe(name, d.completeness)
-        print(f"{name}: {d.rows} rows, " + (words.removeprefix(f"{name}: ") if words
-                                             else "complete"))
+        c = d.completeness
+        extra = f" ({len(c['failed_batches'])} failed batches)" if c["failed_batches"] else ""
+        extra += f" (cut by {c['limit']})" if c["limit"] else ""
+        print(f"{name}: {d.rows} rows, {c['status']}{extra}")
     if out:
         print(f"Parquet files written to {out}")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.partial import describe_all
-
 if TYPE_CHECKING:  # pragma: no cover
     from core.defects.run import DefectResult
 
@@ -70,7 +68,8 @@ def describe(result: DefectResult) -> str:
             "the detection station are summed per station, machine and reason, with rates "
             "against the defective lots' detection input."
         )
-    incomplete = describe_all(result.completeness)
+    incomplete = [n for n, c in result.completeness.items()
+                  if c and c.get("status") not in (None, "complete")]
     if incomplete:
-        lines.append("**Incomplete data.** " + " ".join(incomplete))
+        lines.append(f"**Incomplete data.** {', '.join(incomplete)}: see the banners.")
     return "\n\n".join(lines)
