@@ -1,8 +1,9 @@
 """`mesdash defects`: the defect trace from the command line (same job as the page).
 
---json prints the KPIs and every pareto as lists of
-{factor, lots, input, defects, rate, lift, p_value}; --out writes the tables (factors,
-lot detail, trend, reasons, or the forward tables) as Parquet files.
+--json prints the KPIs, ``completeness`` (per input: lineage, history, materials or
+downstream; and ``analysis``, derived from them: status and the reason in words) and every
+pareto as lists of {factor, lots, input, defects, rate, lift, p_value}; --out writes the
+tables (factors, lot detail, trend, reasons, or the forward tables) as Parquet files.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from core import glossary
 from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.analysis import ResultExpired
 from core.defects.queries import machine_jobs_query, reasons_seen_query
@@ -29,6 +30,7 @@ from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -174,16 +176,10 @@ result: DefectResult = job_result(
         label=job.label, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
-for name, comp in result.completeness.items():
-    status = (comp or {}).get("status")
-    if status == "truncated":
-        st.warning(f"**{name}: truncated** by {comp.get('limit')}. The lineage was cut; "
-                   "attribution covers only the containers reached.")
-    elif status == "partial":
-        failed = comp.get("failed_batches", [])
-        ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:5])
-        st.warning(f"**{name}: partial** — {len(failed)} batch(es) failed ({ranges}). "
-                   "Numbers leave out those containers.")
+# the analysis' record is derived from its inputs' (it names them and says why)
+completeness_banner(result.completeness.get("analysis"), "Analysis",
+                    consequence="What is built on the incomplete inputs (the tabs marked so) "
+                                "leaves out what is missing: run it again.")
 
 k = result.kpis
 
@@ -204,6 +200,13 @@ if result.backward is not None:
 else:
     cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
     cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
+# a KPI built on an incomplete input says so beside the row (its label stays the measure's)
+for part in (("affected_machines",) if result.backward is not None
+             else ("downstream_rejects",)):
+    if status_mark(result.completeness_of(part)):
+        record = result.completeness_of(part)
+        st.caption(f":material/report: {glossary.label(part)}: {record['status']}, "
+                   f"{record['reason']}.")
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
@@ -239,10 +242,13 @@ def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
 
 if result.backward is not None:
     back = result.backward
-    tabs = st.tabs([t for _, t in KIND_TABS] + ["Loss reasons", "Daily trend", "Lot detail",
-                                                 "Summary"])
+    tabs = st.tabs([t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
+                   + ["Loss reasons", "Daily trend",
+                      "Lot detail" + status_mark(result.completeness_of("lot_detail")),
+                      "Summary"])
     for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
         with tab:
+            completeness_banner(result.completeness_of(kind), title)
             sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
                                   key=f"sort_{kind}")
             by = SORTS[sort_label]
@@ -301,6 +307,7 @@ if result.backward is not None:
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
+        completeness_banner(result.completeness_of("lot_detail"), "Lot detail")
         n_rows = back.lot_rows()  # counted once per result
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
@@ -320,9 +327,11 @@ if result.backward is not None:
         st.markdown(result.summary)
 else:
     fwd = result.forward or {}
-    tabs = st.tabs(["By station", "By machine", "By reason", "Summary"])
+    mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
+    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}", "Summary"])
     for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
         with tab:
+            completeness_banner(result.completeness_of(dim), f"Downstream rejects by {dim}")
             table = fwd.get(dim)
             if not isinstance(table, pa.Table) or table.num_rows == 0:
                 st.info("No rejects of the defective lots' descendants at later stations.")
