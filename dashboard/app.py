@@ -124,6 +124,7 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
         )
     else:
         state.set_lanes_problem(None)
+        state.show_lane_notices()  # above the page: e.g. the shared throttle fell back
         return lanes
     state.set_lanes_problem("unavailable")
     if st.button("Retry the connection", icon=":material/refresh:"):
@@ -195,12 +196,13 @@ def main() -> None:
     lanes = open_lanes_or_none(settings)
     if lanes is None:
         if current.url_path == SYSTEM_PAGE:
-            current.run()  # the System page works without a database (settings, retry)
+            with state.guarded(current.title):
+                current.run()  # the System page works without a database (settings, retry)
         st.stop()
     with st.sidebar:
         sidebar(settings, lanes)
-    state.show_lane_notices()
-    current.run()
+    with state.guarded(current.title):  # the one catch of InputError on a page
+        current.run()
 
 
 main()
