@@ -41,6 +41,19 @@ class MaskingFormatter(logging.Formatter):
         return mask_text(super().format(record))
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (a test may have swapped it
+    since the command started), like logging's own last resort."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def add_flag(parser: argparse.ArgumentParser) -> None:
     """``-v/--verbose`` on ``parser`` and on every command under it, so it may be given
     before or after the command (``mesdash -v db check``, ``mesdash db check -v``)."""
@@ -69,7 +82,7 @@ def route(args: argparse.Namespace) -> None:
             root.removeHandler(handler)
     handler: logging.Handler
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
         root.setLevel(logging.INFO)
         # INFO on sqlalchemy.engine would print every statement and its binds
@@ -78,7 +91,7 @@ def route(args: argparse.Namespace) -> None:
             args.func = _logging_errors(args.func)
     else:
         # news for the user (a degraded throttle...): a line each, without traceback
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.addFilter(logging.Filter(NOTICE_LOGGER))
         handler.setLevel(logging.WARNING)
         handler.setFormatter(MaskingFormatter("mesdash: %(message)s"))
