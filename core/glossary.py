@@ -105,73 +105,120 @@ _MEASURES: tuple[Measure, ...] = (
        "station rejects / descendants' track-in qty at that station × 100", "defects"),
     # --- reject history ----------------------------------------------------------------
     _m("movein", "Move-in", "投入數", "pcs",
-       "Pieces moved into the steps where rejects were booked, counted once per reject "
-       "event (historymainlineid).", "sum of moveinqty, once per event", "rejects"),
+       "Pieces moved into the steps where the counted reject records were booked, each "
+       "reject event once (event = historymainlineid, else lot + time to the second + step; "
+       "its move-in is repeated on every reason row). In a pareto, each event once per item.",
+       "sum over distinct events of the event's moveinqty", "rejects"),
+    _m("event_movein", "Move-in of the event", "事件投入數", "pcs",
+       "The move-in of the reject event a record belongs to, repeated on each of its "
+       "records (detail rows): sum it once per event, never per row.",
+       "moveinqty of the record's event", "rejects"),
     _m("charged", "Charged scrap", "扣帳報廢量", "pcs",
-       "The five charged buckets summed, nulls as 0.",
+       "The five charged buckets of the counted reject records summed, nulls as 0.",
        "rejectqty + standbyqty + qtytoprocess + inprocessqty + processedqty", "rejects"),
     _m("defect", "Uncharged defect", "不扣帳報廢量", "pcs",
-       "defectqty, reported apart and never added to charged scrap.", "sum of defectqty",
-       "rejects"),
+       "defectqty of the counted reject records, reported apart and never added to "
+       "charged scrap.", "sum of defectqty", "rejects"),
+    _m("total", "Total scrap", "總報廢量", "pcs",
+       "Charged scrap plus uncharged defect of the counted reject records.",
+       "charged + uncharged", "rejects"),
     _m("charged_share_pct", "Charged share", "扣帳占比", "%",
-       "Charged scrap as a share of charged scrap plus uncharged defect.",
+       "Charged scrap as a share of charged scrap plus uncharged defect (0 when both are 0).",
        "charged / (charged + uncharged) × 100", "rejects"),
     _m("reject_rate_pct", "Reject rate", "報廢率", "%",
-       "Charged scrap per piece moved in.", "charged scrap / move-in × 100", "rejects"),
+       "Charged scrap per piece moved in (0 when move-in is 0).",
+       "charged scrap / move-in × 100", "rejects"),
     _m("defect_rate_pct", "Uncharged defect rate", "不扣帳不良率", "%",
-       "Uncharged defect per piece moved in (not the defect trace's rate at detection).",
-       "uncharged defect / move-in × 100", "rejects"),
+       "Uncharged defect (defectqty) per piece moved in, 0 when move-in is 0; not the "
+       "defect trace's rate at detection, which counts charged and uncharged defects per "
+       "piece entering the detection step.", "uncharged defect / move-in × 100", "rejects"),
     _m("lots", "Affected lots", "受影響 LOT", "lots",
-       "Distinct lots with a counted reject record in the filtered set.",
+       "Distinct lots (containers) with a counted reject record in the filtered set.",
        "count distinct containerid", "rejects"),
     _m("workorders", "Affected work orders", "受影響工單", "work orders",
-       "Distinct work orders with a counted reject record in the filtered set.",
-       "count distinct work order", "rejects"),
-    _m("share_pct", "Share", "占比", "%", "An item's part of the pareto's total.",
-       "item / total × 100", "rejects"),
-    _m("cum_pct", "Cumulative %", "累積%", "%",
-       "Running share of the pareto's items, largest first.", "running sum of share", "rejects"),
+       "Distinct work orders with a counted reject record in the filtered set (the "
+       "record's own work order, else its lot's).", "count distinct work order", "rejects"),
+    _m("share_pct", "Share", "占比", "%",
+       "An item's part of the pareto's total of the chosen measure (charged scrap or "
+       "uncharged defect), over the items with more than 0.", "item / total × 100",
+       "rejects"),
+    _m("cum_pct", "Cumulative", "累積", "%",
+       "Running share of the pareto's items, largest first (the last reaches 100).",
+       "running sum of share", "rejects"),
     # --- WIP hold ---------------------------------------------------------------------
     _m("hold_lots_live", "Lots on hold (live snapshot)", "ON HOLD LOT (即時)", "lots",
-       "Lots on hold in the live WIP snapshot (dw_mes_lot_v), the authoritative source for "
-       "now.", "count of lots with currentholdcount > 0", "holds"),
+       "WIP lots on hold in the live snapshot (dw_mes_lot_v, the authoritative source for "
+       "now): not running on a machine, currentholdcount > 0, with a work order (raw "
+       "material is not WIP); DUMMY lots hidden. Each lot once.",
+       "count distinct lots with equipmentcount = 0 and currentholdcount > 0", "holds"),
     _m("hold_qty_live", "Qty on hold (live snapshot)", "ON HOLD 數量 (即時)", "pcs",
-       "Pieces of the lots on hold, each lot counted once even with two open holds.",
-       "sum of qty over distinct held lots", "holds"),
-    _m("avg_days_at_station", "Avg days at station", "平均當站滯留", "days",
-       "Average days the held lots have been at their current step (agebydays; not the "
-       "hold's duration).", "mean(agebydays)", "holds"),
-    _m("max_days_at_station", "Max days at station", "最久當站滯留", "days",
-       "Longest days at the current step among the held lots.", "max(agebydays)", "holds"),
-    _m("station_groups", "Station groups affected", "受影響站點群組", "",
-       "Station groups holding at least one held lot.", "count distinct station group",
+       "Pieces of the lots on hold in the live snapshot, each lot counted once even with "
+       "two open holds.", "sum of qty over distinct held lots", "holds"),
+    _m("wip_run_lots", "RUN lots", "RUN LOT", "lots",
+       "WIP lots running on a machine in the live snapshot (equipmentcount > 0).",
+       "count of WIP lots with equipmentcount > 0", "holds"),
+    _m("wip_queue_lots", "QUEUE lots", "QUEUE LOT", "lots",
+       "WIP lots neither on a machine nor on hold in the live snapshot.",
+       "count of WIP lots with equipmentcount = 0 and currentholdcount = 0", "holds"),
+    _m("wip_hold_quality_lots", "HOLD quality lots", "品質異常 HOLD LOT", "lots",
+       "Held WIP lots (live snapshot) whose hold reason is not on the non-quality list "
+       "(a null reason is a quality hold).", "count of held lots with a quality reason",
        "holds"),
+    _m("wip_hold_non_quality_lots", "HOLD non-quality lots", "非品質異常 HOLD LOT", "lots",
+       "Held WIP lots (live snapshot) whose hold reason is on the non-quality list "
+       "(setting non_quality_hold_reasons).", "count of held lots with a non-quality reason",
+       "holds"),
+    _m("avg_days_at_station", "Avg days at station", "平均當站滯留", "days",
+       "Average days the held lots have waited at their current step (agebydays). Not "
+       "hold duration: a lot held an hour ago may have waited days at its step.",
+       "mean(agebydays) over held lots", "holds"),
+    _m("max_days_at_station", "Max days at station", "最久當站滯留", "days",
+       "Longest wait at the current step (agebydays) among the held lots; not hold "
+       "duration.", "max(agebydays) over held lots", "holds"),
+    _m("station_groups", "Station groups affected", "受影響站點群組", "",
+       "Station groups holding at least one held lot (live snapshot).",
+       "count distinct station group of held lots", "holds"),
     _m("on_hold_now_history", "On hold now (hold history)", "ON HOLD (Hold 紀錄)", "lots",
-       "Lots with an open hold (no release) in the hold history; may differ from the live "
-       "snapshot, and the page lists the lots that differ.",
-       "count distinct lots with releasetxndate null", "holds"),
+       "Lots with a hold in dw_mes_holdreleasehistory not released at the as-of time (the "
+       "live snapshot's time, or the range's end when earlier); a lot with two open holds "
+       "counts once. May differ from the live snapshot: the page lists the lots that differ.",
+       "count distinct lots with hold < as_of and (no release or release ≥ as_of)", "holds"),
+    _m("hold_qty_history", "Qty on hold now (hold history)", "ON HOLD 數量 (Hold 紀錄)", "pcs",
+       "Pieces of the lots on hold now in the hold history, each lot once (the qty of its "
+       "latest open hold).", "sum over open lots of the latest open hold's qty", "holds"),
+    _m("on_hold_end", "On hold at end of shift day", "班別日結束 ON HOLD", "lots",
+       "Lots on hold at the end of a shift day (at the as-of time for a day in progress), "
+       "each lot once; for a week or month, at the end of its last day in the range.",
+       "count distinct lots with hold < day end and (no release or release ≥ day end)",
+       "holds"),
     _m("new_holds", "New holds", "新增", "lots",
-       "Holds put on in the range (the latest hold per lot a shift day).",
-       "count of new holds", "holds"),
-    _m("released", "Released", "Release", "lots", "Holds released in the range.",
-       "count of releases", "holds"),
-    _m("net_change", "Net change", "累計淨變動", "lots", "New holds minus releases.",
-       "new holds − releases", "holds"),
+       "Lots held on a shift day, each lot once a day (its latest hold that day, with that "
+       "hold's qty). Over a range, week or month the days are summed: a lot held on two "
+       "days counts twice.", "sum over shift days of count distinct lots held that day",
+       "holds"),
+    _m("released", "Released", "Release", "holds",
+       "Hold releases on a shift day, before the as-of time: release events, not lots (a "
+       "lot released from two holds counts twice). Over a range the days are summed.",
+       "count of holds whose release falls in the shift day", "holds"),
+    _m("net_change", "Net change", "累計淨變動", "",
+       "New holds (lots a day) minus releases (holds) over the range.",
+       "new holds − released", "holds"),
     _m("future_holds", "Future holds", "Future Hold", "lots",
-       "Future holds set in the range; a repeat of the same lot and reason counts once.",
-       "count distinct (lot, reason)", "holds"),
+       "Holds placed on a shift day that carry a future-hold comment; a repeat of the same "
+       "lot and reason that day counts once. Over a week or month the days are summed.",
+       "count distinct (lot, reason) per shift day", "holds"),
     _m("released_avg_h", "Avg hold duration, released", "平均 Hold 時長 (已 Release)", "h",
-       "Average time from hold to release of the holds released in the range.",
-       "mean(release − hold)", "holds"),
+       "Average time from hold to release of the holds released in the range (before the "
+       "as-of time).", "mean(release − hold)", "holds"),
     _m("released_max_h", "Max hold duration, released", "最長 Hold 時長 (已 Release)", "h",
        "Longest time from hold to release of the holds released in the range.",
        "max(release − hold)", "holds"),
     _m("open_avg_h", "Avg age of open holds", "未 Release 平均時長", "h",
-       "Average time since hold of the holds still open at the range's end.",
-       "mean(end − hold)", "holds"),
+       "Average time from hold to the as-of time of the holds still open then (their hold "
+       "duration so far; not days at station).", "mean(as_of − hold)", "holds"),
     _m("open_max_h", "Max age of open holds", "未 Release 最長時長", "h",
-       "Longest time since hold of the holds still open at the range's end.",
-       "max(end − hold)", "holds"),
+       "Longest time from hold to the as-of time among the holds still open then.",
+       "max(as_of − hold)", "holds"),
     # --- trace --------------------------------------------------------------------------
     _m("seed_containers", "Seed containers", "起始批次", "",
        "Containers the typed values matched.", "", "trace"),

@@ -56,7 +56,7 @@ def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from core.cli import UsageError
-    from core.db import open_lanes
+    from core.db import LaneError, open_lanes
     from core.defects import DefectInputError, DefectRequest, pareto
     from core.defects.attribution import FACTOR_KINDS
     from core.defects.run import run_defect_analysis
@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         if job.state != "done":
             if job.error_type == "DefectInputError":
                 raise UsageError(job.error or "bad input")
+            if job.state == "failed" and isinstance(job.exception, LaneError):
+                raise job.exception  # main() says it and exits 4 (busy, timeout) or 3
             print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
             return 4 if job.state == "cancelled" else 3
         result = job.result
