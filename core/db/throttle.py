@@ -23,7 +23,6 @@ after it took it); a holder in another process is known only by its lease, which
 at most one lease after its holder stops renewing. The earliest of those, capped at the
 lease: never a fixed small number that sends everyone back while the permits are still
 held.
->>>>>>> main
 """
 
 from __future__ import annotations
