@@ -19,7 +19,8 @@ from core.cli import logs
 from core.config import SettingsError
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
-OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds")
+OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
+                    "core.cli.contain")
 
 
 class UsageError(ValueError):
