@@ -65,9 +65,12 @@ def _add_to_commands(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
-                if not any("--verbose" in a.option_strings for a in sub._actions):
-                    # SUPPRESS: a command's absent flag leaves the top-level value alone
-                    sub.add_argument("-v", "--verbose", action="store_true",
+                if "--verbose" not in sub._option_string_actions:
+                    # SUPPRESS: a command's absent flag leaves the top-level value alone;
+                    # -v only where the command does not use it for something else
+                    names = [n for n in ("-v", "--verbose")
+                             if n not in sub._option_string_actions]
+                    sub.add_argument(*names, action="store_true",
                                      default=argparse.SUPPRESS, help=VERBOSE_HELP)
                 _add_to_commands(sub)
 
