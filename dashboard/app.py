@@ -26,6 +26,7 @@ import streamlit as st  # noqa: E402
 from core import live  # noqa: E402
 from core.config import Settings, SettingsError  # noqa: E402
 from core.db import DatabaseUnavailable, Lanes  # noqa: E402
+from core.redact import mask_text  # noqa: E402
 from dashboard import first_run, state  # noqa: E402
 
 log = logging.getLogger("mesdash.dashboard")
@@ -119,10 +120,11 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
         log.exception("opening the database lanes failed")
         st.error(
             f"Opening the database at `{state.mask_url(settings.effective_db_url)}` "
-            f"failed: {type(exc).__name__}: {exc}"
+            f"failed: {type(exc).__name__}: {mask_text(str(exc))}"
         )
     else:
         state.set_lanes_problem(None)
+        state.show_lane_notices()  # above the page: e.g. the shared throttle fell back
         return lanes
     state.set_lanes_problem("unavailable")
     if st.button("Retry the connection", icon=":material/refresh:"):

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from core.cli import logs
 from core.config import SettingsError
 from core.errors import InputError
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    logs.add_flag(parser)
     return parser
 
 
@@ -60,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(argv)  # a usage error is a UsageError: exit 1
+        logs.route(args)  # library logging off stderr (details with --verbose)
         return int(args.func(args) or 0)
     except InputError as exc:  # every bad input: usage, dates, seeds, requests, ...
         print(f"mesdash: {exc}", file=sys.stderr)

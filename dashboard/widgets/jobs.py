@@ -19,6 +19,7 @@ from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
 from core.text import md_escape
 from core.trace import Job
+from dashboard import state
 
 POLL_S = 1.0
 
@@ -50,6 +51,7 @@ def job_progress(job: Job, *, key: str) -> None:
     def block() -> None:
         with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
             _render(job, key)
+        state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
         if not job.active:
             st.rerun(scope="app")
 
