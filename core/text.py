@@ -7,9 +7,13 @@ expander and tab labels and help tooltips. A value from a shared link or from th
 ``[Session expired](https://evil.example)`` in the dashboard's own warning box, or an image
 ``![b](http://host/beacon.png)`` that every viewer's browser fetches. ``md_escape`` is the
 one helper: it puts a backslash before every ASCII punctuation character (CommonMark
-allows it for each of them), which also breaks bare-URL and e-mail autolinks (``://``,
-``www.``, ``@``) and raw HTML (``<``), so the text shows exactly as written. ``plain``
-turns a markdown text built here back into plain text for the command line.
+allows it for each of them), so no link, image, raw HTML (``<``), emphasis or Streamlit
+directive remains. Bare URLs and e-mail addresses are another matter: GitHub-flavoured
+markdown links them *after* the escapes are undone (remark-gfm finds ``http://``,
+``www.`` and ``name@host.tld`` in the parsed text; seen in Chromium), so an invisible
+WORD JOINER (U+2060) is put inside each such pattern (after ``:`` before ``//``, after
+``www``, after ``@``): the text reads the same and is no longer a link. ``plain`` turns a
+markdown text built here back into plain text for the command line.
 
 Dataframes, select boxes and download names render text literally and need nothing;
 plotly labels have their own escape (dashboard/widgets/charts.py ``plot_label``).
@@ -23,6 +27,11 @@ from typing import Any
 
 _SPECIAL = frozenset(string.punctuation)  # every ASCII punctuation character
 _ESCAPED = re.compile(r"\\([" + re.escape(string.punctuation) + r"])")
+_JOINER = "\u2060"  # WORD JOINER: invisible, and no word character to a link finder
+# where GFM's autolink finder would start (in escaped text): "scheme:" before "//",
+# "www" before ".", "@" before a host
+_AUTOLINK = re.compile(r"(\\:)(?=\\/\\/)|(?<![^\W_])(www)(?=\\\.)|(\\@)", re.I)
+_JOINED = re.compile(r"(\\:|www|\\@)" + _JOINER, re.I)
 
 
 def md_escape(value: Any) -> str:
@@ -32,6 +41,7 @@ def md_escape(value: Any) -> str:
         return ""
     text = str(value)
     out = "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+    out = _AUTOLINK.sub(lambda m: m.group(0) + _JOINER, out)
     # line breaks stay text: a newline could end the paragraph (a new heading or list)
     return out.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
@@ -43,7 +53,7 @@ def md_join(values: Any, sep: str = ", ") -> str:
 
 def md_unescape(markdown: str) -> str:
     """``md_escape`` undone (the product's own markdown, bold included, is kept)."""
-    return _ESCAPED.sub(r"\1", markdown)
+    return _ESCAPED.sub(r"\1", _JOINED.sub(r"\1", markdown))
 
 
 def plain(markdown: str) -> str:

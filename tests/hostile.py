@@ -123,6 +123,10 @@ _LIVE_MARKDOWN = [
     re.compile(r"(?<!\\)<\s*/?\s*(a|img)\b", re.I),  # raw HTML
     re.compile(r"evil\.example|beacon\.png"),  # an unescaped dot: an autolinked host
 ]
+# GitHub-flavoured autolinks are found in the text *after* escapes are undone (remark-gfm
+# works on the parsed text), so a backslash does not stop them: checked on that text
+_AUTOLINK = re.compile(r"https?://|www\.|[-.\w+]@[-\w]+\.\w", re.I)
+_UNESCAPE = re.compile(r"\\(.)")
 _LIVE_PLOTLY = re.compile(r"<\s*/?\s*(a|img)\b", re.I)
 
 
@@ -141,7 +145,8 @@ def live_markup(at: Any) -> list[str]:
     """Every place the page shows planted markup as markup (empty: none)."""
     markdown, figures = shown_texts(at)
     bad = [f"{where}: {text[:300]}" for where, text in markdown
-           if any(p.search(text) for p in _LIVE_MARKDOWN)]
+           if any(p.search(text) for p in _LIVE_MARKDOWN)
+           or _AUTOLINK.search(_UNESCAPE.sub(r"\1", text))]
     for spec in figures:
         bad += [f"plotly: {s[:300]}" for s in _plotly_labels(json.loads(spec))
                 if _LIVE_PLOTLY.search(s)]

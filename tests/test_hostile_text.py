@@ -59,6 +59,8 @@ def test_md_escape_leaves_no_markup_and_plain_gives_the_text_back(text: str) -> 
     # every ASCII punctuation character is escaped, none is left bare
     assert not re.search(r"(?<!\\)[\[\]()<>!*_`#|:$&@.]", out.replace("\\\\", "")), out
     assert "\n" not in out
+    # GFM autolinks are found after escapes are undone: none may be left there either
+    assert not re.search(r"https?://|www\.|\w@\w", re.sub(r"\\(.)", r"\1", out)), out
     assert plain(out) == text.replace("\n", " ")
     assert plain(f"**Label.** {out}") == f"Label. {text}".replace("\n", " ")
 
