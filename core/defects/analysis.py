@@ -380,6 +380,10 @@ _HISTORY_EMPTY = pa.table({
     "trackinqty": pa.array([], pa.int64())})
 
 
+_SINCE = ("(SELECT * FROM hist_all WHERE CAST($since AS TIMESTAMP) IS NULL "
+          "OR trackintimestamp >= $since)")
+
+
 def analyse_forward(
     detection: Detection, downstream: Source, stations: StationMap, *,
     history: Source | None = None, since: dt.datetime | None = None, threads: int = 1,
@@ -397,8 +401,6 @@ def analyse_forward(
         con.register("stations", stations.table)
         _attach(con, "down", downstream)
         _attach(con, "hist_all", history if history is not None else _HISTORY_EMPTY)
-        con.execute("CREATE TEMP VIEW hist AS SELECT * FROM hist_all "
-                    "WHERE $since IS NULL OR trackintimestamp >= $since", {"since": since})
         det_seq = detection.detection_seq if detection.detection_seq is not None else -1
         base = con.execute(
             "SELECT coalesce(sum(input), 0)::BIGINT, count(*) FROM seeds WHERE defective"
@@ -425,11 +427,11 @@ def analyse_forward(
             SELECT t.containerid, st.station_group,
                    coalesce(nullif(trim(t.equipmentname), ''), '{UNKNOWN}') AS machine,
                    coalesce(t.{ENTERED}, 0) AS qty
-            FROM ({entered_grouped_sql("hist", extra=("workcentername", "equipmentname"))}) t
+            FROM ({entered_grouped_sql(_SINCE, extra=("workcentername", "equipmentname"))}) t
             JOIN stations st ON st.work_center = t.workcentername
             WHERE st.group_seq > $seq
             """,  # generated text (core.stepqty) and fixed names, no input
-            {"seq": det_seq},
+            {"seq": det_seq, "since": since},
         )
         unplaced = con.execute(
             "SELECT count(*) FROM down WHERE workcentername IS NULL OR workcentername NOT IN "
