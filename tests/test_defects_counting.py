@@ -240,7 +240,7 @@ def test_cli_json_prints_both_parts_and_a_null_lift(tmp_path: Path) -> None:
     assert (k["detection_charged"], k["detection_uncharged"], k["detection_defects"],
             k["detection_input"]) == (6, 9, 15, 2300)
     assert data["request"]["reasons"] == [] and data["request"]["start"] == "2026-06-01"
-    wb1 = [r for r in data["paretos"]["machine"] if r["factor"] == "焊接_WB / WB1"][0]
+    wb1 = next(r for r in data["paretos"]["machine"] if r["factor"] == "焊接_WB / WB1")
     assert wb1["lift"] is None and wb1["lift_note"] == LIFT_UNDEFINED
     assert (wb1["defects"], wb1["charged"], wb1["uncharged"]) == (15, 6, 9)
     assert data["paretos"]["reason"][0] == {
