@@ -56,3 +56,25 @@ def pareto_figure(
         clickmode="event+select",
     )
     return fig
+
+
+def integer_axis(fig: go.Figure, max_value: float | None, *, axis: str = "yaxis") -> None:
+    """Whole-number ticks on an axis of counts (lots, pcs): plotly puts ticks at 0.5 on a
+    small range, which reads as half a lot. Under 10 the step is 1; above, plotly's own
+    steps are whole already, and ``,d`` keeps the labels whole."""
+    layout: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
+    if max_value is None or max_value < 10:
+        layout["dtick"] = 1
+    fig.update_layout({axis: layout})
+
+
+def mark_partial_periods(fig: go.Figure, starts: Sequence[Any], partial: Sequence[Any],
+                         *, width: Any, text: str = "partial") -> None:
+    """Shade the periods (``starts[i]`` .. ``starts[i] + width``) that the range covers
+    only in part (``partial[i]`` true: a first or last period cut by the range, or one
+    still under way), so a short bar is not read as a drop."""
+    for start, cut in zip(starts, partial, strict=True):
+        if cut:
+            fig.add_vrect(x0=start, x1=start + width, fillcolor="grey", opacity=0.15,
+                          line_width=0, annotation_text=text,
+                          annotation_position="top left")
