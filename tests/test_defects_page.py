@@ -105,7 +105,8 @@ def test_lot_detail_of_a_big_analysis_is_built_per_page_without_a_cache(
 
 
 def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  # noqa: F811
-    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20",
+    # detection at trim/form: the demo books rejects at later stations (元件切割, TMTT)
+    params = {"station": "切彎腳", "start": "2026-09-01", "end": "2026-11-20",
               "direction": "forward", "run": "1"}
     at = open_page(params)
     finish_jobs()
@@ -116,3 +117,5 @@ def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  #
                                         "downstream_uncharged", "detection_charged")} <= labels
     tables = [d.value for d in at.dataframe if "rejects" in d.value.columns]
     assert tables and {"input", "uncharged", "rate"} <= set(tables[0].columns)
+    station = tables[0]
+    assert (station["input"] > 0).all() and (station["rate"] > 0).all()
