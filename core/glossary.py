@@ -57,14 +57,14 @@ _MEASURES: tuple[Measure, ...] = (
     _m("defective_lots", "Defective lots", "不良 LOT 數", "lots",
        "Seed lots with at least one defect at the detection station.",
        "count of seed lots with defects > 0", "defects"),
-    _m("detection_input", "Detection input", "投入數", "pcs",
+    _m("detection_input", "Detection input", "偵測站投入數", "pcs",
        "Quantity that entered the detection step: per lot the largest trackinqty of the "
        "rows of that track-in (partial track-outs repeat the track-in with what is left).",
        "sum over seed lots of max(trackinqty) of the track-in", "defects"),
-    _m("detection_charged", "Charged defects", "扣帳報廢量", "pcs",
+    _m("detection_charged", "Charged defects", "扣帳不良數", "pcs",
        "Charged scrap of the selected loss reasons booked at the detection station.",
        "rejectqty + standbyqty + qtytoprocess + inprocessqty + processedqty", "defects"),
-    _m("detection_uncharged", "Uncharged defects", "不扣帳報廢量", "pcs",
+    _m("detection_uncharged", "Uncharged defects", "不扣帳不良數", "pcs",
        "Uncharged defect quantity (defectqty) of the selected loss reasons booked at the "
        "detection station.", "defectqty", "defects"),
     _m("detection_defects", "Defects at detection", "不良數", "pcs",
@@ -195,14 +195,17 @@ _MEASURES: tuple[Measure, ...] = (
        "max(end − hold)", "holds"),
     # --- trace --------------------------------------------------------------------------
     _m("seed_containers", "Seed containers", "起始批次", "",
-       "Containers the typed values matched.", "count", "trace"),
+       "Containers the typed values matched.", "", "trace"),
     _m("containers", "Containers", "批次數", "",
-       "Containers in the lineage (seeds, ancestors or descendants).", "count", "trace"),
+       "Containers in the lineage (seeds, ancestors or descendants).", "", "trace"),
     _m("edges", "Edges", "關聯數", "", "Genealogy links (split, merge, rework, wafer origin).",
-       "count", "trace"),
-    _m("roots", "Roots", "根批次", "", "Containers with no parent in the lineage.", "count",
+       "", "trace"),
+    _m("roots", "Roots", "根批次", "", "Containers with no parent in the lineage.", "",
        "trace"),
-    _m("levels", "Levels", "層數", "", "Genealogy levels from the seeds.", "count", "trace"),
+    _m("levels", "Levels", "層數", "",
+       "Genealogy steps walked from the seeds (one round of batched queries each, the last "
+       "finding nothing new); the graph's generations count from the roots instead.",
+       "", "trace"),
 )
 
 GLOSSARY: dict[str, Measure] = {m.key: m for m in _MEASURES}

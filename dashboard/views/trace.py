@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import glossary
 from core.db import LaneError
 from core.trace import (
     DEFAULT_DOMAINS,
@@ -126,14 +127,10 @@ spool: Spool = job.spool
 
 lin = result.lineage
 cols = st.columns(5)
-cols[0].metric("Seed containers", f"{lin['seeds']:,}")
-cols[1].metric("Containers", f"{lin['nodes']:,}")
-cols[2].metric("Edges", f"{lin['edges']:,}")
-cols[3].metric("Roots", f"{lin['roots']:,}")
-cols[4].metric("Levels", f"{lin['levels']:,}",
-               help="Genealogy steps walked from the seeds (one round of batched queries "
-                    "each, the last finding nothing new). The graph's generations count "
-                    "from the roots instead.")
+_LINEAGE_KPIS = (("seed_containers", "seeds"), ("containers", "nodes"), ("edges", "edges"),
+                 ("roots", "roots"), ("levels", "levels"))
+for col, (key, field) in zip(cols, _LINEAGE_KPIS, strict=True):
+    col.metric(glossary.label(key), f"{lin[field]:,}", help=glossary.help_text(key))
 for seed in result.seeds.values():
     st.caption(f"{KINDS[seed.kind]}: {len(seed.matches):,} of {len(seed.values):,} values "
                f"matched {len(seed.container_ids):,} containers.")

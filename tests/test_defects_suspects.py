@@ -1,0 +1,119 @@
+"""Suspects (core/defects/suspects.py): q-values, the lift interval and the ranking rule.
+
+Hand-computed BH q-values; a lift interval whose coverage is checked by simulation on
+clustered lots (pieces of one lot fail together, so an interval that treats pieces as
+independent covers far less than 95 %); rankings where a machine every lot passed or a
+factor with three lots would lead a naive sort.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from core.defects.suspects import bh_qvalues, describe_suspect, lift_interval, rank, top_suspects
+
+
+def test_bh_qvalues_by_hand() -> None:
+    # sorted p: 0.01, 0.03, 0.04, 0.20 (m = 4): p·m/rank = 0.04, 0.06, 0.0533, 0.20,
+    # then the running minimum from the top: 0.04, 0.0533, 0.0533, 0.20
+    q = bh_qvalues(np.array([0.01, 0.04, 0.03, 0.2]))
+    assert q == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.2])
+
+
+def test_bh_counts_only_the_tested_factors() -> None:
+    p = np.array([0.01, 0.04, 0.5, 0.9])
+    q = bh_qvalues(p, np.array([True, True, False, False]))
+    assert q[:2] == pytest.approx([0.02, 0.04])  # m = 2, not 4
+    assert np.isnan(q[2:]).all()
+
+
+def _sums(d: np.ndarray, n: np.ndarray) -> dict[str, float]:
+    return {"lots": len(d), "input": n.sum(), "defects": d.sum(), "sdd": (d * d).sum(),
+            "sdn": (d * n).sum(), "snn": (n * n).sum()}
+
+
+def test_lift_interval_covers_the_true_lift_with_clustered_lots() -> None:
+    """Lots of 1000 pcs; each lot's defect probability varies (beta-distributed), exposed
+    lots fail twice as often: the true lift is 2. The interval must cover it in about 95 %
+    of repetitions; a pieces-as-units interval covers it far less often."""
+    rng = np.random.default_rng(3)
+    covered = naive_covered = 0
+    runs = 300
+    for _ in range(runs):
+        n_e, n_u = np.full(60, 1000.0), np.full(240, 1000.0)
+        d_e = rng.binomial(1000, rng.beta(0.5, 0.5 / 0.02 - 0.5, 60) * 2).astype(float)
+        d_u = rng.binomial(1000, rng.beta(0.5, 0.5 / 0.02 - 0.5, 240)).astype(float)
+        e = _sums(d_e, n_e)
+        totals = {k: e[k] + v for k, v in _sums(d_u, n_u).items()}
+        low, high = lift_interval(exposed={k: np.array([v]) for k, v in e.items()},
+                                  totals=totals)
+        covered += bool(low[0] <= 2.0 <= high[0])
+        lift = (d_e.sum() / n_e.sum()) / (d_u.sum() / n_u.sum())
+        half = 1.96 * np.sqrt(1 / d_e.sum() + 1 / d_u.sum())  # pieces as units (Poisson)
+        naive_covered += bool(lift * np.exp(-half) <= 2.0 <= lift * np.exp(half))
+    assert 0.90 <= covered / runs <= 0.99, covered / runs
+    assert naive_covered / runs < 0.6, naive_covered / runs
+
+
+def test_lift_interval_undefined_without_defects_on_a_side() -> None:
+    e = {"lots": np.array([5.0]), "input": np.array([500.0]), "defects": np.array([0.0]),
+         "sdd": np.array([0.0]), "sdn": np.array([0.0]), "snn": np.array([50000.0])}
+    totals = {"lots": 10, "input": 1000, "defects": 7, "sdd": 25, "sdn": 700,
+              "snn": 100000}
+    low, high = lift_interval(exposed=e, totals=totals)
+    assert np.isnan(low[0]) and np.isnan(high[0])
+
+
+def _factors(rows: list[tuple[str, int, int, float, float, float | None]]) -> pa.Table:
+    """(factor, lots, defects, rate, rate_unexposed, lift); p from a fixed table."""
+    p_of = {"planted": 1e-6, "everyone": 1e-9, "tiny": 0.001, "plain": 0.4, "good": 0.99}
+    return pa.table({
+        "factor_kind": ["machine"] * len(rows),
+        "factor": [r[0] for r in rows], "detail": ["焊接_DB"] * len(rows),
+        "lots": [r[1] for r in rows], "defective_lots": [0] * len(rows),
+        "input": [r[1] * 1000 for r in rows], "defects": [r[2] for r in rows],
+        "rate": [r[3] for r in rows], "rate_unexposed": [r[4] for r in rows],
+        "lift": pa.array([r[5] for r in rows], pa.float64()),
+        "p_value": [p_of[r[0]] for r in rows],
+    })
+
+
+def test_ranking_puts_the_planted_machine_first() -> None:
+    factors = _factors([
+        ("everyone", 635, 4000, 0.0063, None, None),  # every lot passed: lift undefined
+        ("tiny", 3, 90, 0.03, 0.006, 5.0),            # big lift, three lots
+        ("plain", 200, 1300, 0.0065, 0.0062, 1.05),
+        ("planted", 89, 1450, 0.0163, 0.0040, 4.1),
+        ("good", 150, 300, 0.002, 0.0075, 0.27),
+    ])
+    ranked = rank(factors, min_lots=10)
+    order = ranked["factor"].to_pylist()
+    assert order[0] == "planted"
+    assert ranked["suspect_rank"].to_pylist()[:2] == [1, 2]  # planted, then plain
+    assert order[1] == "plain"
+    # no undefined lift and no three-lot factor becomes a suspect, whatever their p
+    by_name = {r["factor"]: r for r in ranked.to_pylist()}
+    assert by_name["everyone"]["suspect_rank"] is None and not by_name["everyone"]["tested"]
+    assert by_name["tiny"]["suspect_rank"] is None and by_name["tiny"]["q_value"] is None
+    assert by_name["good"]["suspect_rank"] is None  # tested, but lift below 1
+    assert by_name["good"]["tested"]
+    # the undefined lift comes after every defined one
+    assert order[-1] == "everyone"
+    # q over the three tested factors (planted, plain, good)
+    q = bh_qvalues(np.array([1e-6, 0.4, 0.99]))
+    assert by_name["planted"]["q_value"] == pytest.approx(q[0])
+    assert by_name["plain"]["q_value"] == pytest.approx(q[1])
+
+
+def test_top_suspects_and_their_words() -> None:
+    ranked = rank(_factors([("planted", 89, 1450, 0.0163, 0.0040, 4.1),
+                            ("everyone", 635, 4000, 0.0063, None, None)]), min_lots=10)
+    tops = top_suspects(ranked, 5)
+    assert [t["factor"] for t in tops] == ["planted"]
+    assert set(tops[0]) == {"kind", "factor", "detail", "lots", "rate", "rate_unexposed",
+                            "lift", "lift_low", "lift_high", "p_value", "q_value"}
+    text = describe_suspect({**tops[0], "lift_low": 2.9, "lift_high": 5.8}, 635)
+    assert text == ("planted (焊接_DB): 89 of 635 lots passed it; their defect rate 1.63 % "
+                    "vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 1.0e-06")

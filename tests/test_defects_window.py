@@ -1,0 +1,63 @@
+"""The suspect window (core/defects/window.py) on hand-built lots with a known bad spell."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from core.defects.window import find_window, lots_in_window, period_rates, period_start
+
+
+def _lots(spec: dict[int, tuple[int, int]]) -> pd.DataFrame:
+    """{day of November: (lots, defects per lot)}; every lot 1000 pcs in, passed at noon."""
+    rows = []
+    for day, (n, d) in spec.items():
+        for i in range(n):
+            rows.append({"when": datetime(2026, 11, day, 12) + timedelta(minutes=i),
+                         "input": 1000, "defects": d})
+    return pd.DataFrame(rows)
+
+
+def test_the_bad_spell_is_the_window() -> None:
+    # baseline 0.4 %; days 10-13 at 2 %, with day 12 idle (no lots): bridged
+    spec = {d: (4, 4) for d in range(1, 21)}
+    spec.update({10: (4, 20), 11: (5, 20), 13: (4, 20)})
+    del spec[12]
+    spec[16] = (1, 30)  # one lot: too few to call a day elevated
+    rates = period_rates(_lots(spec), 0.004, start=date(2026, 11, 1), end=date(2026, 11, 20))
+    assert len(rates) == 20  # the idle day is on the axis
+    assert rates.loc[rates["period"] == date(2026, 11, 12), "lots"].item() == 0
+    w = find_window(rates)
+    assert (w.start, w.end) == (date(2026, 11, 10), date(2026, 11, 13))
+    assert w.periods == 3 and w.lots == 13
+    assert w.rate == pytest.approx(0.02)
+    inside = lots_in_window(_lots(spec), w)
+    assert len(inside) == 13
+
+
+def test_two_quiet_days_end_a_run_and_the_longer_run_wins() -> None:
+    spec = {d: (4, 4) for d in range(1, 21)}
+    spec.update({3: (4, 20), 6: (4, 20), 7: (4, 20), 8: (4, 20)})  # 3 alone; 6-8 a run
+    w = find_window(period_rates(_lots(spec), 0.004))
+    assert (w.start, w.end) == (date(2026, 11, 6), date(2026, 11, 8))
+
+
+def test_nothing_elevated_is_no_window() -> None:
+    w = find_window(period_rates(_lots({d: (4, 4) for d in range(1, 10)}), 0.004))
+    assert not w.found and w.lots == 0
+
+
+def test_weeks_start_on_monday_and_the_window_ends_on_sunday() -> None:
+    assert period_start(pd.Series([datetime(2026, 11, 19, 8)]), "week").iloc[0] == date(
+        2026, 11, 16)
+    spec = {d: (4, 4) for d in range(2, 30)}
+    spec.update({d: (4, 20) for d in range(16, 23)})  # the week of Mon 16 Nov
+    w = find_window(period_rates(_lots(spec), 0.004, period="week"), period="week")
+    assert (w.start, w.end) == (date(2026, 11, 16), date(2026, 11, 22))
+
+
+def test_unknown_period_is_refused() -> None:
+    with pytest.raises(ValueError, match="period must be one of"):
+        period_rates(_lots({1: (1, 1)}), 0.004, period="month")
