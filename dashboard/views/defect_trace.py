@@ -29,7 +29,13 @@ from core.export import csv_bytes
 from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.charts import integer_axis, mark_partial_periods, pareto_figure
+from dashboard.widgets.charts import (
+    BAR_COLOR,
+    OTHERS_COLOR,
+    integer_axis,
+    mark_partial_periods,
+    pareto_figure,
+)
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -289,11 +295,11 @@ if result.backward is not None:
                 "lots": st.column_config.NumberColumn(
                     glossary.label("exposed_lots"), format="localized",
                     help=glossary.help_text("exposed_lots")),
-                **{c: st.column_config.NumberColumn(format="localized")
-                   for c in ("defective_lots", "input")},
                 **{c: st.column_config.NumberColumn(glossary.label(key), format="localized",
                                                     help=glossary.help_text(key))
-                   for c, key in (("defects", "detection_defects"),
+                   for c, key in (("defective_lots", "defective_lots"),
+                                  ("input", "detection_input"),
+                                  ("defects", "detection_defects"),
                                   ("charged", "detection_charged"),
                                   ("uncharged", "detection_uncharged"))},
                 "rate": st.column_config.NumberColumn(
@@ -334,15 +340,18 @@ if result.backward is not None:
         trend = back.trend.to_pandas()
         fig = go.Figure()
         fig.add_bar(x=trend["day"], y=trend["lots"], name=glossary.label("detection_lots"),
-                    opacity=0.4)
+                    marker_color=OTHERS_COLOR)
         fig.add_bar(x=trend["day"], y=trend["defective_lots"],
-                    name=glossary.label("defective_lots"))
+                    name=glossary.label("defective_lots"), marker_color=BAR_COLOR)
         fig.add_scatter(x=trend["day"], y=trend["rate"] * 100,
-                        name=glossary.label("detection_defect_rate_pct"), yaxis="y2")
-        fig.update_layout(barmode="overlay", height=380, legend={"orientation": "h"},
+                        name=glossary.label("detection_defect_rate_pct"), yaxis="y2",
+                        line={"color": "#f28e2b"})
+        fig.update_layout(barmode="overlay", height=380,
+                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                           yaxis={"title": "lots"},
                           yaxis2={"overlaying": "y", "side": "right", "title": "%",
-                                  "rangemode": "tozero"})
+                                  "rangemode": "tozero", "tickmode": "auto",
+                                  "showgrid": False})
         integer_axis(fig, float(trend["lots"].max()) if len(trend) else None)
         mark_partial_periods(fig, [dt.datetime.combine(d, dt.time()) - dt.timedelta(hours=12)
                                    for d in trend["day"]], list(trend["partial"]),
