@@ -102,6 +102,10 @@ def test_duckdb_and_postgresql_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: 
     assert a.kpis == b.kpis and a.kpis["detection_lots"] > 0
     assert a.backward.factors.equals(b.backward.factors)
     assert a.backward.lot_rows() == b.backward.lot_rows() > 0
+    # the demo's data end at the snapshot (anchor day, 08:00): only that day is partial
+    trend = a.backward.trend.to_pylist()
+    assert [r["day"] for r in trend if r["partial"]] == [
+        r["day"] for r in trend if r["day"] == DEMO_ANCHOR]
 
 
 def test_cancel_mid_analysis_returns_every_permit_and_connection(duckdb_lanes: Lanes) -> None:

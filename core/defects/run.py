@@ -32,6 +32,7 @@ from core.defects.detection import Detection, detect
 from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
+from core.live import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import fetch_domain, trace_lineage
@@ -105,11 +106,14 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         job.stage("analysis")
         resources = lanes.slow.fetch_arrow(resources_query(), cancel=cancel)
+        # the warehouse's "now" (the live snapshot's time): a trend day after it is partial
+        snap = lanes.slow.fetch_arrow(snapshot_time_query(), cancel=cancel)
+        as_of = snap.column(0)[0].as_py() if snap.num_rows else None
         back = analyse_backward(
             det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
             reasons_selected=request.reasons, resources=resources,
             exposures_path=job.spool.file("exposures"), threads=local_threads(lanes, settings),
-            period=(request.start_ts, request.end_ts),
+            period=(request.start_ts, request.end_ts), now=as_of,
         )
         for name, table in (("factors", back.factors), ("trend", back.trend),
                             ("reasons", back.reasons)):
