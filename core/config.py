@@ -297,6 +297,14 @@ class Settings:
     # --- pages -------------------------------------------------------------------------------
     page_size: int = _s(50, "Rows a table page shows by default.")
     page_size_max: int = _s(200, "Most rows a table page may show.")
+    # --- test hooks: never set in production ---------------------------------------------
+    test_fault: str = _s(
+        "",
+        "TEST HOOK, never set in production: a lane's driver fails on purpose "
+        "(core/db/faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
+        "M-th statement, after a lane (slow: by default, realtime:, all:). The tests of the "
+        "busy/timeout messages of the pages and of the CLI's exit code 4 set it.",
+    )
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -456,6 +464,13 @@ def _validate(s: Settings) -> list[str]:
                 )
         except Exception as exc:  # sqlalchemy raises ArgumentError for junk
             p.append(f"db_url is not a SQLAlchemy URL ({exc}).")
+    if s.test_fault:
+        from core.db.faults import FaultPlan
+
+        try:
+            FaultPlan.parse(s.test_fault)
+        except ValueError as exc:
+            p.append(f"test_fault = {exc}.")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
         p.append(f"redis_url = {s.redis_url!r} must start with redis://, rediss:// or unix://.")
     return p

@@ -57,6 +57,9 @@ _MEASURES: tuple[Measure, ...] = (
     _m("defective_lots", "Defective lots", "不良 LOT 數", "lots",
        "Seed lots with at least one defect at the detection station.",
        "count of seed lots with defects > 0", "defects"),
+    _m("clean_lots", "Lots without defects", "無不良 LOT 數", "lots",
+       "Seed lots with no defect at the detection station (they count in every rate's "
+       "denominator).", "count of seed lots with defects = 0", "defects"),
     _m("detection_input", "Detection input", "偵測站投入數", "pcs",
        "Quantity that entered the detection step: per lot the largest trackinqty of the "
        "rows of that track-in (partial track-outs repeat the track-in with what is left).",
@@ -126,32 +129,46 @@ _MEASURES: tuple[Measure, ...] = (
        "count of rows with an unmapped workcenter", "defects"),
     # --- reject history ----------------------------------------------------------------
     _m("movein", "Move-in", "投入數", "pcs",
-       "Pieces moved into the steps where rejects were booked, counted once per reject "
-       "event (historymainlineid).", "sum of moveinqty, once per event", "rejects"),
+       "Pieces moved into the steps where the counted reject records were booked, each "
+       "reject event once (event = historymainlineid, else lot + time to the second + step; "
+       "its move-in is repeated on every reason row). In a pareto, each event once per item.",
+       "sum over distinct events of the event's moveinqty", "rejects"),
+    _m("event_movein", "Move-in of the event", "事件投入數", "pcs",
+       "The move-in of the reject event a record belongs to, repeated on each of its "
+       "records (detail rows): sum it once per event, never per row.",
+       "moveinqty of the record's event", "rejects"),
     _m("charged", "Charged scrap", "扣帳報廢量", "pcs",
-       "The five charged buckets summed, nulls as 0.",
+       "The five charged buckets of the counted reject records summed, nulls as 0.",
        "rejectqty + standbyqty + qtytoprocess + inprocessqty + processedqty", "rejects"),
     _m("defect", "Uncharged defect", "不扣帳報廢量", "pcs",
-       "defectqty, reported apart and never added to charged scrap.", "sum of defectqty",
-       "rejects"),
+       "defectqty of the counted reject records, reported apart and never added to "
+       "charged scrap.", "sum of defectqty", "rejects"),
+    _m("total", "Total scrap", "總報廢量", "pcs",
+       "Charged scrap plus uncharged defect of the counted reject records.",
+       "charged + uncharged", "rejects"),
     _m("charged_share_pct", "Charged share", "扣帳占比", "%",
-       "Charged scrap as a share of charged scrap plus uncharged defect.",
+       "Charged scrap as a share of charged scrap plus uncharged defect (0 when both are 0).",
        "charged / (charged + uncharged) × 100", "rejects"),
     _m("reject_rate_pct", "Reject rate", "報廢率", "%",
-       "Charged scrap per piece moved in.", "charged scrap / move-in × 100", "rejects"),
+       "Charged scrap per piece moved in (0 when move-in is 0).",
+       "charged scrap / move-in × 100", "rejects"),
     _m("defect_rate_pct", "Uncharged defect rate", "不扣帳不良率", "%",
-       "Uncharged defect per piece moved in (not the defect trace's rate at detection).",
-       "uncharged defect / move-in × 100", "rejects"),
+       "Uncharged defect (defectqty) per piece moved in, 0 when move-in is 0; not the "
+       "defect trace's rate at detection, which counts charged and uncharged defects per "
+       "piece entering the detection step.", "uncharged defect / move-in × 100", "rejects"),
     _m("lots", "Affected lots", "受影響 LOT", "lots",
-       "Distinct lots with a counted reject record in the filtered set.",
+       "Distinct lots (containers) with a counted reject record in the filtered set.",
        "count distinct containerid", "rejects"),
     _m("workorders", "Affected work orders", "受影響工單", "work orders",
-       "Distinct work orders with a counted reject record in the filtered set.",
-       "count distinct work order", "rejects"),
-    _m("share_pct", "Share", "占比", "%", "An item's part of the pareto's total.",
-       "item / total × 100", "rejects"),
-    _m("cum_pct", "Cumulative %", "累積%", "%",
-       "Running share of the pareto's items, largest first.", "running sum of share", "rejects"),
+       "Distinct work orders with a counted reject record in the filtered set (the "
+       "record's own work order, else its lot's).", "count distinct work order", "rejects"),
+    _m("share_pct", "Share", "占比", "%",
+       "An item's part of the pareto's total of the chosen measure (charged scrap or "
+       "uncharged defect), over the items with more than 0.", "item / total × 100",
+       "rejects"),
+    _m("cum_pct", "Cumulative", "累積", "%",
+       "Running share of the pareto's items, largest first (the last reaches 100).",
+       "running sum of share", "rejects"),
     # --- WIP hold ---------------------------------------------------------------------
     _m("hold_lots_live", "Lots on hold (live snapshot)", "ON HOLD LOT (即時)", "lots",
        "Lots on hold in the live WIP snapshot (dw_mes_lot_v), the authoritative source for "

@@ -54,7 +54,7 @@ def _open(page: str, params: dict[str, str]) -> AppTest:
 
 # Pages whose labels move to the glossary on their own #13 branch: remove a page from here
 # when its labels come from core/glossary.py (strict: an XPASS fails, to say so).
-PENDING = {"views/reject_history.py", "views/wip_hold.py", "views/wip_hold.py#history"}
+PENDING = {"views/wip_hold.py", "views/wip_hold.py#history"}
 
 
 @pytest.mark.parametrize("page", [

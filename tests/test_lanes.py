@@ -22,6 +22,7 @@ from core.db import (
     QueryTimeout,
     open_lanes,
 )
+from core.db.faults import inject
 from core.db.idlist import ID_SEPARATOR, in_ids, sorted_ids
 from core.db.lanes import LiveGate
 from tests.conftest import make_settings
@@ -149,6 +150,53 @@ def test_cancel_interrupts_a_running_query(raw_lanes: Lanes) -> None:
     assert raw_lanes.slow.stats.cancelled == 1
     assert all_returned(raw_lanes)
     assert raw_lanes.slow.fetch_arrow(ids_query(["0000000000000001"])).num_rows == 1
+
+
+@pytest.mark.parametrize("gap", ["before_arm", "before_execute"])
+def test_a_cancel_in_the_gap_before_the_statement_runs_is_not_lost(
+    raw_lanes: Lanes, gap: str
+) -> None:
+    """Issue 15, "the lost cancel": a cancel that came after the lane's "already
+    cancelled?" check but before the statement reached the server was a no-op (an
+    idle connection has nothing to interrupt) and the query then held its permit and
+    connection until its deadline. The gap is widened on purpose: ``before_arm`` stops
+    the query before it registers with its token, ``before_execute`` after registering,
+    just before the real driver sends the statement."""
+    lane = raw_lanes.slow
+    driver = inject(lane)
+    in_gap, go_on = threading.Event(), threading.Event()
+
+    def wait_in_gap() -> None:
+        in_gap.set()
+        go_on.wait(10)
+
+    setattr(driver, gap, wait_in_gap)
+    token = CancelToken()
+    deadline_s = 4.0  # short, so the lost cancel shows as a QueryTimeout, not a hang
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            lane.fetch_arrow(long_query(raw_lanes.backend), cancel=token, deadline_s=deadline_s)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert in_gap.wait(10)
+    st = raw_lanes.stats()["slow"]
+    assert st["pool"]["checked_out"] == 1 and st["throttle"]["in_use"] == 1
+    token.cancel()
+    t0 = time.monotonic()
+    go_on.set()
+    t.join(deadline_s + 5)
+    elapsed = time.monotonic() - t0
+    assert len(outcome) == 1 and isinstance(outcome[0], QueryCancelled), outcome
+    assert elapsed < deadline_s / 2, f"the cancel took {elapsed:.2f} s"
+    assert lane.stats.cancelled == 1 and lane.stats.timeouts == 0
+    assert all_returned(raw_lanes)
+    setattr(driver, gap, None)
+    assert lane.fetch_arrow(ids_query(["0000000000000001"])).num_rows == 1
 
 
 def test_cancel_while_the_stream_is_being_read_is_a_cancel(raw_lanes: Lanes) -> None:

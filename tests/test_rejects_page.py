@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import glossary
 from core.rejects.run import KEY_PREFIX
 from core.trace.jobs import JobManager
 from dashboard.jobs import get_job_manager
@@ -51,7 +52,7 @@ def test_shared_link_runs_and_restores(on_tiny: Path) -> None:  # noqa: F811
     assert [t.value for t in at.title] == ["Reject history"]
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Charged scrap"].replace(",", "")) > 0
+    assert int(metrics[glossary.label("charged")].replace(",", "")) > 0
     assert any(t.label == "Count PB_ diode packages" and t.value for t in at.toggle)
     ms = next(m for m in at.multiselect if m.label == "Station group")
     assert ms.value == ["TMTT"]
@@ -78,7 +79,7 @@ def test_a_bare_open_runs_the_default_range_into_the_url(on_tiny: Path) -> None:
     assert at.query_params["run"] in ("1", ["1"])
     assert at.query_params["start"] in (start.isoformat(), [start.isoformat()])
     assert at.query_params["end"] in (end.isoformat(), [end.isoformat()])
-    assert {m.label for m in at.metric} >= {"Charged scrap", "Move-in"}
+    assert {m.label for m in at.metric} >= {glossary.label("charged"), glossary.label("movein")}
 
 
 def test_a_link_that_names_its_range_runs_it_without_run(on_tiny: Path) -> None:  # noqa: F811
@@ -88,7 +89,7 @@ def test_a_link_that_names_its_range_runs_it_without_run(on_tiny: Path) -> None:
     assert not at.error, [e.value for e in at.error]
     assert at.query_params["run"] in ("1", ["1"])
     assert at.query_params["start"] in ("2026-09-01", ["2026-09-01"])
-    assert {m.label for m in at.metric} >= {"Charged scrap", "Move-in"}
+    assert {m.label for m in at.metric} >= {glossary.label("charged"), glossary.label("movein")}
     at = _open({"t_excluded": "1"})
     assert at.query_params["run"] in ("1", ["1"]) and "start" in at.query_params
     assert next(t for t in at.toggle if t.label == "Count excluded reasons").value
@@ -177,3 +178,99 @@ def test_a_list_matching_too_much_is_a_message_and_stays_until_run(
     at.run()
     assert not at.exception and _slow_queries() == before
     assert any("seed_max_matches" in w.value for w in at.warning)
+
+
+def _plotly_specs(at: AppTest) -> dict[str, dict]:
+    """The page's plotly figures (as JSON) by widget key suffix (rj_trend, rj_pareto)."""
+    import json
+
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        out["rj_pareto" if "yaxis2" in spec["layout"] else "rj_trend"] = spec
+    return out
+
+
+KPI_KEYS = ("charged", "defect", "total", "charged_share_pct", "movein", "reject_rate_pct",
+            "defect_rate_pct", "lots", "workorders")
+
+
+def test_every_measure_on_the_page_is_named_by_the_glossary(on_tiny: Path) -> None:  # noqa: F811
+    """KPI labels and tooltips, chart axes, table and CSV headers of the measures come from
+    core/glossary.py (rejects section); the uncharged defect rate is not called "Defect
+    rate" (the defect trace's measure)."""
+    at = _open({"run": "1", "start": "2026-09-03", "end": "2026-11-19", "grain": "month"})
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m for m in at.metric}
+    assert set(metrics) == {glossary.label(k) for k in KPI_KEYS}
+    for key in KPI_KEYS:
+        assert metrics[glossary.label(key)].help == glossary.help_text(key), key
+    assert "Uncharged defect rate (%)" in metrics and "Defect rate" not in metrics
+    specs = _plotly_specs(at)
+    pareto = specs["rj_pareto"]["layout"]
+    assert pareto["yaxis"]["title"]["text"] == glossary.label("charged")
+    assert pareto["yaxis2"]["title"]["text"] == glossary.label("cum_pct")
+    assert pareto["yaxis"]["tickformat"] == ",d"  # counts: whole-number ticks
+    trend = specs["rj_trend"]
+    assert trend["layout"]["yaxis"]["title"]["text"] == glossary.label("total")
+    assert [t["name"] for t in trend["data"]] == [glossary.label("charged", unit=False),
+                                                  glossary.label("defect", unit=False)]
+    frames = [df.value for df in at.dataframe]
+    pareto_table = next(f for f in frames if "reason" in f.columns)
+    assert {glossary.label(k) for k in ("charged", "defect", "movein", "lots", "share_pct",
+                                        "cum_pct", "reject_rate_pct")} <= set(pareto_table)
+    detail = next(f for f in frames if "lot" in f.columns)
+    assert {glossary.label("charged"), glossary.label("event_movein")} <= set(detail.columns)
+    assert "charged total" not in detail.columns
+
+
+def test_partial_periods_are_marked_and_said(on_tiny: Path) -> None:  # noqa: F811
+    """2026-09-03 ~ 2026-11-19 by month: September (28 of 30 days) and November (19 of 30)
+    are partial, October whole."""
+    at = _open({"run": "1", "start": "2026-09-03", "end": "2026-11-19", "grain": "month"})
+    assert not at.error, [e.value for e in at.error]
+    trend = _plotly_specs(at)["rj_trend"]["data"][0]
+    assert trend["x"] == ["2026-09", "2026-10", "2026-11"]
+    assert trend["marker"]["pattern"]["shape"] == ["/", "", "/"]
+    note = " ".join(c.value for c in at.caption)
+    assert "2026-09 partial (28 of 30 days); 2026-11 partial (19 of 30 days)" in note
+    table = next(df.value for df in at.dataframe if "coverage of the period" in df.value.columns)
+    assert list(table["coverage of the period"]) == [
+        "partial (28 of 30 days)", "whole", "partial (19 of 30 days)"]
+
+
+@pytest.mark.parametrize(("dim", "said"), [
+    ("workflow", "dw_mes_lot_v.workflowname"), ("machine", "counts for its first listed"),
+])
+def test_machine_and_workflow_paretos_say_how_they_count(
+    on_tiny: Path, dim: str, said: str  # noqa: F811
+) -> None:
+    at = _open({"run": "1", "start": "2026-09-01", "end": "2026-11-19", "dim": dim})
+    assert not at.error, [e.value for e in at.error]
+    assert any(said in c.value for c in at.caption), [c.value for c in at.caption]
+    table = next(df.value for df in at.dataframe if dim in df.value.columns)
+    assert len(table) > 0
+    if dim == "workflow":
+        from core.rejects.workflow import UNKNOWN
+
+        assert UNKNOWN in set(table["workflow"])  # finished lots have left WIP
+    else:
+        assert not table["machine"].str.contains(",").any()
+
+
+def test_count_axes_never_tick_between_whole_numbers() -> None:
+    """A pareto of 1 and 2 lots (WIP hold) or a trend of a few pieces: ticks on whole
+    numbers; an axis of rates keeps plotly's own ticks."""
+    from dashboard.widgets.charts import count_axis, pareto_figure, trend_figure
+
+    fig = pareto_figure(["a", "b"], [2, 1], [66.7, 100.0], bar_name="lots")
+    y = fig.layout.yaxis
+    assert (y.tickmode, y.dtick, y.tickformat) == ("linear", 1, ",d")
+    big = pareto_figure(["a", "b"], [1234, 17], [98.6, 100.0], bar_name="lots").layout.yaxis
+    assert big.dtick >= 1 and float(big.dtick).is_integer()
+    assert pareto_figure(["a"], [0.25], None, bar_name="rate").layout.yaxis.dtick is None
+    trend = trend_figure(["2026-11"], [("charged", [3]), ("defect", [2])], [True],
+                         y_title="pcs").layout.yaxis
+    assert (trend.tickmode, trend.dtick) == ("linear", 1)
+    assert count_axis([4, 12], top=None)["dtick"] == 5  # 12 / 5 ticks -> a step of 5
+    assert count_axis([3, 4], top=60)["dtick"] == 20  # stacked: the top decides

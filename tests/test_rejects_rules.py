@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 
-from core import schema
+from core import glossary, schema
 from core.db import open_lanes
 from core.db.engines import make_engine
 from core.rejects.load import load_containers, load_range
@@ -55,6 +55,19 @@ SPECS = [
          workcentersequence_group="1"),
     dict(spec="S-TM", specsequence="200", work_center="TMTT", work_center_group="TMTT",
          workcentersequence_group="11"),
+]
+WIP_AS_OF = datetime(2026, 3, 7, 6, 0)
+LOT_V = [  # the WIP snapshot: where a lot's workflow comes from (core.rejects.workflow)
+    dict(containerid="C000000000000001", lotid="LOT-A1", workorder="GA26010001",
+         workflowname="WF-A", sys_date=WIP_AS_OF),
+    dict(containerid="C000000000000002", lotid="LOT-B1", workorder="GC26010002",
+         workflowname="WF-B", sys_date=WIP_AS_OF),
+    dict(containerid="C000000000000004", lotid="DUP-1", workorder="GA26010009",
+         workflowname=None, sys_date=WIP_AS_OF),  # in WIP without a workflow: (none)
+    # raw material in the store (no work order): not WIP, its workflow is not taken
+    dict(containerid="M000000000000001", lotid="MAT-1", workorder=None,
+         workflowname="WF-RAW", sys_date=WIP_AS_OF),
+    # LOT_PB has left WIP: unknown
 ]
 EXCLUDE = [
     dict(reason_id="X1", reason_name="358", description="by code", enable_flag="Y"),
@@ -140,7 +153,7 @@ def _fill(url: str, schema_name: str) -> None:
     engine = make_engine(url, schema=schema_name, pool=None, read_only=False)
     try:
         tables = [schema.container, schema.lotrejecthistory, schema.spec_workcenter,
-                  schema.scrap_reasons_exclude]
+                  schema.scrap_reasons_exclude, schema.lot_v]
         schema.metadata.create_all(engine, tables=tables)
         with engine.begin() as c:
             full = {col.key: None for col in schema.container.c}
@@ -148,6 +161,8 @@ def _fill(url: str, schema_name: str) -> None:
             c.execute(sa.insert(schema.lotrejecthistory), REJECTS)
             c.execute(sa.insert(schema.spec_workcenter), SPECS)
             c.execute(sa.insert(schema.scrap_reasons_exclude), EXCLUDE)
+            wip = {col.key: None for col in schema.lot_v.c}
+            c.execute(sa.insert(schema.lot_v), [{**wip, **r} for r in LOT_V])
     finally:
         engine.dispose()
 
@@ -299,9 +314,9 @@ def test_trend_and_period_filter(sl: Slicer) -> None:
 def test_detail_paging_sorting_and_csv(sl: Slicer) -> None:
     rows, total = sl.detail(P, F, sort="charged", descending=True, page=1, page_size=2)
     assert total == 6
-    assert list(rows["charged total"]) == [45, 20]
+    assert list(rows[glossary.label("charged")]) == [45, 20]
     rows, _ = sl.detail(P, F, sort="charged", descending=True, page=3, page_size=2)
-    assert list(rows["charged total"]) == [8, 4]
+    assert list(rows[glossary.label("charged")]) == [8, 4]
     rows, total = sl.detail(P, F, Selection("reason", "274_OPEN"))
     assert total == 2 and set(rows["lot"]) == {"LOT-A1"}
     data = sl.csv_bytes(P, F)
@@ -411,13 +426,14 @@ def test_short_and_general_forms_agree(
     assert fast._by_event is by_event
     filters = (F, Filters(machine=("TM-02", "M-B")), Filters(period=("day", D3)),
                Filters(reason=("274_OPEN", "001_CRACK"), package=("SOT-23", "PB_SMA")),
-               Filters(station_group=("TMTT",), period=("week", date(2026, 2, 23))))
+               Filters(station_group=("TMTT",), period=("week", date(2026, 2, 23))),
+               Filters(workflow=("WF-A", "(none)"), machine=("TM-01",)))
     for policy in (P, Policy(include_excluded=True, include_pb=True),
                    Policy(True, True, True, True, True)):
         for f in filters:
             want = general.kpis(policy, f)
             assert fast.kpis(policy, f) == want and mid.kpis(policy, f) == want
-            for dim in ("reason", "package", "station_group", "machine"):
+            for dim in ("reason", "package", "station_group", "machine", "workflow"):
                 want_p = general.pareto(policy, f, dim).to_dict("records")
                 assert fast.pareto(policy, f, dim).to_dict("records") == want_p, dim
                 assert mid.pareto(policy, f, dim).to_dict("records") == want_p, dim
@@ -578,3 +594,97 @@ def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
     for f in (F, Filters(machine=("M-B",)), Filters(reason=("274_OPEN",))):
         assert two.kpis(P, f) == one.kpis(P, f)
         assert two.pareto(P, f, "reason").equals(one.pareto(P, f, "reason"))
+
+
+# --- issue 13: machine lists, the workflow dimension, partial periods ---------------------
+
+
+@pytest.mark.parametrize(("equipment", "first"), [
+    ("TM-01,TM-02", "TM-01"), (" TM-02 , TM-01", "TM-02"), ("DB-01", "DB-01"),
+    (",M-B", "M-B"), ("", None), (None, None),
+])
+def test_first_listed_machine(equipment: str | None, first: str | None) -> None:
+    from core.rejects.measures import first_machine
+
+    assert first_machine(equipment) == first
+
+
+def test_machine_pareto_counts_a_machine_list_for_its_first_machine(sl: Slicer) -> None:
+    """E2 is booked on "TM-01,TM-02": the pareto counts it (4 pcs, move-in 500) for TM-01
+    only; a click on TM-01 shows it with the whole list; the machine filter still finds
+    it under TM-02 (any listed machine)."""
+    df = sl.pareto(P, F, "machine")
+    assert list(zip(df["machine"], df["charged"], df["movein"], strict=True)) == [
+        ("TM-02", 57, 2000), ("DB-01", 35, 1000), ("TM-01", 4 + 8, 500 + 900)]
+    assert df["cum_pct"].iloc[-1] == pytest.approx(100)
+    rows, total = sl.detail(P, F, Selection("machine", "TM-01"), sort="charged")
+    assert total == 2
+    assert sorted(zip(rows["machine"], rows[glossary.label("charged")], strict=True)) == [
+        ("TM-01", 8), ("TM-01,TM-02", 4)]
+    rows, total = sl.detail(P, F, Selection("machine", "TM-02"))
+    assert total == 2 and set(rows["machine"]) == {"TM-02"}
+    assert sl.kpis(P, Filters(machine=("TM-02",)))["charged"] == 4 + 57
+    assert "TM-01,TM-02" not in sl.options()["machine"]
+
+
+def test_workflow_dimension_from_the_wip_snapshot(hand: object) -> None:
+    """LOT-A1 and LOT-B1 are in WIP with a workflow; DUP-1 is in WIP without one; LOT_PB
+    has left WIP and the material lot is not WIP (its snapshot row has no work order)."""
+    from core.rejects.workflow import UNKNOWN
+
+    loaded = load_range(hand, D1, D2)
+    assert loaded.workflow_as_of == WIP_AS_OF
+    sl = Slicer(loaded.table)
+    everything = Policy(include_pb=True, include_material=True)
+    df = sl.pareto(everything, F, "workflow")
+    # unknown: LOT_PB 50 (E4, 800) + MAT-1 25 (E5, 100); WF-B: E3 45 + 12 (2000);
+    # WF-A: E1 35 + E2 4 + E6 8 (1000 + 500 + 900)
+    assert list(zip(df["workflow"], df["charged"], df["movein"], strict=True)) == [
+        (UNKNOWN, 75, 900), ("WF-B", 57, 2000), ("WF-A", 47, 2400)]
+    assert sl.kpis(P, Filters(workflow=("WF-A",)))["charged"] == 47
+    assert sl.options()["workflow"] == sorted([UNKNOWN, "WF-A", "WF-B"])
+    rows, total = sl.detail(everything, F, Selection("workflow", UNKNOWN))
+    assert total == 2 and set(rows["lot"]) == {"LOT_PB", "MAT-1"}
+    later = Slicer(load_range(hand, D3, D4).table)
+    assert later.pareto(P, F, "workflow")[["workflow", "charged"]].values.tolist() == [
+        ["(none)", 34]]
+    listed = Slicer(load_containers(hand, ["LOT-A1", "LOT_PB"], max_matches=10).table)
+    got = listed.pareto(Policy(include_pb=True), F, "workflow")
+    assert dict(zip(got["workflow"], got["charged"], strict=True)) == {"WF-A": 47,
+                                                                      UNKNOWN: 50}
+
+
+@pytest.mark.parametrize(("grain", "first", "last", "want"), [
+    # whole days: a day is never cut, at either end
+    ("day", date(2026, 11, 28), date(2026, 11, 30),
+     [("2026-11-28", 1, 1), ("2026-11-29", 1, 1), ("2026-11-30", 1, 1)]),
+    # Fri 11-27 .. Wed 12-09: Fri-Sun of the first week, Mon-Wed of the last
+    ("week", date(2026, 11, 27), date(2026, 12, 9),
+     [("2026-W48", 3, 7), ("2026-W49", 7, 7), ("2026-W50", 3, 7)]),
+    ("month", date(2026, 11, 27), date(2026, 12, 4),
+     [("2026-11", 4, 30), ("2026-12", 4, 31)]),
+    ("month", date(2026, 10, 1), date(2026, 11, 30), [("2026-10", 31, 31), ("2026-11", 30, 30)]),
+    ("month", date(2026, 2, 1), date(2026, 3, 30), [("2026-02", 28, 28), ("2026-03", 30, 31)]),
+    ("week", date(2026, 11, 23), date(2026, 12, 6), [("2026-W48", 7, 7), ("2026-W49", 7, 7)]),
+])
+def test_partial_periods_at_both_ends(grain: str, first: date, last: date,
+                                      want: list[tuple[str, int, int]]) -> None:
+    from core.periods import period_label, periods
+
+    got = periods(grain, (first, last))
+    assert [(period_label(grain, c.start), c.days, c.period_days) for c in got] == want
+    assert [c.partial for c in got] == [d < n for _, d, n in want]
+    notes = [c.note() for c in got]
+    assert notes == [f"partial ({d} of {n} days)" if d < n else "" for _, d, n in want]
+
+
+def test_trend_says_which_periods_the_range_covers_in_part(sl: Slicer) -> None:
+    m = sl.trend(P, F, "month", span=(D1, D2))
+    assert m[["label", "days", "period_days", "partial", "coverage"]].values.tolist() == [
+        ["2026-03", 2, 31, True, "partial (2 of 31 days)"]]
+    w = sl.trend(P, F, "week", span=(D1, D2))  # Sunday 03-01 ends W09, Monday 03-02 opens W10
+    assert list(w["coverage"]) == ["partial (1 of 7 days)", "partial (1 of 7 days)"]
+    d = sl.trend(P, F, "day", span=(D1, D2))
+    assert not d["partial"].any() and list(d["days"]) == [1, 1]
+    whole = sl.trend(P, F, "month")  # a container list has no range: nothing is cut
+    assert not whole["partial"].any() and list(whole["coverage"]) == [""]

@@ -1,11 +1,13 @@
 """`mesdash defects`: the defect trace from the command line (same job as the page).
 
 --json prints the KPIs (core.glossary keys: detection_defects = detection_charged +
-detection_uncharged, ...) and every pareto as lists of {factor, lots, input, defects,
-charged, uncharged, rate, lift, lift_note, p_value, cumulative_pct}; a forward run's
-tables as {factor, lots, input, rejects, uncharged, rate}. Through core.jsonsafe: a lift
-that is undefined is null (never "inf"), missing is null, lists are lists. --out writes
-the tables (factors, lot detail, trend, reasons, or the forward tables) as Parquet files.
+detection_uncharged, ...), ``completeness`` (per input: lineage, history, materials or
+downstream; and ``analysis``, derived from them: status and the reason in words) and every
+pareto as lists of {factor, lots, input, defects, charged, uncharged, rate, lift,
+lift_note, p_value, cumulative_pct}; a forward run's tables as {factor, lots, input,
+rejects, uncharged, rate}. Through core.jsonsafe: a lift that is undefined is null (never
+"inf"), missing is null, lists are lists. --out writes the tables (factors, lot detail,
+trend, reasons, or the forward tables) as Parquet files.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from core.cli import UsageError
-    from core.db import open_lanes
+    from core.db import LaneError, open_lanes
     from core.defects import DefectInputError, DefectRequest, pareto
     from core.defects.attribution import FACTOR_KINDS
     from core.defects.run import run_defect_analysis
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if job.state != "done":
             if job.error_type == "DefectInputError":
                 raise UsageError(job.error or "bad input")
+            if job.state == "failed" and isinstance(job.exception, LaneError):
+                raise job.exception  # main() says it and exits 4 (busy, timeout) or 3
             print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
             return 4 if job.state == "cancelled" else 3
         result = job.result

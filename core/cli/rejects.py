@@ -1,7 +1,12 @@
-"""`mesdash rejects`: reject history on the command line (KPIs, reason pareto, trend).
+"""`mesdash rejects`: reject history on the command line (KPIs, a pareto, trend).
 
 Same core as the page: one primary query on the slow lane, then local slicing with the
 policy toggles and filters; bad input is a UsageError (exit code 1), never a traceback.
+``--by`` picks the pareto's dimension (default reason) under the page's rules (a record
+booked on several machines counts for its first; the workflow comes from the WIP
+snapshot, ``core.rejects.workflow``). The JSON keeps its earlier keys (``kpis``,
+``reason_pareto``, ``trend``) and adds ``pareto_by``/``pareto`` (and the trend's
+partial-period keys); measure names are the glossary's keys.
 """
 
 from __future__ import annotations
@@ -13,15 +18,27 @@ from typing import Any
 
 from core.config import load_settings
 
+BY: dict[str, str] = {
+    "reason": "reason", "package": "package", "type": "type", "function": "function",
+    "group": "station_group", "machine": "machine", "workflow": "workflow",
+}
+"""--by choices and the pareto dimension each names."""
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("rejects", help="reject history: KPIs, reason pareto, trend")
+    p = sub.add_parser("rejects", help="reject history: KPIs, a pareto, trend")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: 30 days ending yesterday)")
     p.add_argument("--end", help="last day, YYYY-MM-DD")
     p.add_argument("--package", action="append", default=[], help="package (repeatable)")
     p.add_argument("--group", action="append", default=[], help="station group (repeatable)")
     p.add_argument("--include-excluded", action="store_true",
                    help="count reasons on the exclusion list")
+    p.add_argument("--by", choices=tuple(BY), default="reason",
+                   help="the pareto's dimension (default reason; machine: a record booked "
+                        "on several machines counts for its first; workflow: from the WIP "
+                        "snapshot, lots that left WIP are unknown)")
+    p.add_argument("--measure", choices=("charged", "defect"), default="charged",
+                   help="what the pareto sorts and shares by (default charged)")
     p.add_argument("--grain", choices=("day", "week", "month"), default="day")
     p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
     out = p.add_mutually_exclusive_group()
@@ -30,13 +47,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _items(pareto: Any, dim: str) -> list[dict[str, Any]]:
+    """Pareto rows as JSON objects: the item under the dimension's name, then the measures."""
+    return [
+        {dim: str(r[dim]), "charged": int(r["charged"]), "defect": int(r["defect"]),
+         "share_pct": round(float(r["share_pct"]), 4), "cum_pct": round(float(r["cum_pct"]), 4)}
+        for r in pareto.to_dict("records")
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
+    from core import glossary
     from core.cli import UsageError
     from core.db import open_lanes
     from core.rejects.inputs import RejectInputError, check_range, known_values
     from core.rejects.load import load_range
-    from core.rejects.measures import Filters, Slicer
+    from core.rejects.measures import DIMENSIONS, Filters, Slicer
     from core.rejects.policy import Policy
+    from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     try:
@@ -61,32 +89,68 @@ def run(args: argparse.Namespace) -> int:
         Path(args.csv).write_bytes(sl.csv_bytes(policy, filters))
         print(f"wrote {args.csv}")
         return 0
+    by = BY[args.by]
     kpis = sl.kpis(policy, filters)
-    pareto = sl.pareto(policy, filters, "reason")
-    trend = sl.trend(policy, filters, args.grain)
+    reason = sl.pareto(policy, filters, "reason")
+    pareto = reason if (by, args.measure) == ("reason", "charged") else sl.pareto(
+        policy, filters, by, args.measure)
+    trend = sl.trend(policy, filters, args.grain, span=(start, end))
+    notes = {"machine": "A record booked on several machines counts for its first listed "
+                        "machine.", "workflow": WORKFLOW_SOURCE}
     result: dict[str, Any] = {
         "start": start.isoformat(), "end": end.isoformat(),
         "policy": policy.chips(filters.package),
         "kpis": kpis,
-        "reason_pareto": [
-            {"reason": r.reason, "charged": int(r.charged), "defect": int(r.defect),
-             "share_pct": round(float(r.share_pct), 4), "cum_pct": round(float(r.cum_pct), 4)}
-            for r in pareto.itertuples()
-        ],
+        "reason_pareto": _items(reason, "reason"),
+        "pareto_by": by,
+        "pareto_measure": args.measure,
+        "pareto_note": notes.get(by),
+        "pareto": _items(pareto, by),
         "trend": [
             {"period": r.label, "charged": int(r.charged), "defect": int(r.defect),
-             "movein": int(r.movein), "reject_rate_pct": float(r.reject_rate_pct)}
+             "movein": int(r.movein), "reject_rate_pct": float(r.reject_rate_pct),
+             "days": int(r.days), "period_days": int(r.period_days),
+             "partial": bool(r.partial)}
             for r in trend.itertuples()
         ],
     }
+    if by == "workflow":
+        result["workflow_as_of"] = (loaded.workflow_as_of.isoformat(sep=" ")
+                                    if loaded.workflow_as_of else None)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     print(f"rejects {start} to {end}: " + " · ".join(result["policy"]))
     for key, value in kpis.items():
-        print(f"  {key:<18} {value:,}" if isinstance(value, int) else f"  {key:<18} {value:.3f}")
-    print("reason pareto (charged, share %, cumulative %):")
-    for r in result["reason_pareto"]:
-        print(f"  {r['reason']:<20} {r['charged']:>10,} {r['share_pct']:>7.2f} "
-              f"{r['cum_pct']:>7.2f}")
+        name = glossary.label(key) if key in glossary.GLOSSARY else key
+        print(f"  {name:<28} {value:,}" if isinstance(value, int)
+              else f"  {name:<28} {value:.3f}")
+    print()
+    _table(result["pareto"], by, DIMENSIONS[by], args.measure, glossary)
+    if result["pareto_note"]:
+        print(f"note: {result['pareto_note']}")
+    if result.get("workflow_as_of"):
+        print(f"WIP snapshot as of {result['workflow_as_of']}")
+    partial = [f"{r['period']} {r['days']} of {r['period_days']} days" for r in result["trend"]
+               if r["partial"]]
+    if partial:
+        print(f"partial {args.grain}s in the range: " + ", ".join(partial))
     return 0
+
+
+def _table(items: list[dict[str, Any]], dim: str, title: str, measure: str,
+           glossary: Any) -> None:
+    """The pareto as a text table: item, charged, defect, share %, cumulative %."""
+    heads = [title, glossary.label("charged"), glossary.label("defect"),
+             glossary.label("share_pct"), glossary.label("cum_pct")]
+    rows = [[str(r[dim]), f"{r['charged']:,}", f"{r['defect']:,}", f"{r['share_pct']:.2f}",
+             f"{r['cum_pct']:.2f}"] for r in items]
+    width = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+             for i, h in enumerate(heads)]
+    print(f"{title} pareto by {glossary.label(measure, unit=False).lower()} "
+          f"({len(items):,} items)")
+    print("  ".join(h.ljust(width[0]) if i == 0 else h.rjust(width[i])
+                    for i, h in enumerate(heads)))
+    for row in rows:
+        print("  ".join(v.ljust(width[0]) if i == 0 else v.rjust(width[i])
+                        for i, v in enumerate(row)))

@@ -2,7 +2,8 @@
 
 Runs the same ``run_trace`` as the page (seeds → lineage → domains on the slow lane,
 spooled to Parquet), inline with a progress line on stderr. ``--json`` prints one JSON
-object (seeds, unmatched, nodes, edges, truncated, per-domain rows and completeness);
+object (seeds, unmatched, nodes, edges, truncated, lineage_completeness, per-domain rows
+and completeness: status, reason in words, failed batches, derived_from);
 ``--out DIR`` copies the spool's Parquet files there (nodes, edges, one per domain).
 Bad input is a UsageError (exit 1), never a traceback.
 """
@@ -92,9 +93,8 @@ def _print_text(result: object, out: str | None) -> None:
     if lin["truncated"]:
         print(f"  TRUNCATED by {lin['truncated']}")
     for name, d in res.domains.items():  # type: ignore[attr-defined]
-        c = d.completeness
-        extra = f" ({len(c['failed_batches'])} failed batches)" if c["failed_batches"] else ""
-        extra += f" (cut by {c['limit']})" if c["limit"] else ""
-        print(f"{name}: {d.rows} rows, {c['status']}{extra}")
+        c = d.completeness  # its reason names failed batches, cuts and partial inputs
+        print(f"{name}: {d.rows} rows, {c['status']}"
+              + (f": {c['reason']}" if c.get("reason") else ""))
     if out:
         print(f"Parquet files written to {out}")

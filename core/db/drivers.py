@@ -205,6 +205,10 @@ class Driver:
     def configure(self, settings: Any) -> None:
         """Take the settings that shape this driver's fetch (none in the base)."""
 
+    def attach(self, lane: Any) -> None:
+        """Told which lane it serves (real drivers need nothing; a test double uses the
+        lane's retry hint: core.db.faults)."""
+
     def session_connect_args(
         self, deadline_s: float, *, parallel_workers: int | None = None
     ) -> dict[str, Any]:

@@ -15,6 +15,14 @@ starved the live widgets for minutes. So:
 Every permit and connection is returned on success, error, timeout, cancel and on a
 consumer closing a stream half-way: each resource is taken in a ``with`` or ``try/finally``
 inside the generator that uses it.
+
+A cancel is sticky (``_Interrupter``): the statement registers with its CancelToken
+before it is sent and checks the token right after registering; a cancel that finds it
+registered interrupts it, and keeps interrupting it until it ends. A driver's cancel is
+a no-op on a connection whose statement has not reached the server yet (PostgreSQL's
+cancel request, DuckDB's interrupt), so one interrupt alone could be lost in the gap
+between the check and the execute, and the query would hold its permit and connection
+until its deadline.
 """
 
 from __future__ import annotations
@@ -102,6 +110,56 @@ def _unavailable(exc: BaseException, url_display: str) -> DatabaseUnavailable:
     )
 
 
+class _Interrupter:
+    """Interrupts one statement when its token is cancelled, and again after
+    ``REPEAT_S`` (doubling up to ``REPEAT_MAX_S``) until the statement ends (``close``)
+    or its deadline has passed (the driver stops it then): an interrupt that reached the
+    connection before its statement did is lost, the next one is not. ``close`` returns
+    only when no interrupt is in flight, so the connection can safely serve its next
+    statement (or its rollback)."""
+
+    REPEAT_S = 0.05
+    REPEAT_MAX_S = 1.0
+
+    def __init__(self, driver: Driver, raw: Any, deadline_s: float) -> None:
+        self._driver = driver
+        self._raw = raw
+        self._deadline_s = deadline_s
+        self._lock = threading.Lock()
+        self._closed = False
+        self._ended = threading.Event()
+        self.requested = threading.Event()
+
+    def __call__(self) -> None:
+        """The token's callback: runs in the cancelling thread (or at registration)."""
+        with self._lock:
+            if self._closed or self.requested.is_set():
+                return
+            self.requested.set()
+            self._interrupt()
+        threading.Thread(target=self._repeat, name="mesdash-cancel", daemon=True).start()
+
+    def _interrupt(self) -> None:  # with self._lock held
+        try:
+            self._driver.interrupt(self._raw)
+        except Exception:  # a connection already broken: its statement is over anyway
+            pass
+
+    def _repeat(self) -> None:
+        pause, until = self.REPEAT_S, time.monotonic() + self._deadline_s
+        while not self._ended.wait(pause) and time.monotonic() < until:
+            with self._lock:
+                if self._closed:
+                    return
+                self._interrupt()
+            pause = min(pause * 2, self.REPEAT_MAX_S)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._ended.set()
+
+
 class _Lane:
     """Shared mechanics: checkout, deadline, cancel, stream, statistics."""
 
@@ -122,6 +180,12 @@ class _Lane:
         self.stats = LaneStats(name)
         self._checkout_waiting = 0
         self._lock = threading.Lock()
+        self.driver.attach(self)
+
+    def retry_hint(self) -> float:
+        """Seconds after which a busy caller may try again: a pooled connection is held
+        at most one deadline."""
+        return self.deadline_s
 
     # --- connections ---------------------------------------------------------------------
     def _connect(self) -> Connection:
@@ -132,7 +196,7 @@ class _Lane:
         except sa.exc.TimeoutError as exc:
             self.stats.count_busy()
             raise LaneBusy(
-                self.name, "every pooled connection is in use", self.deadline_s
+                self.name, "every pooled connection is in use", self.retry_hint()
             ) from exc
         except (sa.exc.DBAPIError, OSError) as exc:
             raise _unavailable(exc, self.url_display) from exc
@@ -170,36 +234,45 @@ class _Lane:
         outcome = "error"
         conn = self._connect()
         invalidate = False
-        cancelled_here = threading.Event()
+        interrupter: _Interrupter | None = None
         try:
-            raw = raw_connection_of(conn)
-
-            def interrupt() -> None:
-                cancelled_here.set()
-                self.driver.interrupt(raw)
-
+            interrupter = _Interrupter(self.driver, raw_connection_of(conn), deadline)
             armed = self.driver.arm(conn, deadline)
             try:
-                source = (
-                    self._fetched(conn, stmt)
-                    if small and self.driver.backend != "duckdb"
-                    else self.driver.stream(conn, stmt, batch_rows)
-                )
-                with (cancel.on_cancel(interrupt) if cancel else _nullcontext()), closing(
-                    source
-                ) as batches:
-                    for batch in batches:
-                        rows += batch.num_rows
-                        yield batch
-                        if between_batches is not None:
-                            between_batches()
+                # Registered before the statement is sent; checked right after registering
+                # (a cancel that came earlier fired the callback at registration).
+                with (cancel.on_cancel(interrupter) if cancel else _nullcontext()):
+                    if interrupter.requested.is_set():
+                        raise QueryCancelled(self.name)
+                    source = (
+                        self._fetched(conn, stmt)
+                        if small and self.driver.backend != "duckdb"
+                        else self.driver.stream(conn, stmt, batch_rows)
+                    )
+                    with closing(source) as batches:
+                        for batch in batches:
+                            if interrupter.requested.is_set():  # sticky: no batch after it
+                                raise QueryCancelled(self.name)
+                            rows += batch.num_rows
+                            yield batch
+                            if between_batches is not None:
+                                between_batches()
                 outcome = "ok"
             except GeneratorExit:
                 outcome = "cancelled"
                 raise
+            except QueryCancelled:
+                outcome = "cancelled"
+                raise
+            except LaneBusy:
+                outcome = "busy"
+                self.stats.count_busy()
+                raise
             except Exception as exc:
                 if self.driver.is_interrupt(exc):
-                    if cancelled_here.is_set() or (cancel is not None and cancel.cancelled):
+                    if interrupter.requested.is_set() or (
+                        cancel is not None and cancel.cancelled
+                    ):
                         outcome = "cancelled"
                         raise QueryCancelled(self.name) from exc
                     outcome = "timeout"
@@ -211,8 +284,11 @@ class _Lane:
                     raise QueryFailed(self.name, exc) from exc
                 raise
             finally:
+                interrupter.close()  # no interrupt after this: the rollback is safe
                 self.driver.disarm(conn, armed)
         finally:
+            if interrupter is not None:
+                interrupter.close()
             try:
                 if invalidate:
                     conn.invalidate()
@@ -363,9 +439,10 @@ class SlowLane(_Lane):
             return min(size, self.live_batch_size)
         return size
 
-    def _retry_hint(self) -> float:
-        lat = self.stats.latency_ms()
-        return max(1.0, (lat["p95"] or 1000.0) / 1000.0 * (1 + self.throttle.waiting()))
+    def retry_hint(self) -> float:
+        """Seconds until a permit can free: the oldest held permit's deadline here, the
+        earliest lease of another process, at most the lease (Throttle.free_in_s)."""
+        return max(1.0, self.throttle.free_in_s(self.deadline_s))
 
     def stream(
         self,
@@ -381,7 +458,7 @@ class SlowLane(_Lane):
         self._give_way()
         wait = self.wait_s if wait_s is None else wait_s
         try:
-            permit = self.throttle.acquire(wait, cancel, self._retry_hint)
+            permit = self.throttle.acquire(wait, cancel, self.retry_hint)
         except LaneBusy:
             self.stats.count_busy()
             raise

@@ -77,6 +77,14 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     gate = LiveGate()
     rt_driver, slow_driver = driver_for(backend), driver_for(backend)
     slow_driver.configure(settings)  # the realtime lane keeps its drivers' defaults
+    if settings.test_fault:  # a test hook (MES_TEST_FAULT): core/db/faults.py
+        from core.db.faults import FaultInjectingDriver, FaultPlan
+
+        plan = FaultPlan.parse(settings.test_fault)
+        if plan.applies_to("realtime"):
+            rt_driver = FaultInjectingDriver(rt_driver, plan)
+        if plan.applies_to("slow"):
+            slow_driver = FaultInjectingDriver(slow_driver, plan)
     try:
         rt_engine = make_engine(
             url,

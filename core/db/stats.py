@@ -44,6 +44,8 @@ class LaneStats:
                 self.timeouts += 1
             elif outcome == "cancelled":
                 self.cancelled += 1
+            elif outcome == "busy":
+                pass  # counted by count_busy, not an error
             else:
                 self.errors += 1
 

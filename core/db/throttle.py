@@ -13,10 +13,18 @@ Design:
   kept in a second sorted set (with leases too) for the statistics.
 - FailoverThrottle: Redis when it answers, else the local throttle with a "degraded"
   status; Redis is tried again after a pause. The dashboard keeps working with Redis down.
+
+"Try again in N s" (``free_in_s``): the time until a held permit must be free. A holder in
+this process frees its permit by its query's driver-enforced deadline (``hold_max_s``
+after it took it); a holder in another process is known only by its lease, which lapses
+at most one lease after its holder stops renewing. The earliest of those, capped at the
+lease: never a fixed small number that sends everyone back while the permits are still
+held.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -43,9 +51,38 @@ class Permit:
 class Throttle:
     kind = "none"
 
-    def __init__(self, permits: int, lane: str = "slow") -> None:
+    def __init__(self, permits: int, lane: str = "slow", lease_s: float = 30.0) -> None:
         self.permits = permits
         self.lane = lane
+        self.lease_s = lease_s
+        self._since: dict[str, float] = {}  # permits held by this process: monotonic start
+
+    def _took(self, permit: Permit) -> Permit:
+        self._since[permit.token] = time.monotonic()
+        return permit
+
+    def _gave_back(self, permit: Permit) -> None:
+        self._since.pop(permit.token, None)
+
+    def _own_free_in_s(self, hold_max_s: float) -> float | None:
+        """Seconds until this process's oldest held permit reaches ``hold_max_s``."""
+        starts = list(self._since.values())
+        if not starts:
+            return None
+        return max(0.0, min(starts) + hold_max_s - time.monotonic())
+
+    def _others_free_in_s(self) -> float | None:
+        """Seconds until the earliest lease held by another process lapses (None: no
+        other holders, or none this throttle can see)."""
+        return None
+
+    def free_in_s(self, hold_max_s: float) -> float:
+        """Seconds until a held permit must be free, at most the lease (see the module
+        docstring): ``hold_max_s`` is how long a holder here may keep one (the lane's
+        deadline). 0 when no permit is held."""
+        known = [t for t in (self._own_free_in_s(hold_max_s), self._others_free_in_s())
+                 if t is not None]
+        return min(self.lease_s, min(known)) if known else 0.0
 
     def try_acquire(self) -> Permit | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -67,11 +104,14 @@ class Throttle:
 
     def acquire(
         self, timeout_s: float, cancel: CancelToken | None = None,
-        retry_hint_s: float | Callable[[], float] = 5.0,
+        retry_hint_s: float | Callable[[], float] | None = None,
     ) -> Permit:
         """A permit, or LaneBusy after ``timeout_s``, or QueryCancelled. ``retry_hint_s``
         may be a callable: it is then evaluated only when the caller really is told
-        'busy' (a percentile and a Redis round trip have no place on the fast path)."""
+        'busy' (a Redis round trip has no place on the fast path). None: the time until a
+        held permit must be free, holders here counted as holding it one lease at most."""
+        if retry_hint_s is None:
+            retry_hint_s = functools.partial(self.free_in_s, self.lease_s)
         permit = self.try_acquire()
         if permit is not None:
             return permit
@@ -105,7 +145,7 @@ class Throttle:
     @contextmanager
     def permit(
         self, timeout_s: float, cancel: CancelToken | None = None,
-        retry_hint_s: float | Callable[[], float] = 5.0,
+        retry_hint_s: float | Callable[[], float] | None = None,
     ) -> Iterator[Permit]:
         p = self.acquire(timeout_s, cancel, retry_hint_s)
         try:
@@ -132,8 +172,8 @@ class LocalThrottle(Throttle):
 
     kind = "local"
 
-    def __init__(self, permits: int, lane: str = "slow") -> None:
-        super().__init__(permits, lane)
+    def __init__(self, permits: int, lane: str = "slow", lease_s: float = 30.0) -> None:
+        super().__init__(permits, lane, lease_s)
         self._lock = threading.Lock()
         self._held: set[str] = set()
         self._waiting = 0
@@ -144,11 +184,12 @@ class LocalThrottle(Throttle):
                 return None
             token = uuid.uuid4().hex
             self._held.add(token)
-            return Permit(token, self)
+            return self._took(Permit(token, self))
 
     def release(self, permit: Permit) -> None:
         with self._lock:
             self._held.discard(permit.token)
+            self._gave_back(permit)
 
     def in_use(self) -> int:
         with self._lock:
@@ -200,6 +241,18 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZCARD', KEYS[1])
 """
 
+_LEASES = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+local held = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
+for i = 1, #held, 2 do
+  out[#out + 1] = held[i]
+  out[#out + 1] = tostring(math.floor(tonumber(held[i + 1]) - now))
+end
+return out
+"""
+
 
 class RedisThrottle(Throttle):
     """A counting semaphore in Redis with leases renewed while held."""
@@ -215,7 +268,7 @@ class RedisThrottle(Throttle):
         lease_s: float,
         lane: str = "slow",
     ) -> None:
-        super().__init__(permits, lane)
+        super().__init__(permits, lane, lease_s)
         self.client = client
         self.key = f"mesdash:throttle:{name}"
         self.wait_key = f"{self.key}:waiting"
@@ -223,6 +276,7 @@ class RedisThrottle(Throttle):
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._count = client.register_script(_COUNT)
+        self._leases = client.register_script(_LEASES)
         self._held: set[str] = set()
         self._waiters: set[str] = set()
         self._lock = threading.Lock()
@@ -253,13 +307,15 @@ class RedisThrottle(Throttle):
         if self._acquire(keys=[self.key], args=[self.permits, self.lease_ms, token]) == 1:
             with self._lock:
                 self._held.add(token)
+                permit = self._took(Permit(token, self))
             self._ensure_renewer()
-            return Permit(token, self)
+            return permit
         return None
 
     def release(self, permit: Permit) -> None:
         with self._lock:
             self._held.discard(permit.token)
+            self._gave_back(permit)
         try:
             self.client.zrem(self.key, permit.token)
         except Exception:  # the lease expires by itself
@@ -267,6 +323,14 @@ class RedisThrottle(Throttle):
 
     def in_use(self) -> int:
         return int(self._count(keys=[self.key]))
+
+    def _others_free_in_s(self) -> float | None:
+        with self._lock:
+            mine = set(self._held)
+        leases = self._leases(keys=[self.key])
+        left = [int(ms) for token, ms in zip(leases[::2], leases[1::2], strict=True)
+                if token.decode() not in mine]
+        return max(0.0, min(left) / 1000.0) if left else None
 
     def waiting(self) -> int:
         return int(self._count(keys=[self.wait_key]))
@@ -310,7 +374,7 @@ class FailoverThrottle(Throttle):
     """Redis when reachable, else the local throttle, reported as degraded."""
 
     def __init__(self, redis_throttle: RedisThrottle, local: LocalThrottle) -> None:
-        super().__init__(local.permits, local.lane)
+        super().__init__(local.permits, local.lane, redis_throttle.lease_s)
         self.redis = redis_throttle
         self.local = local
         self._down_since: float | None = None
@@ -349,6 +413,14 @@ class FailoverThrottle(Throttle):
             except Exception as exc:
                 self._redis_failed(exc)
         return self.local.in_use()
+
+    def free_in_s(self, hold_max_s: float) -> float:
+        if not self._using_local():
+            try:
+                return self.redis.free_in_s(hold_max_s)
+            except Exception as exc:
+                self._redis_failed(exc)
+        return self.local.free_in_s(hold_max_s)
 
     def waiting(self) -> int:
         if not self._using_local():
@@ -393,7 +465,7 @@ def throttle_name(db_url: str, lane: str) -> str:
 def make_throttle(
     permits: int, *, redis_url: str | None, db_url: str, lease_s: float, lane: str = "slow"
 ) -> Throttle:
-    local = LocalThrottle(permits, lane)
+    local = LocalThrottle(permits, lane, lease_s)
     if not redis_url:
         return local
     import redis

@@ -31,7 +31,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from core import periods
 from core.db.local import local_duckdb
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
@@ -353,24 +355,31 @@ def detection_kpis(lots: int, defective_lots: int, input_: int, charged: int,
 def _trend(con: duckdb.DuckDBPyConnection,
            period: tuple[dt.datetime | None, dt.datetime | None],
            now: dt.datetime | None) -> pa.Table:
-    """Seeds per detection day; ``partial``: the range (or now, for today) covers the
-    day only in part, so its counts are not comparable with a whole day's."""
+    """Seeds per detection day; ``partial``: the day is covered only in part, by the
+    range (core.periods: never for a whole-day range) or by the data (it ends at ``now``,
+    the warehouse's snapshot time, within the day), so its counts are not comparable
+    with a whole day's."""
     start, end = period
-    now = now or dt.datetime.now()
-    limit = min(end, now) if end is not None else now
-    return con.sql(
+    limit = now or dt.datetime.now()
+    table = con.sql(
         """
         SELECT CAST(detected_at AS DATE) AS day, count(*) AS lots,
                (count(*) FILTER (WHERE defective))::BIGINT AS defective_lots,
+               (count(*) FILTER (WHERE NOT defective))::BIGINT AS clean_lots,
                sum(input)::BIGINT AS input, sum(charged)::BIGINT AS charged,
                sum(uncharged)::BIGINT AS uncharged, sum(defects)::BIGINT AS defects,
                CASE WHEN sum(input) > 0 THEN sum(defects) / sum(input) ELSE 0 END AS rate,
-               ($start IS NOT NULL AND CAST(day AS TIMESTAMP) < $start)
-               OR CAST(day AS TIMESTAMP) + INTERVAL 1 DAY > $limit AS partial
+               CAST(day AS TIMESTAMP) + INTERVAL 1 DAY > $limit AS partial
         FROM seeds GROUP BY day ORDER BY day
         """,
-        params={"start": start, "limit": limit},
+        params={"limit": limit},
     ).to_arrow_table()
+    span = ((start.date(), (end - dt.timedelta(days=1)).date())
+            if start is not None and end is not None else None)
+    by_range = [periods.coverage("day", d, span).partial
+                for d in table.column("day").to_pylist()]
+    partial = pc.or_(table.column("partial"), pa.array(by_range, pa.bool_()))
+    return table.set_column(table.schema.get_field_index("partial"), "partial", partial)
 
 
 _HISTORY_EMPTY = pa.table({

@@ -35,6 +35,7 @@ from core.defects.summary import describe
 from core.live import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
+from core.trace import completeness as comp
 from core.trace import fetch_domain, trace_lineage
 from core.trace.domains import spool_query
 from core.trace.jobs import Job
@@ -44,6 +45,16 @@ from core.trace.jobs import Job
 def resources_query() -> Select:
     return sa.select(resource.c.resourceid, resource.c.resourcename,
                      resource.c.resourcefamilyname).where(resource.c.resourcename.is_not(None))
+
+
+PART_INPUTS: dict[str, tuple[str, ...]] = {
+    "machine": ("lineage", "history"), "affected_machines": ("lineage", "history"),
+    "material": ("lineage", "materials"), "wafer": (), "detection_machine": (),
+    "reasons": (), "trend": (), "kpis": (),
+}
+"""What each part of a backward result is built from: machine factors from the lineage's
+history, material factors from its materials; wafer lots, the detection machine, loss
+reasons, the trend and the lot/input/defect KPIs from the detection alone."""
 
 
 @dataclass
@@ -56,6 +67,14 @@ class DefectResult:
     completeness: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     unmatched: tuple[str, ...] = ()
+
+    def completeness_of(self, part: str) -> dict[str, Any]:
+        """The record of one part (a factor kind's pareto, a KPI): derived from the
+        inputs it is built from (``PART_INPUTS``, backward); any other part, and every
+        forward table, has the whole analysis' record."""
+        if self.backward is None or part not in PART_INPUTS:
+            return self.completeness.get("analysis") or comp.fetched()
+        return comp.derive(None, {n: self.completeness.get(n) for n in PART_INPUTS[part]})
 
 
 def _empty_kpis() -> dict[str, Any]:
@@ -100,7 +119,8 @@ def run_defect_analysis(
         for name in ("history", "materials"):
             stage = job.stage(f"events: {name}", total=len(ids))
             domains[name] = fetch_domain(lanes, name, ids, job.spool, settings=settings,
-                                         cancel=cancel, progress=job.progress_for(stage))
+                                         cancel=cancel, progress=job.progress_for(stage),
+                                         inputs={"lineage": completeness["lineage"]})
             completeness[name] = domains[name].completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -141,12 +161,14 @@ def run_defect_analysis(
         down = spool_query(
             lanes, "downstream", lambda chunk: downstream_rejects_query(chunk, request.start_ts),
             ids, job.spool, settings=settings, cancel=cancel, progress=job.progress_for(stage),
+            inputs={"lineage": completeness["lineage"]},
         )
         completeness["downstream"] = down.completeness
         # the descendants' own track-ins: what they brought into each later station
         stage = job.stage("events: history", total=len(ids))
         hist = fetch_domain(lanes, "history", ids, job.spool, settings=settings,
-                            cancel=cancel, progress=job.progress_for(stage))
+                            cancel=cancel, progress=job.progress_for(stage),
+                            inputs={"lineage": completeness["lineage"]})
         completeness["history"] = hist.completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -160,6 +182,8 @@ def run_defect_analysis(
                               completeness=completeness)
     scope["queries"] = lanes.slow.stats.queries - queries_before
     scope["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    # the factors, paretos and KPIs are built on all of the above: no better than the worst
+    result.completeness["analysis"] = comp.derive(None, dict(result.completeness))
     result.unmatched = det.unmatched
     result.summary = describe(result)
     return result
@@ -167,8 +191,7 @@ def run_defect_analysis(
 
 def _record_lineage(lineage: Any, scope: dict[str, Any], completeness: dict[str, Any]) -> None:
     scope.update(containers=lineage.nodes.num_rows, lineage_levels=lineage.levels)
-    completeness["lineage"] = {"status": "truncated" if lineage.truncated else "complete",
-                               "limit": lineage.truncated}
+    completeness["lineage"] = comp.of_lineage(lineage.truncated)
 
 
 def _forward_kpis(det: Detection) -> dict[str, Any]:

@@ -86,8 +86,8 @@ def describe(result: DefectResult) -> str:
             "not the detection input; a machine's over the track-ins on it, a reason's over "
             "the stations where it was booked."
         )
-    incomplete = [n for n, c in result.completeness.items()
-                  if c and c.get("status") not in (None, "complete")]
-    if incomplete:
-        lines.append(f"**Incomplete data.** {', '.join(incomplete)}: see the banners.")
+    analysis = result.completeness.get("analysis") or {}
+    if analysis.get("status") not in (None, "complete"):  # derived: names its inputs
+        lines.append(f"**Incomplete data.** The analysis is {analysis['status']}: "
+                     f"{analysis.get('reason')}.")
     return "\n\n".join(lines)

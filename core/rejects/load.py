@@ -10,7 +10,8 @@ which reads the attributes as it matches) and its records fetched in IN lists of
 1000 (``stream_batched``). Either way the rows are ``measures.prepare``-d once, with the
 reference data applied locally: the station map of ``core.stations`` (cached per
 database; the view plus the workcenter_map_file override) and the active exclusion list
-(a few rows, read with each load so the flag is as fresh as the rows). ``values_digest``
+(a few rows, read with each load so the flag is as fresh as the rows); the workflow of
+each lot comes from the WIP snapshot (``core.rejects.workflow``). ``values_digest``
 names a container list by its sorted values (core.rejects.run keys a load by its primary
 inputs only).
 """
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -38,6 +39,7 @@ from core.rejects.query import (
     rejects_by_range,
 )
 from core.rejects.resolve import resolve
+from core.rejects.workflow import as_of, attach_workflow, workflows
 from core.stations import station_map
 
 
@@ -48,6 +50,8 @@ class Loaded:
     end: date | None
     unmatched: tuple[str, ...] = ()
     containers: int | None = None
+    workflow_as_of: datetime | None = None
+    """When the WIP snapshot the workflows come from was taken (core.rejects.workflow)."""
 
 
 def _exclusions(lanes: Any) -> list[str]:
@@ -69,22 +73,23 @@ def load_range(lanes: Any, start: date, end: date, *, cancel: Any = None) -> Loa
     connections before this returns or raises."""
     token = CancelToken(cancel)  # also ends the side work when the records fail
 
-    def side() -> tuple[pa.Table, list[str]]:
+    def side() -> tuple[pa.Table, list[str], pa.Table]:
         return (lanes.slow.fetch_arrow(containers_by_range(start, end), cancel=token),
-                _exclusions(lanes))
+                _exclusions(lanes), lanes.slow.fetch_arrow(workflows(), cancel=token))
 
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="rejects-load") as pool:
             pending = pool.submit(side)
             try:
                 records = lanes.slow.fetch_arrow(rejects_by_range(start, end), cancel=token)
-                containers, exclusions = pending.result()
+                containers, exclusions, wip = pending.result()
             except BaseException:
                 token.cancel()
                 raise
     finally:
         token.detach()
-    return Loaded(_prepare(lanes, attach(records, containers), exclusions), start, end)
+    table = attach_workflow(attach(records, containers), wip)
+    return Loaded(_prepare(lanes, table, exclusions), start, end, workflow_as_of=as_of(wip))
 
 
 def load_containers(
@@ -111,14 +116,15 @@ def load_containers(
                 if progress is not None:
                     progress(done=done, total=total, rows=rows)
     records = pa.concat_tables(tables) if tables else _empty(rejects_by_containers(["0" * 16]))
-    table = attach(records, found.containers)
+    wip = lanes.slow.fetch_arrow(workflows(), cancel=cancel)
+    table = attach_workflow(attach(records, found.containers), wip)
     start = end = None
     if table.num_rows:
         days = table.column("txndate")
         lo, hi = pc.min_max(days).values()
         start, end = lo.as_py().date(), hi.as_py().date()
     return Loaded(_prepare(lanes, table, _exclusions(lanes)), start, end, tuple(found.unmatched),
-                  len(found.containerids))
+                  len(found.containerids), workflow_as_of=as_of(wip))
 
 
 def _empty(stmt: Any) -> pa.Table:

@@ -5,8 +5,12 @@ query the warehouse again, and a 365-day load (~400K records) must slice in well
 300 ms per change.
 
 Design: ``prepare`` derives, once per load, the columns every slice needs (day, charged
-total, reason code, station group, exclusion and NNN_/XXX_/ZZZ_/PB_/material flags),
-each rule applied once per distinct value (reasons, steps) rather than per row.
+total, reason code, station group, first listed machine, exclusion and
+NNN_/XXX_/ZZZ_/PB_/material flags), each rule applied once per distinct value (reasons,
+steps, machine lists) rather than per row. A record booked on several machines ("A,B")
+counts for its first in a machine pareto and a clicked machine bar (``PARETO_SOURCE``);
+the machine filter matches any listed machine and the detail keeps the list. The
+workflow dimension is attached by the load (``core.rejects.workflow``).
 ``Slicer`` (build it once per load and keep it: building copies the rows) holds the rows
 in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as
 a dense integer (event, lot, work order, each dimension), so a slice groups and counts
@@ -24,7 +28,8 @@ statement whose values are parameters. Measures follow domain.md: charged = the 
 buckets; defect reported apart; move-in = the sum over the distinct reject events in the
 slice of the event's move-in (each event once); rates in % (0 when move-in is 0); lots
 and work orders distinct over the whole slice; pareto sorted descending with a
-cumulative % and one top-80 % rule (``top80``).
+cumulative % and one top-80 % rule (``top80``). The trend says which periods the
+loaded range covers only in part (``core.periods``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -42,7 +47,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core import glossary
 from core.export import csv_bytes
+from core.periods import GRAINS, coverage, period_end, period_label
 from core.rejects.policy import Policy
 from core.rejects.query import BUCKETS
 from core.stations import StationMap
@@ -54,9 +61,13 @@ DIMENSIONS: dict[str, str] = {
     "function": "Function",
     "station_group": "Station group",
     "machine": "Machine",
+    "workflow": "Workflow",
 }
 FILTER_DIMENSIONS = tuple(DIMENSIONS)
-GRAINS = ("day", "week", "month")
+PARETO_SOURCE: dict[str, str] = {"machine": "machine_first"}
+"""The loaded column a dimension's pareto (and a clicked bar) reads, where it is not the
+dimension itself: a record booked on several machines counts for its first (domain.md);
+the machine filter and the detail keep the whole list."""
 MEASURES = ("charged", "defect")
 NONE_LABEL = "(none)"
 TOP_SHARE = 80.0
@@ -66,9 +77,12 @@ DETAIL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("workcenter", "workcenter"), ("station_group", "station group"),
     ("package", "package"), ("function", "function"), ("type", "type"),
     ("product", "product"), ("reason", "reason"), ("machine", "machine"),
-    ("comment", "comment"), *((b, b) for b in BUCKETS), ("charged", "charged total"),
-    ("defectqty", "defect"), ("moveinqty", "move-in (event)"),
+    ("comment", "comment"), *((b, b) for b in BUCKETS),
+    ("charged", glossary.label("charged")), ("defectqty", glossary.label("defect")),
+    ("moveinqty", glossary.label("event_movein")), ("workflow", "workflow"),
 )
+"""Detail and CSV columns (loaded column, header); a measure's header is its glossary
+label. ``workflow`` goes last, after the columns earlier exports had."""
 SORTABLE = tuple(c for c, _ in DETAIL_COLUMNS)
 
 _PERIOD_SQL = {
@@ -80,6 +94,19 @@ _PERIOD_SQL = {
 
 _NNN = re.compile(r"[0-9]{3}_")
 _CODE = re.compile(r"[^_ -]*")
+
+
+def machines(equipment: str | None) -> list[str]:
+    """The machines a record lists (equipmentname may hold "A,B"), in order, blanks
+    dropped."""
+    return [p for p in (s.strip(" ") for s in (equipment or "").split(",")) if p]
+
+
+def first_machine(equipment: str | None) -> str | None:
+    """The machine a record counts for in paretos: its first listed one (domain.md,
+    "Machine dimension"), None when it lists none."""
+    listed = machines(equipment)
+    return listed[0] if listed else None
 
 
 def reason_code(reason: str | None) -> str:
@@ -119,8 +146,11 @@ def prepare(
     charged = pc.fill_null(table[BUCKETS[0]], 0)
     for b in BUCKETS[1:]:
         charged = pc.add(charged, pc.fill_null(table[b], 0))
+    equipment = pc.unique(table["machine"])
+    first = pa.array([first_machine(v) for v in equipment.to_pylist()], pa.string())
     derived: dict[str, Any] = {
         "station_group": groups,
+        "machine_first": pc.take(first, pc.index_in(table["machine"], value_set=equipment)),
         "day": pc.cast(table["txndate"], pa.date32()),
         "charged": pc.cast(charged, pa.int64()),
         **{
@@ -149,6 +179,7 @@ class Filters:
     function: tuple[str, ...] = ()
     reason: tuple[str, ...] = ()
     machine: tuple[str, ...] = ()
+    workflow: tuple[str, ...] = ()
     period: tuple[str, date] | None = None
 
     def values(self, dim: str) -> tuple[str, ...]:
@@ -161,25 +192,6 @@ class Selection:
 
     dim: str
     value: str
-
-
-def period_label(grain: str, start: date) -> str:
-    if grain == "week":
-        iso = start.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    if grain == "month":
-        return f"{start:%Y-%m}"
-    return f"{start:%Y-%m-%d}"
-
-
-def period_end(grain: str, start: date) -> date:
-    """Last day of the period that starts on ``start``."""
-    if grain == "week":
-        return start + timedelta(days=6)
-    if grain == "month":
-        nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        return nxt - timedelta(days=1)
-    return start
 
 
 def top80(frame: pd.DataFrame, share_col: str = "cum_pct") -> pd.DataFrame:
@@ -221,8 +233,12 @@ _KEEP = (
     *(c for c, _ in DETAIL_COLUMNS), "day", "excluded", "is_nnn", "is_xxx_zzz", "is_pb",
     "is_material",
 )
-_EVENT_PROPERTIES = (*DIMENSIONS, "day", "moveinqty", "is_material")
-_BY_EVENT = frozenset({*FILTER_DIMENSIONS, "day", "moveinqty", "is_material"} - {"reason"})
+_FILTER_COLUMN = {"machine": "machine_list_c"}
+"""The coded column a filter reads, where it is not the dimension's own code: the machine
+filter matches any machine a record lists (the pareto counts the first only)."""
+_EVENT_PROPERTIES = (*DIMENSIONS, "machine_list", "day", "moveinqty", "is_material")
+_BY_EVENT = frozenset(
+    {*FILTER_DIMENSIONS, "machine_list", "day", "moveinqty", "is_material"} - {"reason"})
 """Properties that must never vary within an event for the per-event table (``e``)."""
 
 
@@ -257,12 +273,15 @@ class Slicer:
         self.rows = t.num_rows
         cols: dict[str, Any] = {c: t[c] for c in dict.fromkeys(_KEEP)}
         for dim in DIMENSIONS:
-            values, cols[f"{dim}_c"] = _encode(t[dim], null_is_value=True)
+            values, cols[f"{dim}_c"] = _encode(t[PARETO_SOURCE.get(dim, dim)],
+                                               null_is_value=True)
             self._values[dim] = values.to_pylist()
             codes: dict[str, int] = {}
             for i, v in enumerate(self._values[dim]):
                 codes.setdefault(NONE_LABEL if v is None else str(v), i)
             self._codes[dim] = codes
+        values, cols["machine_list_c"] = _encode(t["machine"], null_is_value=True)
+        self._values["machine_list"] = values.to_pylist()
         n_events = 0
         for key, col in zip(_CODED, ("event_key", "containerid", "workorder"), strict=True):
             values, cols[key] = _encode(t[col], null_is_value=False)
@@ -294,6 +313,7 @@ class Slicer:
         the event filters and holds an allowed reason, so move-in needs no grouping by
         event per question."""
         dims = [d for d in FILTER_DIMENSIONS if d != "reason"]
+        columns = dict.fromkeys([*(f"{d}_c" for d in dims), *_FILTER_COLUMN.values()])
         masks = ", ".join(
             f"coalesce(bit_or(CASE WHEN reason_c // 64 = {i}"
             f" THEN CAST(1 AS UBIGINT) << (reason_c % 64) END), 0) AS rmask{i}"
@@ -305,7 +325,7 @@ class Slicer:
             SELECT ev, max(moveinqty) AS m, any_value(day) AS day,
                    any_value(is_material) AS is_material, any_value(is_pb) AS is_pb,
                    any_value(package) AS package,
-                   {", ".join(f"any_value({d}_c) AS {d}_c" for d in dims)}, {masks}
+                   {", ".join(f"any_value({c}) AS {c}" for c in columns)}, {masks}
             FROM r GROUP BY ev
             """
         )
@@ -357,12 +377,10 @@ class Slicer:
         return codes.map(lambda c: labels[int(c)])
 
     def _codes_of(self, dim: str, wanted: Sequence[str]) -> list[int]:
-        if dim == "machine":  # a row may list several machines, comma-separated
+        if dim == "machine":  # a row may list several machines: any of them matches
             chosen = set(wanted)
-            return [
-                i for i, v in enumerate(self._values[dim])
-                if chosen.intersection(p.strip(" ") for p in (v or "").split(","))
-            ]
+            return [i for i, v in enumerate(self._values["machine_list"])
+                    if chosen.intersection(machines(v))]
         codes = self._codes[dim]
         return [codes[v] for v in wanted if v in codes]
 
@@ -411,7 +429,8 @@ class Slicer:
         for dim in FILTER_DIMENSIONS:
             vals = list(filters.values(dim))
             if vals and dim not in skip:
-                preds.append(f"list_contains(CAST(? AS INTEGER[]), {dim}_c)")
+                column = _FILTER_COLUMN.get(dim, f"{dim}_c")
+                preds.append(f"list_contains(CAST(? AS INTEGER[]), {column})")
                 params.append(self._codes_of(dim, vals))
         if filters.period is not None:
             grain, start = filters.period
@@ -424,9 +443,8 @@ class Slicer:
             out: dict[str, list[str]] = {}
             for dim in FILTER_DIMENSIONS:
                 if dim == "machine":
-                    parts = {p.strip(" ") for v in self._values[dim] if v is not None
-                             for p in v.split(",")}
-                    out[dim] = sorted(p for p in parts if p)
+                    out[dim] = sorted({m for v in self._values["machine_list"]
+                                       for m in machines(v)})
                 else:
                     out[dim] = sorted(self._codes[dim])
             self._options = out
@@ -523,9 +541,13 @@ class Slicer:
             JOIN (SELECT {item} AS item, count(DISTINCT cid) AS lots
                   FROM r WHERE {w} GROUP BY item) l USING (item)""", [*p, *p])
 
-    def trend(self, policy: Policy, filters: Filters, grain: str = "day") -> pd.DataFrame:
+    def trend(self, policy: Policy, filters: Filters, grain: str = "day",
+              span: tuple[date, date] | None = None) -> pd.DataFrame:
         """Charged and uncharged per period (the period filter itself is not applied,
-        so the chart keeps showing every period and the chosen one can be changed)."""
+        so the chart keeps showing every period and the chosen one can be changed), with
+        how many of each period's days the loaded range ``span`` covers (``days``,
+        ``period_days``, ``partial``, ``coverage`` = 'partial (4 of 31 days)' or '';
+        ``core.periods``). ``span`` None (a container list: no range) cuts no period."""
         if grain not in GRAINS:
             raise ValueError(f"grain must be one of {GRAINS}")
         df = self._by_item("day", _PERIOD_SQL[grain], policy, replace(filters, period=None),
@@ -537,8 +559,15 @@ class Slicer:
             df[col] = df[col].astype("int64")
         df["reject_rate_pct"] = _rate(df["charged"], df["movein"])
         df["defect_rate_pct"] = _rate(df["defect"], df["movein"])
+        cover = [coverage(grain, d, span) for d in df["period"]]
+        df["days"] = pd.Series([c.days for c in cover], index=df.index, dtype="int64")
+        df["period_days"] = pd.Series([c.period_days for c in cover], index=df.index,
+                                      dtype="int64")
+        df["partial"] = pd.Series([c.partial for c in cover], index=df.index, dtype="bool")
+        df["coverage"] = pd.Series([c.note() for c in cover], index=df.index, dtype="object")
         return df[["period", "label", "charged", "defect", "movein", "reject_rate_pct",
-                   "defect_rate_pct"]].reset_index(drop=True)
+                   "defect_rate_pct", "days", "period_days", "partial",
+                   "coverage"]].reset_index(drop=True)
 
     def pareto(
         self, policy: Policy, filters: Filters, dim: str = "reason", measure: str = "charged",
@@ -604,7 +633,7 @@ def _encode(col: Any, *, null_is_value: bool) -> tuple[pa.Array, pa.ChunkedArray
 
 def _col(name: str) -> str:
     """The Slicer column holding a property: the code of a dimension, else itself."""
-    return f"{name}_c" if name in DIMENSIONS else name
+    return f"{name}_c" if name in (*DIMENSIONS, "machine_list") else name
 
 
 def _rate(num: pd.Series, den: pd.Series) -> pd.Series:

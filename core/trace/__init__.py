@@ -15,6 +15,7 @@ Public API:
     JobManager(settings).submit(key, fn, label=) -> Job
     TraceRequest.build(...); run_trace(job, lanes, request, settings, cache=) -> TraceResult
     DomainCache(settings): small-set cache (memory LRU + Redis), ids_digest(ids)
+    core.trace.completeness: fetched(...) / derive(own, inputs): completeness records
 """
 
 from core.trace.cache import DomainCache, ids_digest

@@ -8,8 +8,10 @@ Here each domain is one registered query run in IN-list batches (≤ 1000 ids, a
 fetch (history and materials with Arrow kernels, core.trace.shaping; the small domains
 with a DuckDB statement over that batch alone) and appended to the domain's Parquet
 file, so memory holds about one batch per worker.
-Completeness is explicit: ``complete``; ``partial`` with the failed batches' id ranges
-and errors; ``truncated`` when ``trace_domain_max_rows`` cut it.
+Completeness is explicit (core.trace.completeness): ``complete``; ``partial`` with the
+failed batches' id ranges and errors; ``truncated`` when ``trace_domain_max_rows`` cut it;
+and never better than what the domain was built from: jobs from history (its machine
+windows), every domain from the caller's ``inputs`` (the lineage that listed the ids).
 
 Shapes (shared/domain.md):
 - history: one row per lot/machine/step/track-in, keeping the latest track-out (rows
@@ -21,13 +23,14 @@ Shapes (shared/domain.md):
 - jobs: maintenance jobs of the machines in the history overlapping each lot's stay on
   the machine: joined by machine id and time window (never by scanning containerids);
   needs the history domain, fetched first when the spool has none. Its batches are
-  batches of machine ids, so failed ranges name machines.
+  batches of machine ids, so failed ranges name machines; a partial or truncated
+  history makes jobs partial or truncated too (their windows are missing).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +47,7 @@ from core.db.idlist import IdSet, sorted_ids
 from core.db.local import file_literal
 from core.scrap import charged_sql
 from core.stations import station_map
+from core.trace import completeness as comp
 from core.trace.queries import (
     history_query,
     holds_query,
@@ -187,13 +191,16 @@ def fetch_domain(
     cancel: CancelToken | None = None,
     progress: Progress | None = None,
     cache: DomainCache | None = None,
+    inputs: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> DomainResult:
     """Stream domain ``name`` of ``container_ids`` into ``spool`` (file ``<name>.parquet``).
 
-    Returns its path, row count and completeness. ``cache`` (optional) serves and stores
-    complete results of sets up to ``settings.cache_max_ids``. Raises DomainError for an
-    unknown name, LaneError (QueryCancelled, LaneBusy, ...) when the trace cannot go on;
-    failed batches do not raise, they make the result ``partial``.
+    Returns its path, row count and completeness, derived (core.trace.completeness) from
+    ``inputs``: name -> record of what ``container_ids`` came from (the lineage), so a
+    domain of a cut lineage is not "complete". ``cache`` (optional) serves and stores
+    results complete in themselves, of sets up to ``settings.cache_max_ids``. Raises
+    DomainError for an unknown name, LaneError (QueryCancelled, LaneBusy, ...) when the
+    trace cannot go on; failed batches do not raise, they make the result ``partial``.
     """
     if name not in DOMAINS:
         raise DomainError(f"Unknown domain {name!r}: choose from {', '.join(DOMAINS)}.")
@@ -205,7 +212,7 @@ def fetch_domain(
     if data is not None:
         path = spool.write_bytes(name, data)
         rows = pq.ParquetFile(path).metadata.num_rows
-        completeness = {"status": "complete", "failed_batches": [], "limit": None}
+        completeness = comp.derive(comp.fetched(), inputs or {})
         spool.set_meta(name, {"rows": rows, "completeness": completeness, "cached": True})
         if progress is not None:
             progress(done=len(ids), total=len(ids), rows=rows, message="from cache")
@@ -230,10 +237,13 @@ def fetch_domain(
             if isinstance(shape, _Shaper):
                 shape.close()
     result.seconds = time.perf_counter() - started
+    # cached when complete in itself (jobs: with its history): the ids are the key
+    if (key is not None and cache is not None
+            and result.completeness["status"] == comp.COMPLETE):
+        cache.put(key, open(result.path, "rb").read())  # noqa: SIM115 - small by the key rule
+    result.completeness = comp.derive(result.completeness, inputs or {})
     spool.set_meta(name, {"rows": result.rows, "completeness": result.completeness,
                           "cached": False, "seconds": round(result.seconds, 3)})
-    if key is not None and cache is not None and result.completeness["status"] == "complete":
-        cache.put(key, open(result.path, "rb").read())  # noqa: SIM115 - small by the key rule
     return result
 
 
@@ -247,13 +257,17 @@ def spool_query(
     settings: Settings,
     cancel: CancelToken | None = None,
     progress: Progress | None = None,
+    inputs: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> DomainResult:
     """Any IN-list query streamed batch by batch into ``spool`` file ``name``, with the
-    same completeness rules as the domains (failed batches make it ``partial``)."""
+    same completeness rules as the domains (failed batches make it ``partial``; derived
+    from ``inputs`` like ``fetch_domain``)."""
     spec = DomainSpec(name, name, "", build, "", "")
     # Batches are spooled as fetched: no shaping pass (a DuckDB round trip per batch).
-    return _stream_into(lanes, spec, build, sorted_ids(ids), spool, settings, cancel, progress,
-                        _unshaped)
+    result = _stream_into(lanes, spec, build, sorted_ids(ids), spool, settings, cancel,
+                          progress, _unshaped)
+    result.completeness = comp.derive(result.completeness, inputs or {})
+    return result
 
 
 def _stream_into(
@@ -266,13 +280,14 @@ def _stream_into(
     cancel: CancelToken | None,
     progress: Progress | None,
     shaper: Callable[[pa.Table], pa.Table],
+    unit: str = "containers",
 ) -> DomainResult:
     schema = shaper(_empty(build)).schema
     writer = spool.writer(spec.name, schema)
     failed: list[dict[str, Any]] = []
     limit_hit: str | None = None
     max_rows = settings.trace_domain_max_rows
-    done = 0
+    done = n_batches = 0
     try:
         if len(ids):
             with closing(
@@ -281,6 +296,7 @@ def _stream_into(
             ) as batches:
                 for batch in batches:
                     done += batch.size
+                    n_batches += 1  # every batch comes back, failed ones too
                     if batch.error is not None:
                         failed.append({"first_id": batch.first_id, "last_id": batch.last_id,
                                        "ids": batch.size, "error": str(batch.error)})
@@ -300,9 +316,7 @@ def _stream_into(
     except BaseException:
         writer.abort()
         raise
-    status = "truncated" if limit_hit else "partial" if failed else "complete"
-    failed.sort(key=lambda f: f["first_id"])
-    completeness = {"status": status, "failed_batches": failed, "limit": limit_hit}
+    completeness = comp.fetched(failed, batches=n_batches, limit=limit_hit, unit=unit)
     return DomainResult(spec.name, str(writer.path), writer.rows, completeness)
 
 
@@ -317,6 +331,7 @@ def _fetch_jobs(
 ) -> DomainResult:
     if not spool.has("history"):
         fetch_domain(lanes, "history", ids, spool, settings=settings, cancel=cancel)
+    history_completeness = spool.meta("history").get("completeness")
     history = file_literal(spool.file("history"))
     shaper = _Shaper(_JOBS_SQL, now)
     try:
@@ -339,7 +354,10 @@ def _fetch_jobs(
             end = max(span[m][1] for m in chunk)
             return jobs_query(chunk, start, end)
 
-        return _stream_into(lanes, DOMAINS["jobs"], build, sorted(span), spool, settings,
-                            cancel, progress, shaper)
+        result = _stream_into(lanes, DOMAINS["jobs"], build, sorted(span), spool, settings,
+                              cancel, progress, shaper, unit="machines")
     finally:
         shaper.close()
+    # the machine windows are history's rows: jobs miss what history misses
+    result.completeness = comp.derive(result.completeness, {"history": history_completeness})
+    return result

@@ -5,7 +5,9 @@ same thing. ``TraceRequest`` is the canonical, hashable form of what was asked (
 ``key`` is a digest of the sorted request, so identical traces share one job);
 ``run_trace`` writes the lineage (``nodes``/``edges``) and each domain into the job's
 spool and returns a small ``TraceResult`` (counts, seed matches, completeness): the big
-data stays on disk.
+data stays on disk. Completeness travels (core.trace.completeness): each domain is
+derived from the lineage that listed its containers, jobs from history too, and the
+timeline from the domains it draws.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.trace import completeness as comp
 from core.trace.domains import DOMAINS, DomainResult, fetch_domain
 from core.trace.lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
 from core.trace.seeds import (
@@ -34,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.trace.jobs import Job
 
 DEFAULT_DOMAINS = ("history", "materials", "rejects", "holds")
+TIMELINE_DOMAINS = ("history", "holds", "materials")
+"""What the Trace page's per-lot timeline draws: history's bars, hold and material marks."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,17 @@ class TraceResult:
     def truncated(self) -> str | None:
         return self.lineage.get("truncated")
 
+    @property
+    def lineage_completeness(self) -> dict[str, Any]:
+        return comp.of_lineage(self.truncated)
+
+    def timeline_completeness(self, shown: Sequence[str] = TIMELINE_DOMAINS
+                              ) -> dict[str, Any]:
+        """The per-lot timeline's record: derived from the domains it draws (``shown``,
+        those of them this trace fetched)."""
+        return comp.derive(None, {n: self.domains[n].completeness for n in shown
+                                  if n in self.domains})
+
     def as_json(self, spool: Any) -> dict[str, Any]:
         """The CLI's JSON object (nodes and edges read back from the spool)."""
         nodes = spool.sql("SELECT containerid, containername, kind FROM nodes "
@@ -123,6 +139,7 @@ class TraceResult:
                       for e in edges],
             "roots": self.roots,
             "truncated": self.truncated,
+            "lineage_completeness": self.lineage_completeness,
             "domains": {n: {"rows": d.rows, "completeness": d.completeness}
                         for n, d in self.domains.items()},
         }
@@ -167,10 +184,11 @@ def run_trace(
     result = TraceResult(request, seeds, lineage.summary(), lineage.roots)
     ids = lineage.container_id_array  # Arrow: fetch_domain sorts it without the GIL
     del lineage
+    inputs = {"lineage": result.lineage_completeness}  # a cut lineage: events left out
     for name in request.domains:
         stage = job.stage(name, total=len(ids))
         result.domains[name] = fetch_domain(
             lanes, name, ids, job.spool, settings=settings, cancel=cancel,
-            progress=job.progress_for(stage), cache=cache,
+            progress=job.progress_for(stage), cache=cache, inputs=inputs,
         )
     return result

@@ -29,13 +29,8 @@ from core.export import csv_bytes
 from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.charts import (
-    BAR_COLOR,
-    OTHERS_COLOR,
-    integer_axis,
-    mark_partial_periods,
-    pareto_figure,
-)
+from dashboard.widgets.charts import pareto_figure, trend_figure
+from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -190,16 +185,10 @@ result: DefectResult = job_result(
         label=job.label, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
-for name, comp in result.completeness.items():
-    status = (comp or {}).get("status")
-    if status == "truncated":
-        st.warning(f"**{name}: truncated** by {comp.get('limit')}. The lineage was cut; "
-                   "attribution covers only the containers reached.")
-    elif status == "partial":
-        failed = comp.get("failed_batches", [])
-        ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:5])
-        st.warning(f"**{name}: partial** — {len(failed)} batch(es) failed ({ranges}). "
-                   "Numbers leave out those containers.")
+# the analysis' record is derived from its inputs' (it names them and says why)
+completeness_banner(result.completeness.get("analysis"), "Analysis",
+                    consequence="What is built on the incomplete inputs (the tabs marked so) "
+                                "leaves out what is missing: run it again.")
 
 k = result.kpis
 
@@ -234,6 +223,13 @@ else:
 if k.get("unattributed_rows"):
     st.warning(f"**{k['unattributed_rows']:,} event rows not attributed**: "
                + glossary.help_text("unattributed_rows"))
+# a KPI built on an incomplete input says so beside the row (its label stays the measure's)
+for part in (("affected_machines",) if result.backward is not None
+             else ("downstream_rejects",)):
+    if status_mark(result.completeness_of(part)):
+        record = result.completeness_of(part)
+        st.caption(f":material/report: {glossary.label(part)}: {record['status']}, "
+                   f"{record['reason']}.")
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
@@ -269,10 +265,13 @@ def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
 
 if result.backward is not None:
     back = result.backward
-    tabs = st.tabs([t for _, t in KIND_TABS] + ["Loss reasons", "Daily trend", "Lot detail",
-                                                 "Summary"])
+    tabs = st.tabs([t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
+                   + ["Loss reasons", "Daily trend",
+                      "Lot detail" + status_mark(result.completeness_of("lot_detail")),
+                      "Summary"])
     for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
         with tab:
+            completeness_banner(result.completeness_of(kind), title)
             sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
                                   key=f"sort_{kind}")
             by = SORTS[sort_label]
@@ -338,32 +337,28 @@ if result.backward is not None:
                            f"defects_reasons_{file_range}.csv", "text/csv")
     with tabs[5]:
         trend = back.trend.to_pandas()
-        fig = go.Figure()
-        fig.add_bar(x=trend["day"], y=trend["lots"], name=glossary.label("detection_lots"),
-                    marker_color=OTHERS_COLOR)
-        fig.add_bar(x=trend["day"], y=trend["defective_lots"],
-                    name=glossary.label("defective_lots"), marker_color=BAR_COLOR)
-        fig.add_scatter(x=trend["day"], y=trend["rate"] * 100,
+        # lots per day (defective + the rest, stacked: the bar is every seed lot), whole
+        # ticks, partial days lighter and hatched (the shared trend chart), rate on the right
+        fig = trend_figure(trend["day"], [
+            (glossary.label("defective_lots"), trend["defective_lots"]),
+            (glossary.label("clean_lots"), trend["clean_lots"])],
+            list(trend["partial"]), y_title=glossary.label("detection_lots"), height=380)
+        fig.add_scatter(x=[str(d) for d in trend["day"]], y=trend["rate"] * 100,
                         name=glossary.label("detection_defect_rate_pct"), yaxis="y2",
                         line={"color": "#f28e2b"})
-        fig.update_layout(barmode="overlay", height=380,
-                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                          yaxis={"title": "lots"},
-                          yaxis2={"overlaying": "y", "side": "right", "title": "%",
-                                  "rangemode": "tozero", "tickmode": "auto",
-                                  "showgrid": False})
-        integer_axis(fig, float(trend["lots"].max()) if len(trend) else None)
-        mark_partial_periods(fig, [dt.datetime.combine(d, dt.time()) - dt.timedelta(hours=12)
-                                   for d in trend["day"]], list(trend["partial"]),
-                             width=dt.timedelta(days=1), text="part of the day")
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "%",
+                                  "rangemode": "tozero", "showgrid": False})
         st.plotly_chart(fig, key="chart_trend")
         if bool(trend["partial"].any()):
-            st.caption("Shaded: a day the range covers only in part (or still under way); "
-                       "its counts are not comparable with a whole day's.")
+            days = ", ".join(str(d) for d, p in zip(trend["day"], trend["partial"],
+                                                     strict=True) if p)
+            st.caption(f"Hatched: {days}, covered only in part (the data end within the "
+                       "day); its counts are not comparable with a whole day's.")
         st.dataframe(trend, hide_index=True, width="stretch")
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
+        completeness_banner(result.completeness_of("lot_detail"), "Lot detail")
         n_rows = back.lot_rows()  # counted once per result
         size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
                             key="lot_page_size")
@@ -383,9 +378,11 @@ if result.backward is not None:
         st.markdown(result.summary)
 else:
     fwd = result.forward or {}
-    tabs = st.tabs(["By station", "By machine", "By reason", "Summary"])
+    mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
+    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}", "Summary"])
     for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
         with tab:
+            completeness_banner(result.completeness_of(dim), f"Downstream rejects by {dim}")
             table = fwd.get(dim)
             if not isinstance(table, pa.Table) or table.num_rows == 0:
                 st.info("No rejects of the defective lots' descendants at later stations.")

@@ -16,11 +16,12 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from core import glossary, i18n
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
 from core.rejects.measures import (
+    DETAIL_COLUMNS,
     DIMENSIONS,
     FILTER_DIMENSIONS,
     GRAINS,
@@ -32,15 +33,31 @@ from core.rejects.measures import (
 )
 from core.rejects.policy import TOGGLE_LABELS, Policy
 from core.rejects.run import KEY_PREFIX, RejectRequest, RejectView, run_reject_load
+from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.charts import pareto_figure, trend_figure
 from dashboard.widgets.jobs import job_result
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
 qp = state.query_param
 TOGGLE_KEYS = {name: "t_" + name.removeprefix("include_") for name in Policy.names()}
+MACHINE_NOTE = ("A record booked on several machines (\"A,B\") counts for its first listed "
+                "machine in the pareto; the machine filter finds it under any of them and the "
+                "detail shows the whole list.")
+
+
+def _label(key: str, unit: bool = True) -> str:
+    """A measure's glossary label in the language of this run."""
+    return glossary.label(key, i18n.current(), unit)
+
+
+def _measure_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table's measure columns titled by their glossary labels."""
+    return frame.rename(columns={c: _label(c) for c in frame.columns
+                                 if c in glossary.GLOSSARY})
+
 
 st.title("Reject history")
 
@@ -164,7 +181,9 @@ for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
     good, problem = known_values(wanted, options[dim], DIMENSIONS[dim].lower())
     if problem:
         st.warning(problem)
-    picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}")
+    help_ = {"workflow": WORKFLOW_SOURCE, "machine": MACHINE_NOTE}.get(dim)
+    picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}",
+                             help=help_)
     chosen[dim] = picked
     state.set_query_param(f"f_{dim}", picked or None)
 
@@ -185,30 +204,38 @@ st.caption(" · ".join([f"Range {shown_range}", *policy.chips(filters.package)])
 k = slicer.kpis(policy, filters)
 
 
-def _count(col: Any, label: str, n: int) -> None:
-    """A count as a metric: exact while it fits the tile, else compact (1.97 B) with the
-    exact number in the tooltip (a year's move-in runs to ten digits)."""
+def _count(col: Any, key: str, n: int) -> None:
+    """A count as a metric titled and explained by the glossary: exact while it fits the
+    tile, else compact (1.97 B) with the exact number in the tooltip too (a year's move-in
+    runs to ten digits)."""
+    label, help_ = _label(key), glossary.help_text(key)
     exact = f"{n:,}"
     if len(exact) <= 11:
-        col.metric(label, exact)
+        col.metric(label, exact, help=help_)
         return
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if abs(n) >= size:
-            col.metric(label, f"{n / size:.2f} {suffix}", help=f"{label}: {exact}")
+            col.metric(label, f"{n / size:.2f} {suffix}", help=f"{exact}. {help_}")
             return
 
 
+def _pct(col: Any, key: str, value: float, decimals: int) -> None:
+    col.metric(_label(key), f"{value:.{decimals}f}", help=glossary.help_text(key))
+
+
 row1 = st.columns(5)
-_count(row1[0], "Charged scrap", k["charged"])
-_count(row1[1], "Uncharged defect", k["defect"])
-_count(row1[2], "Total", k["total"])
-row1[3].metric("Charged share", f"{k['charged_share_pct']:.1f} %")
-_count(row1[4], "Move-in", k["movein"])
+_count(row1[0], "charged", k["charged"])
+_count(row1[1], "defect", k["defect"])
+_count(row1[2], "total", k["total"])
+_pct(row1[3], "charged_share_pct", k["charged_share_pct"], 1)
+_count(row1[4], "movein", k["movein"])
 row2 = st.columns(5)
-row2[0].metric("Reject rate", f"{k['reject_rate_pct']:.3f} %")
-row2[1].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
-_count(row2[2], "Affected lots", k["lots"])
-_count(row2[3], "Affected work orders", k["workorders"])
+_pct(row2[0], "reject_rate_pct", k["reject_rate_pct"], 3)
+_pct(row2[1], "defect_rate_pct", k["defect_rate_pct"], 3)
+_count(row2[2], "lots", k["lots"])
+_count(row2[3], "workorders", k["workorders"])
+with st.expander("Measures on this page"):
+    st.markdown(glossary.markdown_table("rejects"))
 
 
 def _points(event: Any) -> list[dict[str, Any]]:
@@ -225,15 +252,28 @@ if g != grain:
     state.set_query_param("grain", None if g == "day" else g)
     state.set_query_param("period", None)
     st.rerun()
-trend = slicer.trend(policy, filters, grain)
-fig = go.Figure([
-    go.Bar(name="charged", x=trend["label"], y=trend["charged"],
-           customdata=trend["period"].astype(str)),
-    go.Bar(name="uncharged defect", x=trend["label"], y=trend["defect"],
-           customdata=trend["period"].astype(str)),
-])
-fig.update_layout(barmode="stack", height=300, margin=dict(t=10, b=10))
+# a range cuts its first and last week or month; a container list has no range
+span = (loaded.start, loaded.end) if mode == "range" and loaded.start and loaded.end else None
+trend = slicer.trend(policy, filters, grain, span=span)
+fig = trend_figure(
+    trend["label"],
+    [(_label("charged", unit=False), trend["charged"]),
+     (_label("defect", unit=False), trend["defect"])],
+    trend["partial"], y_title=_label("total"),
+    customdata=trend["period"].astype(str),
+)
 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="rj_trend")
+partial = trend[trend["partial"]]
+if not partial.empty:
+    st.caption("Hatched, lighter bars: periods the range covers only in part, so they are "
+               "not comparable with whole ones: "
+               + "; ".join(f"{r.label} {r.coverage}" for r in partial.itertuples()) + ".")
+with st.expander("Trend table"):
+    table = trend[["label", "charged", "defect", "movein", "reject_rate_pct",
+                   "defect_rate_pct", "coverage"]].rename(
+        columns={"label": "period", "coverage": "coverage of the period"})
+    table["coverage of the period"] = table["coverage of the period"].replace("", "whole")
+    st.dataframe(_measure_columns(table), hide_index=True, width="stretch")
 pts = _points(event)
 if pts and pts[0].get("customdata") is not None:
     clicked = pts[0]["customdata"]
@@ -255,7 +295,8 @@ new_dim = pc1.selectbox("By", list(DIMENSIONS), index=list(DIMENSIONS).index(dim
                         format_func=DIMENSIONS.get, key="rj_dim")
 measure = "defect" if qp("measure") == "defect" else "charged"
 new_measure = pc2.radio("Measure", ["charged", "defect"], horizontal=True,
-                        index=1 if measure == "defect" else 0, key="rj_measure")
+                        index=1 if measure == "defect" else 0, key="rj_measure",
+                        format_func=lambda m: _label(m, unit=False))
 only80 = pc3.toggle("Top 80 % only", value=qp("top80") == "1", key="rj_top80")
 state.set_query_param("dim", None if new_dim == "reason" else new_dim)
 state.set_query_param("measure", None if new_measure == "charged" else new_measure)
@@ -263,8 +304,15 @@ state.set_query_param("top80", "1" if only80 else None)
 par = slicer.pareto(policy, filters, new_dim, new_measure, only_top80=only80)
 bars = chart_items(par, new_dim, settings.pareto_max_bars)
 cut = len(par) > settings.pareto_max_bars  # the last bar is 'others (N)'
-pfig = pareto_figure(bars[new_dim], bars[new_measure], bars["cum_pct"], bar_name=new_measure)
+pfig = pareto_figure(bars[new_dim], bars[new_measure], bars["cum_pct"],
+                     bar_name=_label(new_measure), line_name=_label("cum_pct"))
 pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
+if new_dim == "machine":
+    st.caption(MACHINE_NOTE)
+elif new_dim == "workflow":
+    as_of = (f" Snapshot as of {loaded.workflow_as_of:%Y-%m-%d %H:%M:%S}."
+             if loaded.workflow_as_of else " The WIP snapshot holds no lot.")
+    st.caption(WORKFLOW_SOURCE + as_of)
 if cut:
     st.caption(f"The chart draws the top {settings.pareto_max_bars} of {len(par):,} "
                f"{DIMENSIONS[new_dim].lower()} values and sums the rest into "
@@ -279,7 +327,7 @@ if ppts and ppts[0].get("x") is not None and (
     state.set_query_param("page", None)
     st.rerun()
 with st.expander("Pareto table"):
-    st.dataframe(par, hide_index=True, width="stretch")
+    st.dataframe(_measure_columns(par), hide_index=True, width="stretch")
 
 # --- detail --------------------------------------------------------------------------------
 st.subheader("Detail")
@@ -295,7 +343,7 @@ dc = st.columns(4)
 sort = qp("sort", "txndate")
 sort = sort if sort in SORTABLE else "txndate"
 sort = dc[0].selectbox("Sort by", list(SORTABLE), index=list(SORTABLE).index(sort),
-                       key="rj_sort")
+                       key="rj_sort", format_func=dict(DETAIL_COLUMNS).get)
 desc = dc[1].toggle("Descending", value=qp("asc") != "1", key="rj_desc")
 try:
     size = int(qp("size", str(settings.page_size)) or settings.page_size)

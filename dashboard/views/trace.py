@@ -32,6 +32,7 @@ from core.trace import (
 )
 from dashboard import state
 from dashboard.jobs import get_job_manager
+from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 from dashboard.widgets.tables import paged_table
 
@@ -271,6 +272,8 @@ g2.download_button("Download edges (Parquet)", data=spool.file("edges").read_byt
 
 if "history" in result.domains and spool.has("history"):
     st.subheader("Timeline of one lot")
+    completeness_banner(result.timeline_completeness(), "Timeline",
+                        consequence="Lots, bars or marks of the missing rows are not drawn.")
     with_history = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
                     "JOIN nodes n USING (containerid)")
     listed = spool.sql(f"SELECT *, count(*) OVER () AS n FROM ({with_history}) "
@@ -319,20 +322,16 @@ if "history" in result.domains and spool.has("history"):
 # --- domains ---------------------------------------------------------------------------------
 
 if result.domains:
-    tabs = st.tabs([f"{DOMAINS[n].title} ({d.rows:,})" for n, d in result.domains.items()])
+    tabs = st.tabs([f"{DOMAINS[n].title} ({d.rows:,}{status_mark(d.completeness)})"
+                    for n, d in result.domains.items()])
     for tab, (name, dres) in zip(tabs, result.domains.items(), strict=True):
         with tab:
-            c = dres.completeness
-            if c["status"] == "partial":
-                ranges = "; ".join(f"{f['first_id']}…{f['last_id']} ({f['error'][:120]})"
-                                   for f in c["failed_batches"][:10])
-                st.error(f"Partial: {len(c['failed_batches'])} batch(es) failed, their "
-                         f"containers are missing: {ranges}. Run the trace again.")
-            elif c["status"] == "truncated":
-                st.warning(f"Truncated by {c['limit']}: rows beyond it are not included.")
-            else:
-                st.caption(f"Complete: {dres.rows:,} rows"
-                           + (" (from cache)" if dres.cached else "") + ".")
+            completeness_banner(
+                dres.completeness, DOMAINS[name].title,
+                complete=f"Complete: {dres.rows:,} rows"
+                         + (" (from cache)" if dres.cached else "") + ".",
+                consequence="Rows counted here leave out what is missing; run the trace "
+                            "again." if dres.completeness["status"] == "partial" else "")
             try:
                 paged_table(spool, name, key=f"trace.{name}", settings=settings,
                             order_by=["containerid", DOMAINS[name].time_column])

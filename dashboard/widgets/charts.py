@@ -1,23 +1,67 @@
-"""One pareto chart for every page (reject history, WIP hold, defect trace).
+"""One pareto chart for every page (reject history, WIP hold, defect trace), and trend bars.
 
 Why: shared/domain.md asks for one pareto rule everywhere: bars sorted descending, the
 cumulative % line on a 0-100 secondary axis. Three pages drew it three ways, and plotly
 aligned the % axis to the bars' grid (ticks at 24.2, 48.4, ...). Here the % axis always
 has round ticks and a dotted 80 % line (the top-80 rule), and a last bar named
 ``others ...`` (the rest summed, or in the defect trace what the rest add) is grey.
+Counts (lots, pieces) never get fractional ticks: an axis whose values are all whole
+numbers ticks on whole steps (``count_axis``; plotly put 0.5 between 0 and 1 lot).
+Trend bars of a period the range covers only in part (``core.periods``) are drawn
+lighter and hatched; the page says which and how many days.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from core.rejects.measures import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
 
 BAR_COLOR = "#1f6fd1"
 OTHERS_COLOR = "#9aa0a6"
+PARTIAL_OPACITY = 0.45
+PARTIAL_PATTERN = "/"
+_TARGET_TICKS = 5
+
+
+def _whole(values: Sequence[Any]) -> list[float] | None:
+    """The values as floats when every one present is a whole number, else None."""
+    out: list[float] = []
+    for v in values:
+        if v is None or v is pd.NA:  # missing
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return None
+        if math.isnan(f):
+            continue
+        if not f.is_integer():
+            return None
+        out.append(f)
+    return out
+
+
+def count_axis(values: Sequence[Any], top: float | None = None) -> dict[str, Any]:
+    """Axis settings with whole-number ticks (a step of 1, 2, 5 x 10^k, at least 1) when
+    every value is a whole number (a count); {} otherwise. ``top`` is the axis' highest
+    value when it is not the largest value (stacked bars)."""
+    whole = _whole(values)
+    if whole is None:
+        return {}
+    high = max([top or 0.0, *whole, 0.0])
+    raw = high / _TARGET_TICKS
+    step = 1.0
+    if raw > 1:
+        power = 10 ** math.floor(math.log10(raw))
+        step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return {"tickmode": "linear", "tick0": 0, "dtick": int(step), "tickformat": ",d",
+            "rangemode": "tozero"}
 
 
 def pareto_figure(
@@ -30,7 +74,8 @@ def pareto_figure(
     title: str | None = None,
     height: int = 340,
 ) -> go.Figure:
-    """Bars with the cumulative % line on the right axis (0-100, round ticks, 80 % line).
+    """Bars with the cumulative % line on the right axis (0-100, round ticks, 80 % line);
+    the axes are titled ``bar_name`` and ``line_name``; counts tick on whole numbers.
 
     ``cumulative`` None (or all missing) draws the bars only."""
     labels = [str(v) for v in x]
@@ -45,8 +90,8 @@ def pareto_figure(
                       y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
     fig.update_layout(
         title=title,
-        yaxis={"title": bar_name},
-        yaxis2={"title": "cumulative %", "overlaying": "y", "side": "right",
+        yaxis={"title": bar_name, **count_axis(list(bars))},
+        yaxis2={"title": line_name, "overlaying": "y", "side": "right",
                 "range": [0, 101], "tickvals": [0, 20, 40, 60, 80, 100], "showgrid": False},
         height=height,
         margin={"t": 70 if title else 40, "b": 10},
@@ -58,23 +103,35 @@ def pareto_figure(
     return fig
 
 
-def integer_axis(fig: go.Figure, max_value: float | None, *, axis: str = "yaxis") -> None:
-    """Whole-number ticks on an axis of counts (lots, pcs): plotly puts ticks at 0.5 on a
-    small range, which reads as half a lot. Under 10 the step is 1; above, plotly's own
-    steps are whole already, and ``,d`` keeps the labels whole."""
-    layout: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
-    if max_value is None or max_value < 10:
-        layout["dtick"] = 1
-    fig.update_layout({axis: layout})
-
-
-def mark_partial_periods(fig: go.Figure, starts: Sequence[Any], partial: Sequence[Any],
-                         *, width: Any, text: str = "partial") -> None:
-    """Shade the periods (``starts[i]`` .. ``starts[i] + width``) that the range covers
-    only in part (``partial[i]`` true: a first or last period cut by the range, or one
-    still under way), so a short bar is not read as a drop."""
-    for start, cut in zip(starts, partial, strict=True):
-        if cut:
-            fig.add_vrect(x0=start, x1=start + width, fillcolor="grey", opacity=0.15,
-                          line_width=0, annotation_text=text,
-                          annotation_position="top left")
+def trend_figure(
+    x: Sequence[Any],
+    series: Sequence[tuple[str, Sequence[Any]]],
+    partial: Sequence[bool],
+    *,
+    y_title: str,
+    customdata: Sequence[Any] | None = None,
+    height: int = 300,
+) -> go.Figure:
+    """Stacked bars per period (one trace per ``series`` (name, values)); a period marked
+    ``partial`` is drawn lighter and hatched. Whole-number values tick on whole numbers."""
+    labels = [str(v) for v in x]
+    marks = [bool(p) for p in partial]
+    fig = go.Figure()
+    for name, values in series:
+        fig.add_bar(
+            x=labels, y=list(values), name=name,
+            customdata=None if customdata is None else list(customdata),
+            marker={"opacity": [PARTIAL_OPACITY if p else 1.0 for p in marks],
+                    "pattern": {"shape": [PARTIAL_PATTERN if p else "" for p in marks]}},
+        )
+    stacked = [sum(float(v or 0) for v in col) for col in zip(*(s for _, s in series),
+                                                               strict=True)]
+    every = [v for _, values in series for v in values]
+    fig.update_layout(
+        barmode="stack", height=height, margin={"t": 10, "b": 10},
+        yaxis={"title": y_title, **count_axis(every, top=max(stacked, default=0.0))},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                "traceorder": "normal"},
+        clickmode="event+select",
+    )
+    return fig

@@ -74,6 +74,8 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
         st.warning(f"{what} was cancelled. {again}")
     elif job.error_type in input_errors:
         st.warning(job.error or "Bad input.")
+    elif job.error_type in ("LaneBusy", "QueryTimeout"):  # not broken: try again later
+        st.warning(f"{what}: {job.error} {again}")
     else:
         st.error(f"{what} failed: {job.error} {again} The System page shows the database "
                  "lanes.")
