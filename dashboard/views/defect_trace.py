@@ -347,7 +347,8 @@ if result.backward is not None:
                         name=glossary.label("detection_defect_rate_pct"), yaxis="y2",
                         line={"color": "#f28e2b"})
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "%",
-                                  "rangemode": "tozero", "showgrid": False})
+                                  "rangemode": "tozero", "tickmode": "auto",
+                                  "showgrid": False})
         st.plotly_chart(fig, key="chart_trend")
         if bool(trend["partial"].any()):
             days = ", ".join(str(d) for d, p in zip(trend["day"], trend["partial"],
