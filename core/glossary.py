@@ -28,7 +28,7 @@ class Measure:
     unit: str  # "pcs", "%", "lots", "work orders", "x", "h", "days", "" (a count of things)
     definition: str
     formula: str
-    page: str  # where it is shown: "defects", "rejects", "holds", "trace"
+    page: str  # where it is shown: "defects", "rejects", "holds", "trace", "contain"
 
     def label(self, lang: str = "en", unit: bool = True) -> str:
         name = self.zh if lang.startswith("zh") else self.en
@@ -171,45 +171,78 @@ _MEASURES: tuple[Measure, ...] = (
        "running sum of share", "rejects"),
     # --- WIP hold ---------------------------------------------------------------------
     _m("hold_lots_live", "Lots on hold (live snapshot)", "ON HOLD LOT (即時)", "lots",
-       "Lots on hold in the live WIP snapshot (dw_mes_lot_v), the authoritative source for "
-       "now.", "count of lots with currentholdcount > 0", "holds"),
+       "WIP lots on hold in the live snapshot (dw_mes_lot_v, the authoritative source for "
+       "now): not running on a machine, currentholdcount > 0, with a work order (raw "
+       "material is not WIP); DUMMY lots hidden. Each lot once.",
+       "count distinct lots with equipmentcount = 0 and currentholdcount > 0", "holds"),
     _m("hold_qty_live", "Qty on hold (live snapshot)", "ON HOLD 數量 (即時)", "pcs",
-       "Pieces of the lots on hold, each lot counted once even with two open holds.",
-       "sum of qty over distinct held lots", "holds"),
-    _m("avg_days_at_station", "Avg days at station", "平均當站滯留", "days",
-       "Average days the held lots have been at their current step (agebydays; not the "
-       "hold's duration).", "mean(agebydays)", "holds"),
-    _m("max_days_at_station", "Max days at station", "最久當站滯留", "days",
-       "Longest days at the current step among the held lots.", "max(agebydays)", "holds"),
-    _m("station_groups", "Station groups affected", "受影響站點群組", "",
-       "Station groups holding at least one held lot.", "count distinct station group",
+       "Pieces of the lots on hold in the live snapshot, each lot counted once even with "
+       "two open holds.", "sum of qty over distinct held lots", "holds"),
+    _m("wip_run_lots", "RUN lots", "RUN LOT", "lots",
+       "WIP lots running on a machine in the live snapshot (equipmentcount > 0).",
+       "count of WIP lots with equipmentcount > 0", "holds"),
+    _m("wip_queue_lots", "QUEUE lots", "QUEUE LOT", "lots",
+       "WIP lots neither on a machine nor on hold in the live snapshot.",
+       "count of WIP lots with equipmentcount = 0 and currentholdcount = 0", "holds"),
+    _m("wip_hold_quality_lots", "HOLD quality lots", "品質異常 HOLD LOT", "lots",
+       "Held WIP lots (live snapshot) whose hold reason is not on the non-quality list "
+       "(a null reason is a quality hold).", "count of held lots with a quality reason",
        "holds"),
+    _m("wip_hold_non_quality_lots", "HOLD non-quality lots", "非品質異常 HOLD LOT", "lots",
+       "Held WIP lots (live snapshot) whose hold reason is on the non-quality list "
+       "(setting non_quality_hold_reasons).", "count of held lots with a non-quality reason",
+       "holds"),
+    _m("avg_days_at_station", "Avg days at station", "平均當站滯留", "days",
+       "Average days the held lots have waited at their current step (agebydays). Not "
+       "hold duration: a lot held an hour ago may have waited days at its step.",
+       "mean(agebydays) over held lots", "holds"),
+    _m("max_days_at_station", "Max days at station", "最久當站滯留", "days",
+       "Longest wait at the current step (agebydays) among the held lots; not hold "
+       "duration.", "max(agebydays) over held lots", "holds"),
+    _m("station_groups", "Station groups affected", "受影響站點群組", "",
+       "Station groups holding at least one held lot (live snapshot).",
+       "count distinct station group of held lots", "holds"),
     _m("on_hold_now_history", "On hold now (hold history)", "ON HOLD (Hold 紀錄)", "lots",
-       "Lots with an open hold (no release) in the hold history; may differ from the live "
-       "snapshot, and the page lists the lots that differ.",
-       "count distinct lots with releasetxndate null", "holds"),
+       "Lots with a hold in dw_mes_holdreleasehistory not released at the as-of time (the "
+       "live snapshot's time, or the range's end when earlier); a lot with two open holds "
+       "counts once. May differ from the live snapshot: the page lists the lots that differ.",
+       "count distinct lots with hold < as_of and (no release or release ≥ as_of)", "holds"),
+    _m("hold_qty_history", "Qty on hold now (hold history)", "ON HOLD 數量 (Hold 紀錄)", "pcs",
+       "Pieces of the lots on hold now in the hold history, each lot once (the qty of its "
+       "latest open hold).", "sum over open lots of the latest open hold's qty", "holds"),
+    _m("on_hold_end", "On hold at end of shift day", "班別日結束 ON HOLD", "lots",
+       "Lots on hold at the end of a shift day (at the as-of time for a day in progress), "
+       "each lot once; for a week or month, at the end of its last day in the range.",
+       "count distinct lots with hold < day end and (no release or release ≥ day end)",
+       "holds"),
     _m("new_holds", "New holds", "新增", "lots",
-       "Holds put on in the range (the latest hold per lot a shift day).",
-       "count of new holds", "holds"),
-    _m("released", "Released", "Release", "lots", "Holds released in the range.",
-       "count of releases", "holds"),
-    _m("net_change", "Net change", "累計淨變動", "lots", "New holds minus releases.",
-       "new holds − releases", "holds"),
+       "Lots held on a shift day, each lot once a day (its latest hold that day, with that "
+       "hold's qty). Over a range, week or month the days are summed: a lot held on two "
+       "days counts twice.", "sum over shift days of count distinct lots held that day",
+       "holds"),
+    _m("released", "Released", "Release", "holds",
+       "Hold releases on a shift day, before the as-of time: release events, not lots (a "
+       "lot released from two holds counts twice). Over a range the days are summed.",
+       "count of holds whose release falls in the shift day", "holds"),
+    _m("net_change", "Net change", "累計淨變動", "",
+       "New holds (lots a day) minus releases (holds) over the range.",
+       "new holds − released", "holds"),
     _m("future_holds", "Future holds", "Future Hold", "lots",
-       "Future holds set in the range; a repeat of the same lot and reason counts once.",
-       "count distinct (lot, reason)", "holds"),
+       "Holds placed on a shift day that carry a future-hold comment; a repeat of the same "
+       "lot and reason that day counts once. Over a week or month the days are summed.",
+       "count distinct (lot, reason) per shift day", "holds"),
     _m("released_avg_h", "Avg hold duration, released", "平均 Hold 時長 (已 Release)", "h",
-       "Average time from hold to release of the holds released in the range.",
-       "mean(release − hold)", "holds"),
+       "Average time from hold to release of the holds released in the range (before the "
+       "as-of time).", "mean(release − hold)", "holds"),
     _m("released_max_h", "Max hold duration, released", "最長 Hold 時長 (已 Release)", "h",
        "Longest time from hold to release of the holds released in the range.",
        "max(release − hold)", "holds"),
     _m("open_avg_h", "Avg age of open holds", "未 Release 平均時長", "h",
-       "Average time since hold of the holds still open at the range's end.",
-       "mean(end − hold)", "holds"),
+       "Average time from hold to the as-of time of the holds still open then (their hold "
+       "duration so far; not days at station).", "mean(as_of − hold)", "holds"),
     _m("open_max_h", "Max age of open holds", "未 Release 最長時長", "h",
-       "Longest time since hold of the holds still open at the range's end.",
-       "max(end − hold)", "holds"),
+       "Longest time from hold to the as-of time among the holds still open then.",
+       "max(as_of − hold)", "holds"),
     # --- trace --------------------------------------------------------------------------
     _m("seed_containers", "Seed containers", "起始批次", "",
        "Containers the typed values matched.", "", "trace"),
@@ -223,6 +256,48 @@ _MEASURES: tuple[Measure, ...] = (
        "Genealogy steps walked from the seeds (one round of batched queries each, the last "
        "finding nothing new); the graph's generations count from the roots instead.",
        "", "trace"),
+    # --- containment (mesdash contain) ----------------------------------------------
+    _m("contain_exposed_lots", "Lots exposed to the suspect", "可疑來源經過 LOT 數", "lots",
+       "Lots that met the suspect: tracked in on the machine in the window, consumed the "
+       "material lot, or came from the wafer lot (the wafer lot itself not counted).",
+       "count distinct exposed lots", "contain"),
+    _m("contain_descendant_lots", "Descendant lots", "下游子批次數", "lots",
+       "Containers reached forward from the exposed lots through splits, merges, rework "
+       "and wafer cuts (the exposed lots themselves not counted).",
+       "count of lineage containers that are not exposed lots", "contain"),
+    _m("contain_serials", "Serial numbers reached", "涉及成品流水號", "",
+       "Distinct serial numbers (finishedname) of the combined lots among the exposed lots "
+       "and their descendants; a serial merged from several lots counts once.",
+       "count distinct finishedname", "contain"),
+    _m("contain_wip_lots", "Lots still in WIP", "仍在 WIP 的 LOT", "lots",
+       "Exposed lots and descendants in the live snapshot (dw_mes_lot_v) with a work "
+       "order: what can still be held.", "count of contained lots in the snapshot",
+       "contain"),
+    _m("contain_wip_qty", "Qty still in WIP", "仍在 WIP 數量", "pcs",
+       "Pieces of the contained lots still in WIP, from the live snapshot.",
+       "sum of snapshot qty", "contain"),
+    _m("contain_held_lots", "Lots already on hold", "已 HOLD LOT", "lots",
+       "Contained lots in WIP with currentholdcount > 0 in the live snapshot.",
+       "count of contained WIP lots on hold", "contain"),
+    _m("contain_held_qty", "Qty already on hold", "已 HOLD 數量", "pcs",
+       "Pieces of the contained lots already on hold (live snapshot).",
+       "sum of snapshot qty of held lots", "contain"),
+    _m("contain_not_held_lots", "Lots still to hold", "待 HOLD LOT", "lots",
+       "Contained lots in WIP not on hold yet.", "lots still in WIP − lots already on hold",
+       "contain"),
+    _m("contain_finished_lots", "Finished lots", "已完成 LOT", "lots",
+       "Contained lots that left WIP as finished: a combined lot finished under a serial, or "
+       "a lot that passed the flow's last station group (finished goods); shipped or not, "
+       "the warehouse does not say.", "count of state FINISHED", "contain"),
+    _m("contain_merged_lots", "Merged lots", "已併批 LOT", "lots",
+       "Contained lots that left WIP by being merged into a combined lot.",
+       "count of state MERGED", "contain"),
+    _m("contain_split_lots", "Split lots", "已拆批 LOT", "lots",
+       "Contained lots that left WIP after being split or reworked into child lots.",
+       "count of state SPLIT", "contain"),
+    _m("contain_left_wip_lots", "Lots out of WIP, otherwise", "其他離開 WIP 的 LOT", "lots",
+       "Contained lots out of WIP that are neither finished, merged nor split (scrapped, or "
+       "gone without a trace in the data).", "count of state LEFT_WIP", "contain"),
 )
 
 GLOSSARY: dict[str, Measure] = {m.key: m for m in _MEASURES}

@@ -76,7 +76,8 @@ LOTS = [
 ]
 
 
-def _fill(url: str, schema: str) -> None:
+def _fill(url: str, schema: str, holds: list[dict] = HOLDS, lots: list[dict] = LOTS,
+          containers: list[dict] | None = None) -> None:
     engine = make_engine(url, schema=schema, pool=None, read_only=False)
     try:
         with engine.begin() as c:
@@ -84,8 +85,10 @@ def _fill(url: str, schema: str) -> None:
                 c.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
         t.metadata.create_all(engine, tables=[t.holdreleasehistory, t.lot_v, t.container])
         with engine.begin() as c:
-            c.execute(t.holdreleasehistory.insert(), HOLDS)
-            c.execute(t.lot_v.insert(), LOTS)
+            c.execute(t.holdreleasehistory.insert(), holds)
+            c.execute(t.lot_v.insert(), lots)
+            if containers:
+                c.execute(t.container.insert(), containers)
     finally:
         engine.dispose()
 
@@ -251,6 +254,10 @@ def test_buckets_pareto_and_records(hand: Lanes) -> None:
         assert list(p["reason"]) == ["OOC", "YieldLimit", NQ, "需綁尾數(PD)"]
         assert list(p["qty"]) == [290, 100, 300, 50]
         assert p["count_cum_pct"].iloc[-1] == 100.0
+        # the qty chart's cumulative % runs in qty order: 300, 290, 100, 50 of 740
+        by_qty = v.by_qty(p)
+        assert list(by_qty["reason"]) == [NQ, "OOC", "YieldLimit", "需綁尾數(PD)"]
+        assert list(by_qty["qty_cum_pct"]) == [40.54, 79.73, 93.24, 100.0]
         o = v.reason_pareto(history.HistoryFilter(record_type="on_hold"))
         assert set(o["reason"]) == {history.NO_REASON, "Q-Time"}
 
@@ -326,9 +333,14 @@ def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
     assert list(f["containerid"]) == [cid(107)]
     assert len(live.apply_filter(df, live.LiveFilter(age_buckets=("≥7 d",)))) == 1
     p = live.pareto(df)
-    assert list(p["reason"]) == [live.NO_REASON, "YieldLimit", NQ] or p["lots"].tolist() == [
-        1, 1, 1]
-    assert p["cum_pct"].iloc[-1] == 100.0
+    # one lot each: ties keep the reason order; by qty (1000, 500, 250) largest first
+    assert list(p["reason"]) == [live.NO_REASON, "YieldLimit", NQ]
+    assert p["lots"].tolist() == [1, 1, 1]
+    assert list(p["cum_pct"]) == [33.33, 66.67, 100.0]
+    pq_ = live.pareto(df, measure="qty")
+    assert list(pq_["reason"]) == [live.NO_REASON, NQ, "YieldLimit"]
+    assert pq_["qty"].tolist() == [1000, 500, 250]
+    assert list(pq_["cum_pct"]) == [57.14, 85.71, 100.0]
     rows = _csv_rows(live.lot_table(df))  # the page's "Download CSV (all rows)"
     assert rows[0][:2] == ["lotid", "workorder"] and len(rows) == 1 + 3
 
@@ -388,3 +400,185 @@ def test_wip_summary_query_uses_the_status_rule(hand: Lanes) -> None:
     wip = core_live.wip_summary(hand, hand.settings)
     assert wip["total"]["lots"] == 5  # LOTS minus raw material and DUMMY
     assert wip["HOLD"]["lots"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# counting each lot once, future-hold repeats, live vs history, matrix, partial periods
+# ---------------------------------------------------------------------------------------------
+# Shift days 03-04 = [03-03 07:30, 03-04 07:30) and 03-05; as_of = the snapshot, 03-04
+# 08:00, so 03-05 is covered only to 08:00 (partial).
+#   L1 (201) three open holds on 03-03 (400 pcs, then 380 pcs twice for Q-Time): qty once
+#            = 380 (latest)
+#   L2 (202) open since 03-02; L3 (203) open in history, but RUN in the snapshot
+#   L4 (204) held in the snapshot; its history hold was released at 03-04 07:50
+#   L5 (205) the same future hold (lot and reason) twice on 03-04; L6 (206) another one
+REC_HOLDS = [
+    _hold(201, "03-03 09:00:00", None, "YieldLimit", 400),
+    _hold(201, "03-03 10:00:00", None, "Q-Time", 380),
+    _hold(201, "03-03 11:00:00", None, "Q-Time", 380),  # the same reason again
+    _hold(202, "03-02 12:00:00", None, "BPM Hold", 100),
+    _hold(203, "03-03 20:00:00", None, "SBL Limit(PE)", 50),
+    _hold(204, "03-03 13:00:00", "03-04 07:50:00", "YieldLimit", 70),
+    _hold(205, "03-03 08:00:00", "03-03 08:30:00", "Q-Time", 10, "下站Hold"),
+    _hold(205, "03-03 09:00:00", "03-03 10:00:00", "Q-Time", 10, "下站Hold"),
+    _hold(206, "03-03 11:00:00", "03-03 12:00:00", "Q-Time", 20, "下站Hold"),
+]
+
+
+def _rec_lot(n: int, **kw: object) -> dict:
+    row = _lot(n - 100, **kw)  # type: ignore[arg-type]
+    row["lotid"] = f"L{n - 200}"
+    return row
+
+
+REC_LOTS = [
+    _rec_lot(201, hold=2, reason="Q-Time", qty=380),
+    # the same lot again with its other open hold (a view joining holds would repeat it):
+    # still one lot and 380 pcs
+    _rec_lot(201, hold=2, reason="YieldLimit", qty=380),
+    _rec_lot(202, hold=1, reason="BPM Hold", qty=100, group="成型", seq="4",
+             package="SOT-23 CU"),
+    _rec_lot(203, eq=1, hold=1, reason="SBL Limit(PE)", qty=50),  # RUN: not held now
+    _rec_lot(204, hold=1, reason="YieldLimit", qty=70),
+    _rec_lot(207, qty=999),  # QUEUE
+]
+REC_CONTAINERS = [{"containerid": cid(n), "containername": f"L{n - 200}"}
+                  for n in (201, 202, 203, 204, 205, 206)]
+
+
+def _fill_rec(url: str, schema: str) -> None:
+    _fill(url, schema, REC_HOLDS, REC_LOTS, REC_CONTAINERS)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def rec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lanes]:
+    if request.param == "duckdb":
+        url, schema = f"duckdb:///{tmp_path / 'rec.duckdb'}", "dwh"
+    else:
+        url, schema = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
+    _fill_rec(url, schema)
+    lanes = open_lanes(make_settings(url, schema=schema, spool_dir=str(tmp_path / "spool")))
+    yield lanes
+    lanes.close()
+
+
+REC_START, REC_END = date(2026, 3, 4), date(2026, 3, 5)
+
+
+def _rec_load(lanes: Lanes) -> history.HoldHistory:
+    return history.load_history(lanes, lanes.settings, REC_START, REC_END, now=SNAP)
+
+
+def test_each_lot_once_and_future_repeats_once(rec: Lanes) -> None:
+    h = _rec_load(rec)
+    assert h.as_of == SNAP
+    with history.HistoryView(h) as v:
+        rows = {r["day"]: r for r in v.trend(history.HistoryFilter()).to_dict("records")}
+        k = v.kpis(history.HistoryFilter())
+    d4, d5 = rows[date(2026, 3, 4)], rows[date(2026, 3, 5)]
+    # L1's two open holds count once, with the qty of its latest hold (380, not 780)
+    assert (d4["on_hold_end"], d4["on_hold_end_qty"]) == (4, 380 + 100 + 50 + 70)
+    assert (d5["on_hold_end"], d5["on_hold_end_qty"]) == (3, 380 + 100 + 50)  # at 08:00
+    assert (k["on_hold_now"], k["on_hold_now_qty"]) == (3, 530)
+    # new: one per lot a day (L1's latest hold); L5's repeat counts once as a future hold
+    assert (d4["new"], d4["new_qty"]) == (5, 380 + 50 + 70 + 10 + 20)
+    assert (d4["released"], d5["released"]) == (3, 1)
+    assert (d4["future"], d5["future"]) == (2, 0)
+    with history.HistoryView(h) as v:
+        p = v.reason_pareto(history.HistoryFilter(record_type="on_hold"))
+    # on hold by reason: L1's two Q-Time holds add its 380 pcs once
+    got = {r["reason"]: (r["count"], r["qty"]) for r in p.to_dict("records")}
+    assert got == {"Q-Time": (2, 380), "YieldLimit": (1, 400), "BPM Hold": (1, 100),
+                   "SBL Limit(PE)": (1, 50)}
+
+
+def test_live_counts_each_lot_once(rec: Lanes) -> None:
+    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    k = live.kpis(holds.lots)
+    assert (k["lots"], k["qty"]) == (3, 380 + 100 + 70)
+    ages = live.age_buckets(holds.lots, rec.settings)
+    assert (ages["lots"].sum(), ages["qty"].sum()) == (3, 550)
+
+
+def test_matrix_in_lots_and_in_qty(rec: Lanes) -> None:
+    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    lots = live.matrix(holds.lots, "lots")
+    qty = live.matrix(holds.lots, "qty")
+    assert list(lots.index) == ["成型", "TMTT", live.TOTAL]
+    assert lots.loc["TMTT", "SOD-323"] == 2 and lots.loc["成型", "SOT-23 CU"] == 1
+    assert lots.loc["TMTT", "SOT-23 CU"] == 0 and lots.loc[live.TOTAL, live.TOTAL] == 3
+    assert qty.loc["TMTT", "SOD-323"] == 450 and qty.loc["成型", "SOT-23 CU"] == 100
+    assert qty.loc[live.TOTAL, live.TOTAL] == 550
+    assert live.parse_matrix_measure(None) == "qty"  # the factory's report counts qty
+    with pytest.raises(HoldInputError, match="choose one of qty, lots"):
+        live.parse_matrix_measure("pieces")
+
+
+def test_live_and_history_differences_list_exactly_the_lots(rec: Lanes) -> None:
+    from core.holds import reconcile
+
+    h = _rec_load(rec)
+    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    with history.HistoryView(h) as v:
+        c = reconcile.compare(holds.lots, holds.snapshot, v, history.HistoryFilter())
+        q = reconcile.compare(holds.lots, holds.snapshot, v,
+                              history.HistoryFilter(reasons=("YieldLimit",)))
+    # the same count (3) from both sources, but not the same lots
+    assert c.comparable and (c.live_lots, c.history_lots) == (3, 3)
+    assert (c.live_qty, c.history_qty) == (550, 530)
+    got = [(r["lot"], r["source"], r["reason"], r["station"], r["qty"])
+           for r in c.differing.to_dict("records")]
+    assert got == [("L3", reconcile.HISTORY, "SBL Limit(PE)", "TMTT", 50),
+                   ("L4", reconcile.LIVE, "YieldLimit", "TMTT", 70)]
+    out = c.as_dict()
+    assert out["live"]["source"] == "live snapshot" and out["live"]["lots"] == 3
+    assert out["history"]["source"] == "hold history" and out["history"]["lots"] == 3
+    assert (out["only_live"], out["only_history"]) == (1, 1)
+    assert [d["lot"] for d in out["differing_lots"]] == ["L3", "L4"]
+    # a reason filter applies to both sides, each with its own reasons: L1 holds
+    # YieldLimit in both; L4 only in the snapshot
+    assert (q.live_lots, q.history_lots) == (2, 1)
+    assert [(r["lot"], r["source"]) for r in q.differing.to_dict("records")] == [
+        ("L4", reconcile.LIVE)]
+
+
+def test_history_of_another_time_is_not_compared(rec: Lanes) -> None:
+    from core.holds import reconcile
+
+    h = history.load_history(rec, rec.settings, date(2026, 3, 3), date(2026, 3, 4), now=SNAP)
+    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    with history.HistoryView(h) as v:
+        c = reconcile.compare(holds.lots, holds.snapshot, v, history.HistoryFilter())
+    assert not c.comparable and "different times" in (c.note or "")
+    assert c.differing.empty and c.as_dict()["differing_lots"] == []
+
+
+def test_partial_periods_are_marked(rec: Lanes) -> None:
+    h = _rec_load(rec)
+    with history.HistoryView(h) as v:
+        days = v.trend(history.HistoryFilter())
+        weeks = v.trend(history.HistoryFilter(), "week")
+    # 03-05 is covered to the as-of time (08:00) only
+    assert days["partial"].tolist() == [False, True]
+    assert days["covered_to"].iloc[-1] == SNAP
+    # 2026-03-04/05 (Wed, Thu) are part of the week of Monday 03-02: partial
+    assert weeks["period"].tolist() == ["2026-W10"] and weeks["partial"].tolist() == [True]
+    assert weeks["day"].tolist() == [date(2026, 3, 2)]
+    assert (weeks["new"].iloc[0], weeks["released"].iloc[0]) == (5, 4)
+    assert weeks["on_hold_end"].iloc[0] == 3  # at the end of its last covered day
+    assert weeks["covered_from"].iloc[0] == datetime(2026, 3, 3, 7, 30)
+
+
+def test_whole_periods_are_not_partial(hand: Lanes) -> None:
+    # shift days 03-02..03-08 are the whole week of Monday 03-02, read after its end
+    h = history.load_history(hand, hand.settings, date(2026, 3, 2), date(2026, 3, 8),
+                             now=datetime(2026, 3, 10))
+    with history.HistoryView(h) as v:
+        weeks = v.trend(history.HistoryFilter(), "week")
+        days = v.trend(history.HistoryFilter(), "day")
+        months = v.trend(history.HistoryFilter(), "month")
+    assert weeks["partial"].tolist() == [False]
+    assert not days["partial"].any()
+    assert months["partial"].tolist() == [True] and months["period"].tolist() == ["2026-03"]
+    with pytest.raises(HoldInputError, match="Unknown period"):
+        history.parse_grain("year")

@@ -1,10 +1,12 @@
 """`mesdash holds` (the live hold picture) and `mesdash hold-history` (a range of holds).
 
 Same core as the WIP hold page: ``holds`` reads the live snapshot on the realtime lane
-(KPIs, station group × package matrix, reason pareto, days-at-station buckets, WIP
-summary); ``hold-history`` loads a range of shift days once on the slow lane and prints
-the KPIs, the per-shift-day trend, the reason pareto and the duration buckets. Bad input
-(hold type, dates, range) is a UsageError (exit code 1), never a traceback.
+(KPIs, station group × package matrix in qty or lots, reason pareto, days-at-station
+buckets, WIP summary); ``hold-history`` loads a range of shift days once on the slow lane
+and prints the KPIs, the trend per day, week or month (partial periods marked), the
+reason pareto, the duration buckets and "on hold now" from both sources with the lots
+that differ (core.holds.reconcile). Bad input (hold type, dates, range, period, matrix
+measure) is a UsageError (exit code 1), never a traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from core.holds.classify import HOLD_TYPES
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("holds", help="lots on hold now: KPIs, matrix, reason pareto")
     p.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
+    p.add_argument("--matrix", default="qty", metavar="qty|lots",
+                   help="what the station group x package matrix counts: qty (pcs, the "
+                        "factory's hold report; default) or lots")
     p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_holds)
@@ -33,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     h.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
     h.add_argument("--record", default="new", choices=("new", "on_hold", "released"),
                    help="records the reason pareto counts (default: new)")
+    h.add_argument("--grain", default="day", metavar="day|week|month",
+                   help="trend period (default: day); a period the range or the as-of "
+                        "time covers only in part is marked partial")
     h.add_argument("--db", help="SQLAlchemy URL (default: settings)")
     h.add_argument("--json", action="store_true", help="print one JSON object")
     h.set_defaults(func=run_history)
@@ -43,6 +51,8 @@ def _plain(value: Any) -> Any:
         return [{k: _plain(v) for k, v in r.items()} for r in value.to_dict("records")]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
@@ -62,18 +72,19 @@ def run_holds(args: argparse.Namespace) -> int:
 
     try:
         hold_type = parse_hold_type(args.type)
+        measure = live.parse_matrix_measure(args.matrix)
     except HoldInputError as exc:
         raise UsageError(str(exc)) from None
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     lanes = open_lanes(settings)
     try:
-        o = live.overview(lanes, settings, hold_type)
+        o = live.overview(lanes, settings, hold_type, measure)
     finally:
         lanes.close()
     if args.json:
         out = dict(o)
         m = o["matrix"]
-        out["matrix"] = {"rows": list(m.index), "columns": list(m.columns),
+        out["matrix"] = {"measure": measure, "rows": list(m.index), "columns": list(m.columns),
                          "values": m.to_numpy().tolist()}
         print(json.dumps(_plain(out), ensure_ascii=False, indent=2))
         return 0
@@ -83,13 +94,16 @@ def run_holds(args: argparse.Namespace) -> int:
         print(f"WARNING    the snapshot is older than {settings.snapshot_stale_s} s: stale?")
     k = o["kpis"]
     print(f"hold type  {hold_type}")
-    print(f"lots       {k['lots']:,}   qty {k['qty']:,} pcs   station groups {k['station_groups']}")
+    print("source     live snapshot (dw_mes_lot_v)")
+    print(f"lots       {k['lots']:,}   qty {k['qty']:,} pcs (each lot once)   station groups "
+          f"{k['station_groups']}")
     print(f"days at station (not hold duration): avg {k['avg_days_at_station']}, "
           f"max {k['max_days_at_station']}")
     w = o["wip"]
     print(f"WIP        RUN {w['RUN']['lots']:,}  QUEUE {w['QUEUE']['lots']:,}  HOLD quality "
           f"{w['HOLD']['quality']['lots']:,}  non-quality {w['HOLD']['non_quality']['lots']:,}")
-    print("\nstation group x package (lots)\n" + _table(o["matrix"], index=True))
+    unit = "qty, pcs" if measure == "qty" else "lots"
+    print(f"\nstation group x package ({unit})\n" + _table(o["matrix"], index=True))
     print("\nreason pareto (lots)\n" + _table(o["reason_pareto"]))
     print("\ndays at station\n" + _table(o["age_buckets"]))
     return 0
@@ -98,7 +112,7 @@ def run_holds(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     from core.cli import UsageError
     from core.db import open_lanes
-    from core.holds import history
+    from core.holds import history, live, reconcile
     from core.holds.classify import (
         HoldInputError,
         check_range,
@@ -111,6 +125,7 @@ def run_history(args: argparse.Namespace) -> int:
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     try:
         hold_type = parse_hold_type(args.type)
+        grain = history.parse_grain(args.grain)
         start = parse_day(args.start, "start")
         end = parse_day(args.end, "end")
         if start and end:
@@ -126,10 +141,15 @@ def run_history(args: argparse.Namespace) -> int:
             h = history.load_history(lanes, settings, start, end, now=snap)
         except HoldInputError as exc:
             raise UsageError(str(exc)) from None
+        held = live.load_held_lots(lanes, settings) if snap is not None else None
     finally:
         lanes.close()
-    rep = history.report(h, history.HistoryFilter(hold_type=hold_type,
-                                                  record_type=args.record))
+    f = history.HistoryFilter(hold_type=hold_type, record_type=args.record)
+    rep = history.report(h, f, grain)
+    with history.HistoryView(h) as v:
+        cmp = reconcile.compare(held, snap, v, f)
+    rep["hold_type"], rep["record"] = hold_type, args.record
+    rep["on_hold_now_sources"] = cmp.as_dict()
     if args.json:
         print(json.dumps(_plain(rep), ensure_ascii=False, indent=2))
         return 0
@@ -137,12 +157,34 @@ def run_history(args: argparse.Namespace) -> int:
     print(f"shift days {h.start} – {h.end} (a day starts at {settings.shift_day_start} the "
           f"day before); as of {h.as_of:%Y-%m-%d %H:%M}; {h.rows:,} holds loaded "
           f"in {h.load_s:.2f} s; hold type {hold_type}")
-    print(f"on hold now {k['on_hold_now']:,}   new {k['new']:,}   released "
-          f"{k['released']:,}   net change {k['net_change']:+,}")
+    print(f"on hold at {h.as_of:%Y-%m-%d %H:%M} (hold history) {k['on_hold_now']:,} lots, "
+          f"{k['on_hold_now_qty']:,} pcs   new {k['new']:,} lots   released "
+          f"{k['released']:,} holds   net change {k['net_change']:+,}")
+    print(_sources_text(cmp))
     print(f"hold duration (h): released avg {k['released_avg_h']} max {k['released_max_h']}; "
           f"still open avg {k['open_avg_h']} max {k['open_max_h']}")
-    print("\nper shift day\n" + _table(rep["trend"]))
+    trend = rep["trend"].drop(columns=["covered_from", "covered_to"])
+    trend["partial"] = trend["partial"].map({True: "partial", False: ""})
+    print(f"\nper {'shift day' if grain == 'day' else grain}\n" + _table(trend))
+    if rep["trend"]["partial"].any():
+        print("partial: a period the range or the as-of time covers only in part")
     print(f"\nreason pareto of {args.record} records (count and qty)\n"
           + _table(rep["reason_pareto"]))
     print("\nhold duration buckets\n" + _table(rep["duration_buckets"]))
     return 0
+
+
+def _sources_text(cmp: Any) -> str:
+    """The two "on hold now" counts with their source, and the lots that differ."""
+    live_n = "–" if cmp.live_lots is None else f"{cmp.live_lots:,}"
+    lines = [f"on hold now (live snapshot) {live_n} lots"
+             + ("" if cmp.live_as_of is None else f" as of {cmp.live_as_of:%Y-%m-%d %H:%M}")]
+    if not cmp.comparable:
+        lines.append(f"  not compared: {cmp.note}")
+    elif cmp.differing.empty:
+        lines.append("  both sources list the same lots")
+    else:
+        lines.append(f"  {len(cmp.differing)} lot(s) differ: {cmp.only_live} only in the live "
+                     f"snapshot, {cmp.only_history} only in the hold history")
+        lines.append(_table(cmp.differing).replace("\n", "\n  ").join(["  ", ""]))
+    return "\n".join(lines)

@@ -16,9 +16,13 @@ Definitions (domain.md "Holds"), for shift days ``start``..``end``:
   a hold is *open* when it has no release before as_of; its duration is measured to
   as_of (age so far); a released hold's duration is release − hold;
 - per shift day d: on hold at end of d = distinct lots with a hold placed before the end
-  of d and not released by then; new = distinct lots held on d (the latest hold of a lot
-  that day counts, with its qty); released = release events on d; future = holds placed
-  on d carrying a future-hold comment.
+  of d (or as_of, for a day in progress) and not released by then, their qty counting
+  each lot once (the qty of its latest open hold); new = distinct lots held on d (the
+  latest hold of a lot that day counts, with its qty); released = release events on d;
+  future = holds placed on d carrying a future-hold comment, a repeat of the same lot and
+  reason counted once;
+- weeks and months sum the days' events and take on-hold at their last day; a period the
+  range or as_of covers only in part is marked ``partial`` (``periods``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from core.holds.classify import (
     ALL,
     NON_QUALITY,
     QUALITY,
+    HoldInputError,
     check_range,
     duration_labels,
     shift_day_bounds,
@@ -193,6 +198,13 @@ def history_window(start: date, end: date, settings: Settings) -> tuple[datetime
     return begin, window_end
 
 
+def as_of_for(start: date, end: date, settings: Settings, now: datetime | None) -> datetime:
+    """The as-of time of a range: its end, or ``now`` (the live snapshot) when earlier.
+    Pages key their cached loads on it, so a new snapshot reloads a range reaching it."""
+    _, window_end = history_window(start, end, settings)
+    return min(window_end, now or datetime.now())
+
+
 def load_history(
     lanes: Lanes,
     settings: Settings,
@@ -209,7 +221,7 @@ def load_history(
     """
     check_range(start, end, settings.hold_history_max_days)
     begin, window_end = history_window(start, end, settings)
-    as_of = min(window_end, now or datetime.now())
+    as_of = as_of_for(start, end, settings, now)
     offset = shift_offset(settings.shift_day_offset_minutes)
     root = spool_root(settings)
     _sweep(root, settings.job_ttl_s)
@@ -340,12 +352,20 @@ class HistoryView:
         return tuple(rows[0]) if rows else ()
 
     # --- views ---------------------------------------------------------------------------
-    def trend(self, f: HistoryFilter) -> pd.DataFrame:
-        """Per shift day: on_hold_end, new, new_qty, released, released_qty, future."""
+    def trend(self, f: HistoryFilter, grain: str = "day") -> pd.DataFrame:
+        """Per period (shift day, week or month): on_hold_end(_qty), new(_qty),
+        released(_qty), future, with ``partial`` marking a period the range or the as-of
+        time covers only in part (see ``periods``)."""
+        return periods(self._daily(f), self.h, grain)
+
+    def _daily(self, f: HistoryFilter) -> pd.DataFrame:
+        # "on hold at the end of d" is measured at min(end of d, as_of): a day still in
+        # progress shows what is on hold at the as-of time, not releases yet to come.
         days = pa.table({
             "day": pa.array(list(self.h.days), pa.date32()),
             "day_end": pa.array(
-                [shift_day_bounds(d, self.h.shift_minutes)[1] for d in self.h.days],
+                [min(shift_day_bounds(d, self.h.shift_minutes)[1], self.h.as_of)
+                 for d in self.h.days],
                 pa.timestamp("us")),
         })
         self.con.register("days", days)
@@ -354,17 +374,20 @@ class HistoryView:
             WITH {self._BASE}, {self._NEW}, {self._REL},
             iv AS (SELECT containerid, qty, holdtxndate,
                           coalesce(releasetxndate, TIMESTAMP '9999-12-31') AS rel_end FROM h),
-            oh AS (SELECT d.day, count(DISTINCT iv.containerid) AS on_hold_end,
-                          sum(iv.qty) AS on_hold_end_qty
+            ol AS (SELECT d.day, iv.containerid,
+                          first(iv.qty ORDER BY iv.holdtxndate DESC, iv.qty DESC) AS qty
                    FROM days d JOIN iv ON iv.holdtxndate < d.day_end
                     AND iv.rel_end >= d.day_end
-                   GROUP BY d.day),
+                   GROUP BY d.day, iv.containerid),
+            oh AS (SELECT day, count(*) AS on_hold_end, sum(qty) AS on_hold_end_qty
+                   FROM ol GROUP BY day),
             nn AS (SELECT hold_day AS day, count(*) AS new, sum(qty) AS new_qty
                    FROM n GROUP BY 1),
             rr AS (SELECT release_day AS day, count(*) AS released,
                           sum(qty) AS released_qty FROM r GROUP BY 1),
-            ff AS (SELECT hold_day AS day, count(*) AS future FROM h
-                   WHERE future AND hold_day BETWEEN $start AND $end GROUP BY 1)
+            ff AS (SELECT day, count(*) AS future FROM
+                     (SELECT DISTINCT hold_day AS day, containerid, reason FROM h
+                      WHERE future AND hold_day BETWEEN $start AND $end) GROUP BY 1)
             SELECT d.day,
                    coalesce(oh.on_hold_end, 0) AS on_hold_end,
                    coalesce(oh.on_hold_end_qty, 0) AS on_hold_end_qty,
@@ -390,7 +413,10 @@ class HistoryView:
         WITH {self._BASE}, {self._NEW}, {self._REL}
         SELECT o.*, nn.*, rr.* FROM
           (SELECT count(DISTINCT containerid) AS on_hold_now,
-                  coalesce(sum(qty), 0) AS on_hold_now_qty,
+                  coalesce((SELECT sum(q) FROM
+                              (SELECT first(qty ORDER BY holdtxndate DESC, qty DESC) AS q
+                               FROM h WHERE is_open GROUP BY containerid)), 0)
+                    AS on_hold_now_qty,
                   avg(duration_h) AS open_avg_h, max(duration_h) AS open_max_h
            FROM h WHERE is_open) o,
           (SELECT count(*) AS new, coalesce(sum(qty), 0) AS new_qty FROM n) nn,
@@ -431,16 +457,32 @@ class HistoryView:
         return self._params(f, **extra)
 
     def reason_pareto(self, f: HistoryFilter) -> pd.DataFrame:
-        """Reasons of the selected record type: lots (count) and qty, each with cum %."""
+        """Reasons of the selected record type: records (count: holds, or lots a day for
+        new holds) and qty, each with cum %. On hold, a lot with two open holds of one
+        reason adds its qty to that reason once (its latest hold's): a quantity on hold
+        counts each lot once; new and released qty add up per record, as the KPIs do."""
         ctes, src = self._records_cte(f.record_type)
-        sql = (f"WITH {ctes} SELECT reason, count(*) AS count, coalesce(sum(qty), 0) AS qty "
-               f"FROM {src} GROUP BY reason ORDER BY count DESC, reason")
+        per_lot = (
+            "SELECT reason, count(*) AS n, first(qty ORDER BY holdtxndate DESC, qty DESC) "
+            f"AS q FROM {src} GROUP BY reason, containerid"
+            if f.record_type == "on_hold" else f"SELECT reason, 1 AS n, qty AS q FROM {src}")
+        sql = (f"WITH {ctes}, per_lot AS ({per_lot}) "
+               "SELECT reason, sum(n) AS count, coalesce(sum(q), 0) AS qty "
+               "FROM per_lot GROUP BY reason ORDER BY count DESC, reason")
         df = self._df(sql, self._record_params(f, None))
         for m in ("count", "qty"):
             df[m] = df[m].astype("int64")
             total = df[m].sum()
-            df[f"{m}_cum_pct"] = (df[m].cumsum() / total * 100).round(2) if total else 0.0
+            # each cumulative % runs in its own measure's pareto order
+            order = df.sort_values([m, "reason"], ascending=[False, True])
+            cum = (order[m].cumsum() / total * 100).round(2) if total else 0.0
+            df[f"{m}_cum_pct"] = cum if total else 0.0
         return df
+
+    @staticmethod
+    def by_qty(pareto: pd.DataFrame) -> pd.DataFrame:
+        """A ``reason_pareto`` in its qty order (largest qty first), for the qty chart."""
+        return pareto.sort_values(["qty", "reason"], ascending=[False, True])
 
     def duration_buckets(self, f: HistoryFilter) -> pd.DataFrame:
         """Holds per duration bucket: released in the range (final duration) and still
@@ -486,17 +528,113 @@ class HistoryView:
             params.update(limit=int(limit), offset=int(offset))
         return self._df(sql, params), int(total[0] if total else 0)
 
+    def open_lots(self, f: HistoryFilter) -> pd.DataFrame:
+        """Lots with an open hold at as_of, one row each: lot name, reasons and stations
+        of its open holds ('; '-joined), qty of its latest open hold, open holds."""
+        sql = f"""
+        WITH {self._BASE}
+        SELECT containerid, any_value(containername) AS lot,
+               string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reason,
+               string_agg(DISTINCT workcentername, '; ' ORDER BY workcentername) AS station,
+               first(qty ORDER BY holdtxndate DESC, qty DESC) AS qty,
+               count(*) AS open_holds, min(holdtxndate) AS held_since
+        FROM h WHERE is_open GROUP BY containerid ORDER BY containerid
+        """
+        df = self._df(sql, self._params(f))
+        df["qty"] = pd.to_numeric(df["qty"]).fillna(0).astype("int64")
+        df["open_holds"] = df["open_holds"].astype("int64")
+        return df
+
     def reasons(self) -> list[str]:
         rows = self.con.execute("SELECT DISTINCT reason FROM h_all ORDER BY 1").fetchall()
         return [r[0] for r in rows]
 
 
-def report(history: HoldHistory, f: HistoryFilter | None = None) -> dict[str, Any]:
+# ---------------------------------------------------------------------------------------------
+# periods: days → weeks / months, partial periods marked
+# ---------------------------------------------------------------------------------------------
+
+GRAINS = ("day", "week", "month")
+GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+_SUMMED = ("new", "new_qty", "released", "released_qty", "future")
+_AT_END = ("on_hold_end", "on_hold_end_qty")
+
+
+def parse_grain(value: str | None) -> str:
+    """'day' | 'week' | 'month' (default 'day'); HoldInputError names the choices."""
+    text = (value or "day").strip().lower()
+    if text not in GRAINS:
+        raise HoldInputError(f"Unknown period {value!r}: choose one of {', '.join(GRAINS)}.")
+    return text
+
+
+def period_first_day(day: date, grain: str) -> date:
+    """The first shift day of the period holding ``day`` (weeks start on Monday)."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_last_day(first: date, grain: str) -> date:
+    if grain == "week":
+        return first + timedelta(days=6)
+    if grain == "month":
+        return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(1)
+    return first
+
+
+def period_label(first: date, grain: str) -> str:
+    if grain == "week":
+        iso = first.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if grain == "month":
+        return f"{first:%Y-%m}"
+    return first.isoformat()
+
+
+def periods(daily: pd.DataFrame, h: HoldHistory, grain: str = "day") -> pd.DataFrame:
+    """The per-shift-day trend grouped by ``grain``, one row per period, in order.
+
+    Counts of events (new, released, future and their qty) are summed over the period's
+    days; on_hold_end(_qty) is the value at the end of its last day in the range. A
+    period is ``partial`` when the range does not cover all its shift days (the first and
+    last week or month of a range) or its covered end lies after the as-of time (a day in
+    progress); ``covered_from``/``covered_to`` say which part the numbers describe.
+    """
+    grain = parse_grain(grain)
+    df = daily.copy()
+    df["first"] = [period_first_day(d, grain) for d in df["day"]]
+    rows: list[dict[str, Any]] = []
+    for first, part in df.groupby("first", sort=True):
+        last = period_last_day(first, grain)
+        row: dict[str, Any] = {"day": first, "period": period_label(first, grain)}
+        row.update({c: int(part[c].sum()) for c in _SUMMED})
+        row.update({c: int(part[c].iloc[-1]) for c in _AT_END})
+        begin = shift_day_bounds(max(first, h.start), h.shift_minutes)[0]
+        end = min(shift_day_bounds(min(last, h.end), h.shift_minutes)[1], h.as_of)
+        row["partial"] = bool(first < h.start or last > h.end
+                              or end < shift_day_bounds(last, h.shift_minutes)[1])
+        row["covered_from"], row["covered_to"] = begin, end
+        rows.append(row)
+    cols = ["day", "period", "on_hold_end", "on_hold_end_qty", *_SUMMED, "partial",
+            "covered_from", "covered_to"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("on_hold_end", "on_hold_end_qty", *_SUMMED):
+        out[c] = out[c].astype("int64")
+    out["partial"] = out["partial"].astype(bool)
+    return out
+
+
+def report(history: HoldHistory, f: HistoryFilter | None = None,
+           grain: str = "day") -> dict[str, Any]:
     """Everything the CLI prints: KPIs, trend, paretos, buckets."""
     f = f or HistoryFilter()
     with HistoryView(history) as v:
         return {
             "start": history.start, "end": history.end, "as_of": history.as_of,
-            "rows_loaded": history.rows, "kpis": v.kpis(f), "trend": v.trend(f),
-            "reason_pareto": v.reason_pareto(f), "duration_buckets": v.duration_buckets(f),
+            "rows_loaded": history.rows, "kpis": v.kpis(f), "grain": grain,
+            "trend": v.trend(f, grain), "reason_pareto": v.reason_pareto(f),
+            "duration_buckets": v.duration_buckets(f),
         }

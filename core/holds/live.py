@@ -28,7 +28,7 @@ from sqlalchemy.sql import Select
 from core import live as core_live
 from core.catalog import query
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
-from core.holds.classify import ALL, NON_QUALITY, QUALITY, age_labels
+from core.holds.classify import ALL, NON_QUALITY, QUALITY, HoldInputError, age_labels
 from core.schema import lot_v
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,12 +199,19 @@ def apply_filter(df: pd.DataFrame, f: LiveFilter) -> pd.DataFrame:
     return df[mask]
 
 
+def one_per_lot(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per lot: the snapshot has one row per lot, but a lot must never count
+    (or add its qty) twice should a view repeat it once per open hold."""
+    return df.drop_duplicates("containerid")
+
+
 def kpis(df: pd.DataFrame) -> dict[str, Any]:
-    """Lots, qty, average and maximum days at station, station groups affected."""
-    age = df["agebydays"].dropna()
+    """Lots, qty (each lot once), average and maximum days at station, station groups."""
+    lots = one_per_lot(df)
+    age = lots["agebydays"].dropna()
     return {
-        "lots": len(df),
-        "qty": int(df["qty"].sum()),
+        "lots": len(lots),
+        "qty": int(lots["qty"].sum()),
         "avg_days_at_station": round(float(age.mean()), 2) if len(age) else None,
         "max_days_at_station": round(float(age.max()), 2) if len(age) else None,
         "station_groups": int(df["station_group"].nunique()),
@@ -220,8 +227,23 @@ def group_order(df: pd.DataFrame) -> list[str]:
     return list(order["station_group"])
 
 
+MATRIX_MEASURES = ("qty", "lots")  # the factory's hold report counts qty: the default
+
+
+def parse_matrix_measure(value: str | None) -> str:
+    """'qty' (default) | 'lots'; HoldInputError names the choices."""
+    text = (value or MATRIX_MEASURES[0]).strip().lower()
+    if text not in MATRIX_MEASURES:
+        raise HoldInputError(
+            f"Unknown matrix measure {value!r}: choose one of {', '.join(MATRIX_MEASURES)}.")
+    return text
+
+
 def matrix(df: pd.DataFrame, measure: str = "lots") -> pd.DataFrame:
-    """Station group (rows, flow order) × package (every package, none cut) with totals."""
+    """Station group (rows, flow order) × package (every package, none cut) with totals:
+    held lots or their qty (pcs), each lot counted once."""
+    measure = parse_matrix_measure(measure)
+    df = one_per_lot(df)
     values = "qty" if measure == "qty" else "containerid"
     agg = "sum" if measure == "qty" else "count"
     if df.empty:
@@ -253,6 +275,7 @@ def pareto(df: pd.DataFrame, by: str = "reason", measure: str = "lots") -> pd.Da
 def age_buckets(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Held lots and qty per days-at-station bucket (every bucket, zeros included)."""
     labels = age_labels(settings.hold_age_edges_days)
+    df = one_per_lot(df)
     g = pd.DataFrame({"lots": df["age_bucket"].value_counts(sort=False),
                       "qty": df.groupby("age_bucket", observed=False)["qty"].sum()})
     g = g.reindex(labels, fill_value=0)
@@ -274,15 +297,17 @@ def lot_table(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def overview(lanes: Lanes, settings: Settings, hold_type: str = ALL) -> dict[str, Any]:
-    """The CLI's live report: snapshot time, KPIs, matrix and reason pareto."""
+def overview(lanes: Lanes, settings: Settings, hold_type: str = ALL,
+             matrix_measure: str = MATRIX_MEASURES[0]) -> dict[str, Any]:
+    """The CLI's live report: snapshot time, KPIs, matrix (qty or lots) and reason pareto."""
     holds, _ = LiveHoldsWatcher().poll(lanes, settings)
     df = apply_filter(holds.lots, LiveFilter(hold_type=hold_type))
     return {
         "snapshot": holds.snapshot,
         "hold_type": hold_type,
         "kpis": kpis(df),
-        "matrix": matrix(df),
+        "matrix_measure": matrix_measure,
+        "matrix": matrix(df, matrix_measure),
         "reason_pareto": pareto(df),
         "age_buckets": age_buckets(df, settings),
         "wip": holds.wip,

@@ -4,7 +4,9 @@ Why: supervisors keep this page open all shift, so the live view must be cheap: 
 a fragment every ``snapshot_refresh_s`` that asks only for the snapshot's sys_date and
 reloads the held lots when that changed (core.holds.live.LiveHoldsWatcher). The history
 view reads a date range once on the slow lane (cached by range, spooled to Parquet by
-core.holds.history) and every filter or click is a local query over that copy.
+core.holds.history) and every filter or click is a local query over that copy. "On hold
+now" from the snapshot and from the history are shown side by side with their sources and
+the lots that differ (core.holds.reconcile computes it; this page only shows it).
 
 Thin page: no SQL, state in st.query_params (a view can be shared by link), clicks on the
 matrix, paretos, buckets and trend days set the same filters as the widgets, bad
@@ -21,8 +23,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import glossary
 from core.export import csv_bytes
-from core.holds import history, live
+from core.holds import history, live, reconcile
 from core.holds.classify import (
     ALL,
     HOLD_TYPE_LABELS,
@@ -35,7 +38,7 @@ from core.holds.classify import (
     shift_day,
 )
 from dashboard import state
-from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.charts import count_axis, pareto_figure
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -91,6 +94,20 @@ def frame_csv(df: pd.DataFrame) -> Callable[[], bytes]:
     return lambda: csv_bytes(df)
 
 
+MEASURE_LABELS = {"qty": "Qty (pcs)", "lots": "Lots"}
+
+
+def metric(col: Any, key: str, value: str, extra: str | None = None,
+           unit: bool = True) -> None:
+    """A KPI card labelled and explained by core/glossary.py."""
+    help_ = glossary.help_text(key) + (f" {extra}" if extra else "")
+    col.metric(glossary.label(key, unit=unit), value, help=help_)
+
+
+def days_text(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1f}"
+
+
 def points(key: str) -> list[dict[str, Any]]:
     event = st.session_state.get(key)
     try:
@@ -109,6 +126,16 @@ try:
 except HoldInputError as exc:
     problems.append(f"{exc} Showing all holds.")
     url_hold_type = ALL
+try:
+    url_measure = live.parse_matrix_measure(state.query_param("matrix"))
+except HoldInputError as exc:
+    problems.append(f"{exc} Showing qty.")
+    url_measure = live.MATRIX_MEASURES[0]
+try:
+    url_grain = history.parse_grain(state.query_param("grain"))
+except HoldInputError as exc:
+    problems.append(f"{exc} Showing days.")
+    url_grain = "day"
 url_view = state.query_param("view", "live")
 if url_view not in VIEWS:
     problems.append(f"Unknown view {url_view!r}: choose live or history. Showing live holds.")
@@ -164,10 +191,12 @@ def _on_click(chart_key: str, filter_key: str) -> Any:
 def wip_summary_cards(wip: dict[str, Any]) -> None:
     c = st.columns(4)
     hold = wip["HOLD"]
-    for col, (label, part) in zip(c, (("RUN", wip["RUN"]), ("QUEUE", wip["QUEUE"]),
-                                      ("HOLD quality", hold["quality"]),
-                                      ("HOLD non-quality", hold["non_quality"])), strict=True):
-        col.metric(f"{label} lots", f"{part['lots']:,}", help=f"{part['qty']:,} pcs")
+    for col, (key, part) in zip(c, (("wip_run_lots", wip["RUN"]),
+                                    ("wip_queue_lots", wip["QUEUE"]),
+                                    ("wip_hold_quality_lots", hold["quality"]),
+                                    ("wip_hold_non_quality_lots", hold["non_quality"])),
+                                strict=True):
+        metric(col, key, f"{part['lots']:,}", f"{part['qty']:,} pcs.")
         col.caption(f"{part['qty']:,} pcs")
 
 
@@ -210,36 +239,49 @@ def live_view() -> None:
 
         k = live.kpis(df)
         c = st.columns(5)
-        c[0].metric("Lots on hold", f"{k['lots']:,}")
-        c[1].metric("Qty on hold (pcs)", f"{k['qty']:,}")
-        c[2].metric("Avg days at station", "–" if k["avg_days_at_station"] is None
-                    else f"{k['avg_days_at_station']:.1f}")
-        c[3].metric("Max days at station", "–" if k["max_days_at_station"] is None
-                    else f"{k['max_days_at_station']:.1f}")
-        c[4].metric("Station groups affected", f"{k['station_groups']:,}")
+        metric(c[0], "hold_lots_live", f"{k['lots']:,}")
+        metric(c[1], "hold_qty_live", f"{k['qty']:,}")
+        metric(c[2], "avg_days_at_station", days_text(k["avg_days_at_station"]), unit=False)
+        metric(c[3], "max_days_at_station", days_text(k["max_days_at_station"]), unit=False)
+        metric(c[4], "station_groups", f"{k['station_groups']:,}")
         st.caption("Days at station (agebydays) is how long a lot has waited at its current "
-                   "step, not how long it has been on hold: see Hold history for durations.")
+                   "step, not how long it has been on hold: see Hold history for durations. "
+                   "The hold history's open holds can list other lots: Hold history "
+                   "compares both sources lot by lot.")
 
-        st.subheader("Held lots: station group × package")
-        m = live.matrix(df)
+        head = st.columns([3, 2])
+        head[0].subheader("Held lots: station group × package")
+        measure = head[1].segmented_control(
+            "Matrix counts", list(live.MATRIX_MEASURES), format_func=MEASURE_LABELS.get,
+            default=url_measure, key="wh_matrix_measure") or live.MATRIX_MEASURES[0]
+        state.set_query_param("matrix", None if measure == live.MATRIX_MEASURES[0]
+                              else measure)
+        m = live.matrix(df, measure)
         st.session_state["wh_matrix_rows"] = list(m.index)
-        st.caption("Every package is a column (scroll sideways); click a cell to filter "
-                   "the lot table, a Total cell to clear that filter.")
+        st.caption(f"{MEASURE_LABELS[measure]}, each lot once. Every package is a column "
+                   "(scroll sideways); click a cell to filter the lot table, a Total cell to "
+                   "clear that filter.")
         st.dataframe(m, key="wh_matrix", on_select=_on_matrix, selection_mode="single-cell",
-                     width="stretch")
+                     width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="localized")
+                                    for c in m.columns})
 
         left, right = st.columns(2)
         with left:
             st.markdown("**On-hold reasons** (lots, pareto)")
             p = live.pareto(df)
-            st.plotly_chart(pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name="lots"),
-                            key="wh_pareto", on_select=_on_click("wh_pareto", "wh_f_reason"),
+            fig = pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name="lots")
+            fig.update_layout(yaxis={"title": "lots", **count_axis(p["lots"])})
+            st.plotly_chart(fig, key="wh_pareto",
+                            on_select=_on_click("wh_pareto", "wh_f_reason"),
                             selection_mode="points")
         with right:
-            st.markdown("**Days at station** (not hold duration)")
+            st.markdown("**Days at station** (agebydays; not hold duration)")
             a = live.age_buckets(df, settings)
             fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name="lots"))
-            fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis={"title": "lots"},
+            fig.update_layout(height=320, margin={"t": 30, "b": 10},
+                              yaxis={"title": "lots", **count_axis(a["lots"])},
+                              xaxis={"title": "days at station (agebydays)"},
                               clickmode="event+select")
             st.plotly_chart(fig, key="wh_age", on_select=_on_click("wh_age", "wh_f_age"),
                             selection_mode="points")
@@ -257,21 +299,24 @@ def live_view() -> None:
 
 @st.cache_data(ttl=settings.cache_ttl_s, max_entries=settings.page_cache_entries,
                show_spinner=False)
-def load_range(url: str, schema: str, start: date, end: date, _now: datetime | None
+def load_range(url: str, schema: str, start: date, end: date, as_of: datetime
                ) -> history.HoldHistory:
-    """Loaded once per range (the key), for cache_ttl_s; the rows stay in the spool."""
-    return history.load_history(lanes, settings, start, end, now=_now)
+    """Loaded once per range and as-of time (the key: a new snapshot reloads a range that
+    reaches it), for cache_ttl_s; the rows stay in the spool."""
+    return history.load_history(lanes, settings, start, end, now=as_of)
 
 
-def history_range() -> tuple[date, date] | None:
-    snap = None
+def live_now() -> live.LiveHolds | None:
+    """The live snapshot's held lots, from the live view's watcher (one tiny query when
+    the snapshot did not change)."""
     with state.guarded("Live snapshot"):
-        snap = st.session_state.get("wh_snapshot")
-        if snap is None:
-            from core import live as core_live
+        watcher = st.session_state.setdefault("wh_watcher", live.LiveHoldsWatcher())
+        holds, _ = watcher.poll(lanes, settings)
+        return holds
+    return None
 
-            snap = core_live.snapshot_time(lanes)
-            st.session_state["wh_snapshot"] = snap
+
+def history_range(snap: datetime | None) -> tuple[date, date] | None:
     today = shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
     try:
         start = parse_day(state.query_param("start"), "start")
@@ -281,11 +326,17 @@ def history_range() -> tuple[date, date] | None:
         return None
     end = end or today
     start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
-    c = st.columns(2)
+    c = st.columns([2, 2, 3])
     start = c[0].date_input("From shift day", start, key="wh_start")
     end = c[1].date_input("To shift day", end, key="wh_end")
     state.set_query_param("start", start.isoformat())
     state.set_query_param("end", end.isoformat())
+    with c[2]:
+        grain = st.segmented_control(
+            "Trend period", list(history.GRAINS), format_func=history.GRAIN_LABELS.get,
+            default=url_grain, key="wh_h_grain") or "day"
+    state.set_query_param("grain", None if grain == "day" else grain)
+    st.session_state["wh_h_grain_now"] = grain
     try:
         check_range(start, end, settings.hold_history_max_days)
     except HoldInputError as exc:
@@ -297,29 +348,57 @@ def history_range() -> tuple[date, date] | None:
 
 
 def _day_click() -> None:
+    if st.session_state.get("wh_h_grain_now", "day") != "day":
+        return  # a week or a month is not one shift day of the list's filter
     picked = [p.get("x") for p in points("wh_trend") if p.get("x") is not None]
     if picked:
         st.session_state["wh_h_day"] = str(picked[0])[:10]
 
 
 def history_view() -> None:
-    rng = history_range()
+    holds = live_now()
+    snap = holds.snapshot if holds is not None else None
+    rng = history_range(snap)
     if rng is None:
         return
     start, end = rng
+    as_of = history.as_of_for(start, end, settings, snap)
     with state.guarded("Hold history"):
         with st.spinner(f"Loading holds {start} – {end} (once per range)…"):
-            h = load_range(settings.effective_db_url, settings.schema, start, end,
-                           st.session_state.get("wh_snapshot"))
+            h = load_range(settings.effective_db_url, settings.schema, start, end, as_of)
             if not h.exists():  # the spool was swept: read the range again
                 load_range.clear()
-                h = load_range(settings.effective_db_url, settings.schema, start, end,
-                               st.session_state.get("wh_snapshot"))
+                h = load_range(settings.effective_db_url, settings.schema, start, end, as_of)
         with history.HistoryView(h) as v:
-            history_body(h, v)
+            history_body(h, v, holds)
 
 
-def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
+def sources_block(cmp: reconcile.OnHoldComparison) -> None:
+    """Both "on hold now" counts, each with its source, and the lots that differ."""
+    c = st.columns(2)
+    metric(c[0], "hold_lots_live", "–" if cmp.live_lots is None else f"{cmp.live_lots:,}",
+           None if cmp.live_as_of is None else
+           f"Snapshot of {cmp.live_as_of:%Y-%m-%d %H:%M}; {cmp.live_qty:,} pcs.")
+    metric(c[1], "on_hold_now_history", f"{cmp.history_lots:,}",
+           f"Open at {cmp.history_as_of:%Y-%m-%d %H:%M}; {cmp.history_qty:,} pcs.")
+    if not cmp.comparable:
+        st.info(cmp.note or "The two sources are not compared.", icon=":material/info:")
+        return
+    if cmp.differing.empty:
+        st.caption(":material/check: Both sources list the same lots on hold.")
+        return
+    n = len(cmp.differing)
+    st.warning(f"The two sources differ by {n:,} lot(s): {cmp.only_live:,} only in the live "
+               f"snapshot, {cmp.only_history:,} only in the hold history (open there, not "
+               "held in the snapshot: released since, running on a machine, or not WIP).",
+               icon=":material/compare_arrows:")
+    with st.expander(f"Lots on hold in one source only ({n:,})"):
+        st.dataframe(cmp.differing.drop(columns=["containerid"]), hide_index=True,
+                     width="stretch")
+
+
+def history_body(h: history.HoldHistory, v: history.HistoryView,
+                 holds: live.LiveHolds | None) -> None:
     st.caption(f"{h.rows:,} hold records loaded in {h.load_s:.2f} s; open holds and "
                f"durations as of {h.as_of:%Y-%m-%d %H:%M}.")
     c = st.columns([5, 3, 3, 3])  # the record-type control needs room for 4 labels
@@ -351,64 +430,91 @@ def history_body(h: history.HoldHistory, v: history.HistoryView) -> None:
                               day=day, buckets=tuple(buckets))
     chart_f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons),
                                     record_type=rec)
+    grain = st.session_state.get("wh_h_grain_now", "day")
+
+    st.markdown("**On hold now, by source**")
+    sources_block(reconcile.compare(holds.lots if holds else None,
+                                    holds.snapshot if holds else None, v, chart_f))
 
     k = v.kpis(chart_f)
     c = st.columns(4)
-    c[0].metric("On hold now (lots)", f"{k['on_hold_now']:,}",
-                help=f"Open at {h.as_of:%Y-%m-%d %H:%M}; {k['on_hold_now_qty']:,} pcs")
-    c[1].metric("New holds in range", f"{k['new']:,}", help=f"{k['new_qty']:,} pcs")
-    c[2].metric("Released in range", f"{k['released']:,}", help=f"{k['released_qty']:,} pcs")
-    c[3].metric("Net change", f"{k['net_change']:+,}")
+    metric(c[0], "new_holds", f"{k['new']:,}", f"{k['new_qty']:,} pcs in the range.")
+    metric(c[1], "released", f"{k['released']:,}", f"{k['released_qty']:,} pcs in the range.")
+    metric(c[2], "net_change", f"{k['net_change']:+,}")
+    metric(c[3], "hold_qty_history", f"{k['on_hold_now_qty']:,}")
 
     def hours(x: float | None) -> str:
         return "–" if x is None else (f"{x:.1f} h" if x < 48 else f"{x / 24:.1f} d")
 
     c = st.columns(4)
-    c[0].metric("Avg hold duration, released", hours(k["released_avg_h"]))
-    c[1].metric("Max hold duration, released", hours(k["released_max_h"]))
-    c[2].metric("Avg age of open holds", hours(k["open_avg_h"]))
-    c[3].metric("Max age of open holds", hours(k["open_max_h"]))
+    for col, key in zip(c, ("released_avg_h", "released_max_h", "open_avg_h", "open_max_h"),
+                        strict=True):
+        metric(col, key, hours(k[key]), unit=False)
 
-    st.subheader("Per shift day")
-    t = v.trend(chart_f)
+    st.subheader("Per shift day" if grain == "day" else f"Per {grain} (of shift days)")
+    t = v.trend(chart_f, grain)
+    x = list(t["period"])
+    hatch = ["/" if p else "" for p in t["partial"]]
     fig = go.Figure()
-    fig.add_bar(x=t["day"], y=t["new"], name="new holds")
-    fig.add_bar(x=t["day"], y=t["released"], name="released")
-    fig.add_scatter(x=t["day"], y=t["on_hold_end"], name="on hold at end of day",
-                    mode="lines+markers")
-    fig.add_scatter(x=t["day"], y=t["future"], name="future holds", mode="lines+markers")
-    fig.update_layout(barmode="group", height=340, margin={"t": 30, "b": 10},
-                      legend={"orientation": "h"}, yaxis={"title": "lots / holds"},
+    for col, key in (("new", "new_holds"), ("released", "released")):
+        fig.add_bar(x=x, y=t[col], name=glossary.label(key),
+                    marker={"pattern": {"shape": hatch}},
+                    customdata=t["partial"].map({True: " (partial period)", False: ""}),
+                    hovertemplate="%{x}%{customdata}: %{y:,d}<extra>%{fullData.name}</extra>")
+    symbols = ["circle-open" if p else "circle" for p in t["partial"]]
+    for col, key in (("on_hold_end", "on_hold_end"), ("future", "future_holds")):
+        fig.add_scatter(x=x, y=t[col], name=glossary.label(key), mode="lines+markers",
+                        marker={"symbol": symbols, "size": 8})
+    for i, is_partial in enumerate(t["partial"]):
+        if is_partial:  # a grey band shows it even where the bars are 0
+            fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor="grey", opacity=0.12,
+                          line_width=0, annotation_text="partial",
+                          annotation_position="top left")
+    top = [*t["new"], *t["released"], *t["on_hold_end"], *t["future"]]
+    fig.update_layout(barmode="group", height=360, margin={"t": 40, "b": 10},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                      yaxis={"title": "lots (new, on hold, future) / holds (released)",
+                             **count_axis(top)},
+                      xaxis={"type": "category", "title": history.GRAIN_LABELS[grain]},
                       clickmode="event+select")
     st.plotly_chart(fig, key="wh_trend", on_select=_day_click, selection_mode="points")
-    st.caption("Click a day to list its records.")
+    partial = t[t["partial"]]
+    if len(partial):
+        parts = "; ".join(f"{r.period} covers {r.covered_from:%Y-%m-%d %H:%M} – "
+                          f"{r.covered_to:%Y-%m-%d %H:%M} only"
+                          for r in partial.itertuples())
+        st.caption(":material/contrast: Shaded (hatched bars, open markers): partial "
+                   f"periods: {parts}.")
+    if grain == "day":
+        st.caption("Click a day to list its records.")
 
     left, right = st.columns(2)
     p = v.reason_pareto(chart_f)
     label = history.RECORD_TYPE_LABELS[rec].lower()
     with left:
         st.markdown(f"**Reasons of {label}, by count** (holds)")
-        st.plotly_chart(pareto_figure(p["reason"], p["count"], p["count_cum_pct"],
-                                      bar_name="holds"),
-                        key="wh_h_pareto_n", selection_mode="points",
+        fig = pareto_figure(p["reason"], p["count"], p["count_cum_pct"], bar_name="holds")
+        fig.update_layout(yaxis={"title": "holds", **count_axis(p["count"])})
+        st.plotly_chart(fig, key="wh_h_pareto_n", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_n", "wh_h_reason"))
     with right:
         st.markdown(f"**Reasons of {label}, by qty** (pcs)")
-        pq_ = p.sort_values(["qty", "reason"], ascending=[False, True])
-        total = pq_["qty"].sum()
-        pq_ = pq_.assign(qty_cum=(pq_["qty"].cumsum() / total * 100) if total else 0.0)
-        st.plotly_chart(pareto_figure(pq_["reason"], pq_["qty"], pq_["qty_cum"], bar_name="pcs"),
+        pq_ = v.by_qty(p)
+        st.plotly_chart(pareto_figure(pq_["reason"], pq_["qty"], pq_["qty_cum_pct"],
+                                      bar_name="pcs"),
                         key="wh_h_pareto_q", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_q", "wh_h_reason"))
 
-    st.markdown("**Hold duration** (released in the range: final; still open: so far)")
+    st.markdown("**Hold duration** (hold to release, or to the as-of time while open; "
+                "not days at station)")
     b = v.duration_buckets(chart_f)
     fig = go.Figure()
     for kind, name in (("released", "released"), ("open", "still open")):
         part = b[b["kind"] == kind]
         fig.add_bar(x=part["duration_bucket"], y=part["holds"], name=name)
     fig.update_layout(barmode="group", height=300, margin={"t": 30, "b": 10},
-                      yaxis={"title": "holds"}, clickmode="event+select")
+                      yaxis={"title": "holds", **count_axis(b["holds"])},
+                      xaxis={"title": "hold duration"}, clickmode="event+select")
     st.plotly_chart(fig, key="wh_h_buckets", selection_mode="points",
                     on_select=_on_click("wh_h_buckets", "wh_h_bucket"))
 
@@ -427,3 +533,6 @@ if view == "history":
     history_view()
 else:
     live_view()
+
+with st.expander("Measures on this page"):
+    st.markdown(glossary.markdown_table("holds"))
