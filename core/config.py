@@ -228,6 +228,13 @@ class Settings:
         secret=True,
         check=_check_redis_url, allowed="redis://, rediss:// or unix://",
     )
+    redis_timeout_s: float = _s(
+        2.0,
+        "Seconds a Redis connect or command (slow-lane throttle, result cache) may take "
+        "before Redis counts as down: the throttle falls back to a local one, the cache is "
+        "skipped; never a page waiting on a dead Redis.",
+        gt=0.0,
+    )
     # --- realtime lane: live widgets -----------------------------------------------------
     realtime_pool_size: int = _s(5, "Connections kept open for the live widgets.", min=1)
     realtime_max_overflow: int = _s(5, "Extra live connections allowed under bursts.", min=0)

@@ -234,3 +234,18 @@ def test_trace_memory_cache_keeps_what_its_settings_allow() -> None:
     for key in "vwxyz":  # 5 x 0.24 MB: the oldest dropped to stay within 1 MB
         by_size.put(key, b"x" * int(0.24 * 2**20))
     assert by_size.memory_keys() == ["w", "x", "y", "z"]
+
+
+def test_redis_clients_take_redis_timeout_s() -> None:
+    """redis_timeout_s (once 2.0 written twice) reaches both Redis clients. No server is
+    contacted: the clients connect lazily."""
+    from core.db.throttle import make_throttle
+    from core.trace.cache import DomainCache
+
+    s = load_settings(env={"MES_REDIS_URL": "redis://127.0.0.1:1/0",
+                           "MES_REDIS_TIMEOUT_S": "0.25"}, secrets_path="/nonexistent")
+    throttle = make_throttle(2, redis_url=s.redis_url, db_url="duckdb:///x", lease_s=5,
+                             timeout_s=s.redis_timeout_s)
+    for client in (DomainCache(s)._redis, throttle.redis.client):
+        kwargs = client.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.25

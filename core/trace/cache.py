@@ -59,7 +59,8 @@ class DomainCache:
             import redis
 
             self._redis = redis.Redis.from_url(
-                settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+                settings.redis_url, socket_timeout=settings.redis_timeout_s,
+                socket_connect_timeout=settings.redis_timeout_s,
             )
         db = hashlib.sha256(
             f"{settings.effective_db_url}|{settings.schema}".encode()
