@@ -9,9 +9,13 @@ default and a reason, read from (highest wins):
    any setting by name under ``[mesdash]``;
 3. the defaults below.
 
+Each setting declares its contract with it (``_s(2, "doc", min=1, max=64)``, ``gt=``,
+``choices=``, ``check=``; see ``Contract``): one loop validates every setting against its
+declaration, and the few rules between two settings are the ``AT_MOST`` list.
 ``load_settings`` collects *every* problem before raising one ``SettingsError`` whose
-message names each bad setting, where it came from and why it is wrong. The README's
-configuration table is generated from ``SETTINGS_DOC`` (see ``mesdash config``).
+message names each bad setting, where it came from and why it is wrong ("slow_permits
+must be 1 or more (got 0)."). The README's configuration table, with the allowed values,
+is generated from the declarations (see ``mesdash config``), and so is the System page's.
 """
 
 from __future__ import annotations

@@ -249,3 +249,22 @@ def test_redis_clients_take_redis_timeout_s() -> None:
     for client in (DomainCache(s)._redis, throttle.redis.client):
         kwargs = client.connection_pool.connection_kwargs
         assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.25
+
+
+def test_cli_config_prints_each_value_with_its_bounds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import os
+
+    from core.cli.db import run_config
+
+    for key in list(os.environ):
+        if key.startswith("MES_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("MES_SECRETS_FILE", "/nonexistent")
+    monkeypatch.setenv("MES_SLOW_PARALLEL_WORKERS", "3")
+    assert run_config(argparse.Namespace(markdown=False)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "slow_parallel_workers = 3  # 0 – 64" in lines
+    assert "yield_to_live = True" in lines  # no contract: no comment
