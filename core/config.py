@@ -516,6 +516,12 @@ class Settings:
         180, "Loss reasons offered in the defect trace: those seen in this many days.",
         min=1,
     )
+    suspect_min_lots: int = _s(
+        10,
+        "Seed lots a factor (machine, material lot, wafer lot) must have touched to be tested "
+        "as a suspect: a factor of three lots can show any rate by chance.",
+        min=1,
+    )
     workcenter_map_file: str = _s(
         "",
         "Optional CSV (work_center,work_center_group,workcentersequence_group) overriding "
