@@ -51,7 +51,7 @@ def test_unreachable_database_exit_3_without_traceback() -> None:
 def test_bad_settings_exit_2_naming_the_setting() -> None:
     res = mesdash("db", "check", env={"MES_SLOW_PERMITS": "0"})
     assert res.returncode == 2
-    assert "slow_permits = 0" in res.stderr and "Traceback" not in res.stderr
+    assert "slow_permits must be 1 or more (got 0)" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_bad_anchor_exit_1() -> None:
@@ -75,10 +75,11 @@ def test_defects_json_and_out(tmp_path: Path) -> None:
                   "2026-11-20", "--json", "--out", str(tmp_path / "out"), env=env)
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
-    assert data["kpis"]["lots"] > 0
+    assert data["kpis"]["detection_lots"] > 0
     machine = data["paretos"]["machine"]
-    assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "rate",
-                                           "lift", "p_value", "cumulative_pct"}
+    assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "charged",
+                                           "uncharged", "rate", "lift", "lift_note",
+                                           "p_value", "cumulative_pct"}
     assert (tmp_path / "out" / "factors.parquet").exists()
     bad = mesdash("defects", "--start", "2026-11-20", "--end", "2026-09-01", env=env)
     assert bad.returncode == 1 and "before the start date" in bad.stderr

@@ -251,7 +251,7 @@ PAGES: dict[str, tuple[dict[str, str], Callable[[AppTest], AppTest] | None,
     "views/trace.py": ({}, _trace, _trace_again, "Containers"),
     "views/defect_trace.py": (
         {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"},
-        None, _run_again, "Defect rate"),
+        None, _run_again, glossary.label("detection_defect_rate_pct")),
     "views/reject_history.py": (
         {"run": "1", "start": "2026-09-01", "end": "2026-11-19"},
         None, _run_again, glossary.label("charged")),
