@@ -26,6 +26,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import glossary
 from core.config import load_settings
 from core.text import md_escape, md_join, plain
 from dashboard.jobs import get_job_manager
@@ -166,8 +167,9 @@ def test_defect_trace_results_and_summary_of_planted_data(on_planted: Path) -> N
     reason = _reason_at_tmtt(on_planted)
     base = {"station": station, "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
     at = open_page("defect_trace.py", {**base, "reason": [reason]})
-    assert any(m.label == "Lots" and m.value != "0" for m in at.metric), \
-        [e.value for e in at.error]
+    lots = glossary.label("detection_lots")
+    assert any(m.label == lots and m.value != "0" for m in at.metric), \
+        [(m.label, m.value) for m in at.metric]
     assert any("evil\\.example" in m.value for m in at.markdown)  # the summary, escaped
     _check(at)
     at = open_page("defect_trace.py", {**base, "types": PLANT, "packages": PLANT})
