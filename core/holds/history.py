@@ -59,6 +59,7 @@ from core.holds.classify import (
     shift_day_bounds,
     shift_offset,
 )
+from core.pareto import cumulative_in_order, rank
 from core.schema import container, holdreleasehistory
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -472,17 +473,14 @@ class HistoryView:
         df = self._df(sql, self._record_params(f, None))
         for m in ("count", "qty"):
             df[m] = df[m].astype("int64")
-            total = df[m].sum()
-            # each cumulative % runs in its own measure's pareto order
-            order = df.sort_values([m, "reason"], ascending=[False, True])
-            cum = (order[m].cumsum() / total * 100).round(2) if total else 0.0
-            df[f"{m}_cum_pct"] = cum if total else 0.0
+        for m in ("count", "qty"):  # each cumulative % runs in its own measure's order
+            df[f"{m}_cum_pct"] = cumulative_in_order(df, m, "reason", decimals=2)
         return df
 
     @staticmethod
     def by_qty(pareto: pd.DataFrame) -> pd.DataFrame:
         """A ``reason_pareto`` in its qty order (largest qty first), for the qty chart."""
-        return pareto.sort_values(["qty", "reason"], ascending=[False, True])
+        return rank(pareto, "qty", "reason")
 
     def duration_buckets(self, f: HistoryFilter) -> pd.DataFrame:
         """Holds per duration bucket: released in the range (final duration) and still

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core import live as core_live
+from core import pareto as core_pareto
 from core.catalog import query
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
 from core.holds.classify import ALL, NON_QUALITY, QUALITY, HoldInputError, age_labels
@@ -260,16 +261,14 @@ def matrix(df: pd.DataFrame, measure: str = "lots") -> pd.DataFrame:
 
 
 def pareto(df: pd.DataFrame, by: str = "reason", measure: str = "lots") -> pd.DataFrame:
-    """Items sorted descending with their share and cumulative % (0–100)."""
+    """Items sorted descending with their share (``pct``) and cumulative % (0–100), both
+    rounded to 2 decimals (``core.pareto``)."""
     if measure == "qty":
         s = df.groupby(by, observed=True)["qty"].sum()
     else:
         s = df.groupby(by, observed=True).size()
-    out = s.rename(measure).reset_index().sort_values([measure, by], ascending=[False, True])
-    total = out[measure].sum()
-    out["pct"] = (out[measure] / total * 100).round(2) if total else 0.0
-    out["cum_pct"] = (out[measure].cumsum() / total * 100).round(2) if total else 0.0
-    return out.reset_index(drop=True)
+    return core_pareto.pareto(s.rename(measure).reset_index(), measure, by, share_col="pct",
+                              decimals=2)
 
 
 def age_buckets(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:

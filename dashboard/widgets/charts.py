@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.rejects.measures import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
+from core.pareto import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
 
 BAR_COLOR = "#1f6fd1"
 OTHERS_COLOR = "#9aa0a6"
