@@ -51,8 +51,6 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.holds.classify import (
     ALL,
-    NON_QUALITY,
-    QUALITY,
     HoldInputError,
     check_range,
     duration_labels,
@@ -61,6 +59,7 @@ from core.holds.classify import (
 )
 from core.pareto import cumulative_in_order, rank
 from core.schema import container, holdreleasehistory
+from core.wip import hold_type_arrow
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -171,8 +170,6 @@ def _derive(batch: pa.RecordBatch, *, as_of: datetime, offset: timedelta,
     end_ts = pc.if_else(is_open, as_of_s, release)
     dur_us = pc.cast(pc.subtract(end_ts, hold), pa.int64())
     duration_h = pc.divide(pc.cast(dur_us, pa.float64()), 3_600_000_000.0)
-    nq = pc.fill_null(pc.is_in(reason, value_set=pa.array(list(non_quality), pa.string())),
-                      False)
     labels = duration_labels(edges_h)
     idx = pa.array([0] * len(batch), pa.int64())
     for edge in edges_h:
@@ -181,7 +178,7 @@ def _derive(batch: pa.RecordBatch, *, as_of: datetime, offset: timedelta,
     derived = {
         "hold_day": pc.cast(pc.add(hold, off), pa.date32()),
         "release_day": pc.cast(pc.add(release, off), pa.date32()),
-        "hold_type": pc.if_else(nq, pa.scalar(NON_QUALITY), pa.scalar(QUALITY)),
+        "hold_type": hold_type_arrow(reason, non_quality),
         "reason": pc.fill_null(reason, NO_REASON),
         "is_open": is_open,
         "duration_h": duration_h,
