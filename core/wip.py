@@ -127,5 +127,5 @@ def hold_type_arrow(reason: pa.Array | pa.ChunkedArray,
                     non_quality_reasons: Iterable[str]) -> pa.Array | pa.ChunkedArray:
     """The hold type of each reason (a null reason is a quality hold)."""
     value_set = pa.array(list(non_quality_reasons), pa.string())
-    nq = pc.fill_null(pc.is_in(reason, value_set=value_set), False)
+    nq = pc.is_in(reason, value_set=value_set)  # a null reason: false (no null in the set)
     return pc.if_else(nq, pa.scalar(NON_QUALITY), pa.scalar(QUALITY))

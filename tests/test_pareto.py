@@ -22,8 +22,11 @@ def test_cumulative_shares_and_running_total() -> None:
     share, cum = pareto.cumulative([1, 1, 1], decimals=2)
     assert share.tolist() == [33.33, 33.33, 33.33]
     assert cum.tolist() == [33.33, 66.67, 100.0]
-    # exactly 80 % is exactly 80.0 (a running sum of rounded shares was not)
-    assert pareto.cumulative([4, 1])[1].tolist() == [80.0, 100.0]
+    # exactly 80 % is exactly 80.0: 24 + 21 + 11 = 56 of 70 (a running sum of the shares
+    # gave 79.99999999999999, and the top-80 view then kept the next item too)
+    assert pareto.cumulative([24, 21, 11, 8, 6])[1][2] == 80.0
+    df = pareto.pareto(_frame({"a": 24, "b": 21, "c": 11, "d": 8, "e": 6}), "n", "item")
+    assert pareto.top80(df)["item"].tolist() == ["a", "b", "c"]
     assert pareto.cumulative([7, 3, 2, 1, 1, 1])[1][-1] == 100.0
 
 
