@@ -232,6 +232,17 @@ class Settings:
         "'truncated' (bounds the disk a trace can fill).",
     )
     defect_max_days: int = _s(180, "Longest date range of a defect trace.")
+    # --- containment -----------------------------------------------------------------------
+    contain_max_lots: int = _s(
+        100_000,
+        "Containers one containment may hold (exposed lots plus their descendants) before "
+        "it is cut and says 'truncated': the incident's lineage (~114K) at most.",
+    )
+    contain_max_days: int = _s(
+        92,
+        "Longest machine window of a containment (each day is scanned in the lots' "
+        "history).",
+    )
     # --- reject history ------------------------------------------------------------------
     reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
     reject_max_days: int = _s(365, "Longest reject-history range.")
@@ -396,7 +407,7 @@ def _validate(s: Settings) -> list[str]:
         "page_cache_entries",
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
         "seed_max_patterns", "trace_domain_max_rows", "graph_max_nodes", "focus_max_hits",
-        "timeline_max_lots", "timeline_max_events",
+        "timeline_max_lots", "timeline_max_events", "contain_max_lots", "contain_max_days",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:

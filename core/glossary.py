@@ -28,7 +28,7 @@ class Measure:
     unit: str  # "pcs", "%", "lots", "work orders", "x", "h", "days", "" (a count of things)
     definition: str
     formula: str
-    page: str  # where it is shown: "defects", "rejects", "holds", "trace"
+    page: str  # where it is shown: "defects", "rejects", "holds", "trace", "contain"
 
     def label(self, lang: str = "en", unit: bool = True) -> str:
         name = self.zh if lang.startswith("zh") else self.en
@@ -232,6 +232,48 @@ _MEASURES: tuple[Measure, ...] = (
        "Genealogy steps walked from the seeds (one round of batched queries each, the last "
        "finding nothing new); the graph's generations count from the roots instead.",
        "", "trace"),
+    # --- containment (mesdash contain) ----------------------------------------------
+    _m("contain_exposed_lots", "Lots exposed to the suspect", "可疑來源經過 LOT 數", "lots",
+       "Lots that met the suspect: tracked in on the machine in the window, consumed the "
+       "material lot, or came from the wafer lot (the wafer lot itself not counted).",
+       "count distinct exposed lots", "contain"),
+    _m("contain_descendant_lots", "Descendant lots", "下游子批次數", "lots",
+       "Containers reached forward from the exposed lots through splits, merges, rework "
+       "and wafer cuts (the exposed lots themselves not counted).",
+       "count of lineage containers that are not exposed lots", "contain"),
+    _m("contain_serials", "Serial numbers reached", "涉及成品流水號", "",
+       "Distinct serial numbers (finishedname) of the combined lots among the exposed lots "
+       "and their descendants; a serial merged from several lots counts once.",
+       "count distinct finishedname", "contain"),
+    _m("contain_wip_lots", "Lots still in WIP", "仍在 WIP 的 LOT", "lots",
+       "Exposed lots and descendants in the live snapshot (dw_mes_lot_v) with a work "
+       "order: what can still be held.", "count of contained lots in the snapshot",
+       "contain"),
+    _m("contain_wip_qty", "Qty still in WIP", "仍在 WIP 數量", "pcs",
+       "Pieces of the contained lots still in WIP, from the live snapshot.",
+       "sum of snapshot qty", "contain"),
+    _m("contain_held_lots", "Lots already on hold", "已 HOLD LOT", "lots",
+       "Contained lots in WIP with currentholdcount > 0 in the live snapshot.",
+       "count of contained WIP lots on hold", "contain"),
+    _m("contain_held_qty", "Qty already on hold", "已 HOLD 數量", "pcs",
+       "Pieces of the contained lots already on hold (live snapshot).",
+       "sum of snapshot qty of held lots", "contain"),
+    _m("contain_not_held_lots", "Lots still to hold", "待 HOLD LOT", "lots",
+       "Contained lots in WIP not on hold yet.", "lots still in WIP − lots already on hold",
+       "contain"),
+    _m("contain_finished_lots", "Finished lots", "已完成 LOT", "lots",
+       "Contained lots that left WIP as finished: a combined lot finished under a serial, or "
+       "a lot that passed the flow's last station group (finished goods); shipped or not, "
+       "the warehouse does not say.", "count of state FINISHED", "contain"),
+    _m("contain_merged_lots", "Merged lots", "已併批 LOT", "lots",
+       "Contained lots that left WIP by being merged into a combined lot.",
+       "count of state MERGED", "contain"),
+    _m("contain_split_lots", "Split lots", "已拆批 LOT", "lots",
+       "Contained lots that left WIP after being split or reworked into child lots.",
+       "count of state SPLIT", "contain"),
+    _m("contain_left_wip_lots", "Lots out of WIP, otherwise", "其他離開 WIP 的 LOT", "lots",
+       "Contained lots out of WIP that are neither finished, merged nor split (scrapped, or "
+       "gone without a trace in the data).", "count of state LEFT_WIP", "contain"),
 )
 
 GLOSSARY: dict[str, Measure] = {m.key: m for m in _MEASURES}

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from core.config import SettingsError
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
-OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds")
+OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
+                    "core.cli.contain")
 
 
 class UsageError(ValueError):

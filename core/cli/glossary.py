@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example: mesdash glossary --page rejects",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--page", choices=("defects", "rejects", "holds", "trace"),
+    p.add_argument("--page", choices=("defects", "rejects", "holds", "trace", "contain"),
                    help="only the measures of one page")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--markdown", action="store_true", help="the README's table")

@@ -1,0 +1,117 @@
+"""`mesdash contain`: from a suspect to the lots to hold and the serials to recall.
+
+Runs core.contain (exposed lots -> descendants -> serials -> where each is now) on the
+slow lane. One suspect kind per run; a repeated flag adds to its list. ``--json`` prints
+one object (exposed, descendants, serials, now, truncated, kpis); ``--csv FILE`` writes
+the hold list (every lot still in WIP, held ones marked) with the one CSV writer
+(core.export). Bad input is a UsageError (exit 1), database errors exit 3, a busy lane
+or a timeout exit 4 (core.cli.main).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.config import load_settings
+
+EXAMPLES = """examples:
+  mesdash contain --machine DB-003 --start 2026-11-01 --end 2026-11-10
+  mesdash contain --machine DB-003 --machine DB-004 --start 2026-11-01 --end 2026-11-10 \\
+      --csv hold_list.csv
+  mesdash contain --material-lot LFT-0026 --json
+  mesdash contain --wafer-lot W26C7722.5
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "contain", help="containment: lots and serials a suspect reached, where they are now",
+        description="From a suspect (machines and a window, material lots, or wafer lots) "
+                    "to the lots exposed, all their descendants down to serial numbers, and "
+                    "where each is now (live snapshot) or whether it left WIP.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--machine", action="extend", nargs="+", metavar="NAME",
+                      help="machine names (or repeat the flag); needs --start and --end")
+    kind.add_argument("--material-lot", action="extend", nargs="+", metavar="NAME",
+                      help="material lots consumed (or repeat the flag)")
+    kind.add_argument("--wafer-lot", action="extend", nargs="+", metavar="NAME",
+                      help="wafer lots (a lot's firstname; or repeat the flag)")
+    p.add_argument("--start", help="first day of the machine window, YYYY-MM-DD")
+    p.add_argument("--end", help="last day of the machine window (included), YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--csv", metavar="FILE", help="write the hold list (lots still in WIP)")
+    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.contain import ContainError, build_suspect, contain
+    from core.db import open_lanes
+    from core.export import write_csv
+
+    settings = load_settings(**({"db_url": args.db} if args.db else {}))
+    kind, names = next((k, v) for k, v in (("machine", args.machine),
+                                           ("material_lot", args.material_lot),
+                                           ("wafer_lot", args.wafer_lot)) if v)
+    try:
+        suspect = build_suspect(kind, names, settings=settings, start=args.start, end=args.end)
+    except ContainError as exc:
+        raise UsageError(str(exc)) from None
+    lanes = open_lanes(settings)
+    try:
+        result = contain(lanes, suspect, settings=settings,
+                         progress=None if args.json else _progress)
+    except ContainError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        lanes.close()
+    if args.csv:
+        with Path(args.csv).open("wb") as fh:
+            write_csv(result.hold_list(), fh)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return 0
+    _print_text(result, args.csv)
+    return 0
+
+
+def _progress(message: str) -> None:
+    if message:
+        print(f"  {message}", file=sys.stderr)
+
+
+def _print_text(result: object, csv_path: str | None) -> None:
+    from core.contain import Containment
+
+    assert isinstance(result, Containment)
+    from core import glossary
+
+    snap = f"{result.snapshot_at:%Y-%m-%d %H:%M}" if result.snapshot_at else "(empty)"
+    print(f"suspect  {result.suspect.describe()}; live snapshot {snap}; "
+          f"{result.levels} genealogy levels, {result.queries} queries, "
+          f"{result.seconds:.1f} s")
+    for key, value in result.kpis().items():
+        print(f"  {glossary.label(key):<36} {value:>14,}")
+    if result.truncated:
+        print(f"TRUNCATED by {result.truncated}: the lists are incomplete")
+    wip = result.in_wip
+    if wip.num_rows:
+        by = wip.group_by(["station_group", "status"]).aggregate([("containerid", "count"),
+                                                                  ("qty", "sum")])
+        by = by.sort_by([("station_group", "ascending"), ("status", "ascending")])
+        print("\nin WIP by station group and status (lots, pcs)")
+        for r in by.to_pylist():
+            print(f"  {r['station_group'] or '(none)':<12} {r['status']:<6} "
+                  f"{r['containerid_count']:>6,} {r['qty_sum'] or 0:>14,}")
+    if result.serials:
+        shown = ", ".join(result.serials[:20])
+        more = f" … and {len(result.serials) - 20:,} more (--json lists all)" if len(
+            result.serials) > 20 else ""
+        print(f"\nserials ({len(result.serials):,}): {shown}{more}")
+    if csv_path:
+        print(f"\nhold list ({wip.num_rows:,} lots) written to {csv_path}")

@@ -1,0 +1,17 @@
+"""Containment: from a suspect (machine + window, material lot, wafer lot) to every lot and
+serial it reached and where each one is now (issue 16, "From suspect to containment").
+
+Public API:
+
+    build_suspect(kind, names, settings=, start=, end=) -> Suspect   (ContainError)
+    contain(lanes, suspect, settings=, cancel=, progress=) -> Containment
+    Containment: exposed, lots, descendants, in_wip, serials, kpis(), hold_list(), as_json()
+
+See core/contain/engine.py for the steps and the rule that says where a lot is now.
+"""
+
+from core.contain.engine import ROLES, STATES, Containment, contain
+from core.contain.suspect import KINDS, ContainError, Suspect, build_suspect
+
+__all__ = ["KINDS", "ROLES", "STATES", "ContainError", "Containment", "Suspect",
+           "build_suspect", "contain"]

@@ -1,0 +1,85 @@
+"""What a containment starts from: a suspect, checked before any query is sent.
+
+Why: a quality engineer starts a containment from one kind of suspect (domain: "From
+suspect to containment"): machines and a time window, material lots, or wafer lots. Bad
+input (no names, control characters, a missing or reversed window, a window over
+``contain_max_days``, a window given for a suspect that has none) is a ``ContainError``
+whose message says what to fix; the CLI turns it into exit code 1, a page into a
+message. Dates use the one parser and range check of core.dates; a window is whole days,
+[start 00:00, end + 1 day 00:00).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from core import dates
+from core.config import ORACLE_IN_LIST_LIMIT
+from core.trace.seeds import value_problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+
+KINDS = ("machine", "material_lot", "wafer_lot")
+LABELS = {"machine": "machine", "material_lot": "material lot", "wafer_lot": "wafer lot"}
+
+
+class ContainError(ValueError):
+    """Bad containment input; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Suspect:
+    kind: str
+    names: tuple[str, ...]
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def window(self) -> tuple[datetime, datetime] | None:
+        """[start, end + 1 day) as timestamps, for a machine suspect."""
+        if self.start is None or self.end is None:
+            return None
+        return (datetime.combine(self.start, time()),
+                datetime.combine(self.end + timedelta(days=1), time()))
+
+    def as_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "names": list(self.names),
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None}
+
+    def describe(self) -> str:
+        what = f"{LABELS[self.kind]} {', '.join(self.names)}"
+        return f"{what} from {self.start} to {self.end}" if self.start else what
+
+
+def build_suspect(kind: str, names: list[str] | tuple[str, ...], *, settings: Settings,
+                  start: str | date | None = None, end: str | date | None = None) -> Suspect:
+    """A checked suspect; ContainError names the problem."""
+    if kind not in KINDS:
+        raise ContainError(f"Unknown suspect kind {kind!r}: use one of {', '.join(KINDS)}.")
+    label = LABELS[kind]
+    clean = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if not clean:
+        raise ContainError(f"No {label} given: name at least one.")
+    if len(clean) > ORACLE_IN_LIST_LIMIT:
+        raise ContainError(f"{len(clean):,} {label} names; at most {ORACLE_IN_LIST_LIMIT:,} "
+                           "in one containment.")
+    problem = value_problem(clean, label)
+    if problem:
+        raise ContainError(problem)
+    first = dates.parse_day(start, "start", ContainError)
+    last = dates.parse_day(end, "end", ContainError)
+    if kind != "machine":
+        if first or last:
+            raise ContainError(f"A {label} has no time window: --start/--end go with "
+                               "--machine only.")
+        return Suspect(kind, tuple(clean))
+    if first is None or last is None:
+        raise ContainError("A machine suspect needs a time window: give both --start and "
+                           "--end (YYYY-MM-DD, the end day included).")
+    dates.check_range(first, last, settings.contain_max_days, "contain_max_days",
+                      ContainError)
+    return Suspect(kind, tuple(clean), first, last)
