@@ -14,8 +14,9 @@ data (``STATUS_RULE``: the first count above zero names the status) and each for
 generated from it, as core/scrap.py does for charged scrap: ``status_expr`` /
 ``hold_type_expr`` / ``wip_where`` (SQLAlchemy, every backend), ``status_sql`` /
 ``hold_type_sql`` / ``wip_where_sql`` (DuckDB text over columns named like the
-snapshot's, the reasons a bound list), ``hold_type_arrow`` (Arrow compute, for record
-batches) and ``status_of`` / ``hold_type_of`` (plain Python, the tests' reference).
+snapshot's, the reasons a bound list), ``status_arrow`` / ``hold_type_arrow`` (Arrow
+compute, for record batches) and ``status_of`` / ``hold_type_of`` (plain Python, the
+tests' reference).
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ def wip_where_sql(include_dummy: bool = False) -> str:
 
 
 # --- Arrow compute (record batches) ---------------------------------------------------------
+
+
+def status_arrow(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Array:
+    """The status of each row, from its count columns (``{"equipmentcount": ...,
+    "currentholdcount": ...}``, a table's columns or a dict of arrays)."""
+    conds = [pc.fill_null(pc.greater(columns[column], 0), False) for column, _ in STATUS_RULE]
+    cases = pc.make_struct(*conds, field_names=[column for column, _ in STATUS_RULE])
+    return pc.case_when(cases, *(status for _, status in STATUS_RULE), STATUS_OTHERWISE)
 
 
 def hold_type_arrow(reason: pa.Array | pa.ChunkedArray,

@@ -122,6 +122,10 @@ def test_sql_and_duckdb_forms_agree_with_the_hand_answers(snap: Lanes,
     by_cid = dict(zip(raw["containerid"].to_pylist(), arrow, strict=True))
     assert {k: by_cid[k] for k in want} == {k: v[1] for k, v in want.items()}
     assert by_cid["C08"] == "non-quality"  # raw material has a type; it is just not WIP
+    status = dict(zip(raw["containerid"].to_pylist(),
+                      wip.status_arrow({c: raw[c] for c in raw.column_names}).to_pylist(),
+                      strict=True))
+    assert {k: status[k] for k in want} == {k: v[0] for k, v in want.items()}
 
 
 def test_an_empty_non_quality_list_makes_every_hold_quality(snap: Lanes) -> None:
