@@ -12,7 +12,7 @@ Why: the rule was written four times (the WIP summary's CASE, the held-lots quer
 history's Arrow compute, the Python reference) and could drift. Here the status rule is
 data (``STATUS_RULE``: the first count above zero names the status) and each form is
 generated from it, as core/scrap.py does for charged scrap: ``status_expr`` /
-``hold_type_expr`` / ``wip_where`` (SQLAlchemy, every backend), ``status_sql`` /
+``status_is`` / ``hold_type_expr`` / ``wip_where`` (SQLAlchemy, every backend), ``status_sql`` /
 ``hold_type_sql`` / ``wip_where_sql`` (DuckDB text over columns named like the
 snapshot's, the reasons a bound list), ``status_arrow`` / ``hold_type_arrow`` (Arrow
 compute, for record batches) and ``status_of`` / ``hold_type_of`` (plain Python, the
@@ -76,6 +76,22 @@ def status_expr(t: Any = lot_v) -> sa.ColumnElement[str]:
           for column, status in STATUS_RULE),
         else_=sa.literal(STATUS_OTHERWISE),
     )
+
+
+def status_is(status: str, t: Any = lot_v) -> sa.ColumnElement[bool]:
+    """The rows of ``t`` whose status is ``status``, as plain predicates (no CASE, so a
+    warehouse can use them as filters): the counts before its rule are not above zero,
+    its own is."""
+    zero = sa.literal(0)
+    conds: list[sa.ColumnElement[bool]] = []
+    for column, named in STATUS_RULE:
+        count = sa.func.coalesce(t.c[column], zero)
+        if named == status:
+            return sa.and_(*conds, count > 0)
+        conds.append(count <= 0)
+    if status != STATUS_OTHERWISE:
+        raise ValueError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
+    return sa.and_(*conds)
 
 
 def hold_type_expr(reason: Any, non_quality_reasons: Iterable[str]) -> sa.ColumnElement[str]:

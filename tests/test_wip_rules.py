@@ -84,7 +84,14 @@ def _warehouse(lanes: Lanes, reasons: tuple[str, ...], include_dummy: bool) -> d
                       wip.hold_type_expr(t.lot_v.c.holdreasonname, reasons).label("hold_type"))
             .where(*wip.wip_where(t.lot_v, include_dummy)).order_by(t.lot_v.c.containerid))
     rows = lanes.realtime.fetch_arrow(stmt, live=False).to_pylist()
-    return {r["containerid"]: (r["status"], r["hold_type"]) for r in rows}
+    got = {r["containerid"]: (r["status"], r["hold_type"]) for r in rows}
+    # the status as plain predicates (the held-lots query's filter) picks the same lots
+    for status in wip.STATUSES:
+        picked = sa.select(t.lot_v.c.containerid).where(
+            *wip.wip_where(t.lot_v, include_dummy), wip.status_is(status))
+        ids = set(lanes.realtime.fetch_arrow(picked, live=False)["containerid"].to_pylist())
+        assert ids == {k for k, v in got.items() if v[0] == status}, status
+    return got
 
 
 def _local(raw: pa.Table, reasons: tuple[str, ...], include_dummy: bool) -> dict:

@@ -75,7 +75,7 @@ def held_lots_query(
         lot_v.c.comment_hold,
         lot_v.c.comment_future,
     ).where(*core_wip.wip_where(lot_v, include_dummy),
-            core_wip.status_expr(lot_v) == core_wip.HOLD)
+            core_wip.status_is(core_wip.HOLD, lot_v))
     return stmt.order_by(lot_v.c.containerid)
 
 
