@@ -121,7 +121,7 @@ def run(backend: str, rebuild: bool, interval_s: float) -> dict[str, object]:
         keys = [k.decode() for k in r.keys("*") if not k.startswith(b"mesdash:throttle")]
         manager.close()
         return {
-            "backend": backend, "seeds": res.kpis["lots"],
+            "backend": backend, "seeds": res.kpis["detection_lots"],
             "containers": res.scope.get("containers", 0), "queries": res.scope["queries"],
             "stages": res.scope["seconds"], "wall": wall,
             "rss_peak_mb": rss.peak / 2**20, "rss_delta_mb": (rss.peak - rss_before) / 2**20,

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from core.redact import mask_text, mask_url
+
 ENV_PREFIX = "MES_"
 DEFAULT_SECRETS = Path(".streamlit") / "secrets.toml"
 ORACLE_IN_LIST_LIMIT = 1000
@@ -44,9 +46,11 @@ DEFAULT_NON_QUALITY_HOLD_REASONS = (
 
 
 class SettingsError(ValueError):
-    """Raised when settings are missing or invalid; the message lists every problem."""
+    """Raised when settings are missing or invalid; the message lists every problem (with
+    any credential a problem quotes masked)."""
 
     def __init__(self, problems: list[str]):
+        problems = [mask_text(p) for p in problems]
         self.problems = problems
         super().__init__(
             "Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)
@@ -54,6 +58,8 @@ class SettingsError(ValueError):
 
 
 def _s(default: Any, doc: str, **extra: Any) -> Any:
+    """A setting: default, the reason it exists, and flags (``secret=True``: a URL that may
+    carry credentials, shown only through ``core.redact.mask_url``)."""
     return field(default=default, metadata={"doc": doc, **extra})
 
 
@@ -64,6 +70,7 @@ class Settings:
         None,
         "SQLAlchemy URL of the MES warehouse (oracle+oracledb://, postgresql+psycopg://, "
         "duckdb:///file). Empty: the embedded demo DuckDB file (built on first run).",
+        secret=True,
     )
     schema: str = _s("dwh", "Schema holding the MES tables (DWH in production).")
     demo_db_path: str = _s(
@@ -76,6 +83,7 @@ class Settings:
         None,
         "Redis URL (redis://host:6379/0) for the cross-process slow-lane throttle and the "
         "shared result cache. Empty: process-local throttle, no shared cache.",
+        secret=True,
     )
     # --- realtime lane: live widgets -----------------------------------------------------
     realtime_pool_size: int = _s(5, "Connections kept open for the live widgets.")
@@ -346,13 +354,23 @@ class Settings:
 SETTINGS_DOC: dict[str, tuple[str, Any]] = {
     f.name: (f.metadata["doc"], f.default) for f in fields(Settings)
 }
+# Settings declared ``secret=True``: their values are shown only masked (shown_value).
+SECRET_SETTINGS: frozenset[str] = frozenset(
+    f.name for f in fields(Settings) if f.metadata.get("secret")
+)
+
+
+def shown_value(name: str, value: Any) -> Any:
+    """A setting's value as it may be shown (CLI, System page, messages): a secret
+    setting's credentials masked, every other value as it is."""
+    if name in SECRET_SETTINGS and value:
+        return mask_url(str(value))
+    return value
 
 
 def _coerce(name: str, raw: Any, default: Any, source: str) -> tuple[Any, str | None]:
     """Turn a raw env/toml value into the setting's type; return (value, problem)."""
     target = type(default) if default is not None else str
-    if name in ("db_url", "redis_url"):
-        target = str
     try:
         if raw is None:
             return None, None
@@ -384,7 +402,8 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> tuple[Any, str | 
         kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
             target, "text"
         )
-        return default, f"{name} (from {source}) = {raw!r} is not {kind}: {exc}"
+        shown = shown_value(name, raw)
+        return default, f"{name} (from {source}) = {shown!r} is not {kind}: {exc}"
 
 
 def _validate(s: Settings) -> list[str]:
@@ -483,7 +502,8 @@ def _validate(s: Settings) -> list[str]:
         except ValueError as exc:
             p.append(f"test_fault = {exc}.")
     if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        p.append(f"redis_url = {s.redis_url!r} must start with redis://, rediss:// or unix://.")
+        p.append(f"redis_url = {shown_value('redis_url', s.redis_url)!r} must start with "
+                 "redis://, rediss:// or unix://.")
     return p
 
 

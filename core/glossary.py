@@ -57,6 +57,9 @@ _MEASURES: tuple[Measure, ...] = (
     _m("defective_lots", "Defective lots", "不良 LOT 數", "lots",
        "Seed lots with at least one defect at the detection station.",
        "count of seed lots with defects > 0", "defects"),
+    _m("clean_lots", "Lots without defects", "無不良 LOT 數", "lots",
+       "Seed lots with no defect at the detection station (they count in every rate's "
+       "denominator).", "count of seed lots with defects = 0", "defects"),
     _m("detection_input", "Detection input", "偵測站投入數", "pcs",
        "Quantity that entered the detection step: per lot the largest trackinqty of the "
        "rows of that track-in (partial track-outs repeat the track-in with what is left).",
@@ -81,11 +84,14 @@ _MEASURES: tuple[Measure, ...] = (
        "Defects at detection of the exposed seed lots per piece of their detection input.",
        "sum(defects) / sum(detection input) over exposed lots × 100", "defects"),
     _m("rate_unexposed_pct", "Defect rate, other lots", "其餘批次不良率", "%",
-       "The same rate over the seed lots that did not touch the factor.",
+       "The same rate over the seed lots that did not touch the factor (null when every "
+       "seed lot touched it).",
        "sum(defects) / sum(detection input) over unexposed lots × 100", "defects"),
     _m("lift", "Lift", "倍數 (Lift)", "x",
        "How many times the exposed lots' defect rate is the other lots' rate; undefined "
-       "(shown as –, null in data) when every seed lot was exposed.",
+       "(shown as –, null in data, ranked after every defined lift) when every seed lot "
+       "was exposed; unbounded (shown as ∞, null in data with lift_note, ranked first) "
+       "when the other lots had no defects.",
        "rate exposed / rate unexposed", "defects"),
     _m("p_value", "p-value", "p 值", "",
        "One-sided Fisher exact test on lots (defective or not × exposed or not): the chance "
@@ -95,7 +101,8 @@ _MEASURES: tuple[Measure, ...] = (
        "Machines the defective seed lots or their ancestors passed before the detection "
        "station.", "count of distinct machines", "defects"),
     _m("top_reason", "Top reason", "首要報廢原因", "",
-       "The loss reason with the most defects at the detection station.", "", "defects"),
+       "The loss reason with the most defects (charged + uncharged) at the detection "
+       "station.", "", "defects"),
     _m("downstream_rejects", "Downstream rejects", "下游報廢量", "pcs",
        "Charged scrap booked on the defective lots' descendants at stations after the "
        "detection station.", "sum of charged scrap of the descendants", "defects"),
@@ -103,6 +110,23 @@ _MEASURES: tuple[Measure, ...] = (
        "A later station's rejects of the descendants per piece those descendants brought "
        "into that station (their own track-in there).",
        "station rejects / descendants' track-in qty at that station × 100", "defects"),
+    _m("downstream_input", "Descendants' input at station", "下游投入數", "pcs",
+       "Quantity the defective lots' descendants brought into a later station: per "
+       "track-in there the largest trackinqty of its rows.",
+       "sum over the descendants' track-ins of max(trackinqty)", "defects"),
+    _m("downstream_uncharged", "Downstream uncharged defects", "下游不扣帳報廢量", "pcs",
+       "Uncharged defect (defectqty) booked on the defective lots' descendants at stations "
+       "after the detection station, apart from the charged rejects.",
+       "sum of defectqty of the descendants", "defects"),
+    _m("defective_input", "Input of defective lots", "不良批次投入數", "pcs",
+       "Detection input of the seed lots with defects (the lots a forward trace follows).",
+       "sum of detection input over defective seed lots", "defects"),
+    _m("unattributed_rows", "Rows not attributed", "無法歸屬筆數", "",
+       "Event rows (history, materials, downstream rejects) booked at a workcenter the "
+       "station map does not know: whether they come before or after the detection "
+       "station cannot be told, so they count for no factor. A missing machine name or "
+       "material lot does not make a row unattributed (it counts as unknown).",
+       "count of rows with an unmapped workcenter", "defects"),
     # --- reject history ----------------------------------------------------------------
     _m("movein", "Move-in", "投入數", "pcs",
        "Pieces moved into the steps where the counted reject records were booked, each "

@@ -26,6 +26,7 @@ import streamlit as st  # noqa: E402
 from core import live  # noqa: E402
 from core.config import Settings, SettingsError  # noqa: E402
 from core.db import DatabaseUnavailable, Lanes  # noqa: E402
+from core.redact import mask_text  # noqa: E402
 from dashboard import first_run, state  # noqa: E402
 
 log = logging.getLogger("mesdash.dashboard")
@@ -119,10 +120,11 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
         log.exception("opening the database lanes failed")
         st.error(
             f"Opening the database at `{state.mask_url(settings.effective_db_url)}` "
-            f"failed: {type(exc).__name__}: {exc}"
+            f"failed: {type(exc).__name__}: {mask_text(str(exc))}"
         )
     else:
         state.set_lanes_problem(None)
+        state.show_lane_notices()  # above the page: e.g. the shared throttle fell back
         return lanes
     state.set_lanes_problem("unavailable")
     if st.button("Retry the connection", icon=":material/refresh:"):
@@ -194,11 +196,13 @@ def main() -> None:
     lanes = open_lanes_or_none(settings)
     if lanes is None:
         if current.url_path == SYSTEM_PAGE:
-            current.run()  # the System page works without a database (settings, retry)
+            with state.guarded(current.title):
+                current.run()  # the System page works without a database (settings, retry)
         st.stop()
     with st.sidebar:
         sidebar(settings, lanes)
-    current.run()
+    with state.guarded(current.title):  # the one catch of InputError on a page
+        current.run()
 
 
 main()

@@ -15,22 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
 from core import live
-from core.config import Settings, load_settings
+from core.config import SECRET_SETTINGS, Settings, load_settings
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
+from core.redact import mask_text, mask_url
 
 log = logging.getLogger("mesdash.dashboard")
 
 # The System page's statistics refresh. Not a setting of core.config (yet): it only paces
 # a diagnostics view, never a query against the warehouse beyond Lanes.stats().
 SYSTEM_REFRESH_S = 5
-
-# Names of settings whose values may carry credentials.
-SECRET_SETTINGS = ("db_url", "redis_url")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +91,15 @@ def lanes_or_none(settings: Settings) -> Lanes | None:
         return None
 
 
+def show_lane_notices() -> None:
+    """A warning per notice of the process's lanes (the shared throttle fell back to a
+    local one): the frame shows them above every page, a job's progress block while it
+    runs, so whoever is running something sees it, not only the System page."""
+    lanes = lanes_or_none(get_settings())
+    for notice in lanes.notices() if lanes is not None else []:
+        st.warning(notice[:1].upper() + notice[1:], icon=":material/warning:")
+
+
 # ---------------------------------------------------------------------------------------------
 # Cached reads of the live snapshot
 # ---------------------------------------------------------------------------------------------
@@ -112,29 +118,11 @@ def wip_summary_at(
 # ---------------------------------------------------------------------------------------------
 
 
-def mask_url(url: str | None) -> str:
-    """A URL with its password replaced by ***, for display."""
-    if not url:
-        return "(not set)"
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparseable URL)"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 def displayed_setting(settings: Settings, name: str) -> str:
     """A setting's value as text, with credentials masked."""
     value = getattr(settings, name)
     if name in SECRET_SETTINGS:
-        return mask_url(value)
+        return mask_url(value)  # "(not set)" for an empty URL
     if isinstance(value, tuple):
         return "; ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if value in (None, ""):
@@ -153,7 +141,7 @@ def unreachable_message(settings: Settings, exc: BaseException) -> str:
         )
     else:
         hint = "The System page shows the settings in effect and can test the connection again."
-    detail = str(exc).strip() or type(exc).__name__
+    detail = mask_text(str(exc).strip()) or type(exc).__name__
     if not settings.uses_demo and "check" not in detail.lower():
         # The lanes' own messages already say what to check; add it when one does not.
         hint = (
@@ -183,7 +171,7 @@ def guarded(what: str) -> Iterator[None]:
         st.error(f"{what}: {exc}")
     except Exception as exc:
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {type(exc).__name__}: {exc}")
+        st.error(f"{what} failed: {type(exc).__name__}: {mask_text(str(exc))}")
 
 
 def humanize_age(seconds: float) -> str:

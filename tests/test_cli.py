@@ -75,10 +75,11 @@ def test_defects_json_and_out(tmp_path: Path) -> None:
                   "2026-11-20", "--json", "--out", str(tmp_path / "out"), env=env)
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
-    assert data["kpis"]["lots"] > 0
+    assert data["kpis"]["detection_lots"] > 0
     machine = data["paretos"]["machine"]
-    assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "rate",
-                                           "lift", "p_value", "cumulative_pct"}
+    assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "charged",
+                                           "uncharged", "rate", "lift", "lift_note",
+                                           "p_value", "cumulative_pct"}
     assert (tmp_path / "out" / "factors.parquet").exists()
     bad = mesdash("defects", "--start", "2026-11-20", "--end", "2026-09-01", env=env)
     assert bad.returncode == 1 and "before the start date" in bad.stderr

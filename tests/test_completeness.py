@@ -254,7 +254,7 @@ def test_defect_analysis_from_partial_history_is_partial(
     url, schema = factory_db
     poison(url, schema, t.lotwiphistory, "specname", f"containerid = '{f.cid('P1')}'")
     res = _defects(url, schema, tmp_path)
-    assert res.kpis["input"] == 3500  # detection (TMTT rows) is untouched
+    assert res.kpis["detection_input"] == 3500  # detection (TMTT rows) is untouched
     assert ("machine", "焊接_DB / M1") not in _factors(res)  # only P1 ran on M1 upstream
     analysis = res.completeness["analysis"]
     assert analysis["status"] == "partial"

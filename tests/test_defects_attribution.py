@@ -8,7 +8,6 @@ M2 with LF-2. A's FQC step (machine F1, box BX-9) comes after TMTT and must not 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from core.db import Lanes, open_lanes
 from core.defects import DefectInputError, DefectRequest, pareto
 from core.defects.analysis import analyse_backward, analyse_forward
+from core.defects.attribution import LIFT_UNBOUNDED
 from core.defects.detection import detect
 from core.schema import lotmaterialshistory, lotwiphistory, resource
 from core.stations import load_station_map
@@ -46,7 +46,7 @@ def run(lanes: Lanes, **kw: object):
     det = detect(lanes, req, stations)
     history = lanes.slow.fetch_arrow(sa.select(
         lotwiphistory.c.containerid, lotwiphistory.c.workcentername,
-        lotwiphistory.c.equipmentname))
+        lotwiphistory.c.equipmentid, lotwiphistory.c.equipmentname))
     materials = lanes.slow.fetch_arrow(sa.select(
         lotmaterialshistory.c.containerid, lotmaterialshistory.c.workcentername,
         lotmaterialshistory.c.materialpartname, lotmaterialshistory.c.materiallotname))
@@ -69,9 +69,11 @@ def test_seeds_are_latest_passes_with_clean_lots_in_the_denominator(factory: Lan
     assert set(seeds) == {"A", "B", "C", "D"}  # E passed outside the range
     assert seeds["B"]["input"] == 1000  # latest pass, not the earlier 900
     assert {n: s["defects"] for n, s in seeds.items()} == {"A": 40, "B": 25, "C": 5, "D": 0}
-    assert back.kpis == {"lots": 4, "defective_lots": 3, "input": 3500, "defects": 70,
-                         "defect_rate_pct": 2.0, "top_reason": "274_OPEN",
-                         "affected_machines": 4}
+    assert back.kpis == {"detection_lots": 4, "defective_lots": 3, "detection_input": 3500,
+                         "detection_charged": 70, "detection_uncharged": 0,
+                         "detection_defects": 70, "detection_defect_rate_pct": 2.0,
+                         "top_reason": "274_OPEN", "affected_machines": 4,
+                         "unattributed_rows": 0}
 
 
 def test_upstream_exposure_rate_lift_and_p_value(factory: Lanes) -> None:
@@ -98,18 +100,23 @@ def test_upstream_exposure_rate_lift_and_p_value(factory: Lanes) -> None:
 
 def test_reason_filter_masks_only_the_numerator(factory: Lanes) -> None:
     _, back = run(factory, reasons=["274_OPEN"])
-    assert back.kpis["input"] == 3500 and back.kpis["defects"] == 55
+    assert back.kpis["detection_input"] == 3500 and back.kpis["detection_defects"] == 55
     m1 = row(back.factors, "machine", "焊接_DB / M1")
     assert (m1["input"], m1["defects"], m1["rate_unexposed"]) == (2000, 55, 0.0)
-    assert math.isinf(m1["lift"])
+    # the unexposed lots had no defects: unbounded, null in data (never inf), ranked first
+    assert (m1["lift"], m1["lift_note"]) == (None, LIFT_UNBOUNDED)
     assert [r["reason"] for r in back.reasons.to_pylist()] == ["274_OPEN"]
 
 
 def test_type_and_package_filters_mask_both(factory: Lanes) -> None:
+    def kpis(back) -> tuple[int, int, int]:
+        k = back.kpis
+        return k["detection_lots"], k["detection_input"], k["detection_defects"]
+
     _, back = run(factory, types=["X1"])
-    assert (back.kpis["lots"], back.kpis["input"], back.kpis["defects"]) == (3, 3000, 70)
+    assert kpis(back) == (3, 3000, 70)
     _, back = run(factory, packages=["PKG2"])
-    assert (back.kpis["lots"], back.kpis["input"], back.kpis["defects"]) == (1, 500, 0)
+    assert kpis(back) == (1, 500, 0)
 
 
 def test_reason_pareto_and_lot_detail(factory: Lanes) -> None:
@@ -152,12 +159,19 @@ def test_forward_counts_later_station_rejects_of_defective_lots(factory: Lanes) 
                      "equipmentname": ["F1"], "lossreasonname": ["274_OPEN"],
                      "charged": pa.array([7], pa.int64()),
                      "defectqty": pa.array([0], pa.int64())})
-    fwd = analyse_forward(det, down, load_station_map(factory, factory.settings))
-    assert fwd["kpis"] == {"defective_lots": 3, "detection_input": 3000,
-                           "downstream_rejects": 7}
+    history = factory.slow.fetch_arrow(sa.select(
+        lotwiphistory.c.containerid, lotwiphistory.c.workcentername,
+        lotwiphistory.c.specname, lotwiphistory.c.equipmentname,
+        lotwiphistory.c.trackintimestamp, lotwiphistory.c.trackinqty))
+    fwd = analyse_forward(det, down, load_station_map(factory, factory.settings),
+                          history=history)
+    assert fwd["kpis"] == {"defective_lots": 3, "defective_input": 3000,
+                           "downstream_rejects": 7, "downstream_uncharged": 0,
+                           "unattributed_rows": 0}
     st = fwd["station"].to_pylist()
-    assert st == [{"factor": "FQC", "lots": 1, "rejects": 7, "defect": 0,
-                   "rate": pytest.approx(7 / 3000)}]
+    # the rate's base is what A brought into FQC (960), not the detection input (3000)
+    assert st == [{"factor": "FQC", "lots": 1, "input": 960, "rejects": 7, "uncharged": 0,
+                   "rate": pytest.approx(7 / 960)}]
 
 
 @pytest.mark.parametrize(("kw", "needle"), [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import glossary
 from core.config import load_settings
 from dashboard.jobs import get_job_manager
 from tests.test_app_pages import _app, _assert_clean, app_env, on_tiny, tiny_db  # noqa: F401
@@ -39,10 +40,16 @@ def test_shared_link_runs_the_analysis_and_shows_results(on_tiny: Path) -> None:
     at.run()
     _assert_clean(at)
     labels = {m.label for m in at.metric}
-    assert {"Input (pcs)", "Lots", "Defect qty", "Defect rate", "Top reason",
-            "Affected machines"} <= labels
-    lots = next(m.value for m in at.metric if m.label == "Lots")
+    keys = ("detection_lots", "defective_lots", "detection_input", "detection_defects",
+            "detection_charged", "detection_uncharged", "detection_defect_rate_pct",
+            "top_reason", "affected_machines")
+    assert {glossary.label(key) for key in keys} <= labels  # labels from the glossary
+    assert all(m.help for m in at.metric)
+    lots = next(m.value for m in at.metric if m.label == glossary.label("detection_lots"))
     assert int(lots.replace(",", "")) > 0
+    # the defects card says its parts: charged + uncharged
+    card = next(m for m in at.metric if m.label == glossary.label("detection_defects"))
+    assert "charged +" in card.help and "uncharged" in card.help
     assert any("Fisher exact" in m.value for m in at.markdown)
     assert len(at.tabs) >= 8 and at.dataframe  # paretos and lot detail
     # sorting by lift re-renders without a new job or an exception
@@ -77,7 +84,8 @@ def test_list_mode_link_runs_and_reports_unmatched(on_tiny: Path) -> None:  # no
     at.run()
     _assert_clean(at)
     assert any("NO-SUCH-LOT" in w.value for w in at.warning)
-    assert next(m.value for m in at.metric if m.label == "Lots") == "1"
+    assert next(m.value for m in at.metric
+                if m.label == glossary.label("detection_lots")) == "1"
 
 
 def test_lot_detail_of_a_big_analysis_is_built_per_page_without_a_cache(
@@ -94,3 +102,20 @@ def test_lot_detail_of_a_big_analysis_is_built_per_page_without_a_cache(
     assert any("one per lot and loss reason" in c.value for c in at.caption)
     lot_tables = [d.value for d in at.dataframe if "upstream_machines" in d.value.columns]
     assert lot_tables and len(lot_tables[0]) > 0
+
+
+def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  # noqa: F811
+    # detection at trim/form: the demo books rejects at later stations (元件切割, TMTT)
+    params = {"station": "切彎腳", "start": "2026-09-01", "end": "2026-11-20",
+              "direction": "forward", "run": "1"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    labels = {m.label for m in at.metric}
+    assert {glossary.label(k) for k in ("defective_input", "downstream_rejects",
+                                        "downstream_uncharged", "detection_charged")} <= labels
+    tables = [d.value for d in at.dataframe if "rejects" in d.value.columns]
+    assert tables and {"input", "uncharged", "rate"} <= set(tables[0].columns)
+    station = tables[0]
+    assert (station["input"] > 0).all() and (station["rate"] > 0).all()

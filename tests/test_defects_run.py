@@ -53,7 +53,7 @@ def test_backward_job_through_the_real_lineage_matches_the_known_answers(
     req = DefectRequest.build(factory.settings, station="TMTT", start="2026-06-01",
                               end="2026-06-30")
     res = run_job(factory, req)
-    assert res.kpis["input"] == 3500 and res.kpis["defects"] == 70
+    assert res.kpis["detection_input"] == 3500 and res.kpis["detection_defects"] == 70
     factors = {(r["factor_kind"], r["factor"]): r for r in res.backward.factors.to_pylist()}
     m1 = factors[("machine", "焊接_DB / M1")]  # reached through the split from P1
     assert (m1["lots"], m1["input"], m1["defects"]) == (2, 2000, 65)
@@ -74,7 +74,9 @@ def test_forward_job_counts_later_rejects(factory: Lanes) -> None:
                               end="2026-06-30", direction="forward")
     res = run_job(factory, req)
     assert res.kpis["defective_lots"] == 3 and res.kpis["downstream_rejects"] == 7
-    assert res.forward["station"].to_pylist()[0]["factor"] == "FQC"
+    fqc = res.forward["station"].to_pylist()[0]
+    # over A's own FQC track-in (960, from the fetched history), not the detection input
+    assert (fqc["factor"], fqc["input"], fqc["rate"]) == ("FQC", 960, pytest.approx(7 / 960))
     for table in res.forward.values():
         if isinstance(table, pa.Table):
             assert csv_bytes(table).decode("utf-8-sig").count("\n") == 1 + table.num_rows
@@ -84,7 +86,7 @@ def test_no_lot_in_range_is_an_empty_result_not_an_error(factory: Lanes) -> None
     req = DefectRequest.build(factory.settings, station="TMTT", start="2025-01-01",
                               end="2025-01-31")
     res = run_job(factory, req)
-    assert res.kpis["lots"] == 0 and "0 lots" in res.summary
+    assert res.kpis["detection_lots"] == 0 and "0 lots" in res.summary
 
 
 def demo_request(lanes: Lanes) -> DefectRequest:
@@ -97,9 +99,13 @@ def test_duckdb_and_postgresql_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: 
                                                  tmp_path: Path) -> None:
     a = run_job(duckdb_lanes, demo_request(duckdb_lanes))
     b = run_job(pg_lanes, demo_request(pg_lanes))
-    assert a.kpis == b.kpis and a.kpis["lots"] > 0
+    assert a.kpis == b.kpis and a.kpis["detection_lots"] > 0
     assert a.backward.factors.equals(b.backward.factors)
     assert a.backward.lot_rows() == b.backward.lot_rows() > 0
+    # the demo's data end at the snapshot (anchor day, 08:00): only that day is partial
+    trend = a.backward.trend.to_pylist()
+    assert [r["day"] for r in trend if r["partial"]] == [
+        r["day"] for r in trend if r["day"] == DEMO_ANCHOR]
 
 
 def test_cancel_mid_analysis_returns_every_permit_and_connection(duckdb_lanes: Lanes) -> None:

@@ -213,6 +213,34 @@ def test_wip_history_traps(db: duckdb.DuckDBPyConnection) -> None:
     assert used <= set(groups) and groups["條鍍"] == "電鍍" and groups["TMTT"] == "TMTT"
 
 
+def test_partial_track_outs_carry_what_is_left(db: duckdb.DuckDBPyConnection) -> None:
+    """As the MES writes them (shared/schema.md): each row of a track-in carries what was
+    still in the lot, so the first row has the quantity that entered the step and each
+    next row has the previous one's minus what that one tracked out."""
+    bad, partial = db.execute(
+        """
+        WITH r AS (
+            SELECT containerid, specname, trackintimestamp, trackinqty, trackoutqty,
+                   count(*) OVER w AS n,
+                   lag(trackinqty) OVER w - lag(trackoutqty) OVER w AS expected,
+                   row_number() OVER w AS k
+            FROM dwh.dw_mes_lotwiphistory
+            WINDOW w AS (PARTITION BY containerid, specname, trackintimestamp
+                         ORDER BY trackouttimestamp)
+        )
+        SELECT count(*) FILTER (WHERE k > 1 AND trackinqty <> expected),
+               count(DISTINCT (containerid, specname, trackintimestamp)) FILTER (WHERE n > 1)
+        FROM r
+        """).fetchall()[0]
+    assert bad == 0 and partial > 0
+    # so the last row's trackinqty is less than what entered for every partial track-in
+    assert _one(db, """
+        SELECT count(*) FROM (
+            SELECT max(trackinqty) AS entered, arg_max(trackinqty, trackouttimestamp) AS last
+            FROM dwh.dw_mes_lotwiphistory GROUP BY containerid, specname, trackintimestamp
+            HAVING count(*) > 1) WHERE last >= entered AND entered > 0""") == 0
+
+
 def test_lot_v_snapshot(db: duckdb.DuckDBPyConnection) -> None:
     rows = db.execute("select status, equipmentcount, currentholdcount, workorder, "
                       "holdreasonname, sys_date from dwh.dw_mes_lot_v").fetchall()

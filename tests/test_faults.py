@@ -23,6 +23,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from core import glossary
 from core.config import SettingsError, load_settings
 from core.db import LaneBusy, Lanes, QueryFailed, QueryTimeout, open_lanes
 from core.db.faults import FaultInjectingDriver, FaultPlan, inject
@@ -249,13 +250,13 @@ PAGES: dict[str, tuple[dict[str, str], Callable[[AppTest], AppTest] | None,
     "views/trace.py": ({}, _trace, _trace_again, "Containers"),
     "views/defect_trace.py": (
         {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"},
-        None, _run_again, "Defect rate"),
+        None, _run_again, glossary.label("detection_defect_rate_pct")),
     "views/reject_history.py": (
         {"run": "1", "start": "2026-09-01", "end": "2026-11-19"},
-        None, _run_again, "Charged scrap"),
+        None, _run_again, glossary.label("charged")),
     "views/wip_hold.py": (
         {"view": "history", "start": "2026-10-01", "end": "2026-11-21"},
-        None, _run_again, "New holds in range"),
+        None, _run_again, glossary.label("new_holds")),
 }
 
 

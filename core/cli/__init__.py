@@ -15,6 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from core.cli import logs
 from core.config import SettingsError
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    logs.add_flag(parser)
     return parser
 
 
@@ -49,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    logs.route(args)  # library logging off stderr (details with --verbose)
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.config import load_settings, settings_markdown
+from core.config import load_settings, settings_markdown, shown_value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,8 +79,5 @@ def run_config(args: argparse.Namespace) -> int:
         return 0
     settings = load_settings()
     for key, value in sorted(vars(settings).items()):
-        shown = value
-        if key in ("db_url", "redis_url") and value:
-            shown = sa.engine.make_url(value).render_as_string(hide_password=True)
-        print(f"{key} = {shown!r}")
+        print(f"{key} = {shown_value(key, value)!r}")
     return 0

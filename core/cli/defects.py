@@ -1,16 +1,19 @@
 """`mesdash defects`: the defect trace from the command line (same job as the page).
 
---json prints the KPIs, ``completeness`` (per input: lineage, history, materials or
+--json prints the KPIs (core.glossary keys: detection_defects = detection_charged +
+detection_uncharged, ...), ``completeness`` (per input: lineage, history, materials or
 downstream; and ``analysis``, derived from them: status and the reason in words) and every
-pareto as lists of {factor, lots, input, defects, rate, lift, p_value}; --out writes the
-tables (factors, lot detail, trend, reasons, or the forward tables) as Parquet files.
+pareto as lists of {factor, lots, input, defects, charged, uncharged, rate, lift,
+lift_note, p_value, cumulative_pct}; a forward run's tables as {factor, lots, input,
+rejects, uncharged, rate}. Through core.jsonsafe: a lift that is undefined is null (never
+"inf"), missing is null, lists are lists. --out writes the tables (factors, lot detail,
+trend, reasons, or the forward tables) as Parquet files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core import jsonsafe
 from core.config import load_settings
 
 
@@ -44,14 +48,8 @@ def _split(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None if math.isnan(value) else "inf"
-    return value
-
-
 def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{k: _clean(r.get(k)) for k in keys} for r in table.to_pylist()]
+    return [{k: r.get(k) for k in keys} for r in table.to_pylist()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
             return 4 if job.state == "cancelled" else 3
         result = job.result
-        keys = ("factor", "lots", "input", "defects", "rate", "lift", "p_value")
-        out: dict[str, Any] = {"request": {k: str(v) for k, v in vars(request).items()},
+        keys = ("factor", "lots", "input", "defects", "charged", "uncharged", "rate", "lift",
+                "lift_note", "p_value")
+        out: dict[str, Any] = {"request": dataclasses.asdict(request),
                                "kpis": result.kpis, "scope": result.scope,
                                "unmatched": list(result.unmatched),
                                "completeness": result.completeness}
@@ -109,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
                             (*keys, "cumulative_pct"))
                 for kind in FACTOR_KINDS}
             out["paretos"]["reason"] = [
-                {"factor": r["reason"], "defects": r["defects"], "lots": r["lots"],
+                {"factor": r["reason"], "defects": r["defects"], "charged": r["charged"],
+                 "uncharged": r["uncharged"], "lots": r["lots"],
                  "share_pct": r["share_pct"], "cumulative_pct": r["cumulative_pct"]}
                 for r in result.backward.reasons.to_pylist()]
         elif result.forward:
-            out["paretos"] = {k: _rows(v, ("factor", "lots", "rejects", "defect", "rate"))
+            out["paretos"] = {k: _rows(v, ("factor", "lots", "input", "rejects", "uncharged",
+                                           "rate"))
                               for k, v in result.forward.items() if isinstance(v, pa.Table)}
         if args.out:
             folder = Path(args.out)
@@ -128,15 +129,17 @@ def run(args: argparse.Namespace) -> int:
                 pq.write_table(table, folder / f"{name}.parquet")
             out["files"] = sorted(str(folder / f"{n}.parquet") for n in tables)
         if args.json:
-            print(json.dumps(out, default=str, ensure_ascii=False, indent=1))
+            print(jsonsafe.dumps(out, indent=1))
         else:
             print(file=sys.stderr)
             print(result.summary.replace("**", ""))
-            for kind, rows in (out.get("paretos") or {}).items():
+            for kind, rows in jsonsafe.clean(out.get("paretos") or {}).items():
                 print(f"\n{kind}:")
                 for r in rows[: args.top + 1]:
                     print("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else
-                                            f"{k}={v}" for k, v in r.items()))
+                                            f"{k}={'–' if v is None else v}"
+                                            for k, v in r.items() if k != "lift_note"
+                                            or v is not None))
         return 0
     finally:
         manager.close()

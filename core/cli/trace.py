@@ -11,11 +11,11 @@ Bad input is a UsageError (exit 1), never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
+from core import jsonsafe
 from core.config import load_settings
 
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             for name in job.spool.domains():
                 shutil.copyfile(job.spool.file(name), out / f"{name}.parquet")
         if args.json:
-            print(json.dumps(result.as_json(job.spool), ensure_ascii=False, default=str))
+            print(jsonsafe.dumps(result.as_json(job.spool)))
         else:
             _print_text(result, args.out)
         return 0

@@ -316,7 +316,9 @@ class DuckDBDriver(Driver):
 class PostgresDriver(Driver):
     """statement_timeout for deadlines; COPY ... TO STDOUT (CSV) parsed by Arrow's C++
     reader for streaming, which is ~4x faster than DB-API rows and leaves the GIL to the
-    live widgets' threads."""
+    live widgets' threads. adbc-driver-postgresql was measured against it and not adopted
+    (bench/pg_arrow.py, docs/benchmarks.md): it holds a bound query's whole result, and
+    its server-side-cursor variant was slower."""
 
     backend: Backend = "postgresql"
 

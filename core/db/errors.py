@@ -6,9 +6,17 @@ each with a message written for the person at the screen (what, why, what to do)
 
 from __future__ import annotations
 
+from typing import Any
+
+from core.redact import mask_text
+
 
 class LaneError(RuntimeError):
-    """Base of every error a lane raises on purpose."""
+    """Base of every error a lane raises on purpose. Its message never carries a secret:
+    drivers' messages and URLs pass through ``core.redact.mask_text`` here, once for all."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(mask_text(a) if isinstance(a, str) else a for a in args))
 
 
 class DatabaseUnavailable(LaneError):

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from core.config import Settings
 from core.db.drivers import driver_for
 from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
 from core.db.errors import DatabaseUnavailable
 from core.db.lanes import LiveGate, RealtimeLane, SlowLane
-from core.db.throttle import Throttle, make_throttle
+from core.db.throttle import DEGRADED_NOTICE, Throttle, make_throttle
 from core.interpreter import status as interpreter_status
 from core.interpreter import tune_for_live
+from core.redact import mask_url
 
 
 @dataclass
@@ -40,6 +40,11 @@ class Lanes:
             "slow": self.slow.status(),
             "interpreter": interpreter_status(),
         }
+
+    def notices(self) -> list[str]:
+        """What someone running something should know about these lanes now (a degraded
+        mode), without a round trip: pages show it beside their work."""
+        return [DEGRADED_NOTICE] if self.slow.throttle.degraded else []
 
     def check(self) -> float:
         """One trivial query on the realtime lane; returns its seconds or raises."""
@@ -62,7 +67,7 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     Python."""
     tune_for_live(settings)
     url = settings.effective_db_url
-    url_display = make_url(url).render_as_string(hide_password=True)
+    url_display = mask_url(url)
     backend = backend_of(url)
     if backend == "duckdb":
         path = duckdb_path(url)

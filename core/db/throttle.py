@@ -13,6 +13,9 @@ Design:
   kept in a second sorted set (with leases too) for the statistics.
 - FailoverThrottle: Redis when it answers, else the local throttle with a "degraded"
   status; Redis is tried again after a pause. The dashboard keeps working with Redis down.
+  Falling back is news for whoever is running something: once per outage it is logged as
+  ``DEGRADED_NOTICE`` on the ``mesdash.notice`` logger (the CLI prints that logger's
+  records as lines of their own), and ``degraded`` tells a page without a round trip.
 
 "Try again in N s" (``free_in_s``): the time until a held permit must be free. A holder in
 this process frees its permit by its query's driver-enforced deadline (``hold_max_s``
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -36,10 +40,16 @@ from typing import Any
 
 from core.db.cancel import CancelToken
 from core.db.errors import LaneBusy, QueryCancelled
+from core.redact import mask_text
+
+log = logging.getLogger("mesdash.notice")
 
 POLL_MIN_S = 0.01
 POLL_MAX_S = 0.2
 REDIS_RETRY_S = 15.0
+DEGRADED_NOTICE = (
+    "degraded: the shared throttle (Redis) is unreachable: this process limits itself alone"
+)
 
 
 @dataclass
@@ -152,6 +162,11 @@ class Throttle:
             yield p
         finally:
             p.issuer.release(p)
+
+    @property
+    def degraded(self) -> bool:
+        """Working in a degraded mode now (no round trip: for every page run)."""
+        return False
 
     def status(self) -> dict[str, Any]:
         return {
@@ -379,6 +394,8 @@ class FailoverThrottle(Throttle):
         self.local = local
         self._down_since: float | None = None
         self._last_error = ""
+        self._announced = False  # this outage's notice is out; reset when Redis answers
+        self.fallbacks = 0  # times this throttle went from Redis to the local one
 
     @property
     def kind(self) -> str:  # type: ignore[override]
@@ -389,15 +406,28 @@ class FailoverThrottle(Throttle):
             time.monotonic() - self._down_since < REDIS_RETRY_S
         )
 
+    @property
+    def degraded(self) -> bool:
+        return self._using_local()
+
     def _redis_failed(self, exc: Exception) -> None:
+        if not self._using_local():
+            self.fallbacks += 1
         self._down_since = time.monotonic()
-        self._last_error = f"{type(exc).__name__}: {exc}"
+        self._last_error = mask_text(f"{type(exc).__name__}: {exc}")
+        if not self._announced:
+            self._announced = True
+            log.warning("%s (%s).", DEGRADED_NOTICE, self._last_error)
+
+    def _redis_answered(self) -> None:
+        self._down_since = None
+        self._announced = False
 
     def try_acquire(self) -> Permit | None:
         if not self._using_local():
             try:
                 permit = self.redis.try_acquire()
-                self._down_since = None
+                self._redis_answered()
                 return permit
             except Exception as exc:
                 self._redis_failed(exc)

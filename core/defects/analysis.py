@@ -6,27 +6,43 @@ at station groups *before* the detection station (group order from core.stations
 the seed's upstream exposures: machine (station group / machine, with its model), material
 (part / material lot), root wafer lot (the seed's wafer lot), and the detection machine.
 core.defects.attribution turns exposures into input, defects, rate, lift and p-value.
+No exposure is dropped for a missing key (domain.md): a consumption without a material
+lot counts under its part with the lot shown as UNKNOWN_LOT, a machine step whose machine
+name is missing under the machine's name from dw_mes_resource (or its id); rows that
+cannot be placed at all (a workcenter the station map does not know) are counted and
+reported (``scope["unattributed"]``, KPI ``unattributed_rows``), never silently left out.
 
 Forward: the rejects of the defective seeds' descendants (and the seeds themselves) at
-station groups *after* the detection station, per station, machine and reason, with
-rates against the defective seeds' detection input.
+station groups *after* the detection station, per station, machine and reason. A
+station's rate = its rejects of those descendants / the quantity those descendants
+brought into that station: their own track-ins there (core.stepqty), not the detection
+input; a machine's rate likewise over the track-ins on that machine, a reason's over the
+track-ins at the stations where it was booked.
 
 Sources are Arrow tables or Parquet files (a trace spool), so memory stays bounded.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from core import periods
 from core.db.local import local_duckdb
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
 from core.stations import StationMap
+from core.stepqty import ENTERED, entered_grouped_sql
+
+UNKNOWN = "(unknown)"  # a missing key's value in a factor name
+UNKNOWN_LOT = "(unknown lot)"
+UNKNOWN_PART = "(unknown part)"
 
 Source = pa.Table | Path | str
 
@@ -45,7 +61,10 @@ class ResultExpired(RuntimeError):
 _LOT_ROWS = """
 SELECT s.containerid, s.containername AS lot, s.mfgordername AS work_order, s.pj_type,
        s.productlinename AS package, s.firstname AS wafer_lot, s.detection_machine,
-       s.detected_at, s.input, r.reason, coalesce(r.charged, 0)::BIGINT AS defects
+       s.detected_at, s.input, r.reason,
+       (coalesce(r.charged, 0) + coalesce(r.defectqty, 0))::BIGINT AS defects,
+       coalesce(r.charged, 0)::BIGINT AS charged,
+       coalesce(r.defectqty, 0)::BIGINT AS uncharged
 FROM seeds s LEFT JOIN seed_reasons r ON r.containerid = s.containerid AND r.selected
 """
 _LOT_ORDER = " ORDER BY defects DESC, lot, reason"
@@ -60,7 +79,7 @@ class BackwardResult:
     scope: dict[str, Any] = field(default_factory=dict)
     exposures: pa.Table | str | None = None  # (seed, factor) pairs: a table or a Parquet path
     seeds: pa.Table | None = None
-    seed_reasons: pa.Table | None = None  # containerid, reason, charged, selected
+    seed_reasons: pa.Table | None = None  # containerid, reason, charged, defectqty, selected
     _lot_rows: int | None = field(default=None, init=False, repr=False, compare=False)
 
     # The lot detail (one row per seed lot and chosen reason, with the lot's upstream
@@ -137,10 +156,12 @@ def _reason_pareto(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return con.sql(
         """
         WITH r AS (
-            SELECT reason, sum(charged)::BIGINT AS defects, count(DISTINCT containerid) AS lots
+            SELECT reason, sum(charged + defectqty)::BIGINT AS defects,
+                   sum(charged)::BIGINT AS charged, sum(defectqty)::BIGINT AS uncharged,
+                   count(DISTINCT containerid) FILTER (WHERE charged + defectqty > 0) AS lots
             FROM seed_reasons WHERE selected GROUP BY reason
         )
-        SELECT reason, defects, lots,
+        SELECT reason, defects, charged, uncharged, lots,
                100.0 * defects / nullif(sum(defects) OVER (), 0) AS share_pct,
                100.0 * sum(defects) OVER (ORDER BY defects DESC, reason
                                           ROWS UNBOUNDED PRECEDING)
@@ -148,6 +169,20 @@ def _reason_pareto(con: duckdb.DuckDBPyConnection) -> pa.Table:
         FROM r ORDER BY defects DESC, reason
         """
     ).to_arrow_table()
+
+
+_RESOURCES_EMPTY = pa.table({"resourceid": pa.array([], pa.string()),
+                             "resourcename": pa.array([], pa.string()),
+                             "resourcefamilyname": pa.array([], pa.string())})
+
+
+def _resources(resources: pa.Table | None) -> pa.Table:
+    if resources is None:
+        return _RESOURCES_EMPTY
+    if "resourceid" not in resources.column_names:
+        resources = resources.append_column(
+            "resourceid", pa.nulls(resources.num_rows, pa.string()))
+    return resources
 
 
 def analyse_backward(
@@ -161,7 +196,12 @@ def analyse_backward(
     resources: pa.Table | None = None,
     exposures_path: Path | str | None = None,
     threads: int = 1,
+    period: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+    now: dt.datetime | None = None,
 ) -> BackwardResult:
+    """``history`` needs containerid, workcentername, equipmentid, equipmentname;
+    ``materials`` containerid, workcentername, materialpartname, materiallotname.
+    ``period`` (start, exclusive end) marks the trend's days the range covers in part."""
     con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
@@ -169,9 +209,7 @@ def analyse_backward(
         con.register("stations", stations.table)
         _attach(con, "history", history)
         _attach(con, "materials", materials)
-        con.register("resources", resources if resources is not None else pa.table({
-            "resourcename": pa.array([], pa.string()),
-            "resourcefamilyname": pa.array([], pa.string())}))
+        con.register("resources", _resources(resources))
         con.register("wanted", pa.table({"r": pa.array(reasons_selected, pa.string())}))
         con.register("all_reasons", detection.reasons)
         con.execute(
@@ -195,35 +233,50 @@ def analyse_backward(
             """
         )
         # one row per seed and factor (min(detail) where a material lot was used at two
-        # station groups), so the factor table and the lot detail need no dedup of their own
+        # station groups), so the factor table and the lot detail need no dedup of their own.
+        # A missing key never drops an exposure: a machine step (a machine id or name) with
+        # no name counts under the resource's name or its id; a consumption without a part
+        # or a lot under UNKNOWN_PART / UNKNOWN_LOT; a seed without wafer lot or detection
+        # machine under UNKNOWN.
         con.execute(
-            """
+            f"""
             CREATE TEMP TABLE exposures AS
             -- grouped on the parts, the factor text is built once per (seed, factor)
             SELECT seed AS containerid, 'machine' AS factor_kind,
-                   station_group || ' / ' || equipmentname AS factor,
+                   station_group || ' / ' || machine AS factor,
                    coalesce(r.resourcefamilyname, '') AS detail
-            FROM (SELECT DISTINCT u.seed, st.station_group, h.equipmentname
+            FROM (SELECT DISTINCT u.seed, st.station_group,
+                         coalesce(nullif(trim(h.equipmentname), ''), rn.resourcename,
+                                  'machine id ' || h.equipmentid) AS machine
                   FROM up u JOIN history h ON h.containerid = u.node
                   JOIN stations st ON st.work_center = h.workcentername
-                  WHERE h.equipmentname IS NOT NULL AND st.group_seq < $seq) x
+                  LEFT JOIN (SELECT resourceid, min(resourcename) AS resourcename
+                             FROM resources WHERE resourceid IS NOT NULL GROUP BY 1) rn
+                         ON rn.resourceid = h.equipmentid
+                  WHERE (nullif(trim(h.equipmentname), '') IS NOT NULL
+                         OR h.equipmentid IS NOT NULL)  -- else a checkpoint step
+                    AND st.group_seq < $seq) x
             LEFT JOIN (SELECT resourcename, min(resourcefamilyname) AS resourcefamilyname
-                       FROM resources GROUP BY 1) r ON r.resourcename = x.equipmentname
+                       FROM resources GROUP BY 1) r ON r.resourcename = x.machine
             UNION ALL
-            SELECT seed, 'material', materialpartname || ' / ' || materiallotname, detail
-            FROM (SELECT u.seed, m.materialpartname, m.materiallotname,
+            SELECT seed, 'material', part || ' / ' || mlot, detail
+            FROM (SELECT u.seed,
+                         coalesce(nullif(trim(m.materialpartname), ''), '{UNKNOWN_PART}')
+                             AS part,
+                         coalesce(nullif(trim(m.materiallotname), ''), '{UNKNOWN_LOT}')
+                             AS mlot,
                          min(st.station_group) AS detail
                   FROM up u JOIN materials m ON m.containerid = u.node
                   JOIN stations st ON st.work_center = m.workcentername
-                  WHERE m.materiallotname IS NOT NULL AND st.group_seq < $seq
+                  WHERE st.group_seq < $seq
                   GROUP BY 1, 2, 3)
             UNION ALL
-            SELECT DISTINCT containerid, 'wafer', firstname, '' FROM seeds
-            WHERE firstname IS NOT NULL
+            SELECT DISTINCT containerid, 'wafer',
+                   coalesce(nullif(trim(firstname), ''), '{UNKNOWN}'), '' FROM seeds
             UNION ALL
-            SELECT DISTINCT containerid, 'detection_machine', detection_machine, ''
-            FROM seeds WHERE detection_machine IS NOT NULL
-            """,
+            SELECT DISTINCT containerid, 'detection_machine',
+                   coalesce(nullif(trim(detection_machine), ''), '{UNKNOWN}'), '' FROM seeds
+            """,  # the UNKNOWN names are fixed text of this module
             {"seq": det_seq},
         )
         factors = factor_table_in(con, unique=True)
@@ -237,11 +290,12 @@ def analyse_backward(
             """
             SELECT count(*) AS lots, count(*) FILTER (WHERE defective) AS defective_lots,
                    coalesce(sum(input), 0)::BIGINT AS input,
-                   coalesce(sum(defects), 0)::BIGINT AS defects FROM seeds
+                   coalesce(sum(charged), 0)::BIGINT AS charged,
+                   coalesce(sum(uncharged), 0)::BIGINT AS uncharged FROM seeds
             """
         ).fetchall()[0]
         assert totals is not None
-        lots, defective_lots, total_input, total_defects = (int(x) for x in totals)
+        lots, defective_lots, total_input, charged, uncharged = (int(x) for x in totals)
         reasons = _reason_pareto(con)
         affected = con.execute(
             """
@@ -249,49 +303,113 @@ def analyse_backward(
             WHERE e.factor_kind = 'machine' AND s.defective
             """
         ).fetchall()[0]
-        trend = con.sql(
-            """
-            SELECT CAST(detected_at AS DATE) AS day, count(*) AS lots,
-                   sum(input)::BIGINT AS input, sum(defects)::BIGINT AS defects,
-                   CASE WHEN sum(input) > 0 THEN sum(defects) / sum(input) ELSE 0 END AS rate
-            FROM seeds GROUP BY ALL ORDER BY day
-            """
-        ).to_arrow_table()
+        trend = _trend(con, period, now)
         seed_reasons = con.table("seed_reasons").select(
-            "containerid", "reason", "charged", "selected").to_arrow_table()
+            "containerid", "reason", "charged", "defectqty", "selected").to_arrow_table()
+        # rows that cannot be attributed at all: the station map does not place their
+        # workcenter, so whether they are upstream of the detection station is unknown
+        unplaced = """(SELECT count(*) FROM {t} x WHERE x.workcentername IS NULL
+                       OR x.workcentername NOT IN (SELECT work_center FROM stations))"""
         scope = con.sql(
-            """
+            f"""
             SELECT (SELECT count(DISTINCT node) FROM up) AS containers,
                    (SELECT count(*) FROM history) AS history_rows,
                    (SELECT count(*) FROM materials) AS material_rows,
-                   (SELECT count(*) FROM exposures) AS exposures
-            """
+                   (SELECT count(*) FROM exposures) AS exposures,
+                   {unplaced.format(t="history")} AS history_unplaced,
+                   {unplaced.format(t="materials")} AS materials_unplaced
+            """  # fixed text: table names of this function
         ).to_arrow_table().to_pylist()[0]
     finally:
         con.close()
+    unplaced_h = int(scope.pop("history_unplaced") or 0)
+    unplaced_m = int(scope.pop("materials_unplaced") or 0)
+    scope["unattributed"] = {
+        "history_rows": unplaced_h, "material_rows": unplaced_m,
+        "why": "workcenter missing or not in the station map: cannot tell whether the "
+               "row is upstream of the detection station",
+    }
     top = reasons.to_pylist()[0]["reason"] if reasons.num_rows else None
     kpis = {
-        "lots": lots, "defective_lots": defective_lots, "input": total_input,
-        "defects": total_defects,
-        "defect_rate_pct": 100.0 * total_defects / total_input if total_input else 0.0,
+        **detection_kpis(lots, defective_lots, total_input, charged, uncharged),
         "top_reason": top, "affected_machines": int(affected[0]) if affected else 0,
+        "unattributed_rows": unplaced_h + unplaced_m,
     }
     return BackwardResult(kpis, factors, reasons, trend, scope, exposures,
                           detection.seeds, seed_reasons)
 
 
+def detection_kpis(lots: int, defective_lots: int, input_: int, charged: int,
+                   uncharged: int) -> dict[str, Any]:
+    """The detection KPIs under their core.glossary keys (one place for backward,
+    forward and an empty result)."""
+    defects = charged + uncharged
+    return {
+        "detection_lots": lots, "defective_lots": defective_lots,
+        "detection_input": input_, "detection_charged": charged,
+        "detection_uncharged": uncharged, "detection_defects": defects,
+        "detection_defect_rate_pct": 100.0 * defects / input_ if input_ else 0.0,
+    }
+
+
+def _trend(con: duckdb.DuckDBPyConnection,
+           period: tuple[dt.datetime | None, dt.datetime | None],
+           now: dt.datetime | None) -> pa.Table:
+    """Seeds per detection day; ``partial``: the day is covered only in part, by the
+    range (core.periods: never for a whole-day range) or by the data (it ends at ``now``,
+    the warehouse's snapshot time, within the day), so its counts are not comparable
+    with a whole day's."""
+    start, end = period
+    limit = now or dt.datetime.now()
+    table = con.sql(
+        """
+        SELECT CAST(detected_at AS DATE) AS day, count(*) AS lots,
+               (count(*) FILTER (WHERE defective))::BIGINT AS defective_lots,
+               (count(*) FILTER (WHERE NOT defective))::BIGINT AS clean_lots,
+               sum(input)::BIGINT AS input, sum(charged)::BIGINT AS charged,
+               sum(uncharged)::BIGINT AS uncharged, sum(defects)::BIGINT AS defects,
+               CASE WHEN sum(input) > 0 THEN sum(defects) / sum(input) ELSE 0 END AS rate,
+               CAST(day AS TIMESTAMP) + INTERVAL 1 DAY > $limit AS partial
+        FROM seeds GROUP BY day ORDER BY day
+        """,
+        params={"limit": limit},
+    ).to_arrow_table()
+    span = ((start.date(), (end - dt.timedelta(days=1)).date())
+            if start is not None and end is not None else None)
+    by_range = [periods.coverage("day", d, span).partial
+                for d in table.column("day").to_pylist()]
+    partial = pc.or_(table.column("partial"), pa.array(by_range, pa.bool_()))
+    return table.set_column(table.schema.get_field_index("partial"), "partial", partial)
+
+
+_HISTORY_EMPTY = pa.table({
+    "containerid": pa.array([], pa.string()), "workcentername": pa.array([], pa.string()),
+    "specname": pa.array([], pa.string()), "equipmentname": pa.array([], pa.string()),
+    "trackintimestamp": pa.array([], pa.timestamp("us")),
+    "trackinqty": pa.array([], pa.int64())})
+
+
+_SINCE = ("(SELECT * FROM hist_all WHERE CAST($since AS TIMESTAMP) IS NULL "
+          "OR trackintimestamp >= $since)")
+
+
 def analyse_forward(
-    detection: Detection, downstream: Source, stations: StationMap, *, threads: int = 1
+    detection: Detection, downstream: Source, stations: StationMap, *,
+    history: Source | None = None, since: dt.datetime | None = None, threads: int = 1,
 ) -> dict[str, pa.Table | dict[str, Any]]:
     """Rejects of the defective lots' descendants at later stations, with rates against
-    the defective lots' detection input. ``downstream`` holds containerid (a descendant),
-    seed (its defective detection lot), workcentername, equipmentname, lossreasonname,
-    charged, defectqty."""
+    what those descendants brought into each station. ``downstream`` holds containerid (a
+    descendant), workcentername, equipmentname, lossreasonname, charged, defectqty (rows
+    from ``since`` on); ``history`` the descendants' wip history (containerid,
+    workcentername, specname, equipmentname, trackintimestamp, trackinqty), of which the
+    track-ins from ``since`` on count. Without it every rate is null (nothing to divide
+    by), never the detection input."""
     con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
         con.register("stations", stations.table)
         _attach(con, "down", downstream)
+        _attach(con, "hist_all", history if history is not None else _HISTORY_EMPTY)
         det_seq = detection.detection_seq if detection.detection_seq is not None else -1
         base = con.execute(
             "SELECT coalesce(sum(input), 0)::BIGINT, count(*) FROM seeds WHERE defective"
@@ -299,29 +417,69 @@ def analyse_forward(
         assert base is not None
         base_input, base_lots = int(base[0]), int(base[1])
         con.execute(
-            """
+            f"""
             CREATE TEMP TABLE later AS
-            SELECT d.*, st.station_group, st.group_seq FROM down d
-            JOIN stations st ON st.work_center = d.workcentername
+            SELECT d.containerid, st.station_group,
+                   coalesce(nullif(trim(d.equipmentname), ''), '{UNKNOWN}') AS machine,
+                   coalesce(d.lossreasonname, '(none)') AS reason,
+                   coalesce(d.charged, 0) AS charged, coalesce(d.defectqty, 0) AS defectqty
+            FROM down d JOIN stations st ON st.work_center = d.workcentername
             WHERE st.group_seq > $seq
-            """,
+            """,  # UNKNOWN: fixed text of this module
             {"seq": det_seq},
         )
+        # what the descendants brought into each later station: one row per track-in,
+        # its quantity by core.stepqty (never a partial track-out's later row)
+        con.execute(
+            f"""
+            CREATE TEMP TABLE entered AS
+            SELECT t.containerid, st.station_group,
+                   coalesce(nullif(trim(t.equipmentname), ''), '{UNKNOWN}') AS machine,
+                   coalesce(t.{ENTERED}, 0) AS qty
+            FROM ({entered_grouped_sql(_SINCE, extra=("workcentername", "equipmentname"))}) t
+            JOIN stations st ON st.work_center = t.workcentername
+            WHERE st.group_seq > $seq
+            """,  # generated text (core.stepqty) and fixed names, no input
+            {"seq": det_seq, "since": since},
+        )
+        unplaced = con.execute(
+            "SELECT count(*) FROM down WHERE workcentername IS NULL OR workcentername NOT IN "
+            "(SELECT work_center FROM stations)").fetchall()[0][0]
         tables: dict[str, pa.Table | dict[str, Any]] = {}
-        for dim, expr in (("station", "station_group"), ("machine", "equipmentname"),
-                          ("reason", "coalesce(lossreasonname, '(none)')")):
+        station_input = (
+            "SELECT station_group AS factor, sum(qty) AS input FROM entered GROUP BY 1")
+        inputs = {
+            "station": station_input,
+            "machine": "SELECT machine AS factor, sum(qty) AS input FROM entered GROUP BY 1",
+            # a reason: the input of the stations where it was booked on the descendants
+            "reason": f"""SELECT x.reason AS factor, sum(i.input) AS input
+                          FROM (SELECT DISTINCT reason, station_group FROM later) x
+                          JOIN ({station_input}) i ON i.factor = x.station_group
+                          GROUP BY 1""",
+        }
+        for dim, expr in (("station", "station_group"), ("machine", "machine"),
+                          ("reason", "reason")):
             tables[dim] = con.sql(
                 f"""
-                SELECT {expr} AS factor, count(DISTINCT containerid) AS lots,
-                       sum(charged)::BIGINT AS rejects, sum(defectqty)::BIGINT AS defect,
-                       sum(charged) / nullif($base, 0) AS rate
-                FROM later GROUP BY 1 ORDER BY rejects DESC, factor
-                """,  # expr comes from the fixed tuple above, never from input
-                params={"base": base_input},
+                WITH r AS (
+                    SELECT {expr} AS factor, count(DISTINCT containerid) AS lots,
+                           sum(charged)::BIGINT AS rejects,
+                           sum(defectqty)::BIGINT AS uncharged
+                    FROM later GROUP BY 1
+                ), i AS ({inputs[dim]})
+                SELECT r.factor, r.lots, i.input::BIGINT AS input, r.rejects, r.uncharged,
+                       r.rejects / nullif(i.input, 0) AS rate
+                FROM r LEFT JOIN i USING (factor)
+                ORDER BY r.rejects DESC, r.factor
+                """,  # expr and inputs come from the fixed texts above, never from input
             ).to_arrow_table()
-        tables["kpis"] = {"defective_lots": base_lots, "detection_input": base_input,
-                          "downstream_rejects": int(sum(
-                              tables["station"].column("rejects").to_pylist() or [0]))}
+        station = tables["station"]
+        tables["kpis"] = {
+            "defective_lots": base_lots, "defective_input": base_input,
+            "downstream_rejects": int(sum(station.column("rejects").to_pylist() or [0])),
+            "downstream_uncharged": int(sum(station.column("uncharged").to_pylist() or [0])),
+            "unattributed_rows": int(unplaced),
+        }
     finally:
         con.close()
     return tables

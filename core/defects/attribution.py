@@ -9,9 +9,16 @@ one-sided Fisher exact test on lots (defective or not × exposed or not), i.e. h
 at least this many defective lots among the exposed ones would be if exposure did not
 matter (hypergeometric tail, computed for all factors at once: core.defects.hypergeom).
 
+Lift is a number only where both rates are: with no unexposed seed lot (a machine every
+lot passed) it is undefined, null with ``lift_note`` = LIFT_UNDEFINED, ranked after every
+defined lift; when the unexposed lots had no defects but the exposed ones did it is
+unbounded: null with LIFT_UNBOUNDED, ranked before every finite lift. Never inf or NaN,
+so every table, JSON and CSV holds a number or null.
+
 Inputs are Arrow tables, computed in an in-memory DuckDB:
-- seeds: containerid, input (trackinqty at detection), defects (scrap of the chosen
-  reasons at the station; the reason filter masks only this numerator);
+- seeds: containerid, input (quantity that entered the detection step), charged,
+  uncharged, defects (charged + uncharged of the chosen reasons at the station; the
+  reason filter masks only this numerator);
 - exposures: containerid (a seed), factor_kind, factor, detail — one row per seed and
   factor it was exposed to (duplicates are removed here).
 """
@@ -29,9 +36,13 @@ FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
 FACTOR_SCHEMA = pa.schema([
     ("factor_kind", pa.string()), ("factor", pa.string()), ("detail", pa.string()),
     ("lots", pa.int64()), ("defective_lots", pa.int64()), ("input", pa.int64()),
-    ("defects", pa.int64()), ("rate", pa.float64()), ("rate_unexposed", pa.float64()),
-    ("lift", pa.float64()), ("p_value", pa.float64()),
+    ("defects", pa.int64()), ("charged", pa.int64()), ("uncharged", pa.int64()),
+    ("rate", pa.float64()), ("rate_unexposed", pa.float64()),
+    ("lift", pa.float64()), ("lift_note", pa.string()), ("p_value", pa.float64()),
 ])
+LIFT_UNDEFINED = "undefined: no unexposed lots"
+LIFT_NO_DEFECTS = "undefined: no defects on exposed or unexposed lots"
+LIFT_UNBOUNDED = "unbounded: no defects on unexposed lots"
 
 
 def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
@@ -64,7 +75,9 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> 
                count(*)::BIGINT AS lots,
                (count(*) FILTER (WHERE s.defects > 0))::BIGINT AS defective_lots,
                coalesce(sum(s.input), 0)::BIGINT AS input,
-               coalesce(sum(s.defects), 0)::BIGINT AS defects
+               coalesce(sum(s.defects), 0)::BIGINT AS defects,
+               coalesce(sum(s.charged), 0)::BIGINT AS charged,
+               coalesce(sum(s.uncharged), 0)::BIGINT AS uncharged
         FROM e JOIN seeds s USING (containerid)
         GROUP BY e.factor_kind, e.factor
         ORDER BY defects DESC, e.factor_kind, e.factor
@@ -81,21 +94,51 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(inp > 0, dfx / inp, 0.0)
         rest_in = n_input - inp
-        rest_rate = np.where(rest_in > 0, (n_defects - dfx) / rest_in, np.nan)
-        lift = np.where(rest_rate > 0, rate / rest_rate, np.where(rate > 0, np.inf, np.nan))
+        has_rest = rest_in > 0
+        rest_rate = np.where(has_rest, (n_defects - dfx) / np.where(has_rest, rest_in, 1), 0.0)
+        defined = has_rest & (rest_rate > 0)
+        lift = np.where(defined, rate / np.where(defined, rest_rate, 1.0), 0.0)
+    note = np.where(~has_rest, LIFT_UNDEFINED,
+                    np.where(defined, "", np.where(rate > 0, LIFT_UNBOUNDED, LIFT_NO_DEFECTS)))
     # P(X >= defective exposed lots), X ~ Hypergeom(all lots, defective lots, exposed lots)
     p = fisher_one_sided(bad, lots, n_defective, n_lots)
     return pa.table({
         "factor_kind": grouped["factor_kind"], "factor": grouped["factor"],
         "detail": grouped["detail"], "lots": grouped["lots"],
         "defective_lots": grouped["defective_lots"], "input": grouped["input"],
-        "defects": grouped["defects"], "rate": pa.array(rate),
-        "rate_unexposed": pa.array(rest_rate), "lift": pa.array(lift),
+        "defects": grouped["defects"], "charged": grouped["charged"],
+        "uncharged": grouped["uncharged"], "rate": pa.array(rate),
+        "rate_unexposed": pa.array(rest_rate, mask=~has_rest),
+        "lift": pa.array(lift, mask=~defined),
+        "lift_note": pa.array(note, pa.string(), mask=defined),
         "p_value": pa.array(np.clip(p, 0.0, 1.0)),
     }, schema=FACTOR_SCHEMA)
 
 
-SORTS = {"defects": "defects", "rate": "rate", "lift": "lift"}
+# How each sort ranks (fixed SQL text, never input). Lift: unbounded first, then defined
+# lifts largest first, then undefined ones (domain.md: after every defined lift).
+SORTS = {
+    "defects": "defects DESC NULLS LAST",
+    "rate": "rate DESC NULLS LAST",
+    "lift": f"CASE WHEN lift_note = '{LIFT_UNBOUNDED}' THEN 0 WHEN lift IS NOT NULL THEN 1 "
+            "ELSE 2 END, lift DESC NULLS LAST",
+}
+
+
+def ranked(factors: pa.Table, kind: str, by: str = "defects") -> pa.Table:
+    """Every factor of one kind in the order of sort ``by`` (ties: defects, then name)."""
+    if by not in SORTS:
+        raise ValueError(f"sort by one of {', '.join(SORTS)}, not {by!r}")
+    con = local_duckdb()
+    try:
+        con.register("f", factors)
+        return con.sql(
+            f"SELECT * FROM f WHERE factor_kind = $kind "
+            f"ORDER BY {SORTS[by]}, defects DESC, factor",  # from the fixed SORTS map
+            params={"kind": kind},
+        ).to_arrow_table()
+    finally:
+        con.close()
 
 
 def pareto(
@@ -109,21 +152,12 @@ def pareto(
     of all defective pcs on lots exposed to any of the factors so far (distinct lots),
     and 'others' is what the remaining factors add to it. Without them, 'others' only
     counts the remaining factors and the line is left empty."""
-    if by not in SORTS:
-        raise ValueError(f"sort by one of {', '.join(SORTS)}, not {by!r}")
+    order = ranked(factors, kind, by)
     con = local_duckdb()
     try:
-        con.register("f", factors)
-        ranked = con.sql(
-            f"""
-            SELECT * FROM f WHERE factor_kind = $kind
-            ORDER BY {SORTS[by]} DESC NULLS LAST, defects DESC, factor
-            """,  # the ORDER BY column comes from the fixed SORTS map, never from input
-            params={"kind": kind},
-        ).to_arrow_table()
-        rows = ranked.slice(0, top).to_pylist()
-        rest = ranked.num_rows - len(rows)
-        coverage: dict[int, tuple[int, int, int]] = {}
+        rows = order.slice(0, top).to_pylist()
+        rest = order.num_rows - len(rows)
+        coverage: dict[int, tuple[int, int, int, int, int]] = {}
         total_defects = 0
         if exposures is not None and seeds is not None and rows:
             con.register("seeds", seeds)
@@ -136,33 +170,35 @@ def pareto(
                 "rank": pa.array(range(1, len(rows) + 1), pa.int64())}))
             total_defects = int(con.execute(
                 "SELECT coalesce(sum(defects), 0) FROM seeds").fetchall()[0][0])
-            for rank, d, n, i in con.execute(
+            for rank, d, n, i, ch, un in con.execute(
                 """
                 WITH e AS (SELECT DISTINCT containerid, factor FROM exposures
                            WHERE factor_kind = $kind),
                 first AS (SELECT e.containerid, min(coalesce(r.rank, $other)) AS rank
                           FROM e LEFT JOIN ranks r USING (factor) GROUP BY e.containerid)
-                SELECT rank, coalesce(sum(s.defects), 0), count(*), coalesce(sum(s.input), 0)
+                SELECT rank, coalesce(sum(s.defects), 0), count(*), coalesce(sum(s.input), 0),
+                       coalesce(sum(s.charged), 0), coalesce(sum(s.uncharged), 0)
                 FROM first JOIN seeds s USING (containerid) GROUP BY rank ORDER BY rank
                 """,
                 {"kind": kind, "other": len(rows) + 1},
             ).fetchall():
-                coverage[int(rank)] = (int(d), int(n), int(i))
+                coverage[int(rank)] = (int(d), int(n), int(i), int(ch), int(un))
     finally:
         con.close()
     if rest > 0:
-        add_d, add_n, add_i = coverage.get(len(rows) + 1, (0, 0, 0))
+        add_d, add_n, add_i, add_c, add_u = coverage.get(len(rows) + 1, (0, 0, 0, 0, 0))
         rows.append({
             "factor_kind": kind, "factor": f"others ({rest})", "detail": "",
             "lots": add_n if coverage else None, "defective_lots": None,
             "input": add_i if coverage else None, "defects": add_d if coverage else None,
+            "charged": add_c if coverage else None, "uncharged": add_u if coverage else None,
             "rate": (add_d / add_i if add_i else 0.0) if coverage else None,
-            "rate_unexposed": None, "lift": None, "p_value": None,
+            "rate_unexposed": None, "lift": None, "lift_note": None, "p_value": None,
         })
     running = 0
     for i, r in enumerate(rows, start=1):
         if coverage and total_defects:
-            running += coverage.get(i, (0, 0, 0))[0]
+            running += coverage.get(i, (0, 0, 0, 0, 0))[0]
             r["cumulative_pct"] = 100.0 * running / total_defects
         else:
             r["cumulative_pct"] = None

@@ -1,11 +1,15 @@
 """Detection: the seeds of a defect trace and their defects.
 
 Every lot that passed the detection station in the range is a seed, defective or not, so
-clean lots count in the denominator (domain.md). Its latest pass gives input (trackinqty)
-and the detection machine; its defects are the charged scrap of the chosen loss reasons
-booked at the station's workcenters in the range (all reasons when none is chosen). The
-reason filter masks only the numerator; the type and package filters remove seeds, so
-they mask numerator and denominator.
+clean lots count in the denominator (domain.md). Its latest track-in gives the detection
+machine and its input: the quantity that entered the step (core.stepqty: the largest
+trackinqty of the track-in's rows, never a partial track-out's later row). Its defects
+are counted as the factory's defect report counts them: charged scrap (the five buckets)
+plus uncharged defect (defectqty) of the chosen loss reasons booked at the station's
+workcenters in the range (all reasons when none is chosen); both parts are kept
+(``charged``, ``uncharged``, ``defects`` = their sum). The reason filter masks only the
+numerator; the type and package filters remove seeds, so they mask numerator and
+denominator.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from core.db.local import local_duckdb
 from core.defects.queries import detection_passes_query, detection_rejects_query
 from core.defects.request import DefectInputError, DefectRequest
 from core.stations import StationMap
+from core.stepqty import entered_window_sql
 
 
 @dataclass
 class Detection:
     seeds: pa.Table  # one row per seed lot
     reasons: pa.Table  # seed lot × reason: charged, defectqty (all reasons, for the pareto)
+    # seeds: containerid, ..., input, charged, uncharged, defects (= charged + uncharged),
+    # defective (defects > 0)
     detection_seq: int | None
     queries: int
     unmatched: tuple[str, ...] = ()  # list mode: values that matched no container
@@ -74,14 +81,14 @@ def detect(
         con.register("wanted_pkgs", pa.table({"p": pa.array(request.packages, pa.string())}))
         con.register("wanted_lots", pa.table({"n": pa.array(request.lots, pa.string())}))
         seeds = con.sql(
-            """
+            f"""
             WITH latest AS (
-                SELECT * FROM passes
+                SELECT *, {entered_window_sql()} AS entered FROM passes
                 QUALIFY row_number() OVER (
                     PARTITION BY containerid
                     ORDER BY trackintimestamp DESC, trackouttimestamp DESC NULLS FIRST,
-                             equipmentname, trackinqty DESC  -- ties: still one answer
-                ) = 1
+                             equipmentname NULLS LAST, trackinqty DESC
+                ) = 1  -- the latest track-in; ties: still one answer
             ), kept AS (
                 SELECT * FROM latest
                 WHERE ((SELECT count(*) FROM wanted_types) = 0
@@ -91,7 +98,8 @@ def detect(
                   AND ((SELECT count(*) FROM wanted_lots) = 0
                        OR containername IN (SELECT n FROM wanted_lots))
             ), d AS (
-                SELECT containerid, sum(charged) AS defects FROM rejects
+                SELECT containerid, sum(charged) AS charged, sum(defectqty) AS uncharged
+                FROM rejects
                 WHERE (SELECT count(*) FROM wanted_reasons) = 0
                    OR lossreasonname IN (SELECT r FROM wanted_reasons)
                 GROUP BY containerid
@@ -99,12 +107,14 @@ def detect(
             SELECT k.containerid, k.containername, k.pj_type, k.productlinename,
                    k.firstname, k.mfgordername, k.equipmentname AS detection_machine,
                    k.trackintimestamp AS detected_at,
-                   coalesce(k.trackinqty, 0)::BIGINT AS input,
-                   coalesce(d.defects, 0)::BIGINT AS defects,
-                   coalesce(d.defects, 0) > 0 AS defective
+                   coalesce(k.entered, 0)::BIGINT AS input,
+                   coalesce(d.charged, 0)::BIGINT AS charged,
+                   coalesce(d.uncharged, 0)::BIGINT AS uncharged,
+                   (coalesce(d.charged, 0) + coalesce(d.uncharged, 0))::BIGINT AS defects,
+                   coalesce(d.charged, 0) + coalesce(d.uncharged, 0) > 0 AS defective
             FROM kept k LEFT JOIN d USING (containerid)
             ORDER BY k.containerid
-            """
+            """  # the window expression is fixed text from core.stepqty
         ).to_arrow_table()
         con.register("seeds", seeds)
         reasons = con.sql(

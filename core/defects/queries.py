@@ -1,8 +1,8 @@
 """The defect trace's own warehouse queries (all on the slow lane, all registered).
 
-- detection passes: every pass of a lot at the detection station's workcenters in the
-  range (the caller keeps each lot's latest pass: the seed), with the container's type,
-  package and wafer lot;
+- detection passes: every wip-history row of a lot at the detection station's workcenters
+  in the range (the caller keeps each lot's latest track-in: the seed, with the quantity
+  that entered it by core.stepqty), with the container's type, package and wafer lot;
 - detection rejects: scrap at those workcenters in the range, charged (the five buckets,
   nulls as 0) and uncharged defect apart, per lot and reason;
 - reasons seen: the loss reasons of the last N days, for the reason picker;
@@ -39,8 +39,8 @@ def detection_passes_query(
     return (
         sa.select(
             h.c.containerid, c.c.containername, c.c.pj_type, c.c.productlinename,
-            c.c.firstname, c.c.mfgordername, h.c.equipmentname, h.c.trackintimestamp,
-            h.c.trackouttimestamp, h.c.trackinqty,
+            c.c.firstname, c.c.mfgordername, h.c.specname, h.c.equipmentname,
+            h.c.trackintimestamp, h.c.trackouttimestamp, h.c.trackinqty,
         )
         .join_from(h, c, c.c.containerid == h.c.containerid)
         .where(h.c.workcentername.in_(list(workcenters)),

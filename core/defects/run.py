@@ -22,11 +22,17 @@ from core.catalog import query
 from core.config import Settings
 from core.db import Lanes
 from core.db.local import local_threads
-from core.defects.analysis import BackwardResult, analyse_backward, analyse_forward
+from core.defects.analysis import (
+    BackwardResult,
+    analyse_backward,
+    analyse_forward,
+    detection_kpis,
+)
 from core.defects.detection import Detection, detect
 from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
+from core.live import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import completeness as comp
@@ -37,9 +43,8 @@ from core.trace.jobs import Job
 
 @query("defects.resources")
 def resources_query() -> Select:
-    return sa.select(resource.c.resourcename, resource.c.resourcefamilyname).where(
-        resource.c.resourcename.is_not(None)
-    )
+    return sa.select(resource.c.resourceid, resource.c.resourcename,
+                     resource.c.resourcefamilyname).where(resource.c.resourcename.is_not(None))
 
 
 PART_INPUTS: dict[str, tuple[str, ...]] = {
@@ -73,8 +78,8 @@ class DefectResult:
 
 
 def _empty_kpis() -> dict[str, Any]:
-    return {"lots": 0, "defective_lots": 0, "input": 0, "defects": 0, "defect_rate_pct": 0.0,
-            "top_reason": None, "affected_machines": 0}
+    return {**detection_kpis(0, 0, 0, 0, 0), "top_reason": None, "affected_machines": 0,
+            "unattributed_rows": 0}
 
 
 def run_defect_analysis(
@@ -121,10 +126,14 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         job.stage("analysis")
         resources = lanes.slow.fetch_arrow(resources_query(), cancel=cancel)
+        # the warehouse's "now" (the live snapshot's time): a trend day after it is partial
+        snap = lanes.slow.fetch_arrow(snapshot_time_query(), cancel=cancel)
+        as_of = snap.column(0)[0].as_py() if snap.num_rows else None
         back = analyse_backward(
             det, lineage.edges, domains["history"].path, domains["materials"].path, stations,
             reasons_selected=request.reasons, resources=resources,
             exposures_path=job.spool.file("exposures"), threads=local_threads(lanes, settings),
+            period=(request.start_ts, request.end_ts), now=as_of,
         )
         for name, table in (("factors", back.factors), ("trend", back.trend),
                             ("reasons", back.reasons)):
@@ -155,10 +164,17 @@ def run_defect_analysis(
             inputs={"lineage": completeness["lineage"]},
         )
         completeness["downstream"] = down.completeness
+        # the descendants' own track-ins: what they brought into each later station
+        stage = job.stage("events: history", total=len(ids))
+        hist = fetch_domain(lanes, "history", ids, job.spool, settings=settings,
+                            cancel=cancel, progress=job.progress_for(stage),
+                            inputs={"lineage": completeness["lineage"]})
+        completeness["history"] = hist.completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         job.stage("analysis")
-        forward = analyse_forward(det, down.path, stations,
+        forward = analyse_forward(det, down.path, stations, history=hist.path,
+                                  since=request.start_ts,
                                   threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]
@@ -180,10 +196,10 @@ def _record_lineage(lineage: Any, scope: dict[str, Any], completeness: dict[str,
 
 def _forward_kpis(det: Detection) -> dict[str, Any]:
     seeds = det.seeds  # Arrow sums: no Python row per seed lot
-    total_in = int(pc.sum(seeds["input"]).as_py() or 0)
-    total_def = int(pc.sum(seeds["defects"]).as_py() or 0)
-    return {"lots": seeds.num_rows,
-            "defective_lots": int(pc.sum(seeds["defective"].cast(pa.int64())).as_py() or 0),
-            "input": total_in, "defects": total_def,
-            "defect_rate_pct": 100.0 * total_def / total_in if total_in else 0.0,
-            "top_reason": None, "affected_machines": 0}
+
+    def total(col: str) -> int:
+        return int(pc.sum(seeds[col]).as_py() or 0)
+
+    return detection_kpis(
+        seeds.num_rows, int(pc.sum(seeds["defective"].cast(pa.int64())).as_py() or 0),
+        total("input"), total("charged"), total("uncharged"))

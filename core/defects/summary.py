@@ -35,15 +35,27 @@ def describe(result: DefectResult) -> str:
     lines = [
         f"**Conditions.** Detection station {r.station}, {seeds_text}"
         + (f", restricted to {'; '.join(filters)}" if filters else "")
-        + f". Defects counted: charged scrap of {reasons} booked at {r.station}"
-        + (" in the range" if r.start else "") + ". Direction: " + r.direction + ".",
-        f"**Data scope.** {k['lots']:,} lots ({k['defective_lots']:,} with defects), "
-        f"input {k['input']:,} pcs, {k['defects']:,} defective pcs "
-        f"({k['defect_rate_pct']:.3f} %)."
+        + f". Defects counted as the factory's defect report counts them: charged scrap "
+        f"(reject, standby, to-process, in-process and processed quantities) plus "
+        f"uncharged defect (defectqty) of {reasons} booked at {r.station}"
+        + (" in the range" if r.start else "") + "; both parts are shown apart. Input: "
+        "the quantity that entered the detection step, the largest trackinqty of the "
+        "lot's track-in (a partial track-out's later rows carry only what was left). "
+        "Direction: " + r.direction + ".",
+        f"**Data scope.** {k['detection_lots']:,} lots ({k['defective_lots']:,} with "
+        f"defects), input {k['detection_input']:,} pcs, {k['detection_defects']:,} "
+        f"defective pcs ({k['detection_charged']:,} charged + "
+        f"{k['detection_uncharged']:,} uncharged; {k['detection_defect_rate_pct']:.3f} %)."
         + (f" The lineage reached {scope['containers']:,} containers."
            if "containers" in scope else "")
         + (f" {scope['queries']:,} queries were sent." if "queries" in scope else ""),
     ]
+    unattributed = int(k.get("unattributed_rows") or 0)
+    if unattributed:
+        lines.append(
+            f"**Not attributed.** {unattributed:,} event rows were booked at workcenters "
+            "the station map does not know, so whether they are upstream (or downstream) "
+            "of the detection station cannot be told; they count for no factor.")
     if r.direction == "backward":
         lines.append(
             "**Method.** Every lot that passed the station is a seed, defective or not, so "
@@ -51,8 +63,11 @@ def describe(result: DefectResult) -> str:
             "material lot when it or any of its ancestors (splits, merges, rework, wafer "
             "origin) used it at a station group before the detection station. For each "
             "factor: input and defects are sums over its exposed seeds, rate = defects / "
-            "input; lift = rate of exposed lots ÷ rate of the lots not exposed; p-value = "
-            "one-sided Fisher exact test on lots (defective or not × exposed or not)."
+            "input; lift = rate of exposed lots ÷ rate of the lots not exposed (undefined, "
+            "shown as –, when no lot was unexposed; ∞ when the unexposed lots had no "
+            "defects); p-value = one-sided Fisher exact test on lots (defective or not × "
+            "exposed or not). A missing key drops no exposure: a consumption without a "
+            "material lot counts under its part as an unknown lot."
         )
         lines.append(
             "**What attribution means.** It is not exclusive: a lot counts for every "
@@ -65,8 +80,11 @@ def describe(result: DefectResult) -> str:
         lines.append(
             "**Method.** From the defective detection lots, their descendants (splits, "
             "merges, serials) are followed forward; their rejects at station groups after "
-            "the detection station are summed per station, machine and reason, with rates "
-            "against the defective lots' detection input."
+            "the detection station are summed per station, machine and reason. A "
+            "station's rate = its rejects of those descendants ÷ the quantity they brought "
+            "into that station (their own track-ins there, the largest trackinqty of each), "
+            "not the detection input; a machine's over the track-ins on it, a reason's over "
+            "the stations where it was booked."
         )
     analysis = result.completeness.get("analysis") or {}
     if analysis.get("status") not in (None, "complete"):  # derived: names its inputs

@@ -63,7 +63,8 @@ class Vocab:
 
 
 def wip_history(rng: np.random.Generator, g: Genealogy, v: Vocab, clock: Clock) -> pa.Table:
-    """dw_mes_lotwiphistory: one row per started lot pass, partial track-outs repeated."""
+    """dw_mes_lotwiphistory: one row per started lot pass, partial track-outs repeated
+    (each row's trackinqty is what was left in the lot when that part was tracked out)."""
     lots, now = g.lots, g.now_h
     li, si = np.nonzero(lots.mask & (lots.t_in <= now))
     n = len(li)
@@ -81,6 +82,9 @@ def wip_history(rng: np.random.Generator, g: Genealogy, v: Vocab, clock: Clock) 
     out_ts = t_in[row] + (t_out[row] - t_in[row]) * (k + 1) / m
     q = qout[row]
     q_part = (q * (k + 1)) // m - (q * k) // m
+    # each row carries what is still in the lot, as the MES writes it: a track-in of 1000
+    # tracked out in three parts gives trackinqty 1000, 600, 200 (shared/schema.md)
+    q_left = qin[row] - (q * k) // m
     li, si = li[row], si[row]
     run = running[row]
     card_step = (si == TMTT) | (si == S["fg"])
@@ -93,7 +97,7 @@ def wip_history(rng: np.random.Generator, g: Genealogy, v: Vocab, clock: Clock) 
         "equipmentname": take(v.machine_name, machine[row]),
         "trackintimestamp": clock.ts(t_in[row]),
         "trackouttimestamp": clock.ts(out_ts, null=run),
-        "trackinqty": ints(qin[row]),
+        "trackinqty": ints(q_left),
         "trackoutqty": ints(q_part, null=run),
         "finishedruncard": card,
         "pj_workorder": take(v.lot_wo, li),

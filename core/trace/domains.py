@@ -111,7 +111,8 @@ DOMAINS: dict[str, DomainSpec] = {
     s.name: s
     for s in (
         DomainSpec("history", "History", "Steps, machines, track-in/out (wip history).",
-                   history_query, "", "trackintimestamp"),
+                   history_query, "", "trackintimestamp",
+                   version="entered-qty"),  # trackinqty: the track-in's largest (stepqty)
         DomainSpec("materials", "Materials", "Materials consumed (part, material lot).",
                    materials_query, "", "txndate"),
         DomainSpec("rejects", "Rejects", "Scrap: charged buckets and defect apart.",

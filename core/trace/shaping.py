@@ -9,7 +9,9 @@ without the GIL, in about a fifth of that time.
 Design: two pure functions over a ``pa.Table`` (thread-safe, no state):
 - ``history_shape``: one row per lot / machine / step / track-in, keeping the latest
   track-out (then the larger track-out qty; nulls last), ordered by lot, track-in, step;
-  with the station group and its order looked up from core.stations' map.
+  with the station group and its order looked up from core.stations' map. Its
+  ``trackinqty`` is the quantity that entered the step (core.stepqty: the largest of the
+  track-in's rows; a partial track-out's later rows carry only what was left).
 - ``sorted_by``: a stable sort (materials: by lot, time, part).
 The result schema does not depend on the data, so an empty batch shapes to the same
 columns as a full one.
@@ -22,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from core.stepqty import QTY_COLUMN, entered_qty
 
 HISTORY_KEY = ("containerid", "equipmentid", "specname", "trackintimestamp")
 """One pass of a lot on a machine at a step (shared/domain.md: wip history dedup)."""
@@ -68,12 +72,16 @@ def history_shape(batch: pa.Table, station_map: pa.Table) -> pa.Table:
     )
     # the dedup decision needs only the key columns in order; the whole batch is then
     # taken once, kept rows only (one materialization of the wide table instead of two)
-    keys = batch.select(list(HISTORY_KEY)).take(order)
-    kept = batch.take(order.filter(pa.array(_group_starts(keys, HISTORY_KEY))))
+    keys = batch.select([*HISTORY_KEY, QTY_COLUMN]).take(order)
+    starts = pa.array(_group_starts(keys, HISTORY_KEY))
+    kept = batch.take(order.filter(starts))
+    # sorted by lot, track-in, step first: each track-in's rows are adjacent
+    entered = pc.filter(entered_qty(keys, grouped_in_order=True), starts)
     where = pc.index_in(kept["workcentername"], value_set=station_map["work_center"])
     group = pc.take(station_map["station_group"], where)
     seq = pc.take(station_map["group_seq"], where)
     columns = {
+        QTY_COLUMN: entered.cast(kept.schema.field(QTY_COLUMN).type),
         "station_group": group.cast(pa.string()),
         "station_seq": seq.cast(pa.int64()) if seq.type != pa.null() else seq,
     }

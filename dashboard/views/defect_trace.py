@@ -17,19 +17,19 @@ from typing import Any
 
 import plotly.graph_objects as go
 import pyarrow as pa
-import pyarrow.compute as pc
 import streamlit as st
 
 from core import glossary
-from core.defects import DefectInputError, DefectRequest, pareto
+from core.defects import DefectInputError, DefectRequest, pareto, ranked
 from core.defects.analysis import ResultExpired
+from core.defects.attribution import LIFT_UNBOUNDED
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
 from core.export import csv_bytes
 from core.stations import station_map
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.charts import pareto_figure
+from dashboard.widgets.charts import pareto_figure, trend_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 
@@ -60,10 +60,19 @@ def station_groups(db_key: str) -> list[str]:  # db_key: part of the cache key
     return [g for g, _ in station_map(lanes, settings).groups()]
 
 
-def fmt_lift(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def fmt_lift(v: Any, note: Any) -> str:
+    """Lift as text: ∞ when unbounded, – when undefined (null in the data either way)."""
+    if note == LIFT_UNBOUNDED:
+        return "∞"
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
-    return "∞" if math.isinf(v) else f"{v:.2f}"
+    return f"{v:.2f}"
+
+
+def metric(col: Any, key: str, value: str, help_extra: str = "") -> None:
+    """A KPI card labelled and explained by core.glossary."""
+    col.metric(glossary.label(key), value,
+               help=glossary.help_text(key) + (f" {help_extra}" if help_extra else ""))
 
 
 # --- input (state in the URL) ------------------------------------------------------------------
@@ -188,18 +197,32 @@ def compact(n: int) -> str:
     return f"{n / 1e6:.1f} M" if abs(n) >= 10_000_000 else f"{n:,}"
 
 
-cols = st.columns(6)
-cols[0].metric("Input (pcs)", compact(k["input"]), help=f"{k['input']:,} pcs")
-cols[1].metric("Lots", f"{k['lots']:,}", help=f"{k['defective_lots']:,} with defects")
-cols[2].metric("Defect qty", compact(k["defects"]), help=f"{k['defects']:,} pcs")
-cols[3].metric("Defect rate", f"{k['defect_rate_pct']:.3f} %")
-if result.backward is not None:
-    top_reason = k.get("top_reason") or "–"
-    cols[4].metric("Top reason", top_reason.split("_", 1)[0], help=top_reason)
-    cols[5].metric("Affected machines", f"{k.get('affected_machines', 0):,}")
+backward = request.direction == "backward"
+cols = st.columns(5)
+metric(cols[0], "detection_lots", f"{k['detection_lots']:,}")
+metric(cols[1], "defective_lots", f"{k['defective_lots']:,}")
+metric(cols[2], "detection_input", compact(k["detection_input"]),
+       f"({k['detection_input']:,} pcs)")
+metric(cols[3], "detection_defect_rate_pct", f"{k['detection_defect_rate_pct']:.3f} %")
+if backward:
+    metric(cols[4], "affected_machines", f"{k.get('affected_machines', 0):,}")
 else:
-    cols[4].metric("Defective lots", f"{k['defective_lots']:,}")
-    cols[5].metric("Downstream rejects", f"{k.get('downstream_rejects', 0):,}")
+    metric(cols[4], "defective_input", compact(k.get("defective_input", 0)))
+cols = st.columns(5)
+metric(cols[0], "detection_defects", compact(k["detection_defects"]),
+       f"({k['detection_defects']:,} pcs = {k['detection_charged']:,} charged + "
+       f"{k['detection_uncharged']:,} uncharged)")
+metric(cols[1], "detection_charged", compact(k["detection_charged"]))
+metric(cols[2], "detection_uncharged", compact(k["detection_uncharged"]))
+if backward:
+    top_reason = k.get("top_reason") or "–"
+    metric(cols[3], "top_reason", top_reason.split("_", 1)[0], f"({top_reason})")
+else:
+    metric(cols[3], "downstream_rejects", compact(k.get("downstream_rejects", 0)))
+    metric(cols[4], "downstream_uncharged", compact(k.get("downstream_uncharged", 0)))
+if k.get("unattributed_rows"):
+    st.warning(f"**{k['unattributed_rows']:,} event rows not attributed**: "
+               + glossary.help_text("unattributed_rows"))
 # a KPI built on an incomplete input says so beside the row (its label stays the measure's)
 for part in (("affected_machines",) if result.backward is not None
              else ("downstream_rejects",)):
@@ -211,7 +234,7 @@ for part in (("affected_machines",) if result.backward is not None
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
                + ", ".join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
-if k["lots"] == 0:
+if k["detection_lots"] == 0:
     st.info(f"No lot passed {request.station} ({request.range_label}).")
     st.markdown(result.summary)
     st.stop()
@@ -261,19 +284,36 @@ if result.backward is not None:
             st.caption("A lot counts for every factor it touched, so bars overlap and do not "
                        "add up; the line shows the share of all defects on lots exposed to "
                        "any factor so far, and 'others' what the remaining factors add.")
-            full = back.factors.filter(pc.equal(back.factors["factor_kind"], kind))
+            full = ranked(back.factors, kind, by)  # the core's order: undefined lift last
             df = full.to_pandas().drop(columns=["factor_kind"])
-            df = df.sort_values(by, ascending=False, na_position="last")
-            df["lift"] = df["lift"].map(fmt_lift)
-            shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100)
+            shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
+                              lift=[fmt_lift(v, n) for v, n in zip(df["lift"],
+                                                                    df["lift_note"],
+                                                                    strict=True)])
             st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                **{c: st.column_config.NumberColumn(format="localized")
-                   for c in ("lots", "defective_lots", "input", "defects")},
-                "rate": st.column_config.NumberColumn("rate %", format="%.3f"),
-                "rate_unexposed": st.column_config.NumberColumn("rate unexposed %",
-                                                                format="%.3f"),
-                "p_value": st.column_config.NumberColumn(format="%.4f")})
-            st.download_button(f"Download {title.lower()} (CSV)", lambda d=df: csv_bytes(d),
+                "lots": st.column_config.NumberColumn(
+                    glossary.label("exposed_lots"), format="localized",
+                    help=glossary.help_text("exposed_lots")),
+                **{c: st.column_config.NumberColumn(glossary.label(key), format="localized",
+                                                    help=glossary.help_text(key))
+                   for c, key in (("defective_lots", "defective_lots"),
+                                  ("input", "detection_input"),
+                                  ("defects", "detection_defects"),
+                                  ("charged", "detection_charged"),
+                                  ("uncharged", "detection_uncharged"))},
+                "rate": st.column_config.NumberColumn(
+                    glossary.label("rate_exposed_pct"), format="%.3f",
+                    help=glossary.help_text("rate_exposed_pct")),
+                "rate_unexposed": st.column_config.NumberColumn(
+                    glossary.label("rate_unexposed_pct"), format="%.3f",
+                    help=glossary.help_text("rate_unexposed_pct")),
+                "lift": st.column_config.TextColumn(glossary.label("lift"),
+                                                    help=glossary.help_text("lift")),
+                "p_value": st.column_config.NumberColumn(
+                    glossary.label("p_value"), format="%.4f",
+                    help=glossary.help_text("p_value"))})
+            # the download holds the data: an undefined lift is an empty cell, not "–"
+            st.download_button(f"Download {title.lower()} (CSV)", lambda d=full: csv_bytes(d),
                                f"defects_{kind}_{file_range}.csv",
                                "text/csv", key=f"dl_{kind}")
             if kind == "machine" and full.num_rows:
@@ -297,13 +337,25 @@ if result.backward is not None:
                            f"defects_reasons_{file_range}.csv", "text/csv")
     with tabs[5]:
         trend = back.trend.to_pandas()
-        fig = go.Figure()
-        fig.add_bar(x=trend["day"], y=trend["input"], name="Input", opacity=0.4)
-        fig.add_bar(x=trend["day"], y=trend["defects"], name="Defects")
-        fig.add_scatter(x=trend["day"], y=trend["rate"] * 100, name="Rate %", yaxis="y2")
-        fig.update_layout(barmode="overlay", height=380, legend={"orientation": "h"},
-                          yaxis2={"overlaying": "y", "side": "right", "title": "%"})
+        # lots per day (defective + the rest, stacked: the bar is every seed lot), whole
+        # ticks, partial days lighter and hatched (the shared trend chart), rate on the right
+        fig = trend_figure(trend["day"], [
+            (glossary.label("defective_lots"), trend["defective_lots"]),
+            (glossary.label("clean_lots"), trend["clean_lots"])],
+            list(trend["partial"]), y_title=glossary.label("detection_lots"), height=380)
+        fig.add_scatter(x=[str(d) for d in trend["day"]], y=trend["rate"] * 100,
+                        name=glossary.label("detection_defect_rate_pct"), yaxis="y2",
+                        line={"color": "#f28e2b"})
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "%",
+                                  "rangemode": "tozero", "tickmode": "auto",
+                                  "showgrid": False})
         st.plotly_chart(fig, key="chart_trend")
+        if bool(trend["partial"].any()):
+            days = ", ".join(str(d) for d, p in zip(trend["day"], trend["partial"],
+                                                     strict=True) if p)
+            st.caption(f"Hatched: {days}, covered only in part (the data end within the "
+                       "day); its counts are not comparable with a whole day's.")
+        st.dataframe(trend, hide_index=True, width="stretch")
         st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
                            f"defects_trend_{file_range}.csv", "text/csv")
     with tabs[6]:
@@ -341,11 +393,15 @@ else:
             shown = table.to_pandas()
             shown["rate"] = shown["rate"] * 100
             st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                **{c: st.column_config.NumberColumn(format="localized")
-                   for c in ("lots", "rejects", "defect")},
+                "lots": st.column_config.NumberColumn(format="localized"),
+                **{c: st.column_config.NumberColumn(glossary.label(key), format="localized",
+                                                    help=glossary.help_text(key))
+                   for c, key in (("input", "downstream_input"),
+                                  ("rejects", "downstream_rejects"),
+                                  ("uncharged", "downstream_uncharged"))},
                 "rate": st.column_config.NumberColumn(
-                    "rate % of defective input", format="%.4f",
-                    help="Downstream rejects ÷ detection input of the defective lots × 100"),
+                    glossary.label("downstream_rate_pct"), format="%.4f",
+                    help=glossary.help_text("downstream_rate_pct")),
             })
             st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
                                f"defects_forward_{dim}_{file_range}.csv",

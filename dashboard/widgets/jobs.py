@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.config import Settings
 from core.trace import Job
+from dashboard import state
 
 POLL_S = 1.0
 
@@ -48,6 +49,7 @@ def job_progress(job: Job, *, key: str) -> None:
     def block() -> None:
         with st.status(f"{job.label}: {job.state}…", expanded=True):
             _render(job, key)
+        state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
         if not job.active:
             st.rerun(scope="app")
 
