@@ -17,7 +17,11 @@ machine, package), no page or measure knowledge:
 - ``add_cumulative`` / ``cumulative_in_order``: the same onto a frame, the latter for a
   frame that carries several paretos (one per measure), each in its own order;
 - ``top80``: items up to and including the one whose cumulative % reaches 80;
-- ``fold_others``: the first N items, then one ``others (N)`` item summing the rest.
+- ``fold_others``: the first N items, then one ``others (N)`` item summing the rest;
+- ``coverage_by_rank``: for a pareto of overlapping items (a lot counts for every item
+  it touched), what each ranked item adds over distinct lots: each lot counts once, for
+  the best-ranked item it touched (items past the ranked ones: 'others'); summed, they
+  never exceed the whole, and ``cumulative(added, total=whole)`` is the coverage line.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 TOP_SHARE = 80.0
 """The top-80 % rule's threshold (and the dotted line on every pareto chart)."""
@@ -152,3 +158,39 @@ def fold_others(
     if finish is not None:
         finish(others)
     return pd.concat([head, pd.DataFrame([others])], ignore_index=True)
+
+
+def coverage_by_rank(
+    con: duckdb.DuckDBPyConnection,
+    pairs: str,
+    weights: str,
+    ranked: Sequence[str],
+    sums: Sequence[str],
+    params: dict[str, Any] | None = None,
+) -> dict[int, tuple[int, ...]]:
+    """What each ranked item adds over distinct lots, in a local DuckDB.
+
+    ``pairs`` is a relation (SQL text fixed by the caller, values as ``params``) of
+    (``lot``, ``item``) rows, duplicates allowed; ``weights`` one of (``lot``, *sums*).
+    Each lot counts once, for the best-ranked item of ``ranked`` it touched, or rank
+    ``len(ranked) + 1`` (the others) when it touched none of them. Returns {rank: (lots,
+    *sum of each of ``sums``)} over the lots found in ``weights``; a rank no lot counts
+    for is absent."""
+    con.register("_coverage_ranks", pa.table({
+        "item": pa.array(list(ranked), pa.string()),
+        "rank": pa.array(range(1, len(ranked) + 1), pa.int64())}))
+    try:
+        cols = ", ".join(f"coalesce(sum(w.{c}), 0)" for c in sums)
+        rows = con.execute(
+            f"""
+            WITH p AS (SELECT DISTINCT lot, item FROM ({pairs})),
+            best AS (SELECT p.lot, min(coalesce(r.rank, $_other)) AS rank
+                     FROM p LEFT JOIN _coverage_ranks r USING (item) GROUP BY p.lot)
+            SELECT best.rank, count(*){', ' + cols if cols else ''}
+            FROM best JOIN ({weights}) w USING (lot) GROUP BY best.rank ORDER BY best.rank
+            """,  # relations and columns are the caller's fixed text; values are binds
+            {**(params or {}), "_other": len(ranked) + 1},
+        ).fetchall()
+    finally:
+        con.unregister("_coverage_ranks")
+    return {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}

@@ -102,3 +102,31 @@ def test_fold_others() -> None:
     assert pareto.fold_others(df, "item", 4, sums=("n",), finish=mark)["lots"].tolist() == [
         5, 4, 3, 2, -1]
     assert pareto.others_label(12) == "others (12)"
+
+
+def test_coverage_counts_each_lot_once_for_its_best_ranked_item() -> None:
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    # L1 touched A and B, L6 touched A twice, L5 only D (not ranked: others), L7 has no
+    # weight (not a seed), L8 touched nothing (in the total, in no rank)
+    con.register("ex", pa.table({
+        "cid": ["L1", "L1", "L2", "L3", "L4", "L4", "L5", "L6", "L6", "L7"],
+        "f": ["A", "B", "B", "C", "A", "C", "D", "A", "A", "B"],
+        "kind": ["m"] * 9 + ["x"]}))
+    con.register("w", pa.table({"cid": ["L1", "L2", "L3", "L4", "L5", "L6", "L8"],
+                                "d": [10, 5, 0, 3, 7, 1, 4], "n": [1, 1, 1, 1, 1, 1, 1]}))
+    got = pareto.coverage_by_rank(
+        con, "SELECT cid AS lot, f AS item FROM ex WHERE kind = $kind",
+        "SELECT cid AS lot, d, n FROM w", ["A", "B", "C"], ("d",), {"kind": "m"})
+    # A: L1, L4, L6 (14); B: L2 only, L1 counted for A (5); C: L3 (0); others: L5 (7)
+    assert got == {1: (3, 14), 2: (1, 5), 3: (1, 0), 4: (1, 7)}
+    added = [got[r][1] for r in (1, 2, 3, 4)]
+    assert pareto.cumulative(added, total=30, decimals=2)[1].tolist() == [
+        46.67, 63.33, 63.33, 86.67]
+    # L7's B row is of another kind: with it, B still adds nothing (L7 has no weight)
+    assert pareto.coverage_by_rank(
+        con, "SELECT cid AS lot, f AS item FROM ex", "SELECT cid AS lot, d FROM w",
+        ["A", "B", "C"], ("d",)) == got
+    con.close()
