@@ -308,6 +308,11 @@ class Settings:
     defect_reason_lookback_days: int = _s(
         180, "Loss reasons offered in the defect trace: those seen in this many days."
     )
+    suspect_min_lots: int = _s(
+        10,
+        "Seed lots a factor (machine, material lot, wafer lot) must have touched to be tested "
+        "as a suspect: a factor of three lots can show any rate by chance.",
+    )
     workcenter_map_file: str = _s(
         "",
         "Optional CSV (work_center,work_center_group,workcentersequence_group) overriding "
@@ -427,6 +432,7 @@ def _validate(s: Settings) -> list[str]:
         "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
         "seed_max_patterns", "trace_domain_max_rows", "graph_max_nodes", "focus_max_hits",
         "timeline_max_lots", "timeline_max_events", "contain_max_lots", "contain_max_days",
+        "suspect_min_lots",
     ):
         positive(name)
     if s.realtime_max_overflow < 0:
