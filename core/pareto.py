@@ -40,9 +40,17 @@ SHARE_COL = "share_pct"
 CUM_COL = "cum_pct"
 
 
+OTHERS = "others"
+
+
 def others_label(count: int) -> str:
     """The label of the item that folds ``count`` remaining items."""
-    return f"others ({count})"
+    return f"{OTHERS} ({count})"
+
+
+def is_others(label: object) -> bool:
+    """Whether a pareto item is the folded 'others (N)' item."""
+    return str(label).startswith(f"{OTHERS} (")
 
 
 def rank(frame: pd.DataFrame, value: str, label: str) -> pd.DataFrame:

@@ -102,6 +102,7 @@ def test_fold_others() -> None:
     assert pareto.fold_others(df, "item", 4, sums=("n",), finish=mark)["lots"].tolist() == [
         5, 4, 3, 2, -1]
     assert pareto.others_label(12) == "others (12)"
+    assert pareto.is_others("others (12)") and not pareto.is_others("othersize")
 
 
 def test_coverage_counts_each_lot_once_for_its_best_ranked_item() -> None:
