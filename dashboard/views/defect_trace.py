@@ -25,7 +25,8 @@ from core import glossary
 from core.defects import DefectInputError, DefectRequest, pareto, ranked
 from core.defects.analysis import ResultExpired
 from core.defects.attribution import LIFT_UNBOUNDED
-from core.defects.queries import machine_jobs_query, reasons_seen_query
+from core.defects.lookups import lot_pages_cacheable, machine_jobs
+from core.defects.lookups import reasons_seen as core_reasons_seen
 from core.defects.run import DefectResult, run_defect_analysis
 from core.defects.suspects import describe_suspect
 from core.errors import InputError
@@ -58,9 +59,7 @@ if lanes is None:
 
 @st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
 def reasons_seen(db_key: str, days: int) -> list[str]:  # db_key: part of the cache key
-    since = dt.datetime.combine(dt.date.today() - dt.timedelta(days=days), dt.time())
-    table = lanes.slow.fetch_arrow(reasons_seen_query(since))
-    return table.column("lossreasonname").to_pylist()
+    return core_reasons_seen(lanes, days)
 
 
 @st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
@@ -270,10 +269,9 @@ def _cached_lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
 
 
 def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
-    """One page of a finished job's lot detail, built from its spool. Pages of an
-    analysis of at most cache_max_ids seed lots are cached; over it nothing is (the
-    product's rule for big container sets): each page is built when shown."""
-    if back.seeds is not None and back.seeds.num_rows <= settings.cache_max_ids:
+    """One page of a finished job's lot detail, built from its spool; cached when
+    core.defects.lookups.lot_pages_cacheable says it may be."""
+    if lot_pages_cacheable(back, settings):
         return _cached_lot_page(job_id, page, size, back)
     return back.lot_detail((page - 1) * size, size)
 
@@ -424,11 +422,8 @@ if result.backward is not None:
                 pick = st.selectbox("Maintenance jobs of machine", ["–", *names],
                                     key="jobs_machine")
                 if pick != "–":
-                    until = (dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time())
-                             if request.end else dt.datetime.now())
-                    since = until - dt.timedelta(days=settings.defect_max_days)
                     with state.guarded("Loading maintenance jobs"):
-                        jobs = lanes.slow.fetch_arrow(machine_jobs_query(pick, since, until))
+                        jobs = machine_jobs(lanes, pick, request.end, settings)
                         st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
     with tabs[4]:
         st.plotly_chart(pareto_chart(pa.table({

@@ -11,8 +11,6 @@ with its completeness banner. Bad input and lane errors are messages, never trac
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -31,6 +29,13 @@ from core.trace import (
     TraceRequest,
     run_trace,
 )
+from core.trace.layout import (
+    drawn_part,
+    focus_matches,
+    layered_positions,
+    widest_layer,
+)
+from core.trace.views import lineage_frames, timeline_lots
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import plot_label, plot_labels
@@ -145,63 +150,13 @@ if result.truncated:
                "setting.", icon=":material/content_cut:")
 
 
-def _generations(ids: list[str], edges: pd.DataFrame) -> dict[str, int]:
-    """Generation of each container: the longest parent→child path from a root (Kahn's
-    order; containers caught in a cycle keep the generation reached before it)."""
-    indeg = dict.fromkeys(ids, 0)
-    children: dict[str, list[str]] = defaultdict(list)
-    for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
-        if p in indeg and c in indeg and p != c:
-            children[p].append(c)
-            indeg[c] += 1
-    gen = dict.fromkeys(ids, 0)
-    queue = deque(i for i, d in indeg.items() if d == 0)
-    while queue:
-        n = queue.popleft()
-        for c in children[n]:
-            gen[c] = max(gen[c], gen[n] + 1)
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                queue.append(c)
-    return gen
-
-
-def _layout(nodes: pd.DataFrame, edges: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """Layered layout: x = generation (wafer lots and other roots left, serials right),
-    y = rank within the layer (by the mean rank of its already placed neighbours, then
-    kind and name), so splits fan out and merges converge."""
-    gen = _generations(list(nodes["containerid"]), edges)
-    near: dict[str, list[str]] = defaultdict(list)
-    for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
-        near[c].append(p)
-        near[p].append(c)
-    rows = {r.containerid: r for r in nodes.itertuples(index=False)}
-    pos: dict[str, tuple[float, float]] = {}
-    for g in sorted(set(gen.values())):
-        layer = [cid for cid, v in gen.items() if v == g]
-
-        def score(cid: str) -> tuple[float, str, str]:
-            placed = [pos[n][1] for n in near.get(cid, []) if n in pos]
-            r = rows[cid]
-            return (sum(placed) / len(placed) if placed else 0.0, str(r.kind),
-                    str(r.containername))
-
-        layer.sort(key=score)
-        for i, cid in enumerate(layer):
-            pos[cid] = (float(g), i - (len(layer) - 1) / 2)
-    return pos
-
-
-nodes = spool.sql("SELECT * FROM nodes ORDER BY depth, containerid").to_pandas()
-edges = spool.sql("SELECT * FROM edges").to_pandas()
+nodes, edges = lineage_frames(spool)
 st.subheader("Lineage")
 focus = st.text_input("Focus on a container (name or id)", key="trace.focus",
                       placeholder="e.g. GA26091001-A00-001")
 focus_ids: set[str] = set()
 if focus:
-    hit = nodes[(nodes["containername"] == focus) | (nodes["containerid"] == focus)]
-    if hit.empty:
-        hit = nodes[nodes["containername"].fillna("").str.contains(focus, regex=False)]
+    hit = focus_matches(nodes, focus)
     if hit.empty:
         st.warning(f"No container named {md_escape(repr(focus))} in this lineage.")
     else:
@@ -211,22 +166,12 @@ if focus:
         if len(hit) > len(top_hits):
             st.caption(f"The first {len(top_hits):,} of {len(hit):,} matches "
                        "(setting focus_max_hits): type more of the name to narrow it.")
-shown = nodes
-if len(nodes) > settings.graph_max_nodes:
-    if focus_ids:
-        near = set(focus_ids)
-        for _ in range(3):
-            near |= set(edges[edges["parent_id"].isin(near)]["child_id"])
-            near |= set(edges[edges["child_id"].isin(near)]["parent_id"])
-        shown = nodes[nodes["containerid"].isin(near)].head(settings.graph_max_nodes)
-    else:
-        shown = nodes.head(settings.graph_max_nodes)
+shown, edges_shown = drawn_part(nodes, edges, focus_ids, settings.graph_max_nodes)
+if len(shown) < len(nodes):
     st.info(f"The lineage has {len(nodes):,} containers; the graph draws {len(shown):,} "
             "(the shallowest, or three steps around the focused container; setting "
             "graph_max_nodes). Download the full graph below.")
-shown_ids = set(shown["containerid"])
-edges_shown = edges[edges["parent_id"].isin(shown_ids) & edges["child_id"].isin(shown_ids)]
-pos = _layout(shown, edges_shown)
+pos = layered_positions(shown, edges_shown)
 fig = go.Figure()
 for ek, dash in EDGE_DASH.items():
     part = edges_shown[edges_shown["edge_kind"] == ek]
@@ -256,7 +201,7 @@ for nk, colour in KIND_COLOURS.items():
         hovertemplate="%{text}<br>%{customdata[0]}<br>depth %{customdata[1]}<extra>"
                       + nk + "</extra>",
     ))
-widest = max(Counter(x for x, _ in pos.values()).values(), default=1)
+widest = widest_layer(pos)
 fig.update_layout(height=max(400, min(1200, 16 * widest)),
                   xaxis={"title": "generation (ancestors left, descendants right)",
                          "zeroline": False, "dtick": 1},
@@ -275,17 +220,7 @@ if "history" in result.domains and spool.has("history"):
     st.subheader("Timeline of one lot")
     completeness_banner(result.timeline_completeness(), "Timeline",
                         consequence="Lots, bars or marks of the missing rows are not drawn.")
-    with_history = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
-                    "JOIN nodes n USING (containerid)")
-    listed = spool.sql(f"SELECT *, count(*) OVER () AS n FROM ({with_history}) "
-                       "ORDER BY 1 LIMIT ?", [settings.timeline_max_lots]).to_pandas()
-    n_lots = int(listed["n"].iloc[0]) if len(listed) else 0  # one query: count and list
-    lots = listed.drop(columns="n")
-    if focus_ids:  # the focused containers first, wherever they sort
-        focused = spool.sql(f"SELECT * FROM ({with_history}) WHERE containerid IN "
-                            f"({', '.join('?' for _ in focus_ids)}) ORDER BY 1",
-                            sorted(focus_ids)).to_pandas()
-        lots = pd.concat([focused, lots]).drop_duplicates("containerid")
+    lots, n_lots = timeline_lots(spool, settings.timeline_max_lots, focus_ids)
     if lots.empty:
         st.caption("No history for these containers.")
     else:
