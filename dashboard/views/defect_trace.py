@@ -38,6 +38,7 @@ from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
+from dashboard.widgets.tables import paged
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
              ("detection_machine", "Detection machines"))
@@ -459,13 +460,11 @@ if result.backward is not None:
     with tabs[6]:
         completeness_banner(result.completeness_of("lot_detail"), "Lot detail")
         n_rows = back.lot_rows()  # counted once per result
-        size = st.selectbox("Rows per page", sorted({settings.page_size, settings.page_size_max}),
-                            key="lot_page_size")
-        pages = max(1, math.ceil(n_rows / size))
-        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="lot_page")
         try:
-            st.dataframe(_lot_page(job.id, int(page), int(size), back).to_pandas(),
-                         hide_index=True, width="stretch")
+            lots, _ = paged(lambda offset, size: (
+                _lot_page(job.id, offset // size + 1, size, back), n_rows),
+                key="lot", param="lots_page", settings=settings)
+            st.dataframe(lots.to_pandas(), hide_index=True, width="stretch")
         except ResultExpired as exc:
             st.info(md_escape(exc))
         st.caption(f"{n_rows:,} rows: one per lot and loss reason.")

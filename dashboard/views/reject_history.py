@@ -41,6 +41,7 @@ from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure, trend_figure
 from dashboard.widgets.jobs import job_result
+from dashboard.widgets.tables import paged
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -348,29 +349,13 @@ sort = sort if sort in SORTABLE else "txndate"
 sort = dc[0].selectbox("Sort by", list(SORTABLE), index=list(SORTABLE).index(sort),
                        key="rj_sort", format_func=dict(DETAIL_COLUMNS).get)
 desc = dc[1].toggle("Descending", value=qp("asc") != "1", key="rj_desc")
-try:
-    size = int(qp("size", str(settings.page_size)) or settings.page_size)
-except ValueError:
-    size = settings.page_size
-size = min(max(size, 1), settings.page_size_max)
-size = int(dc[2].number_input("Rows per page", 1, settings.page_size_max, size, key="rj_size"))
-try:
-    page = max(1, int(qp("page", "1") or 1))
-except ValueError:
-    page = 1
-asked = page
-rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
-                            page=page, page_size=size)
-pages = max(1, -(-total // size))
-page = min(page, pages)
-page = int(dc[3].number_input(f"Page (of {pages})", 1, pages, page, key="rj_page"))
-if page != asked:
-    rows, total = slicer.detail(policy, filters, selection, sort=sort, descending=desc,
-                                page=page, page_size=size)
+rows, shown = paged(
+    lambda offset, size: slicer.detail(policy, filters, selection, sort=sort, descending=desc,
+                                       page=offset // size + 1, page_size=size),
+    key="rj", param="page", size_param="size", settings=settings, slots=(dc[2], dc[3]))
+page, pages, total = shown.number, shown.pages, shown.total
 state.set_query_param("sort", None if sort == "txndate" else sort)
 state.set_query_param("asc", None if desc else "1")
-state.set_query_param("size", None if size == settings.page_size else str(size))
-state.set_query_param("page", None if page == 1 else str(page))
 st.caption(f"{total:,} reject records (one row each, as booked); showing page {page} of {pages}.")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.download_button(

@@ -40,6 +40,7 @@ from core.holds.classify import (
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.widgets.charts import count_axis, pareto_figure
+from dashboard.widgets.tables import paged
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
@@ -76,17 +77,14 @@ def url_choice(param: str, key: str, label: str, options: list[str]) -> list[str
 
 
 def paged_table(total: int, fetch: Callable[[int, int], pd.DataFrame],
-                csv: Callable[[], bytes], key: str, file_name: str) -> None:
-    """One page of rows (settings.page_size by default) and a CSV of every row, built
-    only when the button is clicked."""
+                csv: Callable[[], bytes], key: str, param: str, file_name: str) -> None:
+    """One page of rows (the shared pager: page and size in the URL as ``param`` and its
+    size twin) and a CSV of every row, built only when the button is clicked."""
     left, mid, right = st.columns([1, 1, 2])
-    size = int(left.number_input("Rows per page", 1, settings.page_size_max,
-                                 settings.page_size, key=f"{key}_size"))
-    pages = max(1, -(-total // size))
-    page = int(mid.number_input("Page", 1, pages, 1, key=f"{key}_page"))
-    first = (min(page, pages) - 1) * size
-    right.caption(f"Rows {min(first + 1, total):,}–{min(first + size, total):,} of {total:,}")
-    st.dataframe(fetch(first, size), hide_index=True, width="stretch")
+    rows, shown = paged(lambda o, n: (fetch(o, n), total), key=key, param=param,
+                        settings=settings, slots=(left, mid), label="Page")
+    right.caption(f"Rows {shown.first_row:,}–{shown.last_row:,} of {total:,}")
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button("Download CSV (all rows)", csv, file_name=file_name, mime="text/csv",
                        key=f"{key}_csv", icon=":material/download:", on_click="ignore")
 
@@ -291,7 +289,7 @@ def live_view() -> None:
         st.subheader("Lots on hold")
         table = live.lot_table(df)
         paged_table(len(table), lambda o, n: table.iloc[o:o + n], frame_csv(table), "wh_lots",
-                    f"lots_on_hold_{holds.snapshot:%Y%m%d_%H%M}.csv")
+                    "lots_page", f"lots_on_hold_{holds.snapshot:%Y%m%d_%H%M}.csv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,6 +527,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
             return csv_bytes(own.records(f)[0])
 
     paged_table(total, lambda o, n: v.records(f, offset=o, limit=n)[0], csv, "wh_hist",
+                "records_page",
                 f"holds_{rec}_{h.start}_{h.end}.csv")
 
 

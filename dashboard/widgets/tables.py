@@ -1,46 +1,94 @@
-"""A paged table over one domain of a Spool: filters, page size, full CSV/Parquet download.
+"""Paged tables: the one pager every page uses, and the spool table of the trace page.
 
-Why: a trace domain can hold millions of rows; a page must show one page at a time
-(settings.page_size, at most page_size_max) and still let people download the whole
-(filtered) result. Rows are read from the spool's Parquet file with DuckDB, never loaded
-whole; downloads are written to files in the spool only when clicked.
+Why one pager: pages used to page four ways; now every paged table reads its page (and
+rows per page) from the URL, so a link reopens the same page, and a page beyond the last
+shows the last (core.paging holds the rule). Each table has its own namespaced parameters
+(``lots_page=3``, ``lots_size=50``); the widgets write the URL when changed.
+
+The spool table: a trace domain can hold millions of rows; it shows one page at a time
+and still lets people download the whole (filtered) result. Rows are read from the
+spool's Parquet file with DuckDB, never loaded whole; downloads are written to files in
+the spool only when clicked.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from core.config import Settings
+from core.paging import PageSlice, clamp_page, page_size, parse_whole
 from core.text import md_escape
 from core.trace import Spool, SpoolError
+from dashboard import state
+
+Rows = TypeVar("Rows")
+
+
+def _to_url(param: str, widget_key: str, default: int) -> Callable[[], None]:
+    """on_change: the widget's new value into the URL (the default leaves it out)."""
+    def write() -> None:
+        value = st.session_state.get(widget_key)
+        state.set_query_param(param, None if value in (None, default) else str(int(value)))
+    return write
+
+
+def paged(fetch: Callable[[int, int], tuple[Rows, int]], *, key: str, param: str,
+          settings: Settings, size_param: str | None = None,
+          slots: tuple[Any, Any] | None = None,
+          label: str = "Page (of {pages:,})") -> tuple[Rows, PageSlice]:
+    """One page of rows: ``fetch(offset, size)`` returns the rows and the total. The page
+    comes from URL parameter ``param`` (its size from ``size_param``, default ``param``
+    with "page" replaced by "size"), clamped to the last page (fetched again if so); the
+    controls go in ``slots`` (rows per page, page) or two new columns. Returns the rows
+    and which page they are; the caller draws them."""
+    size_param = size_param or param.replace("page", "size")
+    size = page_size(state.query_param(size_param), settings.page_size,
+                     settings.page_size_max)
+    asked = max(parse_whole(state.query_param(param), 1), 1)
+    rows, total = fetch((asked - 1) * size, size)
+    shown = clamp_page(asked, total, size)
+    if shown.number != asked:
+        rows, total = fetch(shown.offset, size)
+        shown = clamp_page(shown.number, total, size)
+    size_slot, page_slot = slots or st.columns(2)
+    size_key, page_key = f"{key}.size", f"{key}.page"
+    st.session_state[size_key] = size
+    size_slot.number_input("Rows per page", 1, settings.page_size_max, key=size_key,
+                           on_change=_to_url(size_param, size_key, settings.page_size))
+    st.session_state[page_key] = shown.number
+    page_slot.number_input(label.format(pages=shown.pages, total=shown.total), 1,
+                           shown.pages, key=page_key, on_change=_to_url(param, page_key, 1))
+    state.set_query_param(size_param, None if size == settings.page_size else str(size))
+    state.set_query_param(param, None if shown.number == 1 else str(shown.number))
+    return rows, shown
 
 
 def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
-                order_by: str | list | None = None) -> None:
-    """Render ``domain`` of ``spool`` as a filtered, paged table with downloads."""
+                order_by: str | list | None = None, param: str | None = None) -> None:
+    """Render ``domain`` of ``spool`` as a filtered, paged table with downloads; its page
+    is URL parameter ``param`` (default ``<domain>_page``)."""
     try:
         columns = spool.columns(domain)
     except SpoolError as exc:
         st.info(md_escape(exc))
         return
-    c1, c2, c3 = st.columns([2, 3, 1])
+    c1, c2, c3, c4 = st.columns([2, 3, 1, 1])
     column = c1.selectbox("Filter column", ["(none)", *columns], key=f"{key}.fcol")
     text = c2.text_input("contains", key=f"{key}.ftext",
                          placeholder="text (any case) the column must contain")
-    sizes = sorted({settings.page_size, min(settings.page_size * 2, settings.page_size_max),
-                    settings.page_size_max})
-    size = c3.selectbox("Rows / page", sizes, key=f"{key}.size")
     filters = {column: text} if column != "(none)" and text else None
+
+    def fetch(offset: int, size: int) -> tuple[Any, int]:
+        return (spool.page(domain, offset=offset, limit=size, order_by=order_by,
+                           filters=filters), spool.count(domain, filters))
+
     try:
-        total = spool.count(domain, filters)
-        pages = max(1, math.ceil(total / size))
-        page = st.number_input(f"Page (of {pages:,}; {total:,} rows)", min_value=1,
-                               max_value=pages, value=1, step=1, key=f"{key}.page")
-        table = spool.page(domain, offset=(int(page) - 1) * size, limit=size,
-                           order_by=order_by, filters=filters)
+        table, _ = paged(fetch, key=key, param=param or f"{domain}_page", settings=settings,
+                         slots=(c3, c4), label="Page (of {pages:,}; {total:,} rows)")
     except SpoolError as exc:
         st.warning(md_escape(exc))
         return
