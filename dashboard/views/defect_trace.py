@@ -28,7 +28,7 @@ from core.defects.attribution import LIFT_UNBOUNDED
 from core.defects.lookups import lot_pages_cacheable, machine_jobs
 from core.defects.lookups import reasons_seen as core_reasons_seen
 from core.defects.run import DefectResult, run_defect_analysis
-from core.defects.suspects import describe_suspect
+from core.defects.suspects import containment_params, describe_suspect
 from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
@@ -312,6 +312,10 @@ def suspects_tab(back: Any, total_lots: int) -> None:
             kind = dict(KIND_TABS).get(sus["kind"], sus["kind"])
             st.markdown(f"**#{i} · {md_escape(kind)}** · "
                         + md_escape(describe_suspect(sus, total_lots)))
+            params = containment_params(sus, request.start, request.end)
+            if params and st.button("Contain: lots, descendants, serials, where now",
+                                    key=f"contain_{i}", icon=":material/shield:"):
+                st.switch_page("views/containment.py", query_params=params)
     table = pa.Table.from_pylist(tops)
     st.plotly_chart(lift_chart(table.rename_columns(
         [c if c != "kind" else "factor_kind" for c in table.column_names]),
