@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("trace", help="trace lots backward or forward with their events")
     p.add_argument("--lot", nargs="+", default=[], metavar="NAME",
-                   help="lot names (spaces, commas or semicolons between; * % _ wildcards)")
+                   help="lot names (spaces, commas or semicolons between; * %% _ wildcards)")
     p.add_argument("--wafer-lot", nargs="+", default=[], metavar="NAME", help="wafer lots")
     p.add_argument("--work-order", nargs="+", default=[], metavar="WO", help="work orders")
     p.add_argument("--serial", nargs="+", default=[], metavar="SN", help="serial numbers")
