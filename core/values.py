@@ -152,6 +152,13 @@ def parse(text: str, *, wildcards: bool = True) -> Value:
     return Value(text, "".join(literal), "".join(pattern) if wild else None)
 
 
+def escape(text: str, kind: str = LABELS) -> str:
+    """An exact item (one picked from a list, not typed) as list text: its separators and
+    backslashes escaped, so ``literals(escape(x))`` is ``[x]`` even for ``a,b``."""
+    seps = SEPARATORS[kind]
+    return "".join("\\" + ch if ch in seps or ch == "\\" else ch for ch in text)
+
+
 def literals(values: str | Iterable[str] | None, kind: str = NAMES) -> list[str]:
     """The items of a list without wildcards (filters, exact names), escapes removed,
     duplicates dropped keeping the first."""

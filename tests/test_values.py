@@ -156,6 +156,9 @@ def test_label_lists_keep_a_space_everywhere() -> None:
                               packages=args.packages, types=["A,B", "C"])
     assert req.packages == ("SOD-323", "SOT-23 CU")
     assert req.types == ("A", "B", "C")
+    # an item picked from a list (the defect page's reasons) is escaped, never split
+    picked = ["276_腳型不良", "9,x;y\\z"]
+    assert V.literals([V.escape(p) for p in picked], V.LABELS) == picked
     # reject history's --package (repeatable or comma-separated) uses the same function
     assert V.literals(["SOT-23 CU", "SOD-323,SOT-23 CU"], V.LABELS) == ["SOT-23 CU",
                                                                          "SOD-323"]

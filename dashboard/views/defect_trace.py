@@ -167,7 +167,8 @@ try:
     request = DefectRequest.build(
         settings, station=q_station, start="" if list_only else q_start or "",
         end="" if list_only else q_end or "", seed_kind=q_seed_kind or "", seed_values=q_seeds,
-        reasons=q_reasons, types=q_types or "", packages=q_packages or "",
+        reasons=[core_values.escape(r) for r in q_reasons],  # picked, exact
+        types=q_types or "", packages=q_packages or "",
         direction=q_direction or "backward",
         known_stations=groups or None,
     )
