@@ -144,7 +144,10 @@ def test_containment_reads_a_paste_by_the_same_rule_without_wildcards() -> None:
     argv = build_parser().parse_args(["contain", "--wafer-lot", *EXACT_PASTE.split()])
     cli = build_suspect("wafer_lot", argv.wafer_lot, settings=s).names
     pasted = build_suspect("wafer_lot", EXACT_PASTE, settings=s).names
-    assert list(cli) == list(pasted) == EXACT_LITERALS == V.literals(EXACT_PASTE, V.NAMES)
+    # the Containment page: text area → split_values → the link's ?name= → build_suspect
+    page = build_suspect("wafer_lot", trace_seeds.split_values(EXACT_PASTE), settings=s).names
+    assert list(cli) == list(pasted) == list(page) == EXACT_LITERALS
+    assert V.literals(EXACT_PASTE, V.NAMES) == EXACT_LITERALS
 
 
 def test_label_lists_keep_a_space_everywhere() -> None:
