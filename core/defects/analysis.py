@@ -40,6 +40,7 @@ from core.defects import window
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
 from core.defects.suspects import top_suspects
+from core.machines import first_sql
 from core.pareto import cumulative
 from core.stations import StationMap
 from core.stepqty import ENTERED, entered_grouped_sql
@@ -465,12 +466,12 @@ def analyse_forward(
             f"""
             CREATE TEMP TABLE later AS
             SELECT d.containerid, st.station_group,
-                   coalesce(nullif(trim(d.equipmentname), ''), '{UNKNOWN}') AS machine,
+                   coalesce({first_sql("d.equipmentname")}, '{UNKNOWN}') AS machine,
                    coalesce(d.lossreasonname, '(none)') AS reason,
                    coalesce(d.charged, 0) AS charged, coalesce(d.defectqty, 0) AS defectqty
             FROM down d JOIN stations st ON st.work_center = d.workcentername
             WHERE st.group_seq > $seq
-            """,  # UNKNOWN: fixed text of this module
+            """,  # UNKNOWN and the first-machine rule: fixed text of core, no input
             {"seq": det_seq},
         )
         # what the descendants brought into each later station: one row per track-in,
