@@ -492,8 +492,8 @@ def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
 
 
 def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: object) -> None:
+    from core.jobs import JobManager
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import JobManager
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -522,9 +522,9 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
 
 
 def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
+    from core.jobs import Job
+    from core.jobs.spool import Spool
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import Job
-    from core.trace.spool import Spool
     from tests.test_lanes import all_returned
 
     settings = hand.settings  # type: ignore[attr-defined]
@@ -540,8 +540,8 @@ def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> N
 def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> None:
     """reject_cache_mb: the newest loads are kept while their slicers hold at most the
     budget; the newest is always kept, even alone over it. Real loads and slicers."""
+    from core.jobs import JobManager
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import JobManager
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -567,7 +567,7 @@ def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> 
 
 
 def test_keep_latest_bounds_the_finished_loads_a_process_holds(hand: object) -> None:
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
 
     manager = JobManager(hand.settings)  # type: ignore[attr-defined]
     try:

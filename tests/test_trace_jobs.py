@@ -20,10 +20,9 @@ import sqlalchemy as sa
 
 from core import schema as t
 from core.db import Lanes, open_lanes
+from core.jobs import JobManager, Spool
 from core.trace import (
     DomainCache,
-    JobManager,
-    Spool,
     TraceRequest,
     fetch_domain,
     run_trace,

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from core.defects import DefectInputError, DefectRequest, pareto
     from core.defects.attribution import FACTOR_KINDS
     from core.defects.run import run_defect_analysis
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
 
     settings = load_settings()
     try:

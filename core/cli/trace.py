@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.cli import UsageError
     from core.db import LaneError, open_lanes
-    from core.trace import Job, Spool, TraceRequest, run_trace
+    from core.jobs import Job, Spool
+    from core.trace import TraceRequest, run_trace
     from core.trace.lineage import LineageError
     from core.trace.seeds import SeedError
 

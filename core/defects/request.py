@@ -8,13 +8,12 @@ station, a malformed date) must be one clear message everywhere, never a traceba
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from core import dates
 from core.config import Settings
+from core.jobs.keys import job_key
 
 DIRECTIONS = ("backward", "forward")
 SEED_KINDS = ("lot", "work_order", "wafer_lot")
@@ -116,6 +115,5 @@ class DefectRequest:
         return f"{self.start}…{self.end}" if self.start else "any date"
 
     def key(self) -> str:
-        """A digest of the request: identical analyses share one job."""
-        payload = json.dumps(asdict(self), default=str, sort_keys=True)
-        return "defects:" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+        """The job key (core.jobs.keys): identical analyses share one job."""
+        return job_key("defects", asdict(self))

@@ -1,9 +1,9 @@
 """The defect trace as a job: detection → lineage → events → analysis, on the slow lane.
 
-Why a job (core.trace.jobs): the 5-month TMTT case is the incident itself (70K seeds,
+Why a job (core.jobs): the 5-month TMTT case is the incident itself (70K seeds,
 114K containers); it must run in the background with progress per stage and a Cancel
 that returns every permit and connection, while the live widgets keep their speed.
-Everything large goes to the job's Parquet spool (core.trace.spool) and is aggregated by
+Everything large goes to the job's Parquet spool (core.jobs.spool) and is aggregated by
 DuckDB from there; nothing here is cached (the sets are far over cache_max_ids).
 """
 
@@ -32,13 +32,13 @@ from core.defects.detection import Detection, detect
 from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
+from core.jobs import Job
 from core.live import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import completeness as comp
 from core.trace import fetch_domain, trace_lineage
 from core.trace.domains import spool_query
-from core.trace.jobs import Job
 
 
 @query("defects.resources")

@@ -19,14 +19,13 @@ import streamlit as st
 
 from core import glossary
 from core.db import LaneError
+from core.jobs import Job, Spool
 from core.trace import (
     DEFAULT_DOMAINS,
     DOMAINS,
     KINDS,
-    Job,
     LineageError,
     SeedError,
-    Spool,
     TraceRequest,
     run_trace,
 )

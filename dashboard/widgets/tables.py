@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import Settings
-from core.trace import Spool, SpoolError
+from core.jobs import Spool, SpoolError
 
 
 def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
