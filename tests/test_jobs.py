@@ -66,3 +66,38 @@ def test_thread_backend_serves_the_interface_by_key(tmp_path: Path) -> None:
     assert backend.cancel("k:3") is True and other.state == "cancelled"
     assert backend.result("k:3") is None and backend.cancel("k:404") is True
     backend.close()
+
+
+def test_cli_wait_maps_each_outcome_to_one_exit(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from core.cli import UsageError
+    from core.cli.jobs import job_manager, wait_for
+    from core.db import DatabaseUnavailable
+    from core.defects import DefectInputError
+
+    s = make_settings(f"duckdb:///{tmp_path}/x.duckdb", spool_dir=str(tmp_path / "spool"))
+
+    def fails(exc: Exception):
+        def fn(job):
+            job.stage("work", total=2)
+            raise exc
+        return fn
+
+    with job_manager(s) as manager:
+        done = manager.submit("k:ok", lambda j: 1, label="ok")
+        assert wait_for(done, what="x") is None
+        bad = manager.submit("k:bad", fails(DefectInputError("end before start")), label="b")
+        with pytest.raises(UsageError, match="end before start"):
+            wait_for(bad, what="x", input_errors=(DefectInputError,))
+        lane = manager.submit("k:lane", fails(DatabaseUnavailable("down")), label="l")
+        with pytest.raises(DatabaseUnavailable):
+            wait_for(lane, what="x")
+        boom = manager.submit("k:boom", fails(RuntimeError("boom")), label="r")
+        assert wait_for(boom, what="thing", show_progress=False) == 3
+        gone = manager.submit("k:cancel", lambda j: j.cancel_token.wait(30), label="c")
+        gone.cancel()
+        assert wait_for(gone, what="thing", show_progress=False) == 4
+    err = capsys.readouterr().err
+    assert "mesdash: thing failed: RuntimeError: boom" in err
+    assert "mesdash: thing cancelled" in err
+    assert manager.jobs() == [] and not done.spool.path.exists(), "closed after the command"
