@@ -30,6 +30,11 @@ def parse_date(text: str | dt.date, what: str) -> dt.date:
     return day
 
 
+def _clean(values: Sequence[str]) -> tuple[str, ...]:
+    """Stripped, deduplicated, sorted; blanks dropped (equal requests, equal keys)."""
+    return tuple(sorted({v.strip() for v in values if v and v.strip()}))
+
+
 @dataclass(frozen=True)
 class DefectRequest:
     station: str
@@ -73,31 +78,21 @@ class DefectRequest:
             raise DefectInputError(
                 f"Seed list kind must be one of {', '.join(SEED_KINDS)}, not {seed_kind!r}."
             )
-        if values and not start and not end:
-            s_opt: dt.date | None = None
-            e_opt: dt.date | None = None
-        else:
+        s: dt.date | None = None
+        e: dt.date | None = None
+        if start or end or not values:  # list mode may go without a range
             if not start or not end:
                 raise DefectInputError(
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
                 )
-            s_opt, e_opt = parse_date(start, "start"), parse_date(end, "end")
-        if s_opt is None or e_opt is None:
-            if direction not in DIRECTIONS:
-                raise DefectInputError(
-                    f"Direction must be backward or forward, not {direction!r}.")
-            clean0 = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731
-            return cls(station, None, None, clean0(reasons), clean0(types), clean0(packages),
-                       direction, clean0(lots), seed_kind, values)
-        s, e = s_opt, e_opt
-        dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
-                          DefectInputError)
+            s, e = parse_date(start, "start"), parse_date(end, "end")
+            dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
+                              DefectInputError)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
-        clean = lambda xs: tuple(sorted({x.strip() for x in xs if x and x.strip()}))  # noqa: E731
-        return cls(station, s, e, clean(reasons), clean(types), clean(packages), direction,
-                   clean(lots), seed_kind if values else "", values)
+        return cls(station, s, e, _clean(reasons), _clean(types), _clean(packages), direction,
+                   _clean(lots), seed_kind if values else "", values)
 
     @property
     def start_ts(self) -> dt.datetime | None:
