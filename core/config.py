@@ -9,17 +9,22 @@ default and a reason, read from (highest wins):
    any setting by name under ``[mesdash]``;
 3. the defaults below.
 
+Each setting declares its contract with it (``_s(2, "doc", min=1, max=64)``, ``gt=``,
+``choices=``, ``check=``; see ``Contract``): one loop validates every setting against its
+declaration, and the few rules between two settings are the ``AT_MOST`` list.
 ``load_settings`` collects *every* problem before raising one ``SettingsError`` whose
-message names each bad setting, where it came from and why it is wrong. The README's
-configuration table is generated from ``SETTINGS_DOC`` (see ``mesdash config``).
+message names each bad setting, where it came from and why it is wrong ("slow_permits
+must be 1 or more (got 0)."). The README's configuration table, with the allowed values,
+is generated from the declarations (see ``mesdash config``), and so is the System page's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from core.redact import mask_text, mask_url
 ENV_PREFIX = "MES_"
 DEFAULT_SECRETS = Path(".streamlit") / "secrets.toml"
 ORACLE_IN_LIST_LIMIT = 1000
+DEMO_SCALES = ("tiny", "small", "incident")  # core.demo.scales.SCALES (a test checks)
 
 DEFAULT_NON_QUALITY_HOLD_REASONS = (
     "IQC檢驗(久存品驗證)(QC)",
@@ -57,10 +63,147 @@ class SettingsError(ValueError):
         )
 
 
-def _s(default: Any, doc: str, **extra: Any) -> Any:
-    """A setting: default, the reason it exists, and flags (``secret=True``: a URL that may
-    carry credentials, shown only through ``core.redact.mask_url``)."""
-    return field(default=default, metadata={"doc": doc, **extra})
+def _fmt(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a setting accepts beyond its type, declared with it (``_s``): bounds
+    (``min``/``max`` inclusive, ``gt`` exclusive), ``choices``, or a ``check`` for a shape
+    no bound can say (a URL, HH:MM) with ``allowed`` describing it; ``why`` is added to the
+    message of a broken bound; ``unbounded`` is the reason a number needs no lower bound.
+    The one validation loop, the README table and the System page read it."""
+
+    min: float | None = None
+    max: float | None = None
+    gt: float | None = None
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None
+    allowed: str = ""
+    why: str = ""
+    unbounded: str = ""
+
+    def describe(self) -> str:
+        """The allowed values in a few characters: "1 – 64", "> 0", "≥ 0", "tiny, small"."""
+        low = (f"> {_fmt(self.gt)}" if self.gt is not None
+               else f"≥ {_fmt(self.min)}" if self.min is not None else "")
+        if self.max is not None:
+            text = (f"{_fmt(self.min)} – {_fmt(self.max)}" if self.min is not None
+                    else f"{low}, ≤ {_fmt(self.max)}" if low else f"≤ {_fmt(self.max)}")
+        else:
+            text = low
+        if self.choices:
+            text = ", ".join(self.choices)
+        return "; ".join(x for x in (text, self.allowed) if x)
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """Why ``value`` breaks this contract (a sentence naming the setting), or None."""
+        got = f"(got {shown_value(name, value)!r})"
+        if self.choices is not None and value not in self.choices:
+            return f"{name} must be one of {', '.join(self.choices)} {got}."
+        if self.check is not None:
+            reason = self.check(value)
+            if reason:
+                return f"{name} {reason} {got}."
+        low_ok = ((self.gt is None or value > self.gt)
+                  and (self.min is None or value >= self.min))
+        high_ok = self.max is None or value <= self.max
+        if low_ok and high_ok:
+            return None
+        if self.min is not None and self.max is not None:
+            rule = f"between {_fmt(self.min)} and {_fmt(self.max)}"
+        elif self.gt is not None:
+            rule = f"greater than {_fmt(self.gt)}" + (
+                f" and at most {_fmt(self.max)}" if self.max is not None else "")
+        elif self.min is not None:
+            rule = f"{_fmt(self.min)} or more"
+        else:
+            rule = f"{_fmt(self.max)} or less"  # type: ignore[arg-type]
+        return f"{name} must be {rule} {got}" + (f": {self.why}." if self.why else ".")
+
+
+def _s(
+    default: Any,
+    doc: str,
+    *,
+    secret: bool = False,
+    min: float | None = None,
+    max: float | None = None,
+    gt: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    check: Callable[[Any], str | None] | None = None,
+    allowed: str = "",
+    why: str = "",
+    unbounded: str = "",
+) -> Any:
+    """A setting: default, the reason it exists, its contract (see ``Contract``) and
+    ``secret=True`` for a URL that may carry credentials, shown only through
+    ``core.redact.mask_url`` (``shown_value``)."""
+    contract = Contract(min, max, gt, choices, check, allowed, why, unbounded)
+    return field(default=default, metadata={"doc": doc, "secret": secret,
+                                            "contract": contract})
+
+
+# --- checks of shapes no bound can say (each returns the reason a value is wrong) -----------
+def _check_db_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        from sqlalchemy.engine import make_url
+
+        backend = make_url(url).get_backend_name()
+    except Exception as exc:  # sqlalchemy raises ArgumentError for junk
+        return f"is not a SQLAlchemy URL ({exc})"
+    if backend not in ("oracle", "postgresql", "duckdb"):
+        return f"uses {backend!r}; supported: oracle+oracledb, postgresql+psycopg, duckdb"
+    return None
+
+
+def _check_redis_url(url: str | None) -> str | None:
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        return "must start with redis://, rediss:// or unix://"
+    return None
+
+
+def _check_identifier(text: str) -> str | None:
+    if not text.replace("_", "").isalnum():
+        return "must be a plain identifier (letters, digits, _)"
+    return None
+
+
+def _check_memory(text: str) -> str | None:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", text):
+        return "must look like 512MB or 2GB"
+    return None
+
+
+def _check_hhmm(text: str) -> str | None:
+    try:
+        hh, mm = text.split(":")
+        if 0 <= int(hh) < 24 and 0 <= int(mm) < 60:
+            return None
+    except ValueError:
+        pass
+    return "must be HH:MM, e.g. 07:30"
+
+
+def _check_edges(edges: tuple[float, ...]) -> str | None:
+    if not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
+        return "must be increasing positive numbers, e.g. 1;3;7"
+    return None
+
+
+def _check_fault(spec: str) -> str | None:
+    if not spec:
+        return None
+    from core.db.faults import FaultPlan
+
+    try:
+        FaultPlan.parse(spec)
+    except ValueError as exc:
+        return f"is not a fault plan: {exc}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,28 +214,41 @@ class Settings:
         "SQLAlchemy URL of the MES warehouse (oracle+oracledb://, postgresql+psycopg://, "
         "duckdb:///file). Empty: the embedded demo DuckDB file (built on first run).",
         secret=True,
+        check=_check_db_url, allowed="oracle, postgresql or duckdb URL",
     )
-    schema: str = _s("dwh", "Schema holding the MES tables (DWH in production).")
+    schema: str = _s("dwh", "Schema holding the MES tables (DWH in production).",
+                     check=_check_identifier, allowed="letters, digits, _")
     demo_db_path: str = _s(
         "data/demo.duckdb", "Embedded demo database file, used when db_url is empty."
     )
     demo_scale: str = _s(
-        "small", "Scale of the demo built on first run: tiny, small or incident."
+        "small", "Scale of the demo built on first run: tiny, small or incident.",
+        choices=DEMO_SCALES,
     )
     redis_url: str | None = _s(
         None,
         "Redis URL (redis://host:6379/0) for the cross-process slow-lane throttle and the "
         "shared result cache. Empty: process-local throttle, no shared cache.",
         secret=True,
+        check=_check_redis_url, allowed="redis://, rediss:// or unix://",
+    )
+    redis_timeout_s: float = _s(
+        2.0,
+        "Seconds a Redis connect or command (slow-lane throttle, result cache) may take "
+        "before Redis counts as down: the throttle falls back to a local one, the cache is "
+        "skipped; never a page waiting on a dead Redis.",
+        gt=0.0,
     )
     # --- realtime lane: live widgets -----------------------------------------------------
-    realtime_pool_size: int = _s(5, "Connections kept open for the live widgets.")
-    realtime_max_overflow: int = _s(5, "Extra live connections allowed under bursts.")
+    realtime_pool_size: int = _s(5, "Connections kept open for the live widgets.", min=1)
+    realtime_max_overflow: int = _s(5, "Extra live connections allowed under bursts.", min=0)
     realtime_pool_timeout_s: float = _s(
-        5.0, "Seconds a live query waits for a pooled connection before failing."
+        5.0, "Seconds a live query waits for a pooled connection before failing.",
+        gt=0.0,
     )
     realtime_pool_recycle_s: int = _s(
-        1800, "Seconds after which a live connection is replaced (firewalls drop idle ones)."
+        1800, "Seconds after which a live connection is replaced (firewalls drop idle ones).",
+        min=1,
     )
     realtime_pool_pre_ping: bool = _s(
         True,
@@ -100,38 +256,47 @@ class Settings:
         "(server databases; an embedded DuckDB file has no connection to drop).",
     )
     realtime_deadline_s: float = _s(
-        5.0, "Driver-enforced deadline of one live query; protects the pages from a hang."
+        5.0, "Driver-enforced deadline of one live query; protects the pages from a hang.",
+        gt=0.0,
     )
     # --- slow lane: trace and history queries ------------------------------------------
     slow_connections: int = _s(
-        4, "Connections of the slow lane's own pool; never shared with the live widgets."
+        4, "Connections of the slow lane's own pool; never shared with the live widgets.",
+        min=1,
     )
     slow_permits: int = _s(
         2,
         "Slow-lane queries allowed at once (across processes when redis_url is set): the "
         "throttle that keeps a 114K-container trace from starving the database.",
+        min=1,
     )
     slow_wait_s: float = _s(
-        30.0, "Seconds a slow query waits for a permit before 'busy, try again' is shown."
+        30.0, "Seconds a slow query waits for a permit before 'busy, try again' is shown.",
+        gt=0.0,
     )
     slow_deadline_s: float = _s(
-        60.0, "Driver-enforced deadline of one slow-lane query (one IN-list batch)."
+        60.0, "Driver-enforced deadline of one slow-lane query (one IN-list batch).",
+        gt=0.0,
     )
     slow_lease_s: float = _s(
         30.0,
         "Lease of a Redis throttle permit; renewed while held, lost this long after its "
         "holder dies.",
+        min=1.5, why="a holder must be able to renew it in time",
     )
-    slow_workers: int = _s(2, "Parallel IN-list batches of one trace.")
+    slow_workers: int = _s(2, "Parallel IN-list batches of one trace.", min=1)
     slow_parallel_workers: int = _s(
         0,
         "PostgreSQL: parallel workers one slow-lane query may use "
         "(max_parallel_workers_per_gather for the slow lane's sessions). 0 keeps a heavy "
         "scan on one core, leaving the others to the live widgets (in the incident replay the "
         "detection stage's scans otherwise made live queries wait up to 60 ms).",
+        min=0, max=64,
     )
     in_list_max: int = _s(
-        ORACLE_IN_LIST_LIMIT, "Ids in one IN list (Oracle allows at most 1000)."
+        ORACLE_IN_LIST_LIMIT, "Ids in one IN list (Oracle allows at most 1000).",
+        min=1, max=ORACLE_IN_LIST_LIMIT,
+        why=f"Oracle's limit of {ORACLE_IN_LIST_LIMIT} expressions in one IN list",
     )
     yield_to_live: bool = _s(
         True,
@@ -139,18 +304,21 @@ class Settings:
         "their speed on a busy machine.",
     )
     yield_max_wait_s: float = _s(
-        2.0, "Longest a slow batch waits for live queries to finish before it runs anyway."
+        2.0, "Longest a slow batch waits for live queries to finish before it runs anyway.",
+        min=0.0,
     )
     live_recent_s: float = _s(
         1.0,
         "For this long after a live query, the slow lane runs one batch at a time instead "
         "of slow_workers, leaving a core to the live widgets.",
+        min=0.0,
     )
     gil_switch_ms: float = _s(
         0.5,
         "Python's thread switch interval while lanes are open (default Python: 5 ms). "
         "Background jobs doing Python work otherwise make live queries wait up to 5 ms at "
         "every hand-off (measured: live p99 during a 114K trace 458 -> 214 ms).",
+        min=0.05, max=50.0,
     )
     gc_freeze: bool = _s(
         True,
@@ -163,11 +331,13 @@ class Settings:
         "512MB",
         "Memory the DuckDB warehouse may use for its buffers (embedded demo); DuckDB's own "
         "default is 80 % of RAM.",
+        check=_check_memory, allowed="e.g. 512MB, 2GB",
     )
     live_batch_size: int = _s(
         250,
         "IN-list size of slow batches while live widgets are active: shorter batches give "
         "way sooner (measured: p99 of live queries 2.3x idle with 1000, 1.3x with 250).",
+        min=1,
     )
     oracle_arrow_fetch: bool = _s(
         True,
@@ -180,84 +350,113 @@ class Settings:
         "Threads of the in-process DuckDB that runs a defect trace's analysis or builds a "
         "reject-history slicer while no live widget has queried for live_recent_s (else "
         "one). Incident: analysis 3.1 -> 2.2 s, 365-day slicer 0.63 -> 0.48 s with two.",
+        min=1,
     )
     duckdb_threads: int = _s(
         1,
         "Threads the DuckDB warehouse may use per query (embedded demo); 1 leaves the other "
         "core to the live widgets while a trace runs.",
+        min=1,
     )
     # --- caching ---------------------------------------------------------------------------
     cache_max_ids: int = _s(
         10_000,
         "Container sets larger than this are never cached (not st.cache_data, not Redis, "
         "not memory): the incident's cache-server timeout.",
+        min=0, why="0 caches nothing",
     )
-    cache_ttl_s: int = _s(3600, "Seconds a cached trace or history result is kept.")
+    cache_ttl_s: int = _s(3600, "Seconds a cached trace or history result is kept.", min=1)
+    trace_cache_entries: int = _s(
+        64,
+        "Trace results (one event domain of a container set of at most cache_max_ids) a "
+        "process keeps in memory besides Redis: entries beyond it are dropped oldest first.",
+        min=1,
+    )
+    trace_cache_mb: int = _s(
+        256,
+        "Memory those trace results may hold in all (older ones are dropped beyond it); a "
+        "result over a quarter of it is never kept in memory.",
+        min=1,
+    )
     spool_dir: str = _s(
         "", "Folder for per-trace Parquet spools. Empty: a folder in the system temp dir."
     )
     job_ttl_s: int = _s(
         3600, "Seconds a finished job (trace, defect trace, reject-history load) and its "
-        "spool are kept.")
+        "spool are kept.", min=1)
     job_inline_wait_s: float = _s(
         1.0,
         "Seconds a page waits for a job it just found running before it shows the "
         "progress block with Cancel: a short load appears without a progress flash.",
+        min=0.0, max=30.0,
     )
     # --- trace -----------------------------------------------------------------------------
-    trace_max_depth: int = _s(60, "Genealogy levels followed before the trace says 'cut'.")
+    trace_max_depth: int = _s(60, "Genealogy levels followed before the trace says 'cut'.", min=1)
     trace_max_nodes: int = _s(
-        250_000, "Containers in one lineage before the trace says 'cut'."
+        250_000, "Containers in one lineage before the trace says 'cut'.",
+        min=1,
     )
     seed_max_values: int = _s(
-        10_000, "Input values in one seed list (lots, wafer lots, work orders, serials)."
+        10_000, "Input values in one seed list (lots, wafer lots, work orders, serials).",
+        min=1,
     )
     seed_max_matches: int = _s(
-        100_000, "Containers one seed list may match before it is refused as too broad."
+        100_000, "Containers one seed list may match before it is refused as too broad.",
+        min=1,
     )
     seed_max_patterns: int = _s(
         50,
         "Wildcard values (*, %, _) in one seed list; each is its own query, exact values "
         "are batched.",
+        min=1,
     )
     graph_max_nodes: int = _s(
         1500,
         "Lineage nodes the Trace page draws at once; a bigger lineage shows its shallowest "
         "nodes, or three steps around the focused container (the full graph downloads).",
+        min=1,
     )
-    focus_max_hits: int = _s(20, "Matches the Trace page's focus search lists and marks.")
+    focus_max_hits: int = _s(20, "Matches the Trace page's focus search lists and marks.", min=1)
     timeline_max_lots: int = _s(
         2000,
         "Lots the Trace page's timeline picker lists (a focused container is always "
         "offered first).",
+        min=1,
     )
     timeline_max_events: int = _s(
-        500, "History, hold and material rows one lot's timeline draws (per kind)."
+        500, "History, hold and material rows one lot's timeline draws (per kind).",
+        min=1,
     )
     trace_domain_max_rows: int = _s(
         50_000_000,
         "Rows one event domain of a trace may spool before it is cut and marked "
         "'truncated' (bounds the disk a trace can fill).",
+        min=1,
     )
-    defect_max_days: int = _s(180, "Longest date range of a defect trace.")
+    defect_max_days: int = _s(180, "Longest date range of a defect trace.", min=1)
     # --- containment -----------------------------------------------------------------------
     contain_max_lots: int = _s(
         100_000,
         "Containers one containment may hold (exposed lots plus their descendants) before "
         "it is cut and says 'truncated': the incident's lineage (~114K) at most.",
+        min=1,
     )
     contain_max_days: int = _s(
         92,
         "Longest machine window of a containment (each day is scanned in the lots' "
         "history).",
+        min=1,
     )
     # --- reject history ------------------------------------------------------------------
-    reject_default_days: int = _s(30, "Default reject-history range (days ending yesterday).")
-    reject_max_days: int = _s(365, "Longest reject-history range.")
+    reject_default_days: int = _s(
+        30, "Default reject-history range (days ending yesterday).", min=1
+    )
+    reject_max_days: int = _s(365, "Longest reject-history range.", min=1)
     pareto_max_bars: int = _s(
         30,
         "Bars a reject pareto chart draws before summing the rest into one 'others (N)' "
         "bar (a year has hundreds of machines); the pareto table lists every item.",
+        min=1,
     )
     reject_open_runs_default: bool = _s(
         True,
@@ -268,6 +467,7 @@ class Settings:
         8,
         "Reject-history loads a process keeps ready to slice (each held by its local "
         "slicer: about 135 MB for a 365-day load of ~400K records).",
+        min=1,
     )
     reject_cache_mb: int = _s(
         512,
@@ -275,38 +475,52 @@ class Settings:
         "the newest load is always kept): older loads beyond it are dropped, as beyond "
         "reject_cache_entries. A 30-day incident-scale load holds ~31 MB, a 365-day one "
         "~134 MB.",
+        min=1,
     )
     # --- holds and snapshots ---------------------------------------------------------------
     snapshot_refresh_s: int = _s(
-        60, "Seconds between cheap sys_date checks of the live snapshot."
+        60, "Seconds between cheap sys_date checks of the live snapshot.",
+        min=1,
     )
     snapshot_stale_s: int = _s(
-        900, "Age of the live snapshot (seconds) after which pages warn it is stale."
+        900, "Age of the live snapshot (seconds) after which pages warn it is stale.",
+        min=1,
     )
     shift_day_start: str = _s(
-        "07:30", "Shift-day boundary: events at or after this time belong to the next day."
+        "07:30", "Shift-day boundary: events at or after this time belong to the next day.",
+        check=_check_hhmm, allowed="HH:MM",
     )
     non_quality_hold_reasons: tuple[str, ...] = _s(
         DEFAULT_NON_QUALITY_HOLD_REASONS,
         "Hold reasons that are not quality holds (everything else, null included, is).",
     )
-    hold_history_max_days: int = _s(365, "Longest hold-history range.")
+    hold_history_max_days: int = _s(365, "Longest hold-history range.", min=1)
     page_cache_entries: int = _s(
         16,
         "Small per-page results a process keeps (hold-history loads by range, defect "
         "lot-detail pages): entries beyond it are dropped oldest first.",
+        min=1,
     )
     hold_age_edges_days: tuple[float, ...] = _s(
         (1.0, 3.0, 7.0),
         "Edges of the days-at-station buckets of held lots (<1, 1–3, 3–7, ≥7 days).",
+        check=_check_edges, allowed="increasing, > 0",
     )
     hold_duration_edges_h: tuple[float, ...] = _s(
         (4.0, 24.0, 72.0),
         "Edges of the hold-duration buckets in hours (<4 h, 4–24 h, 1–3 d, >3 d).",
+        check=_check_edges, allowed="increasing, > 0",
     )
     defect_default_station: str = _s("TMTT", "Default detection station group of a defect trace.")
     defect_reason_lookback_days: int = _s(
-        180, "Loss reasons offered in the defect trace: those seen in this many days."
+        180, "Loss reasons offered in the defect trace: those seen in this many days.",
+        min=1,
+    )
+    suspect_min_lots: int = _s(
+        10,
+        "Seed lots a factor (machine, material lot, wafer lot) must have touched to be tested "
+        "as a suspect: a factor of three lots can show any rate by chance.",
+        min=1,
     )
     workcenter_map_file: str = _s(
         "",
@@ -314,8 +528,14 @@ class Settings:
         "the station-group mapping read from dw_mes_spec_workcenter_v.",
     )
     # --- pages -------------------------------------------------------------------------------
-    page_size: int = _s(50, "Rows a table page shows by default.")
-    page_size_max: int = _s(200, "Most rows a table page may show.")
+    page_size: int = _s(50, "Rows a table page shows by default.", min=1)
+    page_size_max: int = _s(200, "Most rows a table page may show.", min=1)
+    system_refresh_s: int = _s(
+        5,
+        "Seconds between refreshes of the System page's lane statistics and jobs (each "
+        "reads the process's own counters, no warehouse query beyond the pool's state).",
+        min=1,
+    )
     # --- test hooks: never set in production ---------------------------------------------
     test_fault: str = _s(
         "",
@@ -323,6 +543,7 @@ class Settings:
         "(core/db/faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
         "M-th statement, after a lane (slow: by default, realtime:, all:). The tests of the "
         "busy/timeout messages of the pages and of the CLI's exit code 4 set it.",
+        check=_check_fault, allowed="busy, timeout or fail[@N,M]",
     )
 
     # ----------------------------------------------------------------------------------------
@@ -354,6 +575,15 @@ class Settings:
 SETTINGS_DOC: dict[str, tuple[str, Any]] = {
     f.name: (f.metadata["doc"], f.default) for f in fields(Settings)
 }
+# The rules between two settings: (setting, the setting it may not exceed, why).
+AT_MOST: tuple[tuple[str, str, str], ...] = (
+    ("slow_permits", "slow_connections", "every permitted query needs a connection of its own"),
+    ("slow_workers", "slow_permits", "the extra workers could only wait"),
+    ("page_size", "page_size_max", "a page's default size must be one it may show"),
+    ("reject_default_days", "reject_max_days", "the default range must be one the page takes"),
+)
+# Each setting's contract (bounds, choices, checks), as declared.
+CONTRACTS: dict[str, Contract] = {f.name: f.metadata["contract"] for f in fields(Settings)}
 # Settings declared ``secret=True``: their values are shown only masked (shown_value).
 SECRET_SETTINGS: frozenset[str] = frozenset(
     f.name for f in fields(Settings) if f.metadata.get("secret")
@@ -406,105 +636,22 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> tuple[Any, str | 
         return default, f"{name} (from {source}) = {shown!r} is not {kind}: {exc}"
 
 
+def _cross_field(s: Settings) -> list[str]:
+    """The few rules between two settings (each setting's own contract is declared)."""
+    return [
+        f"{small} = {getattr(s, small)} exceeds {big} = {getattr(s, big)}: {why}."
+        for small, big, why in AT_MOST
+        if getattr(s, small) > getattr(s, big)
+    ]
+
+
 def _validate(s: Settings) -> list[str]:
-    p: list[str] = []
-
-    def positive(name: str) -> None:
-        if getattr(s, name) <= 0:
-            p.append(f"{name} = {getattr(s, name)} must be greater than 0.")
-
-    for name in (
-        "realtime_pool_size", "realtime_pool_timeout_s", "realtime_deadline_s",
-        "slow_connections", "slow_permits", "slow_wait_s", "slow_deadline_s", "slow_lease_s",
-        "slow_workers", "in_list_max", "cache_ttl_s", "job_ttl_s", "trace_max_depth",
-        "trace_max_nodes", "seed_max_values", "seed_max_matches", "defect_max_days",
-        "reject_default_days", "reject_max_days", "reject_cache_entries", "reject_cache_mb",
-        "snapshot_refresh_s",
-        "pareto_max_bars",
-        "snapshot_stale_s",
-        "hold_history_max_days", "defect_reason_lookback_days", "page_size", "page_size_max",
-        "page_cache_entries",
-        "realtime_pool_recycle_s", "duckdb_threads", "live_batch_size", "analysis_threads",
-        "seed_max_patterns", "trace_domain_max_rows", "graph_max_nodes", "focus_max_hits",
-        "timeline_max_lots", "timeline_max_events", "contain_max_lots", "contain_max_days",
-    ):
-        positive(name)
-    if s.realtime_max_overflow < 0:
-        p.append(f"realtime_max_overflow = {s.realtime_max_overflow} must be 0 or more.")
-    if not 0 <= s.slow_parallel_workers <= 64:
-        p.append(f"slow_parallel_workers = {s.slow_parallel_workers} must be between 0 and 64.")
-    if s.cache_max_ids < 0:
-        p.append(f"cache_max_ids = {s.cache_max_ids} must be 0 or more (0 caches nothing).")
-    import re
-
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", s.duckdb_memory_limit):
-        p.append(f"duckdb_memory_limit = {s.duckdb_memory_limit!r} must look like 512MB or 2GB.")
-    if not 0.05 <= s.gil_switch_ms <= 50:
-        p.append(f"gil_switch_ms = {s.gil_switch_ms} must be between 0.05 and 50.")
-    if s.live_recent_s < 0:
-        p.append(f"live_recent_s = {s.live_recent_s} must be 0 or more.")
-    if not 0 <= s.job_inline_wait_s <= 30:
-        p.append(f"job_inline_wait_s = {s.job_inline_wait_s} must be between 0 and 30.")
-    if s.yield_max_wait_s < 0:
-        p.append(f"yield_max_wait_s = {s.yield_max_wait_s} must be 0 or more.")
-    if s.slow_connections < s.slow_permits:
-        p.append(
-            f"slow_connections = {s.slow_connections} must cover slow_permits = "
-            f"{s.slow_permits}: every permitted query needs a connection of its own."
-        )
-    if s.slow_workers > s.slow_permits:
-        p.append(
-            f"slow_workers = {s.slow_workers} exceeds slow_permits = {s.slow_permits}: "
-            "the extra workers could only wait."
-        )
-    if s.in_list_max > ORACLE_IN_LIST_LIMIT:
-        p.append(
-            f"in_list_max = {s.in_list_max} exceeds Oracle's limit of "
-            f"{ORACLE_IN_LIST_LIMIT} expressions in one IN list."
-        )
-    if s.slow_lease_s < 3 * 0.5:
-        p.append("slow_lease_s must be at least 1.5 s so a holder can renew it in time.")
-    if s.page_size > s.page_size_max:
-        p.append(f"page_size = {s.page_size} exceeds page_size_max = {s.page_size_max}.")
-    if s.reject_default_days > s.reject_max_days:
-        p.append("reject_default_days must not exceed reject_max_days.")
-    for name in ("hold_age_edges_days", "hold_duration_edges_h"):
-        edges = getattr(s, name)
-        if not edges or list(edges) != sorted(set(edges)) or edges[0] <= 0:
-            p.append(f"{name} = {edges} must be increasing positive numbers, e.g. 1;3;7.")
-    if s.demo_scale not in ("tiny", "small", "incident"):
-        p.append(f"demo_scale = {s.demo_scale!r} must be tiny, small or incident.")
-    if not s.schema.replace("_", "").isalnum():
-        p.append(f"schema = {s.schema!r} must be a plain identifier (letters, digits, _).")
-    try:
-        hh, mm = s.shift_day_start.split(":")
-        if not (0 <= int(hh) < 24 and 0 <= int(mm) < 60):
-            raise ValueError
-    except ValueError:
-        p.append(f"shift_day_start = {s.shift_day_start!r} must be HH:MM, e.g. 07:30.")
-    if s.db_url:
-        try:
-            from sqlalchemy.engine import make_url
-
-            url = make_url(s.db_url)
-            if url.get_backend_name() not in ("oracle", "postgresql", "duckdb"):
-                p.append(
-                    f"db_url uses {url.get_backend_name()!r}; supported: oracle+oracledb, "
-                    "postgresql+psycopg, duckdb."
-                )
-        except Exception as exc:  # sqlalchemy raises ArgumentError for junk
-            p.append(f"db_url is not a SQLAlchemy URL ({exc}).")
-    if s.test_fault:
-        from core.db.faults import FaultPlan
-
-        try:
-            FaultPlan.parse(s.test_fault)
-        except ValueError as exc:
-            p.append(f"test_fault = {exc}.")
-    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        p.append(f"redis_url = {shown_value('redis_url', s.redis_url)!r} must start with "
-                 "redis://, rediss:// or unix://.")
-    return p
+    """Every setting against its declared contract, then the cross-field rules."""
+    p = [
+        problem for name, contract in CONTRACTS.items()
+        if (problem := contract.problem(name, getattr(s, name)))
+    ]
+    return p + _cross_field(s)
 
 
 def _read_secrets(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -559,9 +706,18 @@ def load_settings(
     return settings
 
 
+def allowed(name: str) -> str:
+    """A setting's allowed values as declared ("1 – 64", "> 0", "tiny, small, incident"),
+    and the settings it may not exceed; empty when any value of its type is accepted."""
+    parts = [CONTRACTS[name].describe(), *(f"≤ {big}" for small, big, _ in AT_MOST
+                                           if small == name)]
+    return ", ".join(x for x in parts if x)
+
+
 def settings_markdown() -> str:
     """The configuration reference table for the README (generated, so it cannot drift)."""
-    rows = ["| setting | environment | default | what it protects |", "|---|---|---|---|"]
+    rows = ["| setting | environment | default | allowed | what it protects |",
+            "|---|---|---|---|---|"]
     for name, (doc, default) in SETTINGS_DOC.items():
         if isinstance(default, tuple) and default and isinstance(default[0], str):
             shown = f"{len(default)} reasons (see core/config.py)"
@@ -569,5 +725,6 @@ def settings_markdown() -> str:
             shown = ";".join(f"{x:g}" for x in default)
         else:
             shown = "(empty)" if default in (None, "") else str(default)
-        rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {shown} | {doc} |")
+        rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {shown} | "
+                    f"{allowed(name)} | {doc} |")
     return "\n".join(rows)

@@ -19,15 +19,11 @@ from typing import Any
 import streamlit as st
 
 from core import live
-from core.config import SECRET_SETTINGS, Settings, load_settings
+from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
 from core.redact import mask_text, mask_url
 
 log = logging.getLogger("mesdash.dashboard")
-
-# The System page's statistics refresh. Not a setting of core.config (yet): it only paces
-# a diagnostics view, never a query against the warehouse beyond Lanes.stats().
-SYSTEM_REFRESH_S = 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,10 +115,8 @@ def wip_summary_at(
 
 
 def displayed_setting(settings: Settings, name: str) -> str:
-    """A setting's value as text, with credentials masked."""
-    value = getattr(settings, name)
-    if name in SECRET_SETTINGS:
-        return mask_url(value)  # "(not set)" for an empty URL
+    """A setting's value as text, with credentials masked (``shown_value``)."""
+    value = shown_value(name, getattr(settings, name))
     if isinstance(value, tuple):
         return "; ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if value in (None, ""):

@@ -226,6 +226,28 @@ def test_system_page_masks_secrets(app_env: pytest.MonkeyPatch, tiny_db: Path) -
     assert "hunter2" not in shown["redis_url"] and "***" in shown["redis_url"]
 
 
+def test_system_page_shows_each_settings_bounds(
+    app_env: pytest.MonkeyPatch, on_tiny: Path
+) -> None:
+    """The settings table's "allowed" column comes from the declarations (core.config), and
+    the refresh of the lane statistics is the system_refresh_s setting."""
+    from core.config import SETTINGS_DOC, allowed
+
+    app_env.setenv("MES_SYSTEM_REFRESH_S", "7")
+    at = _app().run()
+    at.switch_page("views/system.py").run()
+    _assert_clean(at)
+    table = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    shown = dict(zip(table["setting"], table["allowed"], strict=True))
+    assert shown == {name: allowed(name) for name in SETTINGS_DOC}
+    assert shown["slow_parallel_workers"] == "0 – 64"
+    assert shown["realtime_deadline_s"] == "> 0"
+    assert shown["slow_permits"] == "≥ 1, ≤ slow_connections"
+    values = dict(zip(table["setting"], table["value"], strict=True))
+    assert values["system_refresh_s"] == "7"
+    assert any(c.value == "Refreshed every 7 s." for c in at.caption)
+
+
 def test_unreachable_database_is_a_clear_error(app_env: pytest.MonkeyPatch) -> None:
     app_env.setenv("MES_DB_URL", UNREACHABLE_URL)
     at = _app().run()
@@ -260,7 +282,7 @@ def test_invalid_setting_is_a_clear_error(app_env: pytest.MonkeyPatch, tiny_db: 
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
     assert "settings are invalid" in errors[0]
-    assert "slow_permits = 0" in errors[0]
+    assert "slow_permits must be 1 or more (got 0)" in errors[0]
     assert not at.title
 
 

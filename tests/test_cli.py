@@ -51,7 +51,7 @@ def test_unreachable_database_exit_3_without_traceback() -> None:
 def test_bad_settings_exit_2_naming_the_setting() -> None:
     res = mesdash("db", "check", env={"MES_SLOW_PERMITS": "0"})
     assert res.returncode == 2
-    assert "slow_permits = 0" in res.stderr and "Traceback" not in res.stderr
+    assert "slow_permits must be 1 or more (got 0)" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_bad_anchor_exit_1() -> None:

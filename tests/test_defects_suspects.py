@@ -117,3 +117,90 @@ def test_top_suspects_and_their_words() -> None:
     text = describe_suspect({**tops[0], "lift_low": 2.9, "lift_high": 5.8}, 635)
     assert text == ("planted (焊接_DB): 89 of 635 lots passed it; their defect rate 1.63 % "
                     "vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 1.0e-06")
+
+
+def test_factor_table_ranks_suspects_from_lots() -> None:
+    """Seeds and exposures by hand: M_ALL was passed by every lot and has the most defects
+    (lift undefined), M_BAD by 12 lots that fail three times as often, M_TINY by 2 lots
+    with a high rate. Only M_BAD is a suspect; its q is BH over the tested factors."""
+    from core.defects.attribution import factor_table
+
+    ids = [f"L{i:02d}" for i in range(40)]
+    bad = set(ids[:12])
+    tiny = {ids[20], ids[21]}
+    defects = [30 if c in bad else 90 if c in tiny else 10 for c in ids]
+    seeds = pa.table({"containerid": ids, "input": [1000] * 40, "defects": defects,
+                      "charged": defects, "uncharged": [0] * 40})
+    rows = [(c, "machine", "M_ALL", "") for c in ids]
+    rows += [(c, "machine", "M_BAD", "") for c in sorted(bad)]
+    rows += [(c, "machine", "M_TINY", "") for c in sorted(tiny)]
+    rows += [(c, "machine", "M_OK", "") for c in ids[12:32]]
+    exposures = pa.table({k: [r[i] for r in rows] for i, k in enumerate(
+        ("containerid", "factor_kind", "factor", "detail"))})
+    # every lot has a defect: lot-level Fisher p is 1 for all, so the lift interval ranks
+    factors = {r["factor"]: r for r in factor_table(seeds, exposures,
+                                                    min_lots=10).to_pylist()}
+    assert factors["M_ALL"]["lift"] is None and not factors["M_ALL"]["tested"]
+    assert factors["M_ALL"]["suspect_rank"] is None
+    assert factors["M_TINY"]["lots"] == 2 and factors["M_TINY"]["tested"] is False
+    assert factors["M_BAD"]["suspect_rank"] == 1
+    assert factors["M_BAD"]["lift"] == pytest.approx(30 / ((10 * 26 + 180) / 28))
+    low, high = factors["M_BAD"]["lift_low"], factors["M_BAD"]["lift_high"]
+    assert low < factors["M_BAD"]["lift"] < high
+    tested = [f for f in factors.values() if f["tested"]]
+    q = bh_qvalues(np.array([f["p_value"] for f in tested]))
+    assert [f["q_value"] for f in tested] == pytest.approx(list(q))
+
+
+def test_with_min_lots_a_tiny_factor_is_not_tested(tmp_path: object) -> None:
+    from core.db.local import local_duckdb
+    from core.defects.attribution import factor_table_in
+
+    ids = [f"L{i:02d}" for i in range(20)]
+    seeds = pa.table({"containerid": ids, "input": [1000] * 20,
+                      "defects": [90, 90] + [0] * 18, "charged": [90, 90] + [0] * 18,
+                      "uncharged": [0] * 20})
+    exposures = pa.table({"containerid": ids[:2] + ids, "factor_kind": ["machine"] * 22,
+                          "factor": ["M_TINY"] * 2 + ["M_ALL"] * 20, "detail": [""] * 22})
+    con = local_duckdb()
+    con.register("seeds", seeds)
+    con.register("exposures", exposures)
+    for min_lots, tested in ((10, False), (2, True)):
+        f = {r["factor"]: r for r in factor_table_in(con, min_lots=min_lots).to_pylist()}
+        assert f["M_TINY"]["tested"] is tested
+        assert (f["M_TINY"]["suspect_rank"] == 1) is tested
+    con.close()
+
+
+def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
+    tmp_path: object,
+) -> None:
+    """The first-run demo (small scale) over its last 30 days with default settings: the
+    planted die-bond machine DB-003 leads, ahead of a machine every lot passes."""
+    from pathlib import Path
+
+    from core.config import load_settings
+    from core.db import open_lanes
+    from core.defects.request import DefectRequest
+    from core.defects.run import run_defect_analysis
+    from core.demo import build_demo
+    from core.trace.jobs import JobManager
+
+    url = f"duckdb:///{Path(str(tmp_path)) / 'small.duckdb'}"
+    build_demo(url, scale="small", seed=7, anchor=__import__("datetime").date(2026, 11, 20))
+    settings = load_settings(env={}, secrets_path="/nonexistent", db_url=url,
+                             spool_dir=str(Path(str(tmp_path)) / "spool"))
+    lanes = open_lanes(settings)
+    manager = JobManager(settings)
+    try:
+        req = DefectRequest.build(settings, station="TMTT", start="2026-10-21",
+                                  end="2026-11-19")
+        job = manager.submit(req.key(), lambda j: run_defect_analysis(j, lanes, req,
+                                                                      settings), label="d")
+        assert job.wait(300) and job.state == "done", job.error
+        suspects = job.result.backward.suspects(5)
+    finally:
+        manager.close()
+        lanes.close()
+    assert suspects[0]["factor"].endswith("DB-003"), suspects
+    assert suspects[0]["lift_low"] > 1 and suspects[0]["q_value"] < 0.2

@@ -146,7 +146,8 @@ def test_with_redis_down_the_lanes_work_with_a_degraded_local_throttle(
 
 
 def test_failover_uses_redis_when_it_answers(redis_url: str) -> None:
-    t = make_throttle(2, redis_url=redis_url, db_url=f"duckdb:///{fresh_name()}", lease_s=5)
+    t = make_throttle(2, redis_url=redis_url, db_url=f"duckdb:///{fresh_name()}", lease_s=5,
+                      timeout_s=2.0)
     p = t.acquire(1)
     st = t.status()
     assert st["kind"] == "redis" and not st["degraded"] and st["in_use"] == 1

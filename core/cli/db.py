@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.config import load_settings, settings_markdown, shown_value
+from core.config import allowed, load_settings, settings_markdown, shown_value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check.add_argument("--db", help="SQLAlchemy URL (default: settings)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.set_defaults(func=run_check)
-    cfg = sub.add_parser("config", help="print the settings reference or the values in effect")
+    cfg = sub.add_parser("config", help="print the settings reference or the values in effect "
+                                          "(each with its allowed values)")
     cfg.add_argument("--markdown", action="store_true", help="the README's reference table")
     cfg.set_defaults(func=run_config)
 
@@ -79,5 +80,6 @@ def run_config(args: argparse.Namespace) -> int:
         return 0
     settings = load_settings()
     for key, value in sorted(vars(settings).items()):
-        print(f"{key} = {shown_value(key, value)!r}")
+        bounds = allowed(key)
+        print(f"{key} = {shown_value(key, value)!r}" + (f"  # {bounds}" if bounds else ""))
     return 0

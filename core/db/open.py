@@ -142,6 +142,7 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
             redis_url=settings.redis_url,
             db_url=url,
             lease_s=settings.slow_lease_s,
+            timeout_s=settings.redis_timeout_s,
         ),
         gate=gate,
         wait_s=settings.slow_wait_s,

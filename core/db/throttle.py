@@ -493,7 +493,8 @@ def throttle_name(db_url: str, lane: str) -> str:
 
 
 def make_throttle(
-    permits: int, *, redis_url: str | None, db_url: str, lease_s: float, lane: str = "slow"
+    permits: int, *, redis_url: str | None, db_url: str, lease_s: float, timeout_s: float,
+    lane: str = "slow",
 ) -> Throttle:
     local = LocalThrottle(permits, lane, lease_s)
     if not redis_url:
@@ -501,7 +502,8 @@ def make_throttle(
     import redis
 
     client = redis.Redis.from_url(
-        redis_url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+        redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+        health_check_interval=30,
     )
     remote = RedisThrottle(
         client, permits, name=throttle_name(db_url, lane), lease_s=lease_s, lane=lane

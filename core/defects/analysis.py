@@ -37,6 +37,7 @@ from core import periods
 from core.db.local import local_duckdb
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
+from core.defects.suspects import top_suspects
 from core.stations import StationMap
 from core.stepqty import ENTERED, entered_grouped_sql
 
@@ -146,6 +147,10 @@ class BackwardResult:
         finally:
             con.close()
 
+    def suspects(self, n: int = 10) -> list[dict[str, Any]]:
+        """The ``n`` strongest suspects across factor kinds (core.defects.suspects)."""
+        return top_suspects(self.factors, n)
+
     @property
     def lots(self) -> pa.Table:
         """The whole lot detail (the CLI's file, a download)."""
@@ -198,6 +203,7 @@ def analyse_backward(
     threads: int = 1,
     period: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
     now: dt.datetime | None = None,
+    min_lots: int = 1,
 ) -> BackwardResult:
     """``history`` needs containerid, workcentername, equipmentid, equipmentname;
     ``materials`` containerid, workcentername, materialpartname, materiallotname.
@@ -279,7 +285,7 @@ def analyse_backward(
             """,  # the UNKNOWN names are fixed text of this module
             {"seq": det_seq},
         )
-        factors = factor_table_in(con, unique=True)
+        factors = factor_table_in(con, unique=True, min_lots=min_lots)
         exposures: pa.Table | str
         if exposures_path is not None:  # large: kept on disk for the pareto coverage
             con.table("exposures").write_parquet(str(exposures_path))

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from core.db.local import local_duckdb
 from core.defects.hypergeom import fisher_one_sided
+from core.defects.suspects import assess, lift_interval
 
 FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
 FACTOR_SCHEMA = pa.schema([
@@ -38,34 +39,47 @@ FACTOR_SCHEMA = pa.schema([
     ("lots", pa.int64()), ("defective_lots", pa.int64()), ("input", pa.int64()),
     ("defects", pa.int64()), ("charged", pa.int64()), ("uncharged", pa.int64()),
     ("rate", pa.float64()), ("rate_unexposed", pa.float64()),
-    ("lift", pa.float64()), ("lift_note", pa.string()), ("p_value", pa.float64()),
+    ("lift", pa.float64()), ("lift_low", pa.float64()), ("lift_high", pa.float64()),
+    ("lift_note", pa.string()), ("p_value", pa.float64()), ("q_value", pa.float64()),
+    ("tested", pa.bool_()), ("suspect_rank", pa.int64()),
 ])
 LIFT_UNDEFINED = "undefined: no unexposed lots"
 LIFT_NO_DEFECTS = "undefined: no defects on exposed or unexposed lots"
 LIFT_UNBOUNDED = "unbounded: no defects on unexposed lots"
 
 
-def factor_table(seeds: pa.Table, exposures: pa.Table) -> pa.Table:
-    """One row per (factor_kind, factor) with exposure, rate, lift and p-value."""
+def factor_table(seeds: pa.Table, exposures: pa.Table, *, min_lots: int = 1) -> pa.Table:
+    """One row per (factor_kind, factor) with exposure, rate, lift, p- and q-value."""
     con = local_duckdb()
     try:
         con.register("seeds", seeds)
         con.register("exposures", exposures)
-        return factor_table_in(con)
+        return factor_table_in(con, min_lots=min_lots)
     finally:
         con.close()
 
 
-def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> pa.Table:
+# Per-lot sums behind the lift interval (core.defects.suspects.lift_interval): lots as units.
+_LOT_SUMS = ("coalesce(sum({s}defects::DOUBLE * {s}defects), 0) AS sdd, "
+             "coalesce(sum({s}defects::DOUBLE * {s}input), 0) AS sdn, "
+             "coalesce(sum({s}input::DOUBLE * {s}input), 0) AS snn")
+
+
+def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False,
+                    min_lots: int = 1) -> pa.Table:
     """The factor table from relations ``seeds`` and ``exposures`` already in ``con``
     (so a large exposure set never leaves DuckDB). ``unique``: exposures already hold
-    each (seed, factor kind, factor) once, so the dedup pass is skipped."""
+    each (seed, factor kind, factor) once, so the dedup pass is skipped. ``min_lots``:
+    the support a factor needs to be tested as a suspect (core.defects.suspects)."""
     totals = con.execute(
         "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
         "coalesce(sum(defects), 0) AS defects, "
-        "count(*) FILTER (WHERE defects > 0) AS defective_lots FROM seeds"
+        "count(*) FILTER (WHERE defects > 0) AS defective_lots, "
+        + _LOT_SUMS.format(s="") + " FROM seeds"
     ).fetchall()[0]
-    n_lots, n_input, n_defects, n_defective = (int(x) for x in totals)
+    n_lots, n_input, n_defects, n_defective = (int(x) for x in totals[:4])
+    all_sums = {"lots": n_lots, "input": n_input, "defects": n_defects,
+                "sdd": float(totals[4]), "sdn": float(totals[5]), "snn": float(totals[6])}
     grouped = con.sql(
         """
         WITH e AS (  -- one row per seed and factor; min(detail) per factor below
@@ -77,13 +91,15 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> 
                coalesce(sum(s.input), 0)::BIGINT AS input,
                coalesce(sum(s.defects), 0)::BIGINT AS defects,
                coalesce(sum(s.charged), 0)::BIGINT AS charged,
-               coalesce(sum(s.uncharged), 0)::BIGINT AS uncharged
+               coalesce(sum(s.uncharged), 0)::BIGINT AS uncharged,
+               {sums}
         FROM e JOIN seeds s USING (containerid)
         GROUP BY e.factor_kind, e.factor
         ORDER BY defects DESC, e.factor_kind, e.factor
         """.format(dedup="SELECT * FROM exposures" if unique else
                    "SELECT containerid, factor_kind, factor, min(detail) AS detail "
-                   "FROM exposures GROUP BY ALL")  # fixed text, no input in it
+                   "FROM exposures GROUP BY ALL",
+                   sums=_LOT_SUMS.format(s="s."))  # fixed text, no input in it
     ).to_arrow_table()
     if grouped.num_rows == 0:
         return FACTOR_SCHEMA.empty_table()
@@ -101,7 +117,14 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> 
     note = np.where(~has_rest, LIFT_UNDEFINED,
                     np.where(defined, "", np.where(rate > 0, LIFT_UNBOUNDED, LIFT_NO_DEFECTS)))
     # P(X >= defective exposed lots), X ~ Hypergeom(all lots, defective lots, exposed lots)
-    p = fisher_one_sided(bad, lots, n_defective, n_lots)
+    p = np.clip(fisher_one_sided(bad, lots, n_defective, n_lots), 0.0, 1.0)
+    low, high = lift_interval(exposed={
+        "lots": lots, "input": inp, "defects": dfx, "sdd": grouped["sdd"].to_numpy(),
+        "sdn": grouped["sdn"].to_numpy(), "snn": grouped["snn"].to_numpy()}, totals=all_sums)
+    ok = defined & np.isfinite(low) & np.isfinite(high)
+    tested, q, ranks = assess(lots, np.where(defined, lift, np.nan),
+                              note == LIFT_UNBOUNDED, p, dfx, min_lots=min_lots,
+                              lift_low=np.where(ok, low, np.nan))
     return pa.table({
         "factor_kind": grouped["factor_kind"], "factor": grouped["factor"],
         "detail": grouped["detail"], "lots": grouped["lots"],
@@ -110,14 +133,21 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False) -> 
         "uncharged": grouped["uncharged"], "rate": pa.array(rate),
         "rate_unexposed": pa.array(rest_rate, mask=~has_rest),
         "lift": pa.array(lift, mask=~defined),
+        "lift_low": pa.array(np.where(ok, low, 0.0), mask=~ok),
+        "lift_high": pa.array(np.where(ok, high, 0.0), mask=~ok),
         "lift_note": pa.array(note, pa.string(), mask=defined),
-        "p_value": pa.array(np.clip(p, 0.0, 1.0)),
+        "p_value": pa.array(p),
+        "q_value": pa.array(np.where(tested, q, 0.0), mask=~tested),
+        "tested": pa.array(tested),
+        "suspect_rank": pa.array(np.where(np.isnan(ranks), 0, ranks).astype(np.int64),
+                                 mask=np.isnan(ranks)),
     }, schema=FACTOR_SCHEMA)
 
 
 # How each sort ranks (fixed SQL text, never input). Lift: unbounded first, then defined
 # lifts largest first, then undefined ones (domain.md: after every defined lift).
 SORTS = {
+    "evidence": "suspect_rank ASC NULLS LAST, q_value ASC NULLS LAST, p_value ASC",
     "defects": "defects DESC NULLS LAST",
     "rate": "rate DESC NULLS LAST",
     "lift": f"CASE WHEN lift_note = '{LIFT_UNBOUNDED}' THEN 0 WHEN lift IS NOT NULL THEN 1 "

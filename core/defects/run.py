@@ -177,6 +177,7 @@ def run_defect_analysis(
             reasons_selected=request.reasons, resources=resources,
             exposures_path=job.spool.file("exposures"), threads=local_threads(lanes, settings),
             period=(request.start_ts, request.end_ts), now=as_of,
+            min_lots=settings.suspect_min_lots,
         )
         for name, table in (("factors", back.factors), ("trend", back.trend),
                             ("reasons", back.reasons)):

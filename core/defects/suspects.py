@@ -80,23 +80,47 @@ def lift_interval(
         return np.exp(log_lift - half), np.exp(log_lift + half)
 
 
+def assess(lots: np.ndarray, lift: np.ndarray, unbounded: np.ndarray, p: np.ndarray,
+           defects: np.ndarray, *, min_lots: int, lift_low: np.ndarray | None = None,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per factor: tested (bool), q-value (NaN when not tested) and suspect rank (NaN when
+    not a suspect; 1 = strongest). ``lift`` is NaN where undefined; ``unbounded`` marks a
+    lift with no defect on the unexposed lots (the strongest contrast: ranked as infinite).
+    Suspects: tested and lift > 1, by q, then the lift interval's lower end (how large the
+    lift is at least: when almost every lot has some defect, lot-level q-values tie and
+    the interval still tells the factors apart), then lift, then defects."""
+    lots = np.asarray(lots, dtype=float)
+    eff = np.where(np.asarray(unbounded, bool), np.inf, np.asarray(lift, dtype=float))
+    low = (np.full(len(lots), np.nan) if lift_low is None
+           else np.asarray(lift_low, dtype=float))
+    low_key = np.where(np.isinf(eff), np.inf, np.where(np.isnan(low), -np.inf, low))
+    tested = (lots >= min_lots) & ~np.isnan(eff)
+    q = bh_qvalues(np.asarray(p, dtype=float), tested)
+    suspect = tested & (eff > 1.0)
+    n = int(suspect.sum())
+    order = np.lexsort((-np.asarray(defects, dtype=float), -eff, -low_key,
+                        np.where(suspect, q, np.inf)))
+    ranks = np.full(len(lots), np.nan)
+    ranks[order[:n]] = np.arange(1, n + 1)
+    return tested, q, ranks
+
+
 def rank(factors: pa.Table, *, min_lots: int) -> pa.Table:
     """The factor table with ``tested``, ``q_value`` and ``suspect_rank`` (1 = strongest;
     null for factors that are not suspects), sorted: suspects first by rank, then every
     other factor by lift (undefined last), defects."""
-    lots = factors["lots"].to_numpy(zero_copy_only=False).astype(float)
     lift = _floats(factors["lift"])
-    p = _floats(factors["p_value"])
-    tested = (lots >= min_lots) & np.isfinite(lift)
-    q = bh_qvalues(p, tested)
-    suspect = tested & (lift > 1.0)
-    order_keys = np.where(suspect, q, np.inf)
-    # suspects by q, then lift (higher first); the rest by lift (NaN last), then defects
-    defects = factors["defects"].to_numpy(zero_copy_only=False).astype(float)
-    lift_key = np.where(np.isfinite(lift), -lift, np.inf)
-    order = np.lexsort((-defects, lift_key, order_keys, ~suspect))
-    ranks = np.full(len(lots), np.nan)
-    ranks[order[: int(suspect.sum())]] = np.arange(1, int(suspect.sum()) + 1)
+    notes = (factors["lift_note"].to_pylist() if "lift_note" in factors.column_names
+             else [None] * factors.num_rows)
+    unbounded = np.array([bool(n) and n.startswith("unbounded") for n in notes], bool)
+    defects = _floats(factors["defects"])
+    low = _floats(factors["lift_low"]) if "lift_low" in factors.column_names else None
+    tested, q, ranks = assess(_floats(factors["lots"]), lift, unbounded,
+                              _floats(factors["p_value"]), defects, min_lots=min_lots,
+                              lift_low=low)
+    eff = np.where(unbounded, np.inf, lift)
+    lift_key = np.where(np.isnan(eff), np.inf, -eff)
+    order = np.lexsort((-defects, lift_key, np.where(np.isnan(ranks), np.inf, ranks)))
     out = factors.append_column("tested", pa.array(tested))
     out = out.append_column("q_value", pa.array(q, pa.float64(), mask=~np.isfinite(q)))
     out = out.append_column("suspect_rank", pa.array(
@@ -109,9 +133,11 @@ def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def top_suspects(ranked: pa.Table, n: int) -> list[dict[str, Any]]:
-    """The first ``n`` suspects of a ``rank`` result as dicts (JSON keys of `mesdash
-    defects --json`'s ``suspects``)."""
-    rows = ranked.filter(ranked["suspect_rank"].is_valid()).slice(0, n).to_pylist()
+    """The first ``n`` suspects of a factor table with ``suspect_rank`` as dicts (JSON
+    keys of `mesdash defects --json`'s ``suspects``)."""
+    chosen = ranked.filter(ranked["suspect_rank"].is_valid())
+    chosen = chosen.sort_by([("suspect_rank", "ascending")])
+    rows = chosen.slice(0, n).to_pylist()
     return [{
         "kind": r["factor_kind"], "factor": r["factor"], "detail": r.get("detail") or None,
         "lots": r["lots"], "rate": r["rate"], "rate_unexposed": r["rate_unexposed"],
@@ -131,16 +157,19 @@ def _q(x: float | None) -> str:
 
 
 def describe_suspect(s: dict[str, Any], total_lots: int) -> str:
-    """One suspect in plain words: "DB-003 (焊接_DB): 89 of 635 lots passed it; their
-    defect rate 1.63 % vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 0.003".
+    """One suspect in plain words: "DB-003 (焊接_DB, ASM AD838L): 89 of 635 lots passed it;
+    their defect rate 1.63 % vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 0.003".
     Plain text: the caller escapes it before rendering it as markdown."""
-    where = f" ({s['detail']})" if s.get("detail") else ""
+    where, _, name = str(s["factor"]).rpartition(" / ")  # "group / machine", "part / lot"
+    context = [c for c in (where, s.get("detail")) if c]
+    label = f"{name} ({', '.join(context)})" if context else name
     lift = s.get("lift")
     low, high = s.get("lift_low"), s.get("lift_high")
     interval = (f" (95 %: {low:.1f}-{high:.1f}x)"
                 if low is not None and high is not None
                 and math.isfinite(low) and math.isfinite(high) else "")
-    lift_text = f"{lift:.1f}x" if lift is not None and math.isfinite(lift) else "–"
-    return (f"{s['factor']}{where}: {s['lots']:,} of {total_lots:,} lots passed it; their "
+    lift_text = (f"{lift:.1f}x" if lift is not None and math.isfinite(lift)
+                 else "no defect on the other lots" if s.get("rate_unexposed") == 0 else "–")
+    return (f"{label}: {s['lots']:,} of {total_lots:,} lots passed it; their "
             f"defect rate {_pct(s['rate'])} vs {_pct(s['rate_unexposed'])} for the rest, "
             f"{lift_text}{interval}, q = {_q(s['q_value'])}")

@@ -6,12 +6,12 @@ incident's cache server timed out on a huge result. So only container sets of at
 and nothing is stored (not in memory, not in Redis). Keys are a SHA-256 of the sorted
 ids (never the list itself), the database and the domain's version.
 
-Levels: a small process-local LRU (bounded by entries and bytes; owned by whoever holds
-the DomainCache — the page keeps one per process inside its st.cache_resource job
-manager, because trace jobs run on background threads where st.cache_data must not be
-called), then Redis when ``settings.redis_url`` is set, shared across processes, storing
-Parquet bytes with TTL ``settings.cache_ttl_s``. Redis trouble is never an error: the
-cache is skipped.
+Levels: a small process-local LRU (bounded by entries and bytes: ``trace_cache_entries``,
+``trace_cache_mb``; owned by whoever holds the DomainCache — the page keeps one per
+process inside its st.cache_resource job manager, because trace jobs run on background
+threads where st.cache_data must not be called), then Redis when ``settings.redis_url`` is
+set, shared across processes, storing Parquet bytes with TTL ``settings.cache_ttl_s``.
+Redis trouble is never an error: the cache is skipped.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
 
 KEY_PREFIX = "mesdash:trace:v1"
-MEMORY_MAX_ENTRIES = 64
-MEMORY_MAX_BYTES = 256 * 1024 * 1024
 
 
 def ids_digest(ids: Sequence[str]) -> str:
@@ -50,6 +48,8 @@ class DomainCache:
         self.settings = settings
         self.max_ids = settings.cache_max_ids
         self.ttl_s = settings.cache_ttl_s
+        self.memory_max_entries = settings.trace_cache_entries
+        self.memory_max_bytes = settings.trace_cache_mb * 1024 * 1024
         self._memory: OrderedDict[str, tuple[float, bytes]] | None = (
             OrderedDict() if memory else None
         )
@@ -59,7 +59,8 @@ class DomainCache:
             import redis
 
             self._redis = redis.Redis.from_url(
-                settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+                settings.redis_url, socket_timeout=settings.redis_timeout_s,
+                socket_connect_timeout=settings.redis_timeout_s,
             )
         db = hashlib.sha256(
             f"{settings.effective_db_url}|{settings.schema}".encode()
@@ -115,13 +116,13 @@ class DomainCache:
         self.stores += 1
 
     def _remember(self, key: str, data: bytes) -> None:
-        if self._memory is None or len(data) > MEMORY_MAX_BYTES // 4:
+        if self._memory is None or len(data) > self.memory_max_bytes // 4:
             return
         with self._lock:
             self._memory[key] = (time.monotonic() + self.ttl_s, data)
             self._memory.move_to_end(key)
-            while len(self._memory) > MEMORY_MAX_ENTRIES or (
-                sum(len(v[1]) for v in self._memory.values()) > MEMORY_MAX_BYTES
+            while len(self._memory) > self.memory_max_entries or (
+                sum(len(v[1]) for v in self._memory.values()) > self.memory_max_bytes
             ):
                 self._memory.popitem(last=False)
 

@@ -1,10 +1,11 @@
 """System page: the settings in effect, the database backend and the lanes' live statistics.
 
 Why: in the incident of domain.md nobody could see the pool filling up or the live queries
-slowing down until the web worker died. This page shows, refreshed every few seconds in a
-fragment (the rest of the page does not rerun), each lane's pool use, throttle permits,
-latency percentiles, timeouts and errors, the process's background jobs (with Cancel),
-plus every setting with credentials masked and a button that tests the connection. It
+slowing down until the web worker died. This page shows, refreshed every system_refresh_s
+seconds in a fragment (the rest of the page does not rerun), each lane's pool use, throttle
+permits, latency percentiles, timeouts and errors, the process's background jobs (with
+Cancel), plus every setting with its allowed values and credentials masked, and a button
+that tests the connection. It
 also works when the database is unreachable, so the settings can be checked then.
 """
 
@@ -17,7 +18,7 @@ import psutil
 import streamlit as st
 
 from core import live
-from core.config import ENV_PREFIX, SETTINGS_DOC
+from core.config import ENV_PREFIX, SETTINGS_DOC, allowed
 from dashboard import state
 from dashboard.jobs import get_job_manager
 
@@ -81,7 +82,7 @@ def _throttle_panel(throttle: dict[str, Any]) -> None:
         st.caption(f":material/check_circle: Throttle healthy. {detail}")
 
 
-@st.fragment(run_every=state.SYSTEM_REFRESH_S)
+@st.fragment(run_every=settings.system_refresh_s)
 def lane_statistics() -> None:
     st.subheader("Lanes")
     if lanes is None:
@@ -101,7 +102,7 @@ def lane_statistics() -> None:
                   help="What the server process holds now: live data, finished jobs' "
                        "results (reject slicers, defect tables), caches. The incident's "
                        "three copies of a trace result ran a 7 GB machine out of memory.")
-        st.caption(f"Refreshed every {state.SYSTEM_REFRESH_S} s.")
+        st.caption(f"Refreshed every {settings.system_refresh_s} s.")
         with st.expander("Raw statistics"):
             st.json(stats)
 
@@ -110,7 +111,7 @@ lane_statistics()
 
 
 # --- jobs ----------------------------------------------------------------------------------
-@st.fragment(run_every=state.SYSTEM_REFRESH_S)
+@st.fragment(run_every=settings.system_refresh_s)
 def jobs_panel() -> None:
     """The background jobs of this server process (traces, defect traces, reject-history
     loads): what runs, what is held and for how long, with Cancel for a running one."""
@@ -154,13 +155,15 @@ jobs_panel()
 st.subheader("Settings in effect")
 st.caption(
     "Read once per process from the environment (`MES_<NAME>`), `.streamlit/secrets.toml` "
-    "and the defaults; credentials are masked."
+    "and the defaults; credentials are masked. *allowed*: the values each setting accepts "
+    "(anything else stops the app with a message naming it)."
 )
 rows = [
     {
         "setting": name,
         "value": state.displayed_setting(settings, name),
         "default": "yes" if getattr(settings, name) == default else "",
+        "allowed": allowed(name),
         "environment": f"{ENV_PREFIX}{name.upper()}",
         "what it protects": doc,
     }
