@@ -153,6 +153,26 @@ def test_pareto_coverage_line_and_others_never_double_count(factory: Lanes) -> N
         pareto(back.factors, "machine", by="color")
 
 
+def test_coverage_stops_short_of_100_when_defective_lots_touched_no_factor() -> None:
+    from core.defects.attribution import FACTOR_SCHEMA
+
+    def factor(name: str, lots: int, defects: int) -> dict:
+        return {"factor_kind": "machine", "factor": name, "detail": "", "lots": lots,
+                "input": 100 * lots, "defects": defects, "charged": defects, "uncharged": 0}
+
+    factors = pa.Table.from_pylist([factor("M1", 2, 15), factor("M2", 1, 5)],
+                                   schema=FACTOR_SCHEMA)
+    # L3 (20 of the 35 defective pcs) passed neither machine; L2 passed both
+    exposures = pa.table({"containerid": ["L1", "L2", "L2"], "factor_kind": ["machine"] * 3,
+                          "factor": ["M1", "M1", "M2"]})
+    seeds = pa.table({"containerid": ["L1", "L2", "L3"], "input": [100, 100, 100],
+                      "defects": [10, 5, 20], "charged": [10, 5, 20], "uncharged": [0, 0, 0]})
+    p = pareto(factors, "machine", top=1, exposures=exposures, seeds=seeds).to_pylist()
+    assert [r["factor"] for r in p] == ["M1", "others (1)"]
+    assert [round(r["cumulative_pct"], 3) for r in p] == [42.857, 42.857]  # 15 of 35
+    assert (p[-1]["lots"], p[-1]["defects"]) == (0, 0)  # M2 adds no lot M1 did not
+
+
 def test_forward_counts_later_station_rejects_of_defective_lots(factory: Lanes) -> None:
     det, _ = run(factory)
     down = pa.table({"containerid": [f.cid("A")], "workcentername": ["FQC"],

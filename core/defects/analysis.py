@@ -38,6 +38,7 @@ from core.db.local import local_duckdb
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
 from core.defects.suspects import top_suspects
+from core.pareto import cumulative
 from core.stations import StationMap
 from core.stepqty import ENTERED, entered_grouped_sql
 
@@ -158,22 +159,21 @@ class BackwardResult:
 
 
 def _reason_pareto(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    return con.sql(
+    """Loss reasons at detection, largest first, with share and cumulative %
+    (``core.pareto``; null when nothing was counted)."""
+    table = con.sql(
         """
-        WITH r AS (
-            SELECT reason, sum(charged + defectqty)::BIGINT AS defects,
-                   sum(charged)::BIGINT AS charged, sum(defectqty)::BIGINT AS uncharged,
-                   count(DISTINCT containerid) FILTER (WHERE charged + defectqty > 0) AS lots
-            FROM seed_reasons WHERE selected GROUP BY reason
-        )
-        SELECT reason, defects, charged, uncharged, lots,
-               100.0 * defects / nullif(sum(defects) OVER (), 0) AS share_pct,
-               100.0 * sum(defects) OVER (ORDER BY defects DESC, reason
-                                          ROWS UNBOUNDED PRECEDING)
-                     / nullif(sum(defects) OVER (), 0) AS cumulative_pct
-        FROM r ORDER BY defects DESC, reason
+        SELECT reason, sum(charged + defectqty)::BIGINT AS defects,
+               sum(charged)::BIGINT AS charged, sum(defectqty)::BIGINT AS uncharged,
+               count(DISTINCT containerid) FILTER (WHERE charged + defectqty > 0) AS lots
+        FROM seed_reasons WHERE selected GROUP BY reason ORDER BY defects DESC, reason
         """
     ).to_arrow_table()
+    share, cum = cumulative(table["defects"].to_numpy(zero_copy_only=False))
+    if not pc.sum(table["defects"]).as_py():  # nothing counted: no share at all
+        share = cum = pa.nulls(table.num_rows, pa.float64())
+    return (table.append_column("share_pct", pa.array(share, pa.float64()))
+            .append_column("cumulative_pct", pa.array(cum, pa.float64())))
 
 
 _RESOURCES_EMPTY = pa.table({"resourceid": pa.array([], pa.string()),

@@ -32,6 +32,7 @@ import pyarrow as pa
 from core.db.local import local_duckdb
 from core.defects.hypergeom import fisher_one_sided
 from core.defects.suspects import assess, lift_interval
+from core.pareto import coverage_by_rank, cumulative, others_label
 
 FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
 FACTOR_SCHEMA = pa.schema([
@@ -187,7 +188,7 @@ def pareto(
     try:
         rows = order.slice(0, top).to_pylist()
         rest = order.num_rows - len(rows)
-        coverage: dict[int, tuple[int, int, int, int, int]] = {}
+        coverage: dict[int, tuple[int, ...]] = {}  # rank: (lots, defects, input, ch, un)
         total_defects = 0
         if exposures is not None and seeds is not None and rows:
             con.register("seeds", seeds)
@@ -195,42 +196,32 @@ def pareto(
                 con.register("exposures", exposures)
             else:
                 con.read_parquet(str(exposures)).create_view("exposures")
-            con.register("ranks", pa.table({
-                "factor": [r["factor"] for r in rows],
-                "rank": pa.array(range(1, len(rows) + 1), pa.int64())}))
             total_defects = int(con.execute(
                 "SELECT coalesce(sum(defects), 0) FROM seeds").fetchall()[0][0])
-            for rank, d, n, i, ch, un in con.execute(
-                """
-                WITH e AS (SELECT DISTINCT containerid, factor FROM exposures
-                           WHERE factor_kind = $kind),
-                first AS (SELECT e.containerid, min(coalesce(r.rank, $other)) AS rank
-                          FROM e LEFT JOIN ranks r USING (factor) GROUP BY e.containerid)
-                SELECT rank, coalesce(sum(s.defects), 0), count(*), coalesce(sum(s.input), 0),
-                       coalesce(sum(s.charged), 0), coalesce(sum(s.uncharged), 0)
-                FROM first JOIN seeds s USING (containerid) GROUP BY rank ORDER BY rank
-                """,
-                {"kind": kind, "other": len(rows) + 1},
-            ).fetchall():
-                coverage[int(rank)] = (int(d), int(n), int(i), int(ch), int(un))
+            coverage = coverage_by_rank(
+                con,
+                "SELECT containerid AS lot, factor AS item FROM exposures "
+                "WHERE factor_kind = $kind",
+                "SELECT containerid AS lot, defects, input, charged, uncharged FROM seeds",
+                [r["factor"] for r in rows], ("defects", "input", "charged", "uncharged"),
+                {"kind": kind})
     finally:
         con.close()
     if rest > 0:
-        add_d, add_n, add_i, add_c, add_u = coverage.get(len(rows) + 1, (0, 0, 0, 0, 0))
+        add_n, add_d, add_i, add_c, add_u = coverage.get(len(rows) + 1, (0, 0, 0, 0, 0))
         rows.append({
-            "factor_kind": kind, "factor": f"others ({rest})", "detail": "",
+            "factor_kind": kind, "factor": others_label(rest), "detail": "",
             "lots": add_n if coverage else None, "defective_lots": None,
             "input": add_i if coverage else None, "defects": add_d if coverage else None,
             "charged": add_c if coverage else None, "uncharged": add_u if coverage else None,
             "rate": (add_d / add_i if add_i else 0.0) if coverage else None,
             "rate_unexposed": None, "lift": None, "lift_note": None, "p_value": None,
         })
-    running = 0
-    for i, r in enumerate(rows, start=1):
-        if coverage and total_defects:
-            running += coverage.get(i, (0, 0, 0, 0, 0))[0]
-            r["cumulative_pct"] = 100.0 * running / total_defects
-        else:
-            r["cumulative_pct"] = None
+    line: list[float | None] = [None] * len(rows)
+    if coverage and total_defects:
+        added = [coverage.get(i, (0, 0))[1] for i in range(1, len(rows) + 1)]
+        line = cumulative(added, total=total_defects)[1].tolist()
+    for r, cum in zip(rows, line, strict=True):
+        r["cumulative_pct"] = cum
     schema = FACTOR_SCHEMA.append(pa.field("cumulative_pct", pa.float64()))
     return pa.Table.from_pylist(rows, schema=schema)

@@ -1,28 +1,30 @@
 """Hold rules of domain.md ("Holds"), in one place, parameterised only by settings.
 
-- Hold type: a reason on ``settings.non_quality_hold_reasons`` is a non-quality hold;
-  everything else, a null reason included, is a quality hold.
+- Hold type and WIP status: defined in ``core.wip`` (SQL, DuckDB, Arrow and Python
+  forms from one definition); re-exported here for the hold pages and the CLI
+  (``hold_type_of``, ``status_of``, ``QUALITY``, ``NON_QUALITY``).
 - Shift day: an event at or after ``settings.shift_day_start`` (07:30) belongs to the
   next calendar day; with 00:00 the shift day is the calendar day.
 - Buckets: half-open intervals [lo, hi) over increasing edges from settings
   (``hold_age_edges_days`` for days at station, ``hold_duration_edges_h`` for hold
   duration); labels are generated from the edges so they cannot drift from them.
 
-The same rules exist as SQL (core.holds.live) and as Arrow compute (core.holds.history);
-tests check all of them against these plain-Python reference functions.
+Shift days exist as SQL-free Python here and as Arrow compute (core.holds.history); tests
+check them against these plain-Python reference functions.
 """
 
 from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from core import dates
+from core.wip import NON_QUALITY, QUALITY
+from core.wip import hold_type_of as hold_type_of  # re-exported
+from core.wip import status_of as status_of  # re-exported
 
-QUALITY = "quality"
-NON_QUALITY = "non-quality"
 ALL = "all"
 HOLD_TYPES = (QUALITY, NON_QUALITY, ALL)
 HOLD_TYPE_LABELS = {QUALITY: "Quality", NON_QUALITY: "Non-quality", ALL: "All"}
@@ -42,20 +44,6 @@ def parse_hold_type(value: str | None) -> str:
             f"Unknown hold type {value!r}: choose one of {', '.join(HOLD_TYPES)}."
         )
     return text
-
-
-def hold_type_of(reason: str | None, non_quality_reasons: Iterable[str]) -> str:
-    """The hold type of one reason (null is a quality hold)."""
-    return NON_QUALITY if reason is not None and reason in set(non_quality_reasons) else QUALITY
-
-
-def status_of(equipmentcount: int | None, currentholdcount: int | None) -> str:
-    """WIP status rule: RUN if on a machine, else HOLD if held, else QUEUE."""
-    if (equipmentcount or 0) > 0:
-        return "RUN"
-    if (currentholdcount or 0) > 0:
-        return "HOLD"
-    return "QUEUE"
 
 
 # --- shift days ------------------------------------------------------------------------------

@@ -51,15 +51,15 @@ from sqlalchemy.sql import Select
 from core.catalog import query
 from core.holds.classify import (
     ALL,
-    NON_QUALITY,
-    QUALITY,
     HoldInputError,
     check_range,
     duration_labels,
     shift_day_bounds,
     shift_offset,
 )
+from core.pareto import cumulative_in_order, rank
 from core.schema import container, holdreleasehistory
+from core.wip import hold_type_arrow
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -170,8 +170,6 @@ def _derive(batch: pa.RecordBatch, *, as_of: datetime, offset: timedelta,
     end_ts = pc.if_else(is_open, as_of_s, release)
     dur_us = pc.cast(pc.subtract(end_ts, hold), pa.int64())
     duration_h = pc.divide(pc.cast(dur_us, pa.float64()), 3_600_000_000.0)
-    nq = pc.fill_null(pc.is_in(reason, value_set=pa.array(list(non_quality), pa.string())),
-                      False)
     labels = duration_labels(edges_h)
     idx = pa.array([0] * len(batch), pa.int64())
     for edge in edges_h:
@@ -180,7 +178,7 @@ def _derive(batch: pa.RecordBatch, *, as_of: datetime, offset: timedelta,
     derived = {
         "hold_day": pc.cast(pc.add(hold, off), pa.date32()),
         "release_day": pc.cast(pc.add(release, off), pa.date32()),
-        "hold_type": pc.if_else(nq, pa.scalar(NON_QUALITY), pa.scalar(QUALITY)),
+        "hold_type": hold_type_arrow(reason, non_quality),
         "reason": pc.fill_null(reason, NO_REASON),
         "is_open": is_open,
         "duration_h": duration_h,
@@ -472,17 +470,14 @@ class HistoryView:
         df = self._df(sql, self._record_params(f, None))
         for m in ("count", "qty"):
             df[m] = df[m].astype("int64")
-            total = df[m].sum()
-            # each cumulative % runs in its own measure's pareto order
-            order = df.sort_values([m, "reason"], ascending=[False, True])
-            cum = (order[m].cumsum() / total * 100).round(2) if total else 0.0
-            df[f"{m}_cum_pct"] = cum if total else 0.0
+        for m in ("count", "qty"):  # each cumulative % runs in its own measure's order
+            df[f"{m}_cum_pct"] = cumulative_in_order(df, m, "reason", decimals=2)
         return df
 
     @staticmethod
     def by_qty(pareto: pd.DataFrame) -> pd.DataFrame:
         """A ``reason_pareto`` in its qty order (largest qty first), for the qty chart."""
-        return pareto.sort_values(["qty", "reason"], ascending=[False, True])
+        return rank(pareto, "qty", "reason")
 
     def duration_buckets(self, f: HistoryFilter) -> pd.DataFrame:
         """Holds per duration bucket: released in the range (final duration) and still

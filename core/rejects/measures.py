@@ -28,7 +28,7 @@ statement whose values are parameters. Measures follow domain.md: charged = the 
 buckets; defect reported apart; move-in = the sum over the distinct reject events in the
 slice of the event's move-in (each event once); rates in % (0 when move-in is 0); lots
 and work orders distinct over the whole slice; pareto sorted descending with a
-cumulative % and one top-80 % rule (``top80``). The trend says which periods the
+cumulative % and one top-80 % rule (``core.pareto``). The trend says which periods the
 loaded range covers only in part (``core.periods``).
 """
 
@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 
 from core import glossary
 from core.export import csv_bytes
+from core.pareto import add_cumulative, fold_others, rank, top80
 from core.periods import GRAINS, coverage, period_end, period_label
 from core.rejects.policy import Policy
 from core.rejects.query import BUCKETS
@@ -70,7 +71,6 @@ dimension itself: a record booked on several machines counts for its first (doma
 the machine filter and the detail keep the whole list."""
 MEASURES = ("charged", "defect")
 NONE_LABEL = "(none)"
-TOP_SHARE = 80.0
 
 DETAIL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("txndate", "time"), ("lot", "lot"), ("workorder", "work order"),
@@ -194,31 +194,19 @@ class Selection:
     value: str
 
 
-def top80(frame: pd.DataFrame, share_col: str = "cum_pct") -> pd.DataFrame:
-    """Items up to and including the one whose cumulative share crosses 80 %."""
-    if frame.empty:
-        return frame
-    before = frame[share_col].shift(1, fill_value=0.0)
-    return frame[before < TOP_SHARE]
-
-
 def chart_items(frame: pd.DataFrame, dim: str, max_bars: int) -> pd.DataFrame:
     """A pareto frame cut to ``max_bars`` bars for a chart: the rest summed into one
     ``others (N)`` bar, so its cumulative % reaches 100 (the table keeps every item).
-    Distinct counts (lots) cannot be summed: 'others' leaves them empty."""
-    if len(frame) <= max_bars:
-        return frame
-    head, rest = frame.iloc[:max_bars], frame.iloc[max_bars:]
-    others = {c: None for c in frame.columns}
-    others.update({
-        dim: f"others ({len(rest)})",
-        **{c: int(rest[c].sum()) for c in ("charged", "defect", "movein") if c in rest},
-        "share_pct": float(rest["share_pct"].sum()), "cum_pct": 100.0,
-    })
-    if "reject_rate_pct" in frame:
-        others["reject_rate_pct"] = float(_rate(pd.Series([others["charged"]]),
-                                                pd.Series([others["movein"]])).iloc[0])
-    return pd.concat([head, pd.DataFrame([others])], ignore_index=True)
+    Distinct counts (lots) cannot be summed: 'others' leaves them empty; its reject rate
+    is that of its summed charged and move-in (``core.pareto.fold_others``)."""
+
+    def rate(others: dict[str, Any]) -> None:
+        if "reject_rate_pct" in frame:
+            others["reject_rate_pct"] = float(_rate(pd.Series([others["charged"]]),
+                                                    pd.Series([others["movein"]])).iloc[0])
+
+    return fold_others(frame, dim, max_bars, sums=("charged", "defect", "movein"),
+                       finish=rate)
 
 
 _MAX_EVENT_BITS = 22
@@ -581,11 +569,9 @@ class Slicer:
         df[dim] = self._label(dim, df.pop("item"))
         for col in ("charged", "defect", "movein", "lots"):
             df[col] = df[col].astype("int64")
-        df = df[df[key] > 0].sort_values([key, dim], ascending=[False, True])
+        df = rank(df[df[key] > 0], key, dim)
         df = df[[dim, "charged", "defect", "movein", "lots"]].reset_index(drop=True)
-        total = df[key].sum()
-        df["share_pct"] = (df[key] / total * 100) if total else 0.0
-        df["cum_pct"] = df["share_pct"].cumsum().clip(upper=100.0)
+        df = add_cumulative(df, key)
         df["reject_rate_pct"] = _rate(df["charged"], df["movein"])
         return top80(df) if only_top80 else df
 

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.rejects.measures import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
+from core.pareto import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
+from core.pareto import is_others
 
 BAR_COLOR = "#1f6fd1"
 OTHERS_COLOR = "#9aa0a6"
@@ -79,7 +80,7 @@ def pareto_figure(
 
     ``cumulative`` None (or all missing) draws the bars only."""
     labels = [str(v) for v in x]
-    colors = [OTHERS_COLOR if v.startswith("others") else BAR_COLOR for v in labels]
+    colors = [OTHERS_COLOR if is_others(v) else BAR_COLOR for v in labels]
     fig = go.Figure()
     fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors)
     line = [] if cumulative is None else list(cumulative)
