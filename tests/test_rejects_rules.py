@@ -26,8 +26,9 @@ from core import glossary, schema
 from core.db import open_lanes
 from core.db.engines import make_engine
 from core.rejects.load import load_containers, load_range
-from core.rejects.measures import Filters, Selection, Slicer
+from core.rejects.measures import Filters, Selection
 from core.rejects.policy import Policy
+from core.rejects.slicer import Slicer
 from tests.conftest import make_settings
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
@@ -273,7 +274,7 @@ def test_chart_keeps_the_top_bars_and_sums_the_rest_into_others(sl: Slicer) -> N
 def test_top80_exact_boundary() -> None:
     import pandas as pd
 
-    from core.rejects.measures import top80
+    from core.pareto import top80
 
     df = pd.DataFrame({"item": list("abc"), "cum_pct": [50.0, 80.0, 100.0]})
     assert list(top80(df)["item"]) == ["a", "b"]  # b reaches 80 %: included, then stop
@@ -486,7 +487,7 @@ def test_workcenter_map_override_reaches_reject_history(
     ],
 )
 def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
-    from core.rejects.measures import reason_flags
+    from core.rejects.records import reason_flags
 
     assert reason_flags(reason, ["358", "505_機台拋料"])["excluded"] is excluded
 
@@ -604,7 +605,7 @@ def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
     (",M-B", "M-B"), ("", None), (None, None),
 ])
 def test_first_listed_machine(equipment: str | None, first: str | None) -> None:
-    from core.rejects.measures import first_machine
+    from core.rejects.records import first_machine
 
     assert first_machine(equipment) == first
 

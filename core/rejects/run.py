@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from core.db.local import local_threads
 from core.jobs.keys import job_key, key_prefix
 from core.rejects.load import Loaded, load_containers, load_range, values_digest
-from core.rejects.measures import Slicer
+from core.rejects.slicer import Slicer
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
