@@ -101,3 +101,15 @@ def test_cli_wait_maps_each_outcome_to_one_exit(tmp_path: Path,
     assert "mesdash: thing failed: RuntimeError: boom" in err
     assert "mesdash: thing cancelled" in err
     assert manager.jobs() == [] and not done.spool.path.exists(), "closed after the command"
+
+
+def test_jobs_and_spools_come_from_core_jobs_only() -> None:
+    import core.trace
+
+    root = Path(__file__).resolve().parent.parent
+    old = ("core.trace.jobs", "core.trace.spool")
+    found = [str(p.relative_to(root)) for d in ("core", "dashboard", "tests", "bench")
+             for p in (root / d).rglob("*.py")
+             if p.name != "test_jobs.py" and any(o in p.read_text(encoding="utf-8") for o in old)]
+    assert found == []
+    assert not {"Job", "JobManager", "Spool", "SpoolError", "Stage"} & set(core.trace.__all__)
