@@ -434,6 +434,20 @@ class Settings:
         min=1,
     )
     defect_max_days: int = _s(180, "Longest date range of a defect trace.", min=1)
+    # --- dates people type (every page, link and command) --------------------------------
+    date_years_back: int = _s(
+        30,
+        "Earliest date accepted anywhere: January 1 of this many years before the current "
+        "year. An older date (a typo, 0001-01-01) is a clear input error, not an empty or "
+        "failed query.",
+        min=1, max=200,
+    )
+    date_years_ahead: int = _s(
+        1,
+        "Latest date accepted anywhere: December 31 of this many years after the current "
+        "year. A far-future date (9999-12-31) is a clear input error, not an overflow.",
+        min=0, max=100,
+    )
     # --- containment -----------------------------------------------------------------------
     contain_max_lots: int = _s(
         100_000,

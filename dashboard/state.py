@@ -21,7 +21,9 @@ import streamlit as st
 from core import live
 from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
+from core.errors import InputError
 from core.redact import mask_text, mask_url
+from core.text import md_escape
 
 log = logging.getLogger("mesdash.dashboard")
 
@@ -150,22 +152,28 @@ def unreachable_message(settings: Settings, exc: BaseException) -> str:
 def guarded(what: str) -> Iterator[None]:
     """Show a failure of ``what`` as a message box instead of a traceback.
 
-    Lane errors already carry a plain-language message; anything else is logged with
-    its traceback on the server and summarised on the page.
+    Bad input (``core.errors.InputError``: seeds, dates, requests, a link's parameters) is
+    a warning with its message; lane errors already carry a plain-language message;
+    anything else is logged with its traceback on the server and summarised on the page.
+    Every message is escaped (``md_escape``): it may quote the input or the data.
+    The app wraps every page in it, so an input error no page catches still ends as a
+    message. Streamlit's st.stop / st.rerun are not ``Exception``s and pass through.
     """
     try:
         yield
+    except InputError as exc:
+        st.warning(f"{what}: {md_escape(exc)}")
     except LaneBusy as exc:
-        st.warning(f"{what}: {exc}")
+        st.warning(f"{what}: {md_escape(exc)}")
     except QueryTimeout as exc:
-        st.warning(f"{what}: {exc}")
+        st.warning(f"{what}: {md_escape(exc)}")
     except DatabaseUnavailable as exc:
-        st.error(f"{what}: the database is unavailable. {exc}")
+        st.error(f"{what}: the database is unavailable. {md_escape(exc)}")
     except LaneError as exc:
-        st.error(f"{what}: {exc}")
+        st.error(f"{what}: {md_escape(exc)}")
     except Exception as exc:
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {type(exc).__name__}: {mask_text(str(exc))}")
+        st.error(f"{what} failed: {type(exc).__name__}: {md_escape(mask_text(str(exc)))}")
 
 
 def humanize_age(seconds: float) -> str:

@@ -29,6 +29,7 @@ from core.db import open_lanes
 from core.defects import DefectRequest
 from core.defects.run import DefectResult, run_defect_analysis
 from core.jobs import Job, JobManager, Spool
+from core.text import md_unescape
 from core.trace import TraceRequest, run_trace
 from core.trace import completeness as comp
 from tests import defects_factory as f
@@ -353,7 +354,7 @@ def test_pages_show_derived_results_as_partial(
     assert any(lab.startswith("History (") and lab.endswith("· partial)") for lab in labels)
     assert any(lab.startswith("Machine jobs (") and lab.endswith("· partial)")
                for lab in labels), labels
-    errors = [str(e.value) for e in at.main.error]
+    errors = [md_unescape(str(e.value)) for e in at.main.error]
     assert any("**Machine jobs: partial** — derived from history, which is partial" in e
                for e in errors), errors
     assert any(e.startswith("**Timeline: partial** — derived from history, which is partial")
@@ -367,13 +368,15 @@ def test_pages_show_derived_results_as_partial(
     finish_jobs()
     at.run()
     _assert_clean(at)
-    errors = [str(e.value) for e in at.main.error]
+    errors = [md_unescape(str(e.value)) for e in at.main.error]
     assert any(e.startswith("**Analysis: partial** — derived from history, which is partial")
                for e in errors), errors
     assert any("derived from materials, which is partial" in e for e in errors), errors
-    assert any("**Incomplete data.** The analysis is partial" in x for x in _texts(at.main))
+    assert any("**Incomplete data.** The analysis is partial" in md_unescape(x)
+               for x in _texts(at.main))
     labels = [tab.label for tab in at.tabs]
     assert {"Machines · partial", "Materials · partial", "Wafer lots",
             "Lot detail · partial"} <= set(labels), labels
     assert any(x.startswith(":material/report: Upstream machines: partial, derived from "
-                            "history, which is partial") for x in _texts(at.main))
+                            "history, which is partial")
+               for x in map(md_unescape, _texts(at.main)))

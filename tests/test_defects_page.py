@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import glossary
 from core.config import load_settings
+from core.text import plain
 from dashboard.jobs import get_job_manager
 from tests.test_app_pages import _app, _assert_clean, app_env, on_tiny, tiny_db  # noqa: F401
 
@@ -83,7 +84,7 @@ def test_list_mode_link_runs_and_reports_unmatched(on_tiny: Path) -> None:  # no
     finish_jobs()
     at.run()
     _assert_clean(at)
-    assert any("NO-SUCH-LOT" in w.value for w in at.warning)
+    assert any("NO-SUCH-LOT" in plain(w.value) for w in at.warning)
     assert next(m.value for m in at.metric
                 if m.label == glossary.label("detection_lots")) == "1"
 

@@ -29,6 +29,7 @@ from core.db import LaneBusy, Lanes, QueryFailed, QueryTimeout, open_lanes
 from core.db.faults import FaultInjectingDriver, FaultPlan, inject
 from core.db.throttle import LocalThrottle, RedisThrottle, throttle_name
 from core.schema import container
+from core.text import md_unescape
 from tests.conftest import make_settings
 from tests.test_app_pages import (  # noqa: F401 - fixtures
     APP,
@@ -273,7 +274,7 @@ def test_every_page_says_busy_or_timeout_and_works_once_it_is_lifted(
     if first is not None:
         at = first(at)
     assert not at.exception, [e.value for e in at.exception]
-    texts = " ".join(_texts(at.main))
+    texts = md_unescape(" ".join(_texts(at.main)))  # messages quote errors escaped
     settings = load_settings()
     if fault == "busy":
         # the statement holds a permit it just took: it frees by its deadline, at most

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import glossary
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
+from core.text import plain
 from tests.test_app_pages import (  # noqa: F401 - fixtures
     _app,
     _assert_clean,
@@ -75,15 +76,15 @@ def test_live_view(on_tiny: Path) -> None:  # noqa: F811
 
 def test_bad_parameters_are_messages(on_tiny: Path) -> None:  # noqa: F811
     at = _page(type="qualty")
-    assert any("Unknown hold type" in e.value for e in at.error)
+    assert any("Unknown hold type" in plain(e.value) for e in at.error)
     at = _page(view="history", start="2026-13-01")
-    assert any("YYYY-MM-DD" in e.value for e in at.error)
+    assert any("YYYY-MM-DD" in plain(e.value) for e in at.error)
     at = _page(view="history", start="2026-11-20", end="2026-11-01")
-    assert any("before the start" in e.value for e in at.error)
+    assert any("before the start" in plain(e.value) for e in at.error)
     at = _page(view="history", start="2024-01-01", end="2026-11-20")
-    assert any("hold_history_max_days" in e.value for e in at.error)
+    assert any("hold_history_max_days" in plain(e.value) for e in at.error)
     at = _page(reason="no such reason")
-    assert any("not found" in w.value for w in at.warning)
+    assert any("not found" in plain(w.value) for w in at.warning)
 
 
 def test_history_view(

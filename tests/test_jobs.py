@@ -70,7 +70,6 @@ def test_thread_backend_serves_the_interface_by_key(tmp_path: Path) -> None:
 
 def test_cli_wait_maps_each_outcome_to_one_exit(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from core.cli import UsageError
     from core.cli.jobs import job_manager, wait_for
     from core.db import DatabaseUnavailable
     from core.defects import DefectInputError
@@ -87,8 +86,8 @@ def test_cli_wait_maps_each_outcome_to_one_exit(tmp_path: Path,
         done = manager.submit("k:ok", lambda j: 1, label="ok")
         assert wait_for(done, what="x") is None
         bad = manager.submit("k:bad", fails(DefectInputError("end before start")), label="b")
-        with pytest.raises(UsageError, match="end before start"):
-            wait_for(bad, what="x", input_errors=(DefectInputError,))
+        with pytest.raises(DefectInputError, match="end before start"):
+            wait_for(bad, what="x")
         lane = manager.submit("k:lane", fails(DatabaseUnavailable("down")), label="l")
         with pytest.raises(DatabaseUnavailable):
             wait_for(lane, what="x")

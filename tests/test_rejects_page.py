@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import glossary
 from core.jobs import JobManager
 from core.rejects.run import KEY_PREFIX
+from core.text import plain
 from dashboard.jobs import get_job_manager
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
 
@@ -124,7 +125,7 @@ def test_unknown_filter_value_and_unmatched_list(on_tiny: Path) -> None:  # noqa
                 "f_package": "NO-SUCH-PKG"})
     assert any("Unknown package ignored" in w.value for w in at.warning)
     at = _open({"run": "1", "mode": "list", "c": ["GA26*", "NOT-A-LOT"]})
-    assert any("NOT-A-LOT" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("NOT-A-LOT" in plain(w.value) for w in at.warning), [w.value for w in at.warning]
 
 
 def test_container_lists_over_the_cache_limit_are_never_cached(
@@ -173,11 +174,12 @@ def test_a_list_matching_too_much_is_a_message_and_stays_until_run(
     a traceback, and reruns show it without loading again."""
     monkeypatch.setenv("MES_SEED_MAX_MATCHES", "1")
     at = _open({"run": "1", "mode": "list", "c": ["GA*"]})
-    assert any("seed_max_matches" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("seed_max_matches" in plain(w.value) for w in at.warning), \
+        [w.value for w in at.warning]
     before = _slow_queries()
     at.run()
     assert not at.exception and _slow_queries() == before
-    assert any("seed_max_matches" in w.value for w in at.warning)
+    assert any("seed_max_matches" in plain(w.value) for w in at.warning)
 
 
 def _plotly_specs(at: AppTest) -> dict[str, dict]:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from core import schema as t
 from core.db import Lanes, open_lanes
+from core.errors import InputError
 from core.jobs import JobManager, Spool
 from core.trace import (
     DomainCache,
@@ -192,10 +193,15 @@ def test_two_sessions_share_one_job_and_jobs_expire(duckdb_lanes: Lanes, tmp_pat
     assert manager.sweep(now=time.time() + s.job_ttl_s + 1) == [a.id]
     assert manager.get(a.id) is None and not a.spool.path.exists()
     # a failed job is replaced by a new one
-    bad = manager.submit("bad", lambda j: (_ for _ in ()).throw(ValueError("no such lot")),
+    bad = manager.submit("bad", lambda j: (_ for _ in ()).throw(InputError("no such lot")),
                          label="bad")
     bad.wait(10)
-    assert bad.state == "failed" and bad.error == "no such lot"
+    assert bad.state == "failed" and bad.error == "no such lot" and bad.input_error
+    # any other error is the product's failure, named, not the user's input
+    bug = manager.submit("bug", lambda j: (_ for _ in ()).throw(ValueError("a bug")),
+                         label="bug")
+    bug.wait(10)
+    assert bug.state == "failed" and bug.error == "ValueError: a bug" and not bug.input_error
     assert manager.submit("bad", lambda j: 1, label="again") is not bad
     manager.close()
 

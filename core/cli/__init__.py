@@ -14,21 +14,32 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from core.cli import logs
 from core.config import SettingsError
+from core.errors import InputError
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
 OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
                     "core.cli.contain")
 
 
-class UsageError(ValueError):
+class UsageError(InputError):
     """Bad input from the user; the message says what and how to fix it."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error (unknown option, missing or malformed value) is a
+    ``UsageError`` for ``main`` (exit 1, as every other bad input), not argparse's own
+    exit 2, which README gives to bad settings. Subcommand parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mesdash", description="MES analytics dashboard: command line tools."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -50,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.db import DatabaseUnavailable, LaneBusy, LaneError, QueryTimeout
 
     parser = build_parser()
-    args = parser.parse_args(argv)
-    logs.route(args)  # library logging off stderr (details with --verbose)
     try:
+        args = parser.parse_args(argv)  # a usage error is a UsageError: exit 1
+        logs.route(args)  # library logging off stderr (details with --verbose)
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except InputError as exc:  # every bad input: usage, dates, seeds, requests, ...
         print(f"mesdash: {exc}", file=sys.stderr)
         return 1
     except SettingsError as exc:
@@ -69,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LaneError as exc:
         print(f"mesdash: {exc}", file=sys.stderr)
         return 3
+    except SystemExit as exc:  # --help, --version: argparse printed and exits
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         print("mesdash: interrupted", file=sys.stderr)
         return 130

@@ -49,8 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.contain import ContainError, build_suspect, contain
+    from core.contain import build_suspect, contain
     from core.db import open_lanes
     from core.export import write_csv
 
@@ -58,16 +57,12 @@ def run(args: argparse.Namespace) -> int:
     kind, names = next((k, v) for k, v in (("machine", args.machine),
                                            ("material_lot", args.material_lot),
                                            ("wafer_lot", args.wafer_lot)) if v)
-    try:
-        suspect = build_suspect(kind, names, settings=settings, start=args.start, end=args.end)
-    except ContainError as exc:
-        raise UsageError(str(exc)) from None
+    # a ContainError is an InputError: main prints it and exits 1
+    suspect = build_suspect(kind, names, settings=settings, start=args.start, end=args.end)
     lanes = open_lanes(settings)
     try:
         result = contain(lanes, suspect, settings=settings,
                          progress=None if args.json else _progress)
-    except ContainError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         lanes.close()
     if args.csv:

@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import jsonsafe
+from core.cli.args import positive_int
 from core.config import load_settings
+from core.text import plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -40,7 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--types", default="", help="comma-separated product types")
     p.add_argument("--packages", default="", help="comma-separated packages")
     p.add_argument("--direction", choices=["backward", "forward"], default="backward")
-    p.add_argument("--top", type=int, default=10, help="pareto length (rest as 'others')")
+    p.add_argument("--top", type=positive_int, default=10,
+                   help="pareto length (rest as 'others'), 1 or more")
     p.add_argument("--out", help="folder for the Parquet tables")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -53,7 +56,6 @@ def _split(text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from core.cli import jobs
     from core.db import open_lanes
-    from core.defects import DefectInputError
     from core.defects.run import run_defect_analysis
 
     settings = load_settings()
@@ -63,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
         with jobs.job_manager(settings) as manager:
             job = manager.submit(request.key(), lambda j: run_defect_analysis(
                 j, lanes, request, settings), label="defects")
-            code = jobs.wait_for(job, what="defect trace", input_errors=(DefectInputError,),
-                                 show_progress=not args.json)
+            code = jobs.wait_for(job, what="defect trace", show_progress=not args.json)
             if code is not None:
                 return code
             out = job.result.as_json(top=args.top)
@@ -80,22 +81,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace, settings: Settings) -> DefectRequest:
-    """The request from the arguments; bad input is a UsageError."""
-    from core.cli import UsageError
-    from core.defects import DefectInputError, DefectRequest
+    """The request from the arguments (a DefectInputError is an InputError: exit 1)."""
+    from core.defects import DefectRequest
 
     kind, values = next(((k, _split(v)) for k, v in (
         ("lot", args.lots), ("work_order", args.work_orders),
         ("wafer_lot", args.wafer_lots)) if v), ("", []))
-    try:
-        return DefectRequest.build(
-            settings, station=args.station, start=args.start or "", end=args.end or "",
-            seed_kind=kind, seed_values=values,
-            reasons=_split(args.reasons), types=_split(args.types),
-            packages=_split(args.packages), direction=args.direction,
-        )
-    except DefectInputError as exc:
-        raise UsageError(str(exc)) from exc
+    return DefectRequest.build(
+        settings, station=args.station, start=args.start or "", end=args.end or "",
+        seed_kind=kind, seed_values=values,
+        reasons=_split(args.reasons), types=_split(args.types),
+        packages=_split(args.packages), direction=args.direction,
+    )
 
 
 def _write_tables(tables: dict[str, pa.Table], folder: Path) -> list[str]:
@@ -108,7 +105,7 @@ def _write_tables(tables: dict[str, pa.Table], folder: Path) -> list[str]:
 
 def _print_text(summary: str, out: dict[str, Any], top: int) -> None:
     """The summary, then each pareto's rows (``top`` and 'others') as key=value."""
-    print(summary.replace("**", ""))
+    print(plain(summary))
     for kind, rows in jsonsafe.clean(out.get("paretos") or {}).items():
         print(f"\n{kind}:")
         for r in rows[: top + 1]:

@@ -8,7 +8,6 @@ the benchmarks, or a PostgreSQL schema for tests.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from core.config import load_settings
@@ -30,18 +29,14 @@ def run_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.cli import UsageError
+    from core.dates import parse_day
     from core.demo import build_demo
 
     settings = load_settings()
     url = args.db or settings.effective_db_url
     if not args.db:
         Path(settings.demo_db_path).parent.mkdir(parents=True, exist_ok=True)
-    anchor = None
-    if args.anchor:
-        try:
-            anchor = dt.date.fromisoformat(args.anchor)
-        except ValueError as exc:
-            raise UsageError(f"--anchor {args.anchor!r} is not a date YYYY-MM-DD") from exc
+    anchor = parse_day(args.anchor, "--anchor", UsageError, settings)
 
     def progress(stage: str, fraction: float) -> None:
         print(f"\r[{fraction * 100:5.1f}%] {stage:<60}", end="", file=sys.stderr, flush=True)

@@ -65,16 +65,13 @@ def _table(df: pd.DataFrame, index: bool = False) -> str:
 
 
 def run_holds(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
     from core.db import open_lanes
     from core.holds import live
-    from core.holds.classify import HoldInputError, parse_hold_type
+    from core.holds.classify import parse_hold_type
 
-    try:
-        hold_type = parse_hold_type(args.type)
-        measure = live.parse_matrix_measure(args.matrix)
-    except HoldInputError as exc:
-        raise UsageError(str(exc)) from None
+    # a HoldInputError is an InputError: main prints it and exits 1
+    hold_type = parse_hold_type(args.type)
+    measure = live.parse_matrix_measure(args.matrix)
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     lanes = open_lanes(settings)
     try:
@@ -110,37 +107,25 @@ def run_holds(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
     from core.db import open_lanes
     from core.holds import history, live, reconcile
-    from core.holds.classify import (
-        HoldInputError,
-        check_range,
-        parse_day,
-        parse_hold_type,
-        shift_day,
-    )
+    from core.holds.classify import check_range, parse_day, parse_hold_type, shift_day
     from core.live import snapshot_time
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
-    try:
-        hold_type = parse_hold_type(args.type)
-        grain = history.parse_grain(args.grain)
-        start = parse_day(args.start, "start")
-        end = parse_day(args.end, "end")
-        if start and end:
-            check_range(start, end, settings.hold_history_max_days)
-    except HoldInputError as exc:
-        raise UsageError(str(exc)) from None
+    # HoldInputError is an InputError: main prints it and exits 1
+    hold_type = parse_hold_type(args.type)
+    grain = history.parse_grain(args.grain)
+    start = parse_day(args.start, "start", settings)
+    end = parse_day(args.end, "end", settings)
+    if start and end:
+        check_range(start, end, settings.hold_history_max_days, settings)
     lanes = open_lanes(settings)
     try:
         snap = snapshot_time(lanes)
         end = end or shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
         start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
-        try:
-            h = history.load_history(lanes, settings, start, end, now=snap)
-        except HoldInputError as exc:
-            raise UsageError(str(exc)) from None
+        h = history.load_history(lanes, settings, start, end, now=snap)
         held = live.load_held_lots(lanes, settings) if snap is not None else None
     finally:
         lanes.close()

@@ -3,11 +3,11 @@
 Why: every command that runs long work (trace, defects, rejects) runs the same job as
 the page (core.jobs), and each wrote its own wait loop and error mapping before. Here
 it is once: the progress line on stderr (only when the output is text, so ``--json``
-stdout stays one object), and what an unfinished job means for the exit code: a typed
-input error raised inside the job is a ``UsageError`` (exit 1), a lane error is re-raised
-for ``main`` to say (3, or 4 for busy/timeout), anything else is one line and 4 when
-cancelled, 3 when failed. ``job_manager`` closes the manager (cancelling what still runs
-and deleting the spools) when the command is done with the result.
+stdout stays one object), and what an unfinished job means for the exit code: the
+user's input error raised inside the job (``Job.input_error``) and a lane error are
+re-raised for ``main`` to say (exit 1; 3, or 4 for busy/timeout), anything else is
+one line and 4 when cancelled, 3 when failed. ``job_manager`` closes the manager
+(cancelling what still runs and deleting the spools) when the command is done with it.
 """
 
 from __future__ import annotations
@@ -44,11 +44,9 @@ def progress_line(job: Job) -> str:
     return " · ".join(f"{s['name']} {s['done']}/{s['total'] or '?'}" for s in stages)
 
 
-def wait_for(job: Job, *, what: str, input_errors: tuple[type[BaseException], ...] = (),
-             show_progress: bool = True) -> int | None:
+def wait_for(job: Job, *, what: str, show_progress: bool = True) -> int | None:
     """Wait for ``job``; None when done, else the exit code after saying why (or raise
-    ``UsageError`` for an input error, the ``LaneError`` for ``main`` to say)."""
-    from core.cli import UsageError
+    its ``InputError`` or ``LaneError`` for ``main`` to say)."""
     from core.db import LaneError
 
     last = ""
@@ -64,8 +62,8 @@ def wait_for(job: Job, *, what: str, input_errors: tuple[type[BaseException], ..
     if job.state == "done":
         return None
     exc = job.exception
-    if input_errors and isinstance(exc, input_errors):
-        raise UsageError(str(exc)) from exc
+    if job.input_error and exc is not None:
+        raise exc  # main() says it and exits 1
     if job.state == "failed" and isinstance(exc, LaneError):
         raise exc  # main() says it and exits 4 (busy, timeout) or 3
     print(f"mesdash: {what} {job.state}: {job.error}", file=sys.stderr)

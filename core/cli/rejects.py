@@ -84,16 +84,13 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool
 def run(args: argparse.Namespace) -> int:
     from core import glossary
     from core.cli import UsageError
-    from core.rejects.inputs import RejectInputError, check_range, known_values
+    from core.rejects.inputs import check_range, known_values
     from core.rejects.measures import DIMENSIONS, Filters
     from core.rejects.policy import Policy
     from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
-    try:
-        start, end = check_range(args.start, args.end, settings)
-    except RejectInputError as exc:
-        raise UsageError(str(exc)) from None
+    start, end = check_range(args.start, args.end, settings)  # RejectInputError: exit 1
     view = _load(settings, start, end, show_progress=not args.json)
     if isinstance(view, int):
         return view

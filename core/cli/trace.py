@@ -37,28 +37,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import UsageError, jobs
+    from core.cli import jobs
     from core.db import open_lanes
     from core.trace import TraceRequest, run_trace
-    from core.trace.lineage import LineageError
-    from core.trace.seeds import SeedError
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
              "serial": args.serial}
     domains = [d.strip() for d in (args.domains or "").split(",") if d.strip()]
-    try:
-        request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
-                                     domains)
-    except (SeedError, LineageError) as exc:
-        raise UsageError(str(exc)) from exc
+    request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
+                                 domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)
     try:
         with jobs.job_manager(settings) as manager:
             job = manager.submit(request.key, lambda j: run_trace(j, lanes, request, settings),
                                  label=request.label)
-            code = jobs.wait_for(job, what="trace", input_errors=(SeedError, LineageError),
-                                 show_progress=not args.json)
+            code = jobs.wait_for(job, what="trace", show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result

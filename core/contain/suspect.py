@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from core import dates
 from core.config import ORACLE_IN_LIST_LIMIT
+from core.errors import InputError
 from core.trace.seeds import value_problem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +27,7 @@ KINDS = ("machine", "material_lot", "wafer_lot")
 LABELS = {"machine": "machine", "material_lot": "material lot", "wafer_lot": "wafer lot"}
 
 
-class ContainError(ValueError):
+class ContainError(InputError):
     """Bad containment input; the message says what to fix."""
 
 
@@ -70,8 +71,8 @@ def build_suspect(kind: str, names: list[str] | tuple[str, ...], *, settings: Se
     problem = value_problem(clean, label)
     if problem:
         raise ContainError(problem)
-    first = dates.parse_day(start, "start", ContainError)
-    last = dates.parse_day(end, "end", ContainError)
+    first = dates.parse_day(start, "start", ContainError, settings)
+    last = dates.parse_day(end, "end", ContainError, settings)
     if kind != "machine":
         if first or last:
             raise ContainError(f"A {label} has no time window: --start/--end go with "
@@ -81,5 +82,5 @@ def build_suspect(kind: str, names: list[str] | tuple[str, ...], *, settings: Se
         raise ContainError("A machine suspect needs a time window: give both --start and "
                            "--end (YYYY-MM-DD, the end day included).")
     dates.check_range(first, last, settings.contain_max_days, "contain_max_days",
-                      ContainError)
+                      ContainError, settings=settings)
     return Suspect(kind, tuple(clean), first, last)

@@ -13,18 +13,19 @@ from dataclasses import asdict, dataclass, field
 
 from core import dates
 from core.config import Settings
+from core.errors import InputError
 from core.jobs.keys import job_key
 
 DIRECTIONS = ("backward", "forward")
 SEED_KINDS = ("lot", "work_order", "wafer_lot")
 
 
-class DefectInputError(ValueError):
+class DefectInputError(InputError):
     """Bad input to a defect trace; the message says what and how to fix it."""
 
 
-def parse_date(text: str | dt.date, what: str) -> dt.date:
-    day = dates.parse_day(text, what, DefectInputError)
+def parse_date(text: str | dt.date, what: str, settings: Settings | None = None) -> dt.date:
+    day = dates.parse_day(text, what, DefectInputError, settings)
     if day is None:
         raise DefectInputError(f"The {what} date is missing (YYYY-MM-DD).")
     return day
@@ -86,9 +87,9 @@ class DefectRequest:
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
                 )
-            s, e = parse_date(start, "start"), parse_date(end, "end")
+            s, e = parse_date(start, "start", settings), parse_date(end, "end", settings)
             dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
-                              DefectInputError)
+                              DefectInputError, settings=settings)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
         return cls(station, s, e, _clean(reasons), _clean(types), _clean(packages), direction,

@@ -1,10 +1,13 @@
 """The analysis summary in plain words: conditions, data scope, method, and what
 attribution means — so a reader of a shared link or an exported table knows what the
-numbers are and are not."""
+numbers are and are not. It is markdown: every value from the request or the data is
+escaped (core.text.md_escape); the CLI prints it through core.text.plain."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from core.text import md_escape, md_join
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.defects.run import DefectResult
@@ -13,12 +16,13 @@ if TYPE_CHECKING:  # pragma: no cover
 def describe(result: DefectResult) -> str:
     r = result.request
     k = result.kpis
-    reasons = ", ".join(r.reasons) if r.reasons else "all loss reasons"
+    station = md_escape(r.station)  # every value from the request or the data is escaped
+    reasons = md_join(r.reasons) if r.reasons else "all loss reasons"
     filters = []
     if r.types:
-        filters.append(f"product type {', '.join(r.types)}")
+        filters.append(f"product type {md_join(r.types)}")
     if r.packages:
-        filters.append(f"package {', '.join(r.packages)}")
+        filters.append(f"package {md_join(r.packages)}")
     if r.lots:
         filters.append(f"{len(r.lots)} chosen lots")
     scope = result.scope
@@ -33,11 +37,11 @@ def describe(result: DefectResult) -> str:
     else:
         seeds_text = f"lots whose latest pass there was between {r.start} and {r.end}"
     lines = [
-        f"**Conditions.** Detection station {r.station}, {seeds_text}"
+        f"**Conditions.** Detection station {station}, {seeds_text}"
         + (f", restricted to {'; '.join(filters)}" if filters else "")
         + f". Defects counted as the factory's defect report counts them: charged scrap "
         f"(reject, standby, to-process, in-process and processed quantities) plus "
-        f"uncharged defect (defectqty) of {reasons} booked at {r.station}"
+        f"uncharged defect (defectqty) of {reasons} booked at {station}"
         + (" in the range" if r.start else "") + "; both parts are shown apart. Input: "
         "the quantity that entered the detection step, the largest trackinqty of the "
         "lot's track-in (a partial track-out's later rows carry only what was left). "
@@ -88,6 +92,6 @@ def describe(result: DefectResult) -> str:
         )
     analysis = result.completeness.get("analysis") or {}
     if analysis.get("status") not in (None, "complete"):  # derived: names its inputs
-        lines.append(f"**Incomplete data.** The analysis is {analysis['status']}: "
-                     f"{analysis.get('reason')}.")
+        lines.append(f"**Incomplete data.** The analysis is {md_escape(analysis['status'])}: "
+                     f"{md_escape(analysis.get('reason'))}.")
     return "\n\n".join(lines)

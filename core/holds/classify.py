@@ -19,8 +19,10 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from core import dates
+from core.errors import InputError
 from core.wip import NON_QUALITY, QUALITY
 from core.wip import hold_type_of as hold_type_of  # re-exported
 from core.wip import status_of as status_of  # re-exported
@@ -30,7 +32,7 @@ HOLD_TYPES = (QUALITY, NON_QUALITY, ALL)
 HOLD_TYPE_LABELS = {QUALITY: "Quality", NON_QUALITY: "Non-quality", ALL: "All"}
 
 
-class HoldInputError(ValueError):
+class HoldInputError(InputError):
     """Bad user input (hold type, dates, range); the message says what to do."""
 
 
@@ -68,14 +70,17 @@ def shift_day_bounds(day: date, shift_day_start_minutes: int) -> tuple[datetime,
     return end - timedelta(days=1), end
 
 
-def parse_day(value: str | None, what: str) -> date | None:
-    """A YYYY-MM-DD date from user input; HoldInputError with the expected format."""
-    return dates.parse_day(value, what, HoldInputError)
+def parse_day(value: str | None, what: str, settings: Any = None) -> date | None:
+    """A YYYY-MM-DD date from user input; HoldInputError with the expected format (and,
+    with ``settings``, for a date outside the accepted window)."""
+    return dates.parse_day(value, what, HoldInputError, settings)
 
 
-def check_range(start: date, end: date, max_days: int) -> None:
-    """Raise HoldInputError when the range is reversed or longer than max_days."""
-    dates.check_range(start, end, max_days, "hold_history_max_days", HoldInputError)
+def check_range(start: date, end: date, max_days: int, settings: Any = None) -> None:
+    """Raise HoldInputError when the range is reversed or longer than max_days (or, with
+    ``settings``, outside the accepted window)."""
+    dates.check_range(start, end, max_days, "hold_history_max_days", HoldInputError,
+                      settings=settings)
 
 
 # --- buckets ---------------------------------------------------------------------------------

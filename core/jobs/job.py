@@ -6,8 +6,9 @@ Why its own module: a job is what pages and the CLI hold and read (``state``,
 server process (core.jobs.threads); a later backend (issue 18: python-rq workers on
 Redis) gives the page the same object, filled from the worker's reports. The outcome
 rules are here, once: a cancelled query is "cancelled", a lane error is "failed" (or
-"cancelled" when Cancel caused it), a typed input error (a ``ValueError``) keeps its
-message, anything else is logged with its traceback. Nothing in here calls Streamlit.
+"cancelled" when Cancel caused it), the user's input error (an ``InputError``, core.errors:
+``input_error``) keeps its message, anything else is logged with its traceback.
+Nothing in here calls Streamlit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.db import CancelToken, LaneError, QueryCancelled
+from core.errors import InputError
 from core.jobs.spool import Spool
 
 log = logging.getLogger("mesdash.jobs")
@@ -60,7 +62,6 @@ class Job:
         self.cancel_token = CancelToken()
         self.result: Any = None
         self.error: str | None = None
-        self.error_type: str | None = None
         self.exception: BaseException | None = None  # the typed error, for the CLI
         self.owner: str | None = None  # who submitted it (a page session), if known
         self.private = False  # set by the job: its result is for its owner only
@@ -99,6 +100,12 @@ class Job:
     @property
     def active(self) -> bool:
         return self.state in ("queued", "running")
+
+    @property
+    def input_error(self) -> bool:
+        """It failed on the user's input (an ``InputError``): a message to fix the input,
+        not a failure of the product."""
+        return self.state == "failed" and isinstance(self.exception, InputError)
 
     @property
     def result_bytes(self) -> int:
@@ -148,21 +155,18 @@ class Job:
         except QueryCancelled:
             self._end("cancelled", error="Cancelled.")
         except LaneError as exc:
-            self._end("cancelled" if self.cancel_token.cancelled else "failed",
-                      error=str(exc), error_type=type(exc).__name__)
-        except ValueError as exc:  # our typed input errors (SeedError, LineageError, ...)
-            self._end("failed", error=str(exc), error_type=type(exc).__name__)
+            self._end("cancelled" if self.cancel_token.cancelled else "failed", error=str(exc))
+        except InputError as exc:  # the user's input (SeedError, LineageError, ...)
+            self._end("failed", error=str(exc))
         except Exception as exc:
             log.exception("job %s failed", self.id)
-            self._end("failed", error=f"{type(exc).__name__}: {exc}",
-                      error_type=type(exc).__name__)
+            self._end("failed", error=f"{type(exc).__name__}: {exc}")
 
-    def _end(self, state: str, *, error: str | None = None, error_type: str | None = None
-             ) -> None:
+    def _end(self, state: str, *, error: str | None = None) -> None:
         with self._lock:
             for s in self.stages:
                 if s.state == "running":
                     s.state, s.finished = "done", time.time()
-            self.error, self.error_type = error, error_type
+            self.error = error
             self.finished = time.time()
             self.state = state

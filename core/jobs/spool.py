@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.db.local import file_literal
+from core.errors import InputError
 from core.export import write_csv_file
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +60,7 @@ NAME_COLUMN = "containername"
 and the domains hold ids only (the names come once, from the lineage's nodes)."""
 
 
-class SpoolError(ValueError):
+class SpoolError(InputError):
     """A spool request names an unknown domain or column, or a bad filter."""
 
 

@@ -4,7 +4,7 @@ Problem: a page or a CLI must answer bad input (malformed dates, end before star
 over the limit, too many container values, unknown filter values) with a sentence that
 says what to fix, never a traceback.
 
-Design: pure functions raising ``RejectInputError`` (a ValueError) with that sentence;
+Design: pure functions raising ``RejectInputError`` (an InputError) with that sentence;
 limits come from settings (reject_default_days, reject_max_days, seed_max_values).
 """
 
@@ -16,10 +16,11 @@ from datetime import date, timedelta
 
 from core import dates
 from core.config import Settings
+from core.errors import InputError
 from core.trace.seeds import value_problem
 
 
-class RejectInputError(ValueError):
+class RejectInputError(InputError):
     """Bad reject-history input; the message says what and how to fix it."""
 
 
@@ -29,8 +30,9 @@ def default_range(settings: Settings, today: date | None = None) -> tuple[date, 
     return end - timedelta(days=settings.reject_default_days - 1), end
 
 
-def parse_day(text: str | date | None, what: str) -> date | None:
-    return dates.parse_day(text, what, RejectInputError)
+def parse_day(text: str | date | None, what: str, settings: Settings | None = None
+              ) -> date | None:
+    return dates.parse_day(text, what, RejectInputError, settings)
 
 
 def check_range(
@@ -38,14 +40,14 @@ def check_range(
     today: date | None = None,
 ) -> tuple[date, date]:
     """A valid (start, end), the default range when both are missing."""
-    s, e = parse_day(start, "start"), parse_day(end, "end")
+    s, e = parse_day(start, "start", settings), parse_day(end, "end", settings)
     if s is None and e is None:
         return default_range(settings, today)
     if s is None or e is None:
         raise RejectInputError("Give both a start and an end date (YYYY-MM-DD), or neither "
                                "for the default range.")
     dates.check_range(s, e, settings.reject_max_days, "reject_max_days", RejectInputError,
-                      "Shorten it, or use a container list.")
+                      "Shorten it, or use a container list.", settings)
     return s, e
 
 

@@ -420,7 +420,7 @@ class Slicer:
             sort = "txndate"
         w, p = self.where(policy, filters, selection)
         total = int(self._q(f"SELECT count(*) n FROM r WHERE {w}", p)["n"].iloc[0])
-        page = max(1, page)
+        page = min(max(1, page), max(1, -(-total // max(1, page_size))))  # a link's page
         cols = ", ".join(c for c, _ in DETAIL_COLUMNS)
         df = self._q(
             f"SELECT {cols} FROM r WHERE {w} ORDER BY {sort} {'DESC' if descending else 'ASC'}"

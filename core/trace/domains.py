@@ -45,6 +45,7 @@ from sqlalchemy.sql import Executable
 from core.db.drivers import arrow_schema_for
 from core.db.idlist import IdSet, sorted_ids
 from core.db.local import file_literal
+from core.errors import InputError
 from core.jobs.spool import Spool
 from core.scrap import charged_sql
 from core.stations import station_map
@@ -141,7 +142,7 @@ class DomainResult:
                 "seconds": round(self.seconds, 3), "cached": self.cached}
 
 
-class DomainError(ValueError):
+class DomainError(InputError):
     """Unknown domain name."""
 
 

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from sqlalchemy.sql import Executable
 
 from core.db.idlist import IdSet, sorted_ids
+from core.errors import InputError
 from core.trace.queries import merges_query, nodes_query, wafer_children_query
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +78,7 @@ EDGE_ORDER = pa.array(sorted(EDGE_KINDS))  # edge kind codes, in the edge table'
 Progress = Callable[..., None]
 
 
-class LineageError(ValueError):
+class LineageError(InputError):
     """Bad lineage input (unknown direction, no seeds)."""
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlalchemy.sql import Executable
 
+from core.errors import InputError
 from core.trace.queries import (
     seed_exact_query,
     seed_like_query,
@@ -44,7 +45,7 @@ KINDS: dict[str, str] = {
 MAX_VALUE_CHARS = 400  # the contract's text columns are String(400)
 
 
-class SeedError(ValueError):
+class SeedError(InputError):
     """Bad seed input or a seed limit reached; the message says what and what to do."""
 
 

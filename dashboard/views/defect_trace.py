@@ -19,14 +19,17 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import streamlit as st
 
+from core import dates as core_dates
 from core import glossary
 from core.defects import DefectInputError, DefectRequest, pareto, ranked
 from core.defects.analysis import ResultExpired
 from core.defects.attribution import LIFT_UNBOUNDED
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
+from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure, trend_figure
@@ -97,9 +100,9 @@ q_packages = state.query_param("packages", "")
 
 
 def _date(text: str | None, fallback: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text or "")
-    except ValueError:
+    try:  # a malformed or out-of-window date is reported when the request is built
+        return core_dates.parse_day(text, "", settings=settings) or fallback
+    except InputError:
         return fallback
 
 
@@ -167,7 +170,7 @@ try:
         known_stations=groups or None,
     )
 except DefectInputError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 manager = get_job_manager(settings)
@@ -179,7 +182,7 @@ job = manager.submit(request.key(),
 # --- progress ---------------------------------------------------------------------------------
 result: DefectResult = job_result(
     job, key="defects", settings=settings, what="The defect trace",
-    again="Press **Run again** to restart it.", input_errors=("DefectInputError",),
+    again="Press **Run again** to restart it.",
     retry=lambda: manager.submit(
         request.key(), lambda j: run_defect_analysis(j, lanes, request, settings),
         label=job.label, fresh=True),
@@ -216,7 +219,8 @@ metric(cols[1], "detection_charged", compact(k["detection_charged"]))
 metric(cols[2], "detection_uncharged", compact(k["detection_uncharged"]))
 if backward:
     top_reason = k.get("top_reason") or "–"
-    metric(cols[3], "top_reason", top_reason.split("_", 1)[0], f"({top_reason})")
+    metric(cols[3], "top_reason", md_escape(top_reason.split("_", 1)[0]),
+           f"({md_escape(top_reason)})")
 else:
     metric(cols[3], "downstream_rejects", compact(k.get("downstream_rejects", 0)))
     metric(cols[4], "downstream_uncharged", compact(k.get("downstream_uncharged", 0)))
@@ -229,13 +233,13 @@ for part in (("affected_machines",) if result.backward is not None
     if status_mark(result.completeness_of(part)):
         record = result.completeness_of(part)
         st.caption(f":material/report: {glossary.label(part)}: {record['status']}, "
-                   f"{record['reason']}.")
+                   f"{md_escape(record['reason'])}.")
 
 if result.unmatched:
     st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
-               + ", ".join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
+               + md_join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
 if k["detection_lots"] == 0:
-    st.info(f"No lot passed {request.station} ({request.range_label}).")
+    st.info(f"No lot passed {md_escape(request.station)} ({md_escape(request.range_label)}).")
     st.markdown(result.summary)
     st.stop()
 
@@ -369,7 +373,7 @@ if result.backward is not None:
             st.dataframe(_lot_page(job.id, int(page), int(size), back).to_pandas(),
                          hide_index=True, width="stretch")
         except ResultExpired as exc:
-            st.info(str(exc))
+            st.info(md_escape(exc))
         st.caption(f"{n_rows:,} rows: one per lot and loss reason.")
         # the whole detail is built only when the download is clicked (~1 s for 70K lots)
         st.download_button("Download lot detail (CSV, all rows)",

@@ -19,6 +19,8 @@ import pandas as pd
 import streamlit as st
 
 from core import glossary, i18n
+from core.dates import parse_day
+from core.errors import InputError
 from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
 from core.rejects.measures import (
     DETAIL_COLUMNS,
@@ -34,6 +36,7 @@ from core.rejects.measures import (
 from core.rejects.policy import TOGGLE_LABELS, Policy
 from core.rejects.run import KEY_PREFIX, RejectRequest, RejectView, run_reject_load
 from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.jobs import get_job_manager
 from dashboard.widgets.charts import pareto_figure, trend_figure
@@ -93,7 +96,7 @@ if submitted:
     try:
         vals = parse_values(typed, settings) if new_mode == "list" else []
     except RejectInputError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
     state.set_query_param("c", vals or None)
     for key in ("sel_dim", "sel_val", "period", "page"):
@@ -121,13 +124,13 @@ if qp("run") != "1":
 
 values: list[str] = []
 if mode == "range" and range_error:
-    st.error(range_error)
+    st.error(md_escape(range_error))
     st.stop()
 if mode == "list":
     try:
         values = parse_values(state.query_param_list("c"), settings)
     except RejectInputError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
     if not values:
         st.error("The container list is empty: paste lots, work orders or wafer lots.")
@@ -153,12 +156,11 @@ manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
 st.session_state["rj.job"] = job.id
 view: RejectView = job_result(job, key="rj.job", settings=settings,
                               what="The reject-history load",
-                              again="Press **Run** to load it again.",
-                              input_errors=("RejectInputError",))
+                              again="Press **Run** to load it again.")
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
-               + ", ".join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
+               + md_join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
 if slicer.rows == 0:
     st.info("No rejects in this range or for these containers.")
     st.stop()
@@ -180,7 +182,7 @@ for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
     wanted = state.query_param_list(f"f_{dim}")
     good, problem = known_values(wanted, options[dim], DIMENSIONS[dim].lower())
     if problem:
-        st.warning(problem)
+        st.warning(md_escape(problem))
     help_ = {"workflow": WORKFLOW_SOURCE, "machine": MACHINE_NOTE}.get(dim)
     picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}",
                              help=help_)
@@ -192,9 +194,9 @@ grain = grain if grain in GRAINS else "day"
 period: tuple[str, date] | None = None
 if qp("period"):
     try:
-        period = (grain, date.fromisoformat(str(qp("period"))))
-    except ValueError:
-        st.warning(f"Ignored the period {qp('period')!r} in the link: not a date.")
+        period = (grain, parse_day(qp("period"), "period", settings=settings) or date.today())
+    except InputError as exc:
+        st.warning(f"Ignored the period in the link: {md_escape(exc)}")
 filters = Filters(**{d: tuple(v) for d, v in chosen.items()}, period=period)
 
 shown_range = f"{loaded.start} to {loaded.end}" if loaded.start else "no rows"
@@ -334,7 +336,8 @@ st.subheader("Detail")
 selection = None
 if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
     selection = Selection(str(qp("sel_dim")), str(qp("sel_val")))
-    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = {selection.value})",
+    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = "
+                 f"{md_escape(selection.value)})",
                  icon=":material/close:"):
         state.set_query_param("sel_dim", None)
         state.set_query_param("sel_val", None)

@@ -20,6 +20,7 @@ import streamlit as st
 from core import glossary
 from core.db import LaneError
 from core.jobs import Job, Spool
+from core.text import md_escape, md_join
 from core.trace import (
     DEFAULT_DOMAINS,
     DOMAINS,
@@ -31,6 +32,7 @@ from core.trace import (
 )
 from dashboard import state
 from dashboard.jobs import get_job_manager
+from dashboard.widgets.charts import plot_label, plot_labels
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 from dashboard.widgets.tables import paged_table
@@ -59,7 +61,7 @@ def _from_url() -> TraceRequest | None:
 try:
     url_request = _from_url()
 except (SeedError, LineageError) as exc:
-    st.error(f"The link's trace is not valid: {exc}")
+    st.error(f"The link's trace is not valid: {md_escape(exc)}")
     url_request = None
 
 kinds = list(KINDS)
@@ -88,7 +90,7 @@ if submitted:
     try:
         request = TraceRequest.build({kind: values}, direction, domains, settings)
     except (SeedError, LineageError) as exc:
-        st.error(f"{exc}")
+        st.error(md_escape(exc))
         request = None
         st.stop()
     state.set_query_param("kind", kind)
@@ -117,8 +119,7 @@ if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
 st.session_state["trace.last_key"] = request.key
 
 job_result(job, key="trace.job", settings=settings, what="The trace",
-           again="Press **Trace** to run it again.",
-           input_errors=("SeedError", "LineageError"))
+           again="Press **Trace** to run it again.")
 
 result = job.result
 spool: Spool = job.spool
@@ -135,7 +136,7 @@ for seed in result.seeds.values():
     st.caption(f"{KINDS[seed.kind]}: {len(seed.matches):,} of {len(seed.values):,} values "
                f"matched {len(seed.container_ids):,} containers.")
     if seed.unmatched:
-        shown = ", ".join(seed.unmatched[:50]) + (" …" if len(seed.unmatched) > 50 else "")
+        shown = md_join(seed.unmatched[:50]) + (" …" if len(seed.unmatched) > 50 else "")
         st.warning(f"{len(seed.unmatched):,} value(s) matched nothing: {shown}")
 if result.truncated:
     st.warning(f"The lineage was cut by {result.truncated}: containers beyond it are not "
@@ -201,7 +202,7 @@ if focus:
     if hit.empty:
         hit = nodes[nodes["containername"].fillna("").str.contains(focus, regex=False)]
     if hit.empty:
-        st.warning(f"No container named {focus!r} in this lineage.")
+        st.warning(f"No container named {md_escape(repr(focus))} in this lineage.")
     else:
         top_hits = hit.head(settings.focus_max_hits)
         focus_ids = set(top_hits["containerid"])
@@ -246,11 +247,11 @@ for nk, colour in KIND_COLOURS.items():
     fig.add_trace(go.Scatter(
         x=[pos[c][0] for c in part["containerid"]], y=[pos[c][1] for c in part["containerid"]],
         mode="markers+text" if len(shown) <= 60 else "markers", name=nk,
-        text=part["containername"], textposition="top center",
+        text=plot_labels(part["containername"]), textposition="top center",
         marker={"color": colour, "size": [16 if b else 9 for b in big],
                 "line": {"width": [3 if c in focus_ids else 0 for c in part["containerid"]],
                          "color": "black"}},
-        customdata=part[["containerid", "depth"]].to_numpy(),
+        customdata=list(zip(plot_labels(part["containerid"]), part["depth"], strict=True)),
         hovertemplate="%{text}<br>%{customdata[0]}<br>depth %{customdata[1]}<extra>"
                       + nk + "</extra>",
     ))
@@ -302,18 +303,20 @@ if "history" in result.domains and spool.has("history"):
                        "(setting timeline_max_events); its History tab lists them all.")
         tl = go.Figure()
         hist["end"] = hist["trackouttimestamp"].fillna(pd.Timestamp.now())
-        hist["step"] = hist["station_group"].fillna(hist["workcentername"]).astype(str)
+        hist["step"] = plot_labels(
+            hist["station_group"].fillna(hist["workcentername"]).astype(str))
         for r in hist.itertuples(index=False):
             tl.add_trace(go.Scatter(x=[r.trackintimestamp, r.end], y=[r.step, r.step],
                                     mode="lines", line={"width": 10}, showlegend=False,
-                                    hovertext=f"{r.specname} · {r.equipmentname or ''}"))
+                                    hovertext=plot_label(f"{r.specname} · "
+                                                         f"{r.equipmentname or ''}")))
         for dom, col, label, symbol in (("holds", "holdtxndate", "hold", "x"),
                                          ("materials", "txndate", "material", "diamond")):
             if dom in result.domains and spool.has(dom):
                 ev = spool.page(dom, 0, cap, col, {"containerid": [lot_id]}).to_pandas()
                 if not ev.empty:
                     tl.add_trace(go.Scatter(
-                        x=ev[col], y=ev["workcentername"].fillna("?").astype(str),
+                        x=ev[col], y=plot_labels(ev["workcentername"].fillna("?").astype(str)),
                         mode="markers", name=label, marker={"symbol": symbol, "size": 11}))
         tl.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10})
         st.plotly_chart(tl, use_container_width=True)
@@ -335,4 +338,4 @@ if result.domains:
                 paged_table(spool, name, key=f"trace.{name}", settings=settings,
                             order_by=["containerid", DOMAINS[name].time_column])
             except LaneError as exc:  # pragma: no cover - spool reads are local
-                st.error(str(exc))
+                st.error(md_escape(exc))

@@ -37,6 +37,7 @@ from core.holds.classify import (
     parse_hold_type,
     shift_day,
 )
+from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.widgets.charts import count_axis, pareto_figure
 
@@ -65,7 +66,7 @@ def url_choice(param: str, key: str, label: str, options: list[str]) -> list[str
         wanted = state.query_param_list(param)
         unknown = [v for v in wanted if v not in options]
         if unknown:
-            st.warning(f"{label}: {', '.join(unknown)} not found in the data shown; ignored.")
+            st.warning(f"{label}: {md_join(unknown)} not found in the data shown; ignored.")
         st.session_state[key] = [v for v in wanted if v in options]
     else:  # options can shrink after a refresh: keep only what still exists
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
@@ -124,21 +125,22 @@ problems: list[str] = []
 try:
     url_hold_type = parse_hold_type(state.query_param("type"))
 except HoldInputError as exc:
-    problems.append(f"{exc} Showing all holds.")
+    problems.append(f"{md_escape(exc)} Showing all holds.")
     url_hold_type = ALL
 try:
     url_measure = live.parse_matrix_measure(state.query_param("matrix"))
 except HoldInputError as exc:
-    problems.append(f"{exc} Showing qty.")
+    problems.append(f"{md_escape(exc)} Showing qty.")
     url_measure = live.MATRIX_MEASURES[0]
 try:
     url_grain = history.parse_grain(state.query_param("grain"))
 except HoldInputError as exc:
-    problems.append(f"{exc} Showing days.")
+    problems.append(f"{md_escape(exc)} Showing days.")
     url_grain = "day"
 url_view = state.query_param("view", "live")
 if url_view not in VIEWS:
-    problems.append(f"Unknown view {url_view!r}: choose live or history. Showing live holds.")
+    problems.append(f"Unknown view {md_escape(repr(url_view))}: choose live or history. "
+                    "Showing live holds.")
     url_view = "live"
 for problem in problems:
     st.error(problem, icon=":material/error:")
@@ -319,10 +321,10 @@ def live_now() -> live.LiveHolds | None:
 def history_range(snap: datetime | None) -> tuple[date, date] | None:
     today = shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
     try:
-        start = parse_day(state.query_param("start"), "start")
-        end = parse_day(state.query_param("end"), "end")
+        start = parse_day(state.query_param("start"), "start", settings)
+        end = parse_day(state.query_param("end"), "end", settings)
     except HoldInputError as exc:
-        st.error(f"{exc}", icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return None
     end = end or today
     start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
@@ -338,9 +340,9 @@ def history_range(snap: datetime | None) -> tuple[date, date] | None:
     state.set_query_param("grain", None if grain == "day" else grain)
     st.session_state["wh_h_grain_now"] = grain
     try:
-        check_range(start, end, settings.hold_history_max_days)
+        check_range(start, end, settings.hold_history_max_days, settings)
     except HoldInputError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
         return None
     st.caption(f"A shift day starts at {settings.shift_day_start} the calendar day before "
                "(an event at or after that time belongs to the next day).")
@@ -418,7 +420,8 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
         url_day = state.query_param("day", "all days")
         if "wh_h_day" not in st.session_state:
             if url_day not in days:
-                st.warning(f"Day {url_day!r} is not in the range; showing all days.")
+                st.warning(f"Day {md_escape(repr(url_day))} is not in the range; showing all "
+                           "days.")
                 url_day = "all days"
             st.session_state["wh_h_day"] = url_day
         elif st.session_state["wh_h_day"] not in days:

@@ -9,10 +9,16 @@ Counts (lots, pieces) never get fractional ticks: an axis whose values are all w
 numbers ticks on whole steps (``count_axis``; plotly put 0.5 between 0 and 1 lot).
 Trend bars of a period the range covers only in part (``core.periods``) are drawn
 lighter and hatched; the page says which and how many days.
+
+Plotly draws a subset of HTML in tick labels, legends and hover boxes (``<a href>`` is a
+working link, ``<b>``, ``<br>``): a factor, reason or lot name from the data is passed
+through ``plot_label`` (``plot_labels``), which shows it literally. The chart keeps the
+raw values as its x categories, so clicks still report the value itself.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -65,6 +71,15 @@ def count_axis(values: Sequence[Any], top: float | None = None) -> dict[str, Any
             "rangemode": "tozero"}
 
 
+def plot_label(value: Any) -> str:
+    """A data value as plotly label text shown literally (its pseudo-HTML escaped)."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def plot_labels(values: Sequence[Any]) -> list[str]:
+    return [plot_label(v) for v in values]
+
+
 def pareto_figure(
     x: Sequence[Any],
     bars: Sequence[Any],
@@ -82,11 +97,14 @@ def pareto_figure(
     labels = [str(v) for v in x]
     colors = [OTHERS_COLOR if is_others(v) else BAR_COLOR for v in labels]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors)
+    shown = plot_labels(labels)
+    hover = "%{customdata}<br>%{y}<extra></extra>"
+    fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors,
+                customdata=shown, hovertemplate=hover)
     line = [] if cumulative is None else list(cumulative)
     if any(v is not None and v == v for v in line):  # v == v: not NaN
         fig.add_scatter(x=labels, y=line, name=line_name, yaxis="y2", mode="lines+markers",
-                        line={"color": "#f28e2b"})
+                        line={"color": "#f28e2b"}, customdata=shown, hovertemplate=hover)
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=TOP_LINE_PCT,
                       y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
     fig.update_layout(
@@ -98,7 +116,8 @@ def pareto_figure(
         margin={"t": 70 if title else 40, "b": 10},
         # above the plot: below it the legend covered the long, slanted factor labels
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis={"automargin": True},
+        xaxis={"automargin": True, "tickmode": "array", "tickvals": labels,
+               "ticktext": shown},
         clickmode="event+select",
     )
     return fig

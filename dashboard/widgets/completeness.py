@@ -13,6 +13,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.text import md_escape
+
 ERROR_CHARS = 160
 """How much of the first failed batch's database error a banner quotes."""
 
@@ -34,11 +36,13 @@ def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
         if complete:
             st.caption(complete)
         return
-    text = f"**{what}: {status}** — {record.get('reason') or status}."
+    # the reason and the error quote ids, names and database text: shown literally
+    text = f"**{what}: {status}** — {md_escape(record.get('reason') or status)}."
     failed = record.get("failed_batches") or []
     if failed:
         error = str(failed[0].get("error", ""))
-        text += f" First error: {error[:ERROR_CHARS]}{'…' if len(error) > ERROR_CHARS else ''}."
+        text += (f" First error: {md_escape(error[:ERROR_CHARS])}"
+                 f"{'…' if len(error) > ERROR_CHARS else ''}.")
     if consequence:
         text += f" {consequence}"
     if status == "partial":

@@ -16,7 +16,9 @@ from typing import Any
 import streamlit as st
 
 from core.config import Settings
+from core.db import LaneBusy, QueryTimeout
 from core.jobs import Job
+from core.text import md_escape
 from dashboard import state
 
 POLL_S = 1.0
@@ -30,7 +32,7 @@ def _render(job: Job, key: str) -> None:
         label = f"**{stage['name']}**: {done:,}" + (f" / {total:,}" if total else "")
         label += f" · {stage['rows']:,} rows · {stage['seconds']:.1f} s"
         if stage["message"]:
-            label += f" · {stage['message']}"
+            label += f" · {md_escape(stage['message'])}"
         if total:
             st.progress(min(1.0, done / total), text=label)
         else:
@@ -47,7 +49,7 @@ def job_progress(job: Job, *, key: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def block() -> None:
-        with st.status(f"{job.label}: {job.state}…", expanded=True):
+        with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
             _render(job, key)
         state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
         if not job.active:
@@ -57,14 +59,13 @@ def job_progress(job: Job, *, key: str) -> None:
 
 
 def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
-               input_errors: tuple[str, ...] = (),
                retry: Callable[[], None] | None = None) -> Any:
     """The result of a finished ``job``. Otherwise the page shows its progress (with
     Cancel) or why it ended without a result, and stops there.
 
     A job is waited for ``job_inline_wait_s`` first, so a short one shows its result
-    without a progress flash. ``input_errors``: error types that are the user's input
-    (a warning with the message alone); any other failure is an error naming ``what``.
+    without a progress flash. A job that failed on the user's input (``Job.input_error``)
+    shows a warning with the message alone; any other failure is an error naming ``what``.
     ``retry``: a "Run again" button calls it (pages whose form does not rerun)."""
     job.wait(settings.job_inline_wait_s)
     if job.active:
@@ -74,13 +75,13 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
         return job.result
     if job.state == "cancelled":
         st.warning(f"{what} was cancelled. {again}")
-    elif job.error_type in input_errors:
-        st.warning(job.error or "Bad input.")
-    elif job.error_type in ("LaneBusy", "QueryTimeout"):  # not broken: try again later
-        st.warning(f"{what}: {job.error} {again}")
+    elif job.input_error:
+        st.warning(md_escape(job.error or "Bad input."))
+    elif isinstance(job.exception, (LaneBusy, QueryTimeout)):  # not broken: try again later
+        st.warning(f"{what}: {md_escape(job.error)} {again}")
     else:
-        st.error(f"{what} failed: {job.error} {again} The System page shows the database "
-                 "lanes.")
+        st.error(f"{what} failed: {md_escape(job.error)} {again} The System page shows the "
+                 "database lanes.")
     if retry is not None and st.button("Run again", key=f"{key}.again"):
         retry()
         st.rerun()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.config import Settings
 from core.jobs import Spool, SpoolError
+from core.text import md_escape
 
 
 def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
@@ -23,7 +24,7 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
     try:
         columns = spool.columns(domain)
     except SpoolError as exc:
-        st.info(str(exc))
+        st.info(md_escape(exc))
         return
     c1, c2, c3 = st.columns([2, 3, 1])
     column = c1.selectbox("Filter column", ["(none)", *columns], key=f"{key}.fcol")
@@ -41,7 +42,7 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
         table = spool.page(domain, offset=(int(page) - 1) * size, limit=size,
                            order_by=order_by, filters=filters)
     except SpoolError as exc:
-        st.warning(str(exc))
+        st.warning(md_escape(exc))
         return
     st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
     d1, d2, _ = st.columns([1, 1, 3])

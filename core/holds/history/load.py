@@ -192,7 +192,7 @@ def load_history(
     ``now`` (usually the live snapshot time; default: the wall clock) caps the as-of time.
     Raises HoldInputError for a bad range, LaneError for database trouble.
     """
-    check_range(start, end, settings.hold_history_max_days)
+    check_range(start, end, settings.hold_history_max_days, settings)
     begin, window_end = history_window(start, end, settings)
     as_of = as_of_for(start, end, settings, now)
     offset = shift_offset(settings.shift_day_offset_minutes)
