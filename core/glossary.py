@@ -97,6 +97,21 @@ _MEASURES: tuple[Measure, ...] = (
        "One-sided Fisher exact test on lots (defective or not × exposed or not): the chance "
        "of at least this many defective exposed lots if the factor made no difference.",
        "hypergeometric upper tail", "defects"),
+    _m("q_value", "q-value", "q 值", "",
+       "The p-value adjusted for the number of factors tested at once (Benjamini-Hochberg): "
+       "among factors with a q this small, about this share are expected to be chance "
+       "findings. Only factors with at least suspect_min_lots lots and some unexposed lots "
+       "are tested.", "BH(p) over the tested factors", "defects"),
+    _m("lift_low", "Lift, 95 % low", "倍數 95% 下限", "x",
+       "Lower end of the lift's 95 % interval, lots as the units (pieces of one lot fail "
+       "together): the lift is at least about this large.",
+       "exp(log lift − 1.96·SE), SE by the delta method over lots", "defects"),
+    _m("lift_high", "Lift, 95 % high", "倍數 95% 上限", "x",
+       "Upper end of the lift's 95 % interval, lots as the units.",
+       "exp(log lift + 1.96·SE)", "defects"),
+    _m("suspect_rank", "Suspect rank", "嫌疑排名", "",
+       "Order of the suspects: tested factors whose lots fail more than the rest (lift > 1), "
+       "by q, then the lift's 95 % low end, then lift.", "", "defects"),
     _m("affected_machines", "Upstream machines", "上游關聯機台", "",
        "Machines the defective seed lots or their ancestors passed before the detection "
        "station.", "count of distinct machines", "defects"),

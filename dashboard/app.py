@@ -42,6 +42,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("defect_trace.py", "Defect trace", ":material/bug_report:", "defect_trace"),
     ("reject_history.py", "Reject history", ":material/bar_chart:", "reject_history"),
     ("wip_hold.py", "WIP hold", ":material/pause_circle:", "wip_hold"),
+    ("containment.py", "Containment", ":material/shield:", "containment"),
     ("system.py", "System", ":material/monitor_heart:", "system"),
 )
 SYSTEM_PAGE = "system"

@@ -36,6 +36,7 @@ PAGES = {
     "views/defect_trace.py": "Defect trace",
     "views/reject_history.py": "Reject history",
     "views/wip_hold.py": "WIP hold",
+    "views/containment.py": "Containment",
     "views/system.py": "System",
 }
 UNREACHABLE_URL = "postgresql+psycopg://nobody:sekret@127.0.0.1:1/x"

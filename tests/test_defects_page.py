@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import glossary
 from core.config import load_settings
-from core.text import plain
+from core.text import md_unescape, plain
 from dashboard.jobs import get_job_manager
 from tests.test_app_pages import _app, _assert_clean, app_env, on_tiny, tiny_db  # noqa: F401
 
@@ -120,3 +120,27 @@ def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  #
     assert tables and {"input", "uncharged", "rate"} <= set(tables[0].columns)
     station = tables[0]
     assert (station["input"] > 0).all() and (station["rate"] > 0).all()
+
+
+def test_the_analysis_opens_on_ranked_suspects_and_the_sort_is_in_the_link(
+    on_tiny: Path,  # noqa: F811
+) -> None:
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert at.tabs[0].label == "Suspects"
+    cards = [md_unescape(m.value) for m in at.tabs[0].markdown
+             if m.value.startswith("**#")]
+    assert cards and cards[0].startswith("**#1"), cards
+    assert "lots passed it" in cards[0] and "q =" in cards[0]
+    # the per-kind tabs open sorted by evidence; a new sort goes into the link
+    assert at.radio(key="sort_machine").value == "Evidence"
+    at.radio(key="sort_machine").set_value("Lift").run()
+    _assert_clean(at)
+    assert at.query_params["sort"] in ("lift", ["lift"])
+    again = open_page({**params, "sort": "rate"})
+    finish_jobs()
+    again.run()
+    assert again.radio(key="sort_material").value == "Defect rate"

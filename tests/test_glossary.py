@@ -31,6 +31,8 @@ LINKS = {
     "views/wip_hold.py": {},
     "views/wip_hold.py#history": {"view": "history", "start": "2026-11-01",
                                   "end": "2026-11-19"},
+    "views/containment.py": {"kind": "machine", "name": "DB-003", "start": "2026-09-01",
+                             "end": "2026-11-20"},
 }
 
 

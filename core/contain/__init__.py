@@ -6,12 +6,14 @@ Public API:
     build_suspect(kind, names, settings=, start=, end=) -> Suspect   (ContainError)
     contain(lanes, suspect, settings=, cancel=, progress=) -> Containment
     Containment: exposed, lots, descendants, in_wip, serials, kpis(), hold_list(), as_json()
+    job_key(suspect); run_contain(job, lanes, suspect, settings)   (a background job)
 
 See core/contain/engine.py for the steps and the rule that says where a lot is now.
 """
 
 from core.contain.engine import ROLES, STATES, Containment, contain
+from core.contain.run import job_key, run_contain
 from core.contain.suspect import KINDS, ContainError, Suspect, build_suspect
 
 __all__ = ["KINDS", "ROLES", "STATES", "ContainError", "Containment", "Suspect",
-           "build_suspect", "contain"]
+           "build_suspect", "contain", "job_key", "run_contain"]

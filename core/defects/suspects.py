@@ -146,6 +146,24 @@ def top_suspects(ranked: pa.Table, n: int) -> list[dict[str, Any]]:
     } for r in rows]
 
 
+# Which containment a suspect of each factor kind leads to (core.contain's suspect kinds).
+CONTAIN_KINDS = {"machine": "machine", "detection_machine": "machine",
+                 "material": "material_lot", "wafer": "wafer_lot"}
+
+
+def containment_params(s: dict[str, Any], start: Any, end: Any) -> dict[str, str] | None:
+    """The Containment page's link parameters for suspect ``s``: its machine with the
+    analysis window, its material lot, or its wafer lot; None for an unknown name."""
+    kind = CONTAIN_KINDS.get(s["kind"])
+    name = str(s["factor"]).rpartition(" / ")[2]
+    if kind is None or not name or name.startswith("("):  # "(unknown lot)" and the like
+        return None
+    params = {"kind": kind, "name": name}
+    if kind == "machine" and start and end:
+        params.update(start=str(start), end=str(end))
+    return params
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x * 100:.2f} %"
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from core import dates as core_dates
@@ -26,19 +27,23 @@ from core.defects.analysis import ResultExpired
 from core.defects.attribution import LIFT_UNBOUNDED
 from core.defects.queries import machine_jobs_query, reasons_seen_query
 from core.defects.run import DefectResult, run_defect_analysis
+from core.defects.suspects import containment_params, describe_suspect
 from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.jobs import get_job_manager
-from dashboard.widgets.charts import pareto_figure, trend_figure
+from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.jobs import job_result
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
              ("detection_machine", "Detection machines"))
-SORTS = {"Defects": "defects", "Defect rate": "rate", "Lift": "lift"}
+SORTS = {"Evidence": "evidence", "Defects": "defects", "Defect rate": "rate", "Lift": "lift"}
+SORT_HELP = ("Evidence: suspects first, by q (Fisher p adjusted for the factors tested), then "
+             "the lift's 95 % low end. Defects and defect rate favour factors many lots "
+             "pass; lift compares each factor's lots with the rest.")
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
@@ -244,11 +249,17 @@ if k["detection_lots"] == 0:
     st.stop()
 
 
+# What a pareto's bars show, by the table's sort: the measure and its scale.
+BAR_MEASURES = {"defects": ("detection_defects", 1), "rate": ("rate_exposed_pct", 100),
+                "rejects": ("downstream_rejects", 1)}
+
+
 def pareto_chart(table: pa.Table, title: str, value: str = "defects",
                  line_name: str = "Cumulative %") -> go.Figure:
     df = table.to_pandas()
-    return pareto_figure(df["factor"], df[value], df.get("cumulative_pct"),
-                         bar_name=value.capitalize(), line_name=line_name, title=title,
+    key, scale = BAR_MEASURES[value]
+    return pareto_figure(df["factor"], df[value] * scale, df.get("cumulative_pct"),
+                         bar_name=glossary.label(key), line_name=line_name, title=title,
                          height=380)
 
 
@@ -267,27 +278,110 @@ def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
     return back.lot_detail((page - 1) * size, size)
 
 
+def lift_chart(table: pa.Table, title: str) -> go.Figure:
+    """Lift with its 95 % interval, in the table's order (what the table is sorted by)."""
+    rows = [r for r in table.to_pylist() if r.get("lift") is not None][:10]
+    fig = interval_figure(
+        [r["factor"] for r in rows], [r["lift"] for r in rows],
+        [r.get("lift_low") for r in rows], [r.get("lift_high") for r in rows],
+        x_title=glossary.label("lift"),
+        text=[f"q {r['q_value']:.2g}" if r.get("q_value") is not None else "not tested"
+              for r in rows])
+    fig.update_layout(title=title)
+    return fig
+
+
+def suspects_tab(back: Any, total_lots: int) -> None:
+    """The ranked suspects across every factor kind: cards in plain words for the first
+    three, their lifts with intervals, and the table (CSV)."""
+    tops = back.suspects(20)
+    tested = int(pc.sum(back.factors["tested"]).as_py() or 0)
+    st.caption(
+        f"Factors of every kind (machines, material lots, wafer lots, detection machines) "
+        f"with at least {settings.suspect_min_lots:,} lots and some lots that did not pass "
+        f"them are tested ({tested:,} of {back.factors.num_rows:,}); a suspect's lots fail "
+        "more often than the rest (lift > 1). Ranked by q, the Fisher p adjusted for the "
+        "number of factors tested (Benjamini-Hochberg), then by the lift's 95 % low end. "
+        "Correlation, not proof: check the machine's maintenance jobs and the lots.")
+    if not tops:
+        st.info(f"No tested factor's lots fail more than the rest. Factors with fewer than "
+                f"{settings.suspect_min_lots:,} lots are not tested (setting "
+                "suspect_min_lots); the tabs list every factor.")
+        return
+    for i, sus in enumerate(tops[:3], start=1):
+        with st.container(border=True):
+            kind = dict(KIND_TABS).get(sus["kind"], sus["kind"])
+            st.markdown(f"**#{i} · {md_escape(kind)}** · "
+                        + md_escape(describe_suspect(sus, total_lots)))
+            params = containment_params(sus, request.start, request.end)
+            if params and st.button("Contain: lots, descendants, serials, where now",
+                                    key=f"contain_{i}", icon=":material/shield:"):
+                st.switch_page("views/containment.py", query_params=params)
+    table = pa.Table.from_pylist(tops)
+    st.plotly_chart(lift_chart(table.rename_columns(
+        [c if c != "kind" else "factor_kind" for c in table.column_names]),
+        "Suspects: lift with its 95 % interval"), key="chart_suspects")
+    df = table.to_pandas()
+    shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
+                      kind=[dict(KIND_TABS).get(k, k) for k in df["kind"]])
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "kind": "Kind", "factor": "Factor", "detail": "Detail",
+        "lots": st.column_config.NumberColumn(glossary.label("exposed_lots"),
+                                              format="localized"),
+        **{c: st.column_config.NumberColumn(glossary.label(key), format=fmt,
+                                            help=glossary.help_text(key))
+           for c, key, fmt in (("rate", "rate_exposed_pct", "%.3f"),
+                               ("rate_unexposed", "rate_unexposed_pct", "%.3f"),
+                               ("lift", "lift", "%.2f"), ("lift_low", "lift_low", "%.2f"),
+                               ("lift_high", "lift_high", "%.2f"),
+                               ("p_value", "p_value", "%.2g"),
+                               ("q_value", "q_value", "%.2g"))}})
+    st.download_button("Download suspects (CSV)", lambda d=table: csv_bytes(d),
+                       f"defects_suspects_{file_range}.csv", "text/csv", key="dl_suspects")
+
+
 if result.backward is not None:
     back = result.backward
-    tabs = st.tabs([t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
+    tabs = st.tabs(["Suspects"]
+                   + [t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
                    + ["Loss reasons", "Daily trend",
                       "Lot detail" + status_mark(result.completeness_of("lot_detail")),
                       "Summary"])
+    with tabs[0]:
+        suspects_tab(back, k["detection_lots"])
+    tabs = tabs[1:]
+    q_sort = state.query_param("sort", "evidence")
+    sort_names = {v: n for n, v in SORTS.items()}
+    default_sort = sort_names.get(q_sort or "", "Evidence")
     for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
         with tab:
             completeness_banner(result.completeness_of(kind), title)
             sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
-                                  key=f"sort_{kind}")
+                                  index=list(SORTS).index(default_sort),
+                                  key=f"sort_{kind}", help=SORT_HELP)
             by = SORTS[sort_label]
-            top = pareto(back.factors, kind, by=by, top=10, exposures=back.exposures,
-                         seeds=back.seeds)
-            st.plotly_chart(pareto_chart(
-                top, f"{title}: top 10 by {sort_label.lower()}",
-                line_name="Coverage: % of defects on lots exposed to these (distinct lots)"),
-                key=f"chart_{kind}")
-            st.caption("A lot counts for every factor it touched, so bars overlap and do not "
-                       "add up; the line shows the share of all defects on lots exposed to "
-                       "any factor so far, and 'others' what the remaining factors add.")
+            if by != q_sort:
+                state.set_query_param("sort", None if by == "evidence" else by)
+            if by in ("evidence", "lift"):
+                st.plotly_chart(lift_chart(ranked(back.factors, kind, by),
+                                           f"{title}: top 10 by {sort_label.lower()}"),
+                                key=f"chart_{kind}")
+                st.caption("Bars: lift (the exposed lots' defect rate ÷ the other lots'), "
+                           "whiskers: its 95 % interval, lots as the units; right of the "
+                           "dotted line at 1 the factor's lots fail more than the rest.")
+            else:
+                top = pareto(back.factors, kind, by=by, top=10, exposures=back.exposures,
+                             seeds=back.seeds)
+                st.plotly_chart(pareto_chart(
+                    top, f"{title}: top 10 by {sort_label.lower()}",
+                    value=by,
+                    line_name="Coverage: % of defects on lots exposed to these "
+                              "(distinct lots)"),
+                    key=f"chart_{kind}")
+                st.caption("A lot counts for every factor it touched, so bars overlap and do "
+                           "not add up; the line shows the share of all defects on lots "
+                           "exposed to any factor so far, and 'others' what the remaining "
+                           "factors add.")
             full = ranked(back.factors, kind, by)  # the core's order: undefined lift last
             df = full.to_pandas().drop(columns=["factor_kind"])
             shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
@@ -315,7 +409,16 @@ if result.backward is not None:
                                                     help=glossary.help_text("lift")),
                 "p_value": st.column_config.NumberColumn(
                     glossary.label("p_value"), format="%.4f",
-                    help=glossary.help_text("p_value"))})
+                    help=glossary.help_text("p_value")),
+                **{c: st.column_config.NumberColumn(glossary.label(c), format=fmt,
+                                                    help=glossary.help_text(c))
+                   for c, fmt in (("lift_low", "%.2f"), ("lift_high", "%.2f"),
+                                  ("q_value", "%.4f"), ("suspect_rank", "%d"))},
+                "tested": st.column_config.CheckboxColumn(
+                    "Tested", help=glossary.help_text("q_value")),
+                "lift_note": st.column_config.TextColumn("Lift note"),
+                "detail": st.column_config.TextColumn("Detail"),
+                "factor": st.column_config.TextColumn("Factor")})
             # the download holds the data: an undefined lift is an empty cell, not "–"
             st.download_button(f"Download {title.lower()} (CSV)", lambda d=full: csv_bytes(d),
                                f"defects_{kind}_{file_range}.csv",

@@ -1,0 +1,45 @@
+"""Containment as a background job: the page and the CLI share one job per suspect.
+
+Why: a containment of a busy machine over a month walks thousands of lots through the
+genealogy on the slow lane; on a page it runs as a job with progress and Cancel (like a
+trace), and identical requests (same suspect, same window) from any session share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from core.contain.engine import Containment, contain
+from core.contain.suspect import Suspect
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.db import Lanes
+    from core.trace.jobs import Job
+
+STEPS = 3  # exposed lots, descendants, where they are now
+
+
+def job_key(suspect: Suspect) -> str:
+    """The job key of a containment: a digest of the suspect (kind, names, window)."""
+    payload = json.dumps(suspect.as_json(), sort_keys=True, ensure_ascii=False)
+    return "contain:" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def run_contain(job: Job, lanes: Lanes, suspect: Suspect, settings: Settings) -> Containment:
+    """``contain`` with the job's cancel token, its progress as one stage of three steps."""
+    stage = job.stage("containment", total=STEPS)
+    update = job.progress_for(stage)
+    done = [0]
+
+    def progress(message: str) -> None:
+        update(done=min(done[0], STEPS), message=message)
+        done[0] += 1
+
+    result = contain(lanes, suspect, settings=settings, cancel=job.cancel_token,
+                     progress=progress)
+    update(done=STEPS, rows=result.lots.num_rows,
+           message=f"{result.lots.num_rows:,} containers, {len(result.serials):,} serials")
+    return result
