@@ -42,6 +42,11 @@ def test_every_request_kind_keys_by_the_one_rule(tmp_path: Path) -> None:
     assert RejectRequest("list", values=("B", "A")).key(s) == RejectRequest(
         "list", values=("A", "B")).key(s)
     assert str(tmp_path) not in r.key(s), "no URL in a key"
+    from core.contain import build_suspect
+    from core.contain import job_key as contain_key
+
+    c = build_suspect("machine", ["DB-003"], settings=s, start="2026-03-01", end="2026-03-02")
+    assert contain_key(c) == job_key("contain", c.as_json())
 
 
 def test_thread_backend_serves_the_interface_by_key(tmp_path: Path) -> None:
