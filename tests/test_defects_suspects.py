@@ -204,3 +204,38 @@ def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
         lanes.close()
     assert suspects[0]["factor"].endswith("DB-003"), suspects
     assert suspects[0]["lift_low"] > 1 and suspects[0]["q_value"] < 0.2
+
+
+def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
+    """The suspect window is built from the time each seed's line passed the machine: the
+    hand-built defects factory's M1 (through a split from P1) is dated by its history."""
+    from pathlib import Path
+
+    from core.db import open_lanes
+    from core.defects.request import DefectRequest
+    from core.defects.run import run_defect_analysis
+    from core.trace.jobs import JobManager
+    from tests import defects_factory
+    from tests.conftest import make_settings
+
+    path = Path(str(tmp_path)) / "f.duckdb"
+    url = f"duckdb:///{path}"
+    defects_factory.build(url)
+    settings = make_settings(url, spool_dir=str(Path(str(tmp_path)) / "sp"))
+    lanes = open_lanes(settings)
+    manager = JobManager(settings)
+    try:
+        req = DefectRequest.build(settings, station="TMTT", start="2026-06-01",
+                                  end="2026-06-30")
+        job = manager.submit(req.key(), lambda j: run_defect_analysis(j, lanes, req,
+                                                                      settings), label="d")
+        assert job.wait(120) and job.state == "done", job.error
+        back = job.result.backward
+        lots = back.exposed_lots("machine", "焊接_DB / M1")
+        assert len(lots) == 2 and lots["when"].notna().all()
+        rates, _ = back.suspect_window("machine", "焊接_DB / M1")
+        assert int(rates["lots"].sum()) == 2
+        assert int(rates["defects"].sum()) == 65
+    finally:
+        manager.close()
+        lanes.close()

@@ -44,6 +44,19 @@ def test_two_quiet_days_end_a_run_and_the_longer_run_wins() -> None:
     assert (w.start, w.end) == (date(2026, 11, 6), date(2026, 11, 8))
 
 
+def test_thin_days_never_end_a_run() -> None:
+    # a bad spell from day 5 to day 15 on a machine that runs few lots a day: most days
+    # carry one or two lots (thin), which must not split the window
+    spec = {d: (4, 4) for d in range(1, 21)}
+    spec.update({d: (1, 20) for d in range(5, 16)})
+    spec.update({5: (4, 20), 9: (3, 20), 15: (3, 20)})
+    rates = period_rates(_lots(spec), 0.004)
+    assert set(rates["state"]) == {"elevated", "quiet", "thin"}
+    w = find_window(rates)
+    assert (w.start, w.end) == (date(2026, 11, 5), date(2026, 11, 15))
+    assert w.periods == 3
+
+
 def test_nothing_elevated_is_no_window() -> None:
     w = find_window(period_rates(_lots({d: (4, 4) for d in range(1, 10)}), 0.004))
     assert not w.found and w.lots == 0

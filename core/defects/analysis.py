@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import periods
 from core.db.local import local_duckdb
+from core.defects import window
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection
 from core.defects.suspects import top_suspects
@@ -152,6 +154,39 @@ class BackwardResult:
         """The ``n`` strongest suspects across factor kinds (core.defects.suspects)."""
         return top_suspects(self.factors, n)
 
+    def exposed_lots(self, factor_kind: str, factor: str) -> pd.DataFrame:
+        """The seed lots exposed to one factor: when they (or their ancestor) first passed
+        it (``when``; machines and materials), their input and defects at detection."""
+        if self.seeds is None or self.exposures is None:
+            return pd.DataFrame(columns=["containerid", "when", "input", "defects"])
+        con = local_duckdb()
+        try:
+            con.register("seeds", self.seeds)
+            _attach(con, "exposures", self.exposures)
+            return con.execute(
+                """
+                SELECT e.containerid, e.first_at AS "when", s.input, s.defects
+                FROM exposures e JOIN seeds s USING (containerid)
+                WHERE e.factor_kind = $kind AND e.factor = $factor AND e.first_at IS NOT NULL
+                ORDER BY e.first_at
+                """, {"kind": factor_kind, "factor": factor}).df()
+        finally:
+            con.close()
+
+    def suspect_window(self, factor_kind: str, factor: str, *, period: str = "day",
+                       start: dt.date | None = None, end: dt.date | None = None,
+                       ) -> tuple[pd.DataFrame, window.Window]:
+        """Per period, the defect rate of the lots that passed the factor against the
+        rate of the lots that never did, and the window where it stands above
+        (core.defects.window)."""
+        lots = self.exposed_lots(factor_kind, factor)
+        row = self.factors.filter(pc.and_(pc.equal(self.factors["factor_kind"], factor_kind),
+                                          pc.equal(self.factors["factor"], factor)))
+        baseline = row["rate_unexposed"][0].as_py() if row.num_rows else None
+        rates = window.period_rates(lots, float(baseline or 0.0), period=period,
+                                    start=start, end=end)
+        return rates, window.find_window(rates, period=period)
+
     @property
     def lots(self) -> pa.Table:
         """The whole lot detail (the CLI's file, a download)."""
@@ -250,10 +285,11 @@ def analyse_backward(
             -- grouped on the parts, the factor text is built once per (seed, factor)
             SELECT seed AS containerid, 'machine' AS factor_kind,
                    station_group || ' / ' || machine AS factor,
-                   coalesce(r.resourcefamilyname, '') AS detail
-            FROM (SELECT DISTINCT u.seed, st.station_group,
+                   coalesce(r.resourcefamilyname, '') AS detail, first_at
+            FROM (SELECT u.seed, st.station_group,
                          coalesce(nullif(trim(h.equipmentname), ''), rn.resourcename,
-                                  'machine id ' || h.equipmentid) AS machine
+                                  'machine id ' || h.equipmentid) AS machine,
+                         min(h.trackintimestamp) AS first_at
                   FROM up u JOIN history h ON h.containerid = u.node
                   JOIN stations st ON st.work_center = h.workcentername
                   LEFT JOIN (SELECT resourceid, min(resourcename) AS resourcename
@@ -261,27 +297,30 @@ def analyse_backward(
                          ON rn.resourceid = h.equipmentid
                   WHERE (nullif(trim(h.equipmentname), '') IS NOT NULL
                          OR h.equipmentid IS NOT NULL)  -- else a checkpoint step
-                    AND st.group_seq < $seq) x
+                    AND st.group_seq < $seq
+                  GROUP BY 1, 2, 3) x
             LEFT JOIN (SELECT resourcename, min(resourcefamilyname) AS resourcefamilyname
                        FROM resources GROUP BY 1) r ON r.resourcename = x.machine
             UNION ALL
-            SELECT seed, 'material', part || ' / ' || mlot, detail
+            SELECT seed, 'material', part || ' / ' || mlot, detail, first_at
             FROM (SELECT u.seed,
                          coalesce(nullif(trim(m.materialpartname), ''), '{UNKNOWN_PART}')
                              AS part,
                          coalesce(nullif(trim(m.materiallotname), ''), '{UNKNOWN_LOT}')
                              AS mlot,
-                         min(st.station_group) AS detail
+                         min(st.station_group) AS detail, min(m.txndate) AS first_at
                   FROM up u JOIN materials m ON m.containerid = u.node
                   JOIN stations st ON st.work_center = m.workcentername
                   WHERE st.group_seq < $seq
                   GROUP BY 1, 2, 3)
             UNION ALL
             SELECT DISTINCT containerid, 'wafer',
-                   coalesce(nullif(trim(firstname), ''), '{UNKNOWN}'), '' FROM seeds
+                   coalesce(nullif(trim(firstname), ''), '{UNKNOWN}'), '',
+                   NULL::TIMESTAMP FROM seeds
             UNION ALL
             SELECT DISTINCT containerid, 'detection_machine',
-                   coalesce(nullif(trim(detection_machine), ''), '{UNKNOWN}'), '' FROM seeds
+                   coalesce(nullif(trim(detection_machine), ''), '{UNKNOWN}'), '',
+                   NULL::TIMESTAMP FROM seeds
             """,  # the UNKNOWN names are fixed text of this module
             {"seq": det_seq},
         )

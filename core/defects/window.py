@@ -8,9 +8,11 @@ passed it (day or week), each period's defect rate at detection is set against t
 of the lots that never passed it (the baseline, one number over the whole range), and the
 window is the longest run of **elevated** periods.
 
-A period is elevated when it has at least ``min_lots`` lots and its rate is at least
-``factor`` times the baseline; one quiet or empty period inside a run does not end it
-(``gap`` periods are bridged), so a day without production does not split a window.
+A period is **elevated** when it has at least ``min_lots`` lots and its rate is at least
+``factor`` times the baseline, **quiet** when it has that many lots and a lower rate, and
+**thin** when it has fewer lots (too few to say either: a day without production, or one
+lot). A run of elevated periods is ended only by more than ``gap`` quiet periods in a row;
+thin periods never end it, so a weekend or a slow day does not split a window.
 This is deliberately simple and explained on the page in these words; the engineer moves
 the window's ends by hand when they know better (a maintenance job, a setup change).
 
@@ -66,7 +68,7 @@ def period_rates(lots: pd.DataFrame, baseline: float, *, period: str = "day",
     last = end or (grouped.index.max() if len(grouped) else None)
     if first is None or last is None:
         return pd.DataFrame(columns=["period", "lots", "input", "defects", "rate",
-                                     "baseline", "elevated"])
+                                     "baseline", "elevated", "state"])
     first = period_start(pd.Series([pd.Timestamp(first)]), period).iloc[0]
     axis = []
     d = first
@@ -76,25 +78,27 @@ def period_rates(lots: pd.DataFrame, baseline: float, *, period: str = "day",
     out = grouped.reindex(axis, fill_value=0).rename_axis("period").reset_index()
     out["rate"] = (out["defects"] / out["input"]).where(out["input"] > 0, 0.0)
     out["baseline"] = baseline
-    out["elevated"] = (out["lots"] >= min_lots) & (out["rate"] >= factor * baseline) & (
-        out["rate"] > 0)
+    enough = out["lots"] >= min_lots
+    out["elevated"] = enough & (out["rate"] >= factor * baseline) & (out["rate"] > 0)
+    out["state"] = ["elevated" if up else "quiet" if ok else "thin"
+                    for up, ok in zip(out["elevated"], enough, strict=True)]
     return out
 
 
 def find_window(rates: pd.DataFrame, *, period: str = "day", gap: int = 1) -> Window:
-    """The longest run of elevated periods in ``period_rates``'s table, bridging up to
-    ``gap`` periods that are not elevated; ties go to the later run (the current one)."""
+    """The longest run of elevated periods in ``period_rates``'s table: up to ``gap`` quiet
+    periods in a row are bridged, thin ones always; ties go to the later run (the current
+    one)."""
     best: tuple[int, int] | None = None  # (first index, last index)
     run_first = run_last = None
     quiet = 0
-    flags = rates["elevated"].tolist()
-    for i, up in enumerate(flags):
-        if up:
+    for i, state in enumerate(rates["state"].tolist()):
+        if state == "elevated":
             if run_first is None:
                 run_first = i
             run_last = i
             quiet = 0
-        elif run_first is not None:
+        elif state == "quiet" and run_first is not None:
             quiet += 1
             if quiet > gap:
                 best = _longer(best, (run_first, run_last), rates)
