@@ -214,7 +214,7 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     from core.db import open_lanes
     from core.defects.request import DefectRequest
     from core.defects.run import run_defect_analysis
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
     from tests import defects_factory
     from tests.conftest import make_settings
 
