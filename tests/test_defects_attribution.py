@@ -46,10 +46,12 @@ def run(lanes: Lanes, **kw: object):
     det = detect(lanes, req, stations)
     history = lanes.slow.fetch_arrow(sa.select(
         lotwiphistory.c.containerid, lotwiphistory.c.workcentername,
-        lotwiphistory.c.equipmentid, lotwiphistory.c.equipmentname))
+        lotwiphistory.c.equipmentid, lotwiphistory.c.equipmentname,
+        lotwiphistory.c.trackintimestamp))
     materials = lanes.slow.fetch_arrow(sa.select(
         lotmaterialshistory.c.containerid, lotmaterialshistory.c.workcentername,
-        lotmaterialshistory.c.materialpartname, lotmaterialshistory.c.materiallotname))
+        lotmaterialshistory.c.materialpartname, lotmaterialshistory.c.materiallotname,
+        lotmaterialshistory.c.txndate))
     res = lanes.slow.fetch_arrow(sa.select(resource.c.resourcename,
                                            resource.c.resourcefamilyname))
     back = analyse_backward(det, f.edges_table(), history, materials, stations,

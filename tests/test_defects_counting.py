@@ -64,7 +64,7 @@ def backward(lanes: Lanes, now: dt.datetime | None = None, **kw: object):
     det = detect(lanes, req, stations)
     m = lotmaterialshistory.c
     materials = lanes.slow.fetch_arrow(sa.select(
-        m.containerid, m.workcentername, m.materialpartname, m.materiallotname))
+        m.containerid, m.workcentername, m.materialpartname, m.materiallotname, m.txndate))
     back = analyse_backward(det, f.counting_edges(), _history(lanes), materials, stations,
                             reasons_selected=req.reasons,
                             resources=lanes.slow.fetch_arrow(resources_query()),
