@@ -164,7 +164,7 @@ COUNTING_REJECTS = [
     ("G", "TMTT", "R1", "274_OPEN", 6, 4, "T1"),
     ("H", "TMTT", "R2", "001_CRACK", None, 5, "T1"),
     ("G-01", "FQC", "R3", "274_OPEN", 7, 2, "F1"),
-    ("H", "FQC", "R4", "001_CRACK", 3, None, "F2"),
+    ("H", "FQC", "R4", "001_CRACK", 3, None, "F2, F1"),  # booked on two: counts for F2
     ("H", "ZZ", "R5", "001_CRACK", 1, None, "Z1"),  # unknown workcenter: not attributed
 ]
 COUNTING_EDGES = [("P", "G", "split"), ("G", "G-01", "split")]

@@ -35,22 +35,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", help="YYYY-MM-DD (required unless a list is given)")
     p.add_argument("--end", help="YYYY-MM-DD, inclusive")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--lots", help="comma-separated lot names (wildcards * %% _)")
-    seeds.add_argument("--work-orders", help="comma-separated work orders")
-    seeds.add_argument("--wafer-lots", help="comma-separated wafer lots")
-    p.add_argument("--reasons", default="", help="comma-separated loss reasons (default all)")
-    p.add_argument("--types", default="", help="comma-separated product types")
-    p.add_argument("--packages", default="", help="comma-separated packages")
+    seeds.add_argument("--lots", help="lot names, separated by commas, semicolons or spaces "
+                       "(wildcards * %% _, \\ escapes)")
+    seeds.add_argument("--work-orders", help="work orders (same list rule)")
+    seeds.add_argument("--wafer-lots", help="wafer lots (same list rule)")
+    p.add_argument("--reasons", default="", help="loss reasons separated by commas or "
+                   "semicolons (default all)")
+    p.add_argument("--types", default="", help="product types, comma-separated")
+    p.add_argument("--packages", default="", help="packages, comma-separated (a package "
+                   "name may hold a space)")
     p.add_argument("--direction", choices=["backward", "forward"], default="backward")
     p.add_argument("--top", type=positive_int, default=10,
                    help="pareto length (rest as 'others'), 1 or more")
     p.add_argument("--out", help="folder for the Parquet tables")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
-
-
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,14 +83,15 @@ def _request(args: argparse.Namespace, settings: Settings) -> DefectRequest:
     """The request from the arguments (a DefectInputError is an InputError: exit 1)."""
     from core.defects import DefectRequest
 
-    kind, values = next(((k, _split(v)) for k, v in (
+    # lists are parsed by DefectRequest.build with core.values' one rule
+    kind, values = next(((k, v) for k, v in (
         ("lot", args.lots), ("work_order", args.work_orders),
-        ("wafer_lot", args.wafer_lots)) if v), ("", []))
+        ("wafer_lot", args.wafer_lots)) if v), ("", ""))
     return DefectRequest.build(
         settings, station=args.station, start=args.start or "", end=args.end or "",
         seed_kind=kind, seed_values=values,
-        reasons=_split(args.reasons), types=_split(args.types),
-        packages=_split(args.packages), direction=args.direction,
+        reasons=args.reasons, types=args.types, packages=args.packages,
+        direction=args.direction,
     )
 
 

@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("rejects", help="reject history: KPIs, a pareto, trend")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: 30 days ending yesterday)")
     p.add_argument("--end", help="last day, YYYY-MM-DD")
-    p.add_argument("--package", action="append", default=[], help="package (repeatable)")
-    p.add_argument("--group", action="append", default=[], help="station group (repeatable)")
+    p.add_argument("--package", action="append", default=[],
+                   help="package (repeatable, or comma-separated)")
+    p.add_argument("--group", action="append", default=[],
+                   help="station group (repeatable, or comma-separated)")
     p.add_argument("--include-excluded", action="store_true",
                    help="count reasons on the exclusion list")
     p.add_argument("--by", choices=tuple(BY), default="reason",
@@ -83,6 +85,7 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool
 
 def run(args: argparse.Namespace) -> int:
     from core import glossary
+    from core import values as core_values
     from core.cli import UsageError
     from core.rejects.inputs import check_range, known_values
     from core.rejects.measures import DIMENSIONS, Filters
@@ -96,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         return view
     loaded, sl = view.loaded, view.slicer
     opts = sl.options()
+    # repeated flags and comma lists alike, by core.values' one rule for label lists
+    args.package = core_values.literals(args.package, core_values.LABELS)
+    args.group = core_values.literals(args.group, core_values.LABELS)
     for values, dim, what in ((args.package, "package", "package"),
                               (args.group, "station_group", "station group")):
         _, problem = known_values(values, opts[dim], what)

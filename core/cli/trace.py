@@ -15,7 +15,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from core import jsonsafe
+from core import jsonsafe, values
 from core.config import load_settings
 
 
@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from core.trace import DEFAULT_DOMAINS, DOMAINS
 
     p = sub.add_parser("trace", help="trace lots backward or forward with their events")
-    p.add_argument("--lot", nargs="+", default=[], metavar="NAME", help="lot names")
+    p.add_argument("--lot", nargs="+", default=[], metavar="NAME",
+                   help="lot names (spaces, commas or semicolons between; * %% _ wildcards)")
     p.add_argument("--wafer-lot", nargs="+", default=[], metavar="NAME", help="wafer lots")
     p.add_argument("--work-order", nargs="+", default=[], metavar="WO", help="work orders")
     p.add_argument("--serial", nargs="+", default=[], metavar="SN", help="serial numbers")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
              "serial": args.serial}
-    domains = [d.strip() for d in (args.domains or "").split(",") if d.strip()]
+    domains = values.split(args.domains, values.LABELS)
     request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
                                  domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from core import dates
+from core import dates, values
 from core.config import ORACLE_IN_LIST_LIMIT
 from core.errors import InputError
-from core.trace.seeds import value_problem
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -56,21 +55,19 @@ class Suspect:
         return f"{what} from {self.start} to {self.end}" if self.start else what
 
 
-def build_suspect(kind: str, names: list[str] | tuple[str, ...], *, settings: Settings,
+def build_suspect(kind: str, names: str | list[str] | tuple[str, ...], *, settings: Settings,
                   start: str | date | None = None, end: str | date | None = None) -> Suspect:
     """A checked suspect; ContainError names the problem."""
     if kind not in KINDS:
         raise ContainError(f"Unknown suspect kind {kind!r}: use one of {', '.join(KINDS)}.")
     label = LABELS[kind]
-    clean = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    # one name list rule (core.values): commas, semicolons, spaces, newlines; no wildcards
+    clean = list(dict.fromkeys(v.literal for v in values.check(
+        names, settings, label=label, wildcards=False, error=ContainError,
+        max_values=(ORACLE_IN_LIST_LIMIT, "in one containment"),
+        hint="split the containment")))
     if not clean:
         raise ContainError(f"No {label} given: name at least one.")
-    if len(clean) > ORACLE_IN_LIST_LIMIT:
-        raise ContainError(f"{len(clean):,} {label} names; at most {ORACLE_IN_LIST_LIMIT:,} "
-                           "in one containment.")
-    problem = value_problem(clean, label)
-    if problem:
-        raise ContainError(problem)
     first = dates.parse_day(start, "start", ContainError, settings)
     last = dates.parse_day(end, "end", ContainError, settings)
     if kind != "machine":

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from core import dates
+from core import values as core_values
 from core.config import Settings
 from core.errors import InputError
 from core.jobs.keys import job_key
@@ -31,9 +32,14 @@ def parse_date(text: str | dt.date, what: str, settings: Settings | None = None)
     return day
 
 
-def _clean(values: Sequence[str]) -> tuple[str, ...]:
-    """Stripped, deduplicated, sorted; blanks dropped (equal requests, equal keys)."""
-    return tuple(sorted({v.strip() for v in values if v and v.strip()}))
+def _labels(items: str | Sequence[str]) -> tuple[str, ...]:
+    """A filter list (reasons, types, packages) by the one rule, sorted: order is no
+    part of the request's identity."""
+    return tuple(sorted(core_values.literals(items, core_values.LABELS)))
+
+
+def _names(items: str | Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted(core_values.literals(items, core_values.NAMES)))
 
 
 @dataclass(frozen=True)
@@ -57,24 +63,30 @@ class DefectRequest:
         station: str | None,
         start: str | dt.date,
         end: str | dt.date,
-        reasons: Sequence[str] = (),
-        types: Sequence[str] = (),
-        packages: Sequence[str] = (),
+        reasons: str | Sequence[str] = (),
+        types: str | Sequence[str] = (),
+        packages: str | Sequence[str] = (),
         direction: str = "backward",
-        lots: Sequence[str] = (),
+        lots: str | Sequence[str] = (),
         known_stations: Sequence[str] | None = None,
         seed_kind: str = "",
-        seed_values: Sequence[str] = (),
+        seed_values: str | Sequence[str] = (),
     ) -> DefectRequest:
         """Seeds come from a date range, or (list mode) from lots / work orders / wafer
-        lots: their latest pass at the station, within the range when one is given."""
+        lots: their latest pass at the station, within the range when one is given.
+
+        Lists (a pasted text or a sequence) follow core.values' one rule: ``seed_values``
+        and ``lots`` are name lists (wildcards, limits checked here), ``reasons``,
+        ``types`` and ``packages`` label lists (a package may hold a space)."""
         station = (station or settings.defect_default_station).strip()
         if known_stations is not None and station not in known_stations:
             raise DefectInputError(
                 f"Unknown detection station {station!r}. Known station groups: "
                 f"{', '.join(known_stations[:20])}{' …' if len(known_stations) > 20 else ''}."
             )
-        values = tuple(v.strip() for v in seed_values if v and v.strip())
+        values = tuple(core_values.texts(
+            seed_values, settings, label="seed", error=DefectInputError,
+            hint="split the list into several defect traces"))
         if values and seed_kind not in SEED_KINDS:
             raise DefectInputError(
                 f"Seed list kind must be one of {', '.join(SEED_KINDS)}, not {seed_kind!r}."
@@ -92,8 +104,8 @@ class DefectRequest:
                               DefectInputError, settings=settings)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
-        return cls(station, s, e, _clean(reasons), _clean(types), _clean(packages), direction,
-                   _clean(lots), seed_kind if values else "", values)
+        return cls(station, s, e, _labels(reasons), _labels(types), _labels(packages),
+                   direction, _names(lots), seed_kind if values else "", values)
 
     @property
     def start_ts(self) -> dt.datetime | None:

@@ -218,7 +218,7 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         job.stage("analysis")
         forward = analyse_forward(det, down.path, stations, history=hist.path,
-                                  since=request.start_ts,
+                                  since=request.start_ts, edges=lineage.edges,
                                   threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]

@@ -5,19 +5,18 @@ over the limit, too many container values, unknown filter values) with a sentenc
 says what to fix, never a traceback.
 
 Design: pure functions raising ``RejectInputError`` (an InputError) with that sentence;
-limits come from settings (reject_default_days, reject_max_days, seed_max_values).
+limits come from settings (reject_default_days, reject_max_days; a container list
+follows core.values: seed_max_values, seed_max_patterns).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from core import dates
+from core import dates, values
 from core.config import Settings
 from core.errors import InputError
-from core.trace.seeds import value_problem
 
 
 class RejectInputError(InputError):
@@ -51,24 +50,11 @@ def check_range(
     return s, e
 
 
-_SPLIT = re.compile(r"[\s,;]+")
-
-
 def parse_values(text: str | Iterable[str], settings: Settings) -> list[str]:
-    """Container values (lots, work orders, wafer lots; wildcards allowed), deduplicated
-    in order; refuses more than seed_max_values."""
-    raw = _SPLIT.split(text) if isinstance(text, str) else [str(v) for v in text]
-    values = list(dict.fromkeys(v.strip() for v in raw if v and v.strip()))
-    if len(values) > settings.seed_max_values:
-        raise RejectInputError(
-            f"{len(values):,} container values given; at most {settings.seed_max_values:,} "
-            "are allowed in one list (setting seed_max_values). Split the list, or use a "
-            "date range."
-        )
-    problem = value_problem(values, "container name")
-    if problem:
-        raise RejectInputError(problem)
-    return values
+    """Container values (lots, work orders, wafer lots; wildcards allowed) by the one
+    name-list rule and limits of core.values, as typed, deduplicated in order."""
+    return values.texts(text, settings, label="container", error=RejectInputError,
+                        hint="split the list, or use a date range")
 
 
 def known_values(

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core import machines as machine_rule
 from core.rejects.query import BUCKETS
 from core.stations import StationMap
 
@@ -23,17 +24,8 @@ _NNN = re.compile(r"[0-9]{3}_")
 _CODE = re.compile(r"[^_ -]*")
 
 
-def machines(equipment: str | None) -> list[str]:
-    """The machines a record lists (equipmentname may hold "A,B"), in order, blanks
-    dropped."""
-    return [p for p in (s.strip(" ") for s in (equipment or "").split(",")) if p]
-
-
-def first_machine(equipment: str | None) -> str | None:
-    """The machine a record counts for in paretos: its first listed one (domain.md,
-    "Machine dimension"), None when it lists none."""
-    listed = machines(equipment)
-    return listed[0] if listed else None
+machines = machine_rule.listed  # the rule lives in core/machines.py
+first_machine = machine_rule.first
 
 
 def reason_code(reason: str | None) -> str:

@@ -22,6 +22,7 @@ import streamlit as st
 
 from core import dates as core_dates
 from core import glossary
+from core import values as core_values
 from core.defects import DefectInputError, DefectRequest, pareto, ranked
 from core.defects.analysis import ResultExpired
 from core.defects.attribution import LIFT_UNBOUNDED
@@ -137,8 +138,9 @@ with st.form("defect_input"):
         seed_kind = st.radio("List of", list(kinds), format_func=kinds.get, horizontal=True,
                              index=list(kinds).index(q_seed_kind) if q_seed_kind in kinds
                              else 0)
-        seed_text = st.text_area("One value a line or comma-separated (* % _ wildcards); "
-                                 "each listed lot's latest pass at the station is a seed",
+        seed_text = st.text_area("One value a line, or separated by commas or spaces "
+                                 "(* % _ wildcards, \\ escapes); each listed lot's latest "
+                                 "pass at the station is a seed",
                                  "\n".join(q_seeds))
         use_range = st.checkbox("Also restrict to the date range above", q_use_range)
     submitted = st.form_submit_button("Run defect trace", type="primary")
@@ -153,7 +155,7 @@ if submitted:
     state.set_query_param("reason", list(reasons))
     state.set_query_param("types", types.strip())
     state.set_query_param("packages", packages.strip())
-    seeds_list = [v.strip() for v in seed_text.replace(",", "\n").splitlines() if v.strip()]
+    seeds_list = core_values.split(seed_text, core_values.NAMES)
     state.set_query_param("seed", seeds_list)
     state.set_query_param("seed_kind", seed_kind if seeds_list else None)
     state.set_query_param("use_range", "1" if seeds_list and use_range else None)
@@ -170,8 +172,9 @@ try:
     request = DefectRequest.build(
         settings, station=q_station, start="" if list_only else q_start or "",
         end="" if list_only else q_end or "", seed_kind=q_seed_kind or "", seed_values=q_seeds,
-        reasons=q_reasons, types=(q_types or "").split(","),
-        packages=(q_packages or "").split(","), direction=q_direction or "backward",
+        reasons=[core_values.escape(r) for r in q_reasons],  # picked, exact
+        types=q_types or "", packages=q_packages or "",
+        direction=q_direction or "backward",
         known_stations=groups or None,
     )
 except DefectInputError as exc:

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import glossary
+from core import values as core_values
 from core.db import LaneError
 from core.jobs import Job, Spool
 from core.text import md_escape, md_join
@@ -53,9 +54,10 @@ def _from_url() -> TraceRequest | None:
     if not values:
         return None
     kind = state.query_param("kind", "lot")
-    domains = (state.query_param("domains", ",".join(DEFAULT_DOMAINS)) or "").split(",")
+    domains = core_values.split(state.query_param("domains", ",".join(DEFAULT_DOMAINS)),
+                                core_values.LABELS)
     return TraceRequest.build({kind: values}, state.query_param("direction", "backward") or
-                              "backward", [d for d in domains if d], settings)
+                              "backward", domains, settings)
 
 
 try:
@@ -75,8 +77,8 @@ with st.form("trace_form"):
                               "Forward: every descendant, down to serial numbers.")
     values = c2.text_area(
         "Values", value="\n".join(url_request.seeds[0][1]) if url_request else "",
-        placeholder="One a line or comma-separated. * or % any run, _ one character, "
-                    "\\ makes the next character literal.", height=110)
+        placeholder="One a line, or separated by commas or spaces. * or % any run, "
+                    "_ one character, \\ makes the next character literal.", height=110)
     domains = st.multiselect("Events", list(DOMAINS), format_func=lambda d: DOMAINS[d].title,
                              default=list(url_request.domains if url_request
                                           else DEFAULT_DOMAINS))
