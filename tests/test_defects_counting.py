@@ -263,6 +263,11 @@ def test_cli_json_prints_both_parts_and_a_null_lift(tmp_path: Path) -> None:
     fwd = mesdash("defects", "--station", "TMTT", "--start", "2026-06-01", "--end",
                   "2026-06-30", "--direction", "forward", "--json", env=env)
     assert fwd.returncode == 0, fwd.stderr
-    station = json.loads(fwd.stdout)["paretos"]["station"]
-    assert station == [{"factor": "FQC", "lots": 2, "input": 1430, "rejects": 10,
-                        "uncharged": 2, "rate": pytest.approx(10 / 1430)}]
+    forward = json.loads(fwd.stdout)
+    assert forward["paretos"]["station"] == [
+        {"factor": "FQC", "lots": 2, "input": 1430, "rejects": 10, "uncharged": 2,
+         "rate": pytest.approx(10 / 1430)}]
+    assert forward["kpis"]["amplification"] == pytest.approx(12 / 15)
+    assert {r["containername"]: r["worst_station"] for r in forward["forward_lots"]} == {
+        "G": "FQC", "H": "FQC"}
+    assert len(forward["forward_matrix"]) == 2

@@ -104,15 +104,22 @@ class DefectResult:
                  "share_pct": r["share_pct"], "cumulative_pct": r["cumulative_pct"]}
                 for r in back.reasons.to_pylist()]
             out["paretos"] = paretos
+            out["suspects"] = back.suspects(top)
         elif self.forward:
-            out["paretos"] = {k: _rows(v, FORWARD_KEYS) for k, v in self.tables().items()}
+            out["paretos"] = {k: _rows(v, FORWARD_KEYS) for k, v in self.tables().items()
+                              if k in FORWARD_PARETOS}
+            for extra in ("lots", "matrix"):
+                table = self.forward.get(extra)
+                if isinstance(table, pa.Table):
+                    out[f"forward_{extra}"] = table.to_pylist()
         return out
 
 
 PARETO_KEYS = ("factor", "lots", "input", "defects", "charged", "uncharged", "rate", "lift",
-               "lift_note", "p_value")
+               "lift_low", "lift_high", "lift_note", "p_value", "q_value", "suspect_rank")
 """A backward pareto row's keys in the JSON (and ``cumulative_pct``)."""
 FORWARD_KEYS = ("factor", "lots", "input", "rejects", "uncharged", "rate")
+FORWARD_PARETOS = ("station", "machine", "reason")
 """A forward table row's keys in the JSON."""
 
 
