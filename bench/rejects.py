@@ -33,9 +33,10 @@ from core.config import load_settings
 from core.db import open_lanes
 from core.db.local import local_threads
 from core.rejects.load import load_range
-from core.rejects.measures import Filters, Selection, Slicer
+from core.rejects.measures import Filters, Selection
 from core.rejects.policy import Policy
 from core.rejects.query import bare_aggregate, rejects_by_range
+from core.rejects.slicer import Slicer
 
 
 def main() -> None:

@@ -51,7 +51,8 @@ from sqlalchemy.dialects.postgresql import ARRAY  # noqa: E402
 from core import schema as t  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.db import open_lanes  # noqa: E402
-from core.trace import Spool, fetch_domain, trace_lineage  # noqa: E402
+from core.jobs import Spool  # noqa: E402
+from core.trace import fetch_domain, trace_lineage  # noqa: E402
 from core.trace.queries import history_query, materials_query  # noqa: E402
 
 

@@ -121,6 +121,12 @@ _MEASURES: tuple[Measure, ...] = (
     _m("downstream_rejects", "Downstream rejects", "下游報廢量", "pcs",
        "Charged scrap booked on the defective lots' descendants at stations after the "
        "detection station.", "sum of charged scrap of the descendants", "defects"),
+    _m("amplification", "Downstream defects per detection defect", "下游不良放大倍數", "x",
+       "Charged and uncharged scrap booked on the defective lots' descendants at later "
+       "stations, per piece of defect found at the detection station: above 1, the "
+       "defect keeps costing after detection.",
+       "(downstream rejects + downstream uncharged) / defects at detection of the "
+       "defective lots", "defects"),
     _m("downstream_rate_pct", "Downstream reject rate", "下游報廢率", "%",
        "A later station's rejects of the descendants per piece those descendants brought "
        "into that station (their own track-in there).",

@@ -78,8 +78,18 @@ def test_defects_json_and_out(tmp_path: Path) -> None:
     assert data["kpis"]["detection_lots"] > 0
     machine = data["paretos"]["machine"]
     assert machine and set(machine[0]) == {"factor", "lots", "input", "defects", "charged",
-                                           "uncharged", "rate", "lift", "lift_note",
-                                           "p_value", "cumulative_pct"}
+                                           "uncharged", "rate", "lift", "lift_low",
+                                           "lift_high", "lift_note", "p_value", "q_value",
+                                           "suspect_rank", "cumulative_pct"}
+    # the suspects, strongest first, each with its q-value and lift interval
+    suspects = data["suspects"]
+    assert suspects and set(suspects[0]) == {"kind", "factor", "detail", "lots", "rate",
+                                             "rate_unexposed", "lift", "lift_low",
+                                             "lift_high", "p_value", "q_value"}
+    assert all(0 <= s["q_value"] <= 1 and s["lift"] > 1 for s in suspects)
+    ranked = {r["factor"]: r["suspect_rank"] for r in data["paretos"]["machine"]}
+    first = next(s["factor"] for s in suspects if s["kind"] == "machine")
+    assert ranked.get(first) == min(v for v in ranked.values() if v is not None)
     assert (tmp_path / "out" / "factors.parquet").exists()
     bad = mesdash("defects", "--start", "2026-11-20", "--end", "2026-09-01", env=env)
     assert bad.returncode == 1 and "before the start date" in bad.stderr

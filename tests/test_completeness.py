@@ -28,10 +28,10 @@ from core.cli import main
 from core.db import open_lanes
 from core.defects import DefectRequest
 from core.defects.run import DefectResult, run_defect_analysis
+from core.jobs import Job, JobManager, Spool
 from core.text import md_unescape
-from core.trace import Job, Spool, TraceRequest, run_trace
+from core.trace import TraceRequest, run_trace
 from core.trace import completeness as comp
-from core.trace.jobs import JobManager
 from tests import defects_factory as f
 from tests import test_trace_engine as hand
 from tests.conftest import make_settings

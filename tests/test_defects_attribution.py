@@ -189,7 +189,9 @@ def test_forward_counts_later_station_rejects_of_defective_lots(factory: Lanes) 
                           history=history)
     assert fwd["kpis"] == {"defective_lots": 3, "defective_input": 3000,
                            "downstream_rejects": 7, "downstream_uncharged": 0,
-                           "unattributed_rows": 0}
+                           "unattributed_rows": 0,
+                           # 7 downstream per 70 found at detection
+                           "amplification": pytest.approx(0.1)}
     st = fwd["station"].to_pylist()
     # the rate's base is what A brought into FQC (960), not the detection input (3000)
     assert st == [{"factor": "FQC", "lots": 1, "input": 960, "rejects": 7, "uncharged": 0,

@@ -214,10 +214,23 @@ def test_forward_rate_uses_the_descendants_own_track_in_at_the_station(
     assert reasons == {"274_OPEN": (1430, 7), "001_CRACK": (1430, 3)}
     assert fwd["kpis"] == {"defective_lots": 2, "defective_input": 1500,
                            "downstream_rejects": 10, "downstream_uncharged": 2,
-                           "unattributed_rows": 1}
+                           "unattributed_rows": 1, "amplification": pytest.approx(0.8)}
     # without the descendants' history the rate is unknown, never the detection input
     bare = analyse_forward(det, down, stations)
     assert bare["station"].to_pylist()[0]["rate"] is None
+    # per defective lot (with the lineage), the reason × station matrix, amplification
+    fwd = analyse_forward(det, down, stations, history=_history(factory),
+                          since=req.start_ts, edges=f.counting_edges())
+    lots = {r["containername"]: r for r in fwd["lots"].to_pylist()}
+    assert {n: (r["detection_defects"], r["descendants"], r["stations_reached"],
+                r["downstream_rejects"], r["downstream_uncharged"], r["worst_station"])
+            for n, r in lots.items()} == {"G": (10, 1, 1, 7, 2, "FQC"),
+                                          "H": (5, 0, 1, 3, 0, "FQC")}
+    assert fwd["matrix"].to_pylist() == [
+        {"reason": "001_CRACK", "station_group": "FQC", "rejects": 3, "uncharged": 0},
+        {"reason": "274_OPEN", "station_group": "FQC", "rejects": 7, "uncharged": 2}]
+    # (7 + 3 charged + 2 uncharged downstream) / (10 + 5 defects at detection)
+    assert fwd["kpis"]["amplification"] == pytest.approx(12 / 15)
 
 
 def test_trend_marks_a_day_the_range_covers_in_part(factory: Lanes) -> None:
@@ -250,6 +263,11 @@ def test_cli_json_prints_both_parts_and_a_null_lift(tmp_path: Path) -> None:
     fwd = mesdash("defects", "--station", "TMTT", "--start", "2026-06-01", "--end",
                   "2026-06-30", "--direction", "forward", "--json", env=env)
     assert fwd.returncode == 0, fwd.stderr
-    station = json.loads(fwd.stdout)["paretos"]["station"]
-    assert station == [{"factor": "FQC", "lots": 2, "input": 1430, "rejects": 10,
-                        "uncharged": 2, "rate": pytest.approx(10 / 1430)}]
+    forward = json.loads(fwd.stdout)
+    assert forward["paretos"]["station"] == [
+        {"factor": "FQC", "lots": 2, "input": 1430, "rejects": 10, "uncharged": 2,
+         "rate": pytest.approx(10 / 1430)}]
+    assert forward["kpis"]["amplification"] == pytest.approx(12 / 15)
+    assert {r["containername"]: r["worst_station"] for r in forward["forward_lots"]} == {
+        "G": "FQC", "H": "FQC"}
+    assert len(forward["forward_matrix"]) == 2

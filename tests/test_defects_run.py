@@ -17,7 +17,7 @@ from core.db import Lanes, open_lanes
 from core.defects import DefectRequest
 from core.defects.run import DefectResult, run_defect_analysis
 from core.export import csv_bytes
-from core.trace.jobs import JobManager
+from core.jobs import JobManager
 from tests import defects_factory as f
 from tests.conftest import DEMO_ANCHOR, make_settings
 

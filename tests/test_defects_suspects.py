@@ -184,7 +184,7 @@ def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
     from core.defects.request import DefectRequest
     from core.defects.run import run_defect_analysis
     from core.demo import build_demo
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
 
     url = f"duckdb:///{Path(str(tmp_path)) / 'small.duckdb'}"
     build_demo(url, scale="small", seed=7, anchor=__import__("datetime").date(2026, 11, 20))
@@ -214,7 +214,7 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     from core.db import open_lanes
     from core.defects.request import DefectRequest
     from core.defects.run import run_defect_analysis
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
     from tests import defects_factory
     from tests.conftest import make_settings
 

@@ -90,11 +90,11 @@ def test_every_input_error_derives_from_one_base() -> None:
     from core.contain import ContainError
     from core.defects import DefectInputError
     from core.holds.classify import HoldInputError
+    from core.jobs.spool import SpoolError
     from core.rejects.inputs import RejectInputError
     from core.trace.domains import DomainError
     from core.trace.lineage import LineageError
     from core.trace.seeds import SeedError
-    from core.trace.spool import SpoolError
 
     for error in (ContainError, DefectInputError, HoldInputError, RejectInputError, DomainError,
                   LineageError, SeedError, SpoolError, cli.UsageError, DateInputError):

@@ -444,7 +444,7 @@ def test_csv_record_end_never_cuts_inside_quotes() -> None:
 def test_postgres_copy_stream_cut_into_small_blocks_keeps_every_value(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.db.drivers as drivers
+    import core.db.drivers.postgresql as drivers
 
     monkeypatch.setattr(drivers, "PG_COPY_BLOCK_BYTES", 256)  # many cuts
     lanes = open_lanes(make_settings(pg_url))

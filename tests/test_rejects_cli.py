@@ -9,8 +9,9 @@ import pytest
 
 from core.cli import main
 from core.rejects.load import load_range
-from core.rejects.measures import Filters, Slicer
+from core.rejects.measures import Filters
 from core.rejects.policy import Policy
+from core.rejects.slicer import Slicer
 
 
 def test_json_matches_core(duckdb_lanes: object, demo_duckdb_url: str,

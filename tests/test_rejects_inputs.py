@@ -15,8 +15,9 @@ from core.rejects.inputs import (
     parse_values,
 )
 from core.rejects.load import load_range
-from core.rejects.measures import Filters, Slicer
+from core.rejects.measures import Filters
 from core.rejects.policy import Policy
+from core.rejects.slicer import Slicer
 from tests.conftest import make_settings
 
 S = make_settings("duckdb:////nonexistent.duckdb")

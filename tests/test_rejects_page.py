@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import glossary
+from core.jobs import JobManager
 from core.rejects.run import KEY_PREFIX
 from core.text import plain
-from core.trace.jobs import JobManager
 from dashboard.jobs import get_job_manager
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
 

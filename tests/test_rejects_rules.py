@@ -26,8 +26,9 @@ from core import glossary, schema
 from core.db import open_lanes
 from core.db.engines import make_engine
 from core.rejects.load import load_containers, load_range
-from core.rejects.measures import Filters, Selection, Slicer
+from core.rejects.measures import Filters, Selection
 from core.rejects.policy import Policy
+from core.rejects.slicer import Slicer
 from tests.conftest import make_settings
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
@@ -273,7 +274,7 @@ def test_chart_keeps_the_top_bars_and_sums_the_rest_into_others(sl: Slicer) -> N
 def test_top80_exact_boundary() -> None:
     import pandas as pd
 
-    from core.rejects.measures import top80
+    from core.pareto import top80
 
     df = pd.DataFrame({"item": list("abc"), "cum_pct": [50.0, 80.0, 100.0]})
     assert list(top80(df)["item"]) == ["a", "b"]  # b reaches 80 %: included, then stop
@@ -487,14 +488,14 @@ def test_workcenter_map_override_reaches_reject_history(
     ],
 )
 def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
-    from core.rejects.measures import reason_flags
+    from core.rejects.records import reason_flags
 
     assert reason_flags(reason, ["358", "505_機台拋料"])["excluded"] is excluded
 
 
 def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: object) -> None:
+    from core.jobs import JobManager
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import JobManager
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -523,9 +524,9 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
 
 
 def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
+    from core.jobs import Job
+    from core.jobs.spool import Spool
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import Job
-    from core.trace.spool import Spool
     from tests.test_lanes import all_returned
 
     settings = hand.settings  # type: ignore[attr-defined]
@@ -541,8 +542,8 @@ def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> N
 def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> None:
     """reject_cache_mb: the newest loads are kept while their slicers hold at most the
     budget; the newest is always kept, even alone over it. Real loads and slicers."""
+    from core.jobs import JobManager
     from core.rejects.run import RejectRequest, run_reject_load
-    from core.trace.jobs import JobManager
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -568,7 +569,7 @@ def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> 
 
 
 def test_keep_latest_bounds_the_finished_loads_a_process_holds(hand: object) -> None:
-    from core.trace.jobs import JobManager
+    from core.jobs import JobManager
 
     manager = JobManager(hand.settings)  # type: ignore[attr-defined]
     try:
@@ -605,7 +606,7 @@ def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
     (",M-B", "M-B"), ("", None), (None, None),
 ])
 def test_first_listed_machine(equipment: str | None, first: str | None) -> None:
-    from core.rejects.measures import first_machine
+    from core.rejects.records import first_machine
 
     assert first_machine(equipment) == first
 

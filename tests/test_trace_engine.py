@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from core import schema as t
 from core.db import Lanes, open_lanes
 from core.db.engines import make_engine
+from core.jobs import Spool
 from core.trace import (
     DOMAINS,
     SeedError,
-    Spool,
     fetch_domain,
     resolve_seeds,
     trace_lineage,
@@ -425,7 +425,7 @@ def test_spool_pages_and_exports_show_the_lot_name_beside_the_id(tmp_path: Path)
 
 
 def test_spool_reads_take_only_its_own_domains_and_columns(tmp_path: Path) -> None:
-    from core.trace.spool import SpoolError
+    from core.jobs.spool import SpoolError
 
     s = make_settings("duckdb:///" + str(tmp_path / "none.duckdb"), spool_dir=str(tmp_path))
     spool = Spool.create(s)

@@ -21,10 +21,9 @@ import sqlalchemy as sa
 from core import schema as t
 from core.db import Lanes, open_lanes
 from core.errors import InputError
+from core.jobs import JobManager, Spool
 from core.trace import (
     DomainCache,
-    JobManager,
-    Spool,
     TraceRequest,
     fetch_domain,
     run_trace,

@@ -13,10 +13,8 @@ trend, reasons, or the forward tables) as Parquet files.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +23,10 @@ from core import jsonsafe
 from core.cli.args import positive_int
 from core.config import load_settings
 from core.text import plain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.defects import DefectRequest
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,96 +52,64 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{k: r.get(k) for k in keys} for r in table.to_pylist()]
-
-
 def run(args: argparse.Namespace) -> int:
-    from core.db import LaneError, open_lanes
-    from core.defects import DefectRequest, pareto
-    from core.defects.attribution import FACTOR_KINDS
+    from core.cli import jobs
+    from core.db import open_lanes
     from core.defects.run import run_defect_analysis
-    from core.trace.jobs import JobManager
 
     settings = load_settings()
+    request = _request(args, settings)
+    lanes = open_lanes(settings)
+    try:
+        with jobs.job_manager(settings) as manager:
+            job = manager.submit(request.key(), lambda j: run_defect_analysis(
+                j, lanes, request, settings), label="defects")
+            code = jobs.wait_for(job, what="defect trace", show_progress=not args.json)
+            if code is not None:
+                return code
+            out = job.result.as_json(top=args.top)
+            if args.out:
+                out["files"] = _write_tables(job.result.tables(), Path(args.out))
+            if args.json:
+                print(jsonsafe.dumps(out, indent=1))
+            else:
+                _print_text(job.result.summary, out, args.top)
+            return 0
+    finally:
+        lanes.close()
+
+
+def _request(args: argparse.Namespace, settings: Settings) -> DefectRequest:
+    """The request from the arguments (a DefectInputError is an InputError: exit 1)."""
+    from core.defects import DefectRequest
+
     # lists are parsed by DefectRequest.build with core.values' one rule
     kind, values = next(((k, v) for k, v in (
         ("lot", args.lots), ("work_order", args.work_orders),
         ("wafer_lot", args.wafer_lots)) if v), ("", ""))
-    request = DefectRequest.build(  # a DefectInputError is an InputError: exit 1
+    return DefectRequest.build(
         settings, station=args.station, start=args.start or "", end=args.end or "",
         seed_kind=kind, seed_values=values,
         reasons=args.reasons, types=args.types, packages=args.packages,
         direction=args.direction,
     )
-    lanes = open_lanes(settings)
-    manager = JobManager(settings)
-    try:
-        job = manager.submit(request.key(), lambda j: run_defect_analysis(
-            j, lanes, request, settings), label="defects")
-        last = ""
-        while not job.wait(0.5):
-            if not args.json:
-                snap = job.snapshot()["stages"]
-                line = " · ".join(f"{s['name']} {s['done']}/{s['total'] or '?'}" for s in snap)
-                if line != last:
-                    print(f"\r{line[:110]:<110}", end="", file=sys.stderr, flush=True)
-                    last = line
-        if job.state != "done":
-            if job.input_error and job.exception is not None:
-                raise job.exception  # main() says it and exits 1
-            if job.state == "failed" and isinstance(job.exception, LaneError):
-                raise job.exception  # main() says it and exits 4 (busy, timeout) or 3
-            print(f"mesdash: defect trace {job.state}: {job.error}", file=sys.stderr)
-            return 4 if job.state == "cancelled" else 3
-        result = job.result
-        keys = ("factor", "lots", "input", "defects", "charged", "uncharged", "rate", "lift",
-                "lift_note", "p_value")
-        out: dict[str, Any] = {"request": dataclasses.asdict(request),
-                               "kpis": result.kpis, "scope": result.scope,
-                               "unmatched": list(result.unmatched),
-                               "completeness": result.completeness}
-        if result.backward is not None:
-            back = result.backward
-            out["paretos"] = {
-                kind: _rows(pareto(back.factors, kind, top=args.top,
-                                   exposures=back.exposures, seeds=back.seeds),
-                            (*keys, "cumulative_pct"))
-                for kind in FACTOR_KINDS}
-            out["paretos"]["reason"] = [
-                {"factor": r["reason"], "defects": r["defects"], "charged": r["charged"],
-                 "uncharged": r["uncharged"], "lots": r["lots"],
-                 "share_pct": r["share_pct"], "cumulative_pct": r["cumulative_pct"]}
-                for r in result.backward.reasons.to_pylist()]
-        elif result.forward:
-            out["paretos"] = {k: _rows(v, ("factor", "lots", "input", "rejects", "uncharged",
-                                           "rate"))
-                              for k, v in result.forward.items() if isinstance(v, pa.Table)}
-        if args.out:
-            folder = Path(args.out)
-            folder.mkdir(parents=True, exist_ok=True)
-            tables: dict[str, pa.Table] = {}
-            if result.backward is not None:
-                tables = {"factors": result.backward.factors, "lot_detail": result.backward.lots,
-                          "trend": result.backward.trend, "reasons": result.backward.reasons}
-            elif result.forward:
-                tables = {k: v for k, v in result.forward.items() if isinstance(v, pa.Table)}
-            for name, table in tables.items():
-                pq.write_table(table, folder / f"{name}.parquet")
-            out["files"] = sorted(str(folder / f"{n}.parquet") for n in tables)
-        if args.json:
-            print(jsonsafe.dumps(out, indent=1))
-        else:
-            print(file=sys.stderr)
-            print(plain(result.summary))
-            for kind, rows in jsonsafe.clean(out.get("paretos") or {}).items():
-                print(f"\n{kind}:")
-                for r in rows[: args.top + 1]:
-                    print("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else
-                                            f"{k}={'–' if v is None else v}"
-                                            for k, v in r.items() if k != "lift_note"
-                                            or v is not None))
-        return 0
-    finally:
-        manager.close()
-        lanes.close()
+
+
+def _write_tables(tables: dict[str, pa.Table], folder: Path) -> list[str]:
+    """Each table as ``<name>.parquet`` in ``folder``; the paths written, sorted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    return sorted(str(folder / f"{n}.parquet") for n in tables)
+
+
+def _print_text(summary: str, out: dict[str, Any], top: int) -> None:
+    """The summary, then each pareto's rows (``top`` and 'others') as key=value."""
+    print(plain(summary))
+    for kind, rows in jsonsafe.clean(out.get("paretos") or {}).items():
+        print(f"\n{kind}:")
+        for r in rows[: top + 1]:
+            print("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else
+                                    f"{k}={'–' if v is None else v}"
+                                    for k, v in r.items() if k != "lift_note"
+                                    or v is not None))

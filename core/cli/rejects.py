@@ -1,7 +1,8 @@
 """`mesdash rejects`: reject history on the command line (KPIs, a pareto, trend).
 
-Same core as the page: one primary query on the slow lane, then local slicing with the
-policy toggles and filters; bad input is a UsageError (exit code 1), never a traceback.
+Same core as the page: one primary query on the slow lane, run as the page's job
+(core.rejects.run, waited for by core.cli.jobs), then local slicing with the policy
+toggles and filters; bad input is a UsageError (exit code 1), never a traceback.
 ``--by`` picks the pareto's dimension (default reason) under the page's rules (a record
 booked on several machines counts for its first; the workflow comes from the WIP
 snapshot, ``core.rejects.workflow``). The JSON keeps its earlier keys (``kpis``,
@@ -13,10 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.rejects.run import RejectView
 
 BY: dict[str, str] = {
     "reason": "reason", "package": "package", "type": "type", "function": "function",
@@ -58,25 +64,40 @@ def _items(pareto: Any, dim: str) -> list[dict[str, Any]]:
     ]
 
 
+def _load(settings: Settings, start: date, end: date, *, show_progress: bool
+          ) -> RejectView | int:
+    """The page's load (core.rejects.run) as a job: the view to slice, or an exit code."""
+    from core.cli import jobs
+    from core.db import open_lanes
+    from core.rejects.run import RejectRequest, run_reject_load
+
+    request = RejectRequest("range", start, end)
+    lanes = open_lanes(settings)
+    try:
+        with jobs.job_manager(settings) as manager:
+            job = manager.submit(request.key(settings), lambda j: run_reject_load(
+                j, lanes, request, settings), label=request.label)
+            code = jobs.wait_for(job, what="reject history load", show_progress=show_progress)
+            return code if code is not None else job.result
+    finally:
+        lanes.close()
+
+
 def run(args: argparse.Namespace) -> int:
     from core import glossary
     from core import values as core_values
     from core.cli import UsageError
-    from core.db import open_lanes
     from core.rejects.inputs import check_range, known_values
-    from core.rejects.load import load_range
-    from core.rejects.measures import DIMENSIONS, Filters, Slicer
+    from core.rejects.measures import DIMENSIONS, Filters
     from core.rejects.policy import Policy
     from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     start, end = check_range(args.start, args.end, settings)  # RejectInputError: exit 1
-    lanes = open_lanes(settings)
-    try:
-        loaded = load_range(lanes, start, end)
-    finally:
-        lanes.close()
-    sl = Slicer(loaded.table)
+    view = _load(settings, start, end, show_progress=not args.json)
+    if isinstance(view, int):
+        return view
+    loaded, sl = view.loaded, view.slicer
     opts = sl.options()
     # repeated flags and comma lists alike, by core.values' one rule for label lists
     args.package = core_values.literals(args.package, core_values.LABELS)
@@ -84,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     for values, dim, what in ((args.package, "package", "package"),
                               (args.group, "station_group", "station group")):
         _, problem = known_values(values, opts[dim], what)
-        if problem and loaded.table.num_rows:
+        if problem and sl.rows:
             raise UsageError(problem.replace(" ignored", ""))
     policy = Policy(include_excluded=args.include_excluded)
     filters = Filters(package=tuple(args.package), station_group=tuple(args.group))

@@ -1,9 +1,10 @@
 """`mesdash trace`: the Trace page's engine from the command line.
 
 Runs the same ``run_trace`` as the page (seeds → lineage → domains on the slow lane,
-spooled to Parquet), inline with a progress line on stderr. ``--json`` prints one JSON
-object (seeds, unmatched, nodes, edges, truncated, lineage_completeness, per-domain rows
-and completeness: status, reason in words, failed batches, derived_from);
+spooled to Parquet), as a job with a progress line on stderr (core.cli.jobs).
+``--json`` prints one JSON object (seeds, unmatched, nodes, edges, truncated,
+lineage_completeness, per-domain rows and completeness: status, reason in words,
+failed batches, derived_from);
 ``--out DIR`` copies the spool's Parquet files there (nodes, edges, one per domain).
 Bad input is a UsageError (exit 1), never a traceback.
 """
@@ -12,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
 from core import jsonsafe, values
 from core.config import load_settings
-from core.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,8 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.db import LaneError, open_lanes
-    from core.trace import Job, Spool, TraceRequest, run_trace
+    from core.cli import jobs
+    from core.db import open_lanes
+    from core.trace import TraceRequest, run_trace
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
@@ -49,28 +49,25 @@ def run(args: argparse.Namespace) -> int:
     request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
                                  domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)
-    job = Job(request.key, request.label, Spool.create(settings))
     try:
-        job.run(lambda j: run_trace(j, lanes, request, settings))
-        if job.state != "done":
-            exc = job.exception
-            if isinstance(exc, (InputError, LaneError)):
-                raise exc
-            print(f"mesdash: trace {job.state}: {job.error}", file=sys.stderr)
-            return 3
-        result = job.result
-        if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            for name in job.spool.domains():
-                shutil.copyfile(job.spool.file(name), out / f"{name}.parquet")
-        if args.json:
-            print(jsonsafe.dumps(result.as_json(job.spool)))
-        else:
-            _print_text(result, args.out)
-        return 0
+        with jobs.job_manager(settings) as manager:
+            job = manager.submit(request.key, lambda j: run_trace(j, lanes, request, settings),
+                                 label=request.label)
+            code = jobs.wait_for(job, what="trace", show_progress=not args.json)
+            if code is not None:
+                return code
+            result = job.result
+            if args.out:
+                out = Path(args.out)
+                out.mkdir(parents=True, exist_ok=True)
+                for name in job.spool.domains():
+                    shutil.copyfile(job.spool.file(name), out / f"{name}.parquet")
+            if args.json:
+                print(jsonsafe.dumps(result.as_json(job.spool)))
+            else:
+                _print_text(result, args.out)
+            return 0
     finally:
-        job.spool.delete()
         lanes.close()
 
 

@@ -7,25 +7,23 @@ trace), and identical requests (same suspect, same window) from any session shar
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING
 
 from core.contain.engine import Containment, contain
 from core.contain.suspect import Suspect
+from core.jobs import keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
     from core.db import Lanes
-    from core.trace.jobs import Job
+    from core.jobs import Job
 
 STEPS = 3  # exposed lots, descendants, where they are now
 
 
 def job_key(suspect: Suspect) -> str:
-    """The job key of a containment: a digest of the suspect (kind, names, window)."""
-    payload = json.dumps(suspect.as_json(), sort_keys=True, ensure_ascii=False)
-    return "contain:" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+    """The job key of a containment (core.jobs.keys): of the suspect (kind, names, window)."""
+    return keys.job_key("contain", suspect.as_json())
 
 
 def run_contain(job: Job, lanes: Lanes, suspect: Suspect, settings: Settings) -> Containment:

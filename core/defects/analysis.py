@@ -442,6 +442,7 @@ _SINCE = ("(SELECT * FROM hist_all WHERE CAST($since AS TIMESTAMP) IS NULL "
 def analyse_forward(
     detection: Detection, downstream: Source, stations: StationMap, *,
     history: Source | None = None, since: dt.datetime | None = None, threads: int = 1,
+    edges: pa.Table | None = None,
 ) -> dict[str, pa.Table | dict[str, Any]]:
     """Rejects of the defective lots' descendants at later stations, with rates against
     what those descendants brought into each station. ``downstream`` holds containerid (a
@@ -449,7 +450,10 @@ def analyse_forward(
     from ``since`` on); ``history`` the descendants' wip history (containerid,
     workcentername, specname, equipmentname, trackintimestamp, trackinqty), of which the
     track-ins from ``since`` on count. Without it every rate is null (nothing to divide
-    by), never the detection input."""
+    by), never the detection input. ``edges`` (parent_id, child_id: the forward lineage)
+    maps each descendant to the defective detection lots it came from, for the per-lot
+    table (``lots``); the reason × station ``matrix`` and the ``amplification`` KPI
+    (downstream defects per defect at detection) need no edges."""
     con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
@@ -519,13 +523,75 @@ def analyse_forward(
                 ORDER BY r.rejects DESC, r.factor
                 """,  # expr and inputs come from the fixed texts above, never from input
             ).to_arrow_table()
+        tables["matrix"] = con.sql(
+            """
+            SELECT reason, station_group, sum(charged)::BIGINT AS rejects,
+                   sum(defectqty)::BIGINT AS uncharged
+            FROM later GROUP BY 1, 2 ORDER BY 1, 2
+            """).to_arrow_table()
+        tables["lots"] = _forward_lots(con, edges)
         station = tables["station"]
+        rejects = int(sum(station.column("rejects").to_pylist() or [0]))
+        uncharged = int(sum(station.column("uncharged").to_pylist() or [0]))
+        found = con.execute(
+            "SELECT coalesce(sum(defects), 0)::BIGINT FROM seeds WHERE defective"
+        ).fetchall()[0][0]
         tables["kpis"] = {
             "defective_lots": base_lots, "defective_input": base_input,
-            "downstream_rejects": int(sum(station.column("rejects").to_pylist() or [0])),
-            "downstream_uncharged": int(sum(station.column("uncharged").to_pylist() or [0])),
+            "downstream_rejects": rejects, "downstream_uncharged": uncharged,
             "unattributed_rows": int(unplaced),
+            "amplification": round((rejects + uncharged) / found, 4) if found else None,
         }
     finally:
         con.close()
     return tables
+
+
+_FORWARD_LOTS_EMPTY = pa.schema([
+    ("containerid", pa.string()), ("containername", pa.string()),
+    ("detection_defects", pa.int64()), ("descendants", pa.int64()),
+    ("stations_reached", pa.int64()), ("downstream_rejects", pa.int64()),
+    ("downstream_uncharged", pa.int64()), ("worst_station", pa.string()),
+    ("worst_station_rejects", pa.int64()),
+])
+
+
+def _forward_lots(con: duckdb.DuckDBPyConnection, edges: pa.Table | None) -> pa.Table:
+    """Per defective detection lot: its descendants, the later stations they reached,
+    their rejects there and the station with the most (ties: the first in name order).
+    A descendant of two defective lots (a merge) counts for both."""
+    if edges is None:
+        return _FORWARD_LOTS_EMPTY.empty_table()
+    con.register("fwd_edges", edges.select(["parent_id", "child_id"]))
+    return con.sql(
+        """
+        WITH RECURSIVE walk(seed, node) AS (
+            SELECT containerid, containerid FROM seeds WHERE defective
+            UNION
+            SELECT w.seed, e.child_id FROM walk w JOIN fwd_edges e ON e.parent_id = w.node
+        ),
+        family AS (SELECT seed, count(*) - 1 AS descendants FROM walk GROUP BY 1),
+        reached AS (SELECT w.seed, count(DISTINCT e.station_group) AS stations
+                    FROM walk w JOIN entered e ON e.containerid = w.node GROUP BY 1),
+        hurt AS (SELECT w.seed, l.station_group, sum(l.charged) AS rejects,
+                        sum(l.defectqty) AS uncharged
+                 FROM walk w JOIN later l ON l.containerid = w.node GROUP BY 1, 2),
+        total AS (SELECT seed, sum(rejects) AS rejects, sum(uncharged) AS uncharged
+                  FROM hurt GROUP BY 1),
+        worst AS (SELECT seed, station_group AS station, rejects FROM (
+                      SELECT *, row_number() OVER (PARTITION BY seed
+                                                   ORDER BY rejects DESC, station_group) AS n
+                      FROM hurt) WHERE n = 1)
+        SELECT s.containerid, s.containername, s.defects::BIGINT AS detection_defects,
+               coalesce(f.descendants, 0)::BIGINT AS descendants,
+               coalesce(r.stations, 0)::BIGINT AS stations_reached,
+               coalesce(t.rejects, 0)::BIGINT AS downstream_rejects,
+               coalesce(t.uncharged, 0)::BIGINT AS downstream_uncharged,
+               w.station AS worst_station, w.rejects::BIGINT AS worst_station_rejects
+        FROM seeds s LEFT JOIN family f ON f.seed = s.containerid
+        LEFT JOIN reached r ON r.seed = s.containerid
+        LEFT JOIN total t ON t.seed = s.containerid
+        LEFT JOIN worst w ON w.seed = s.containerid
+        WHERE s.defective
+        ORDER BY downstream_rejects DESC, s.containername
+        """).to_arrow_table().cast(_FORWARD_LOTS_EMPTY)

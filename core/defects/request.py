@@ -8,8 +8,6 @@ station, a malformed date) must be one clear message everywhere, never a traceba
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -17,6 +15,7 @@ from core import dates
 from core import values as core_values
 from core.config import Settings
 from core.errors import InputError
+from core.jobs.keys import job_key
 
 DIRECTIONS = ("backward", "forward")
 SEED_KINDS = ("lot", "work_order", "wafer_lot")
@@ -92,25 +91,17 @@ class DefectRequest:
             raise DefectInputError(
                 f"Seed list kind must be one of {', '.join(SEED_KINDS)}, not {seed_kind!r}."
             )
-        if values and not start and not end:
-            s_opt: dt.date | None = None
-            e_opt: dt.date | None = None
-        else:
+        s: dt.date | None = None
+        e: dt.date | None = None
+        if start or end or not values:  # list mode may go without a range
             if not start or not end:
                 raise DefectInputError(
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
                 )
-            s_opt, e_opt = parse_date(start, "start", settings), parse_date(end, "end", settings)
-        if s_opt is None or e_opt is None:
-            if direction not in DIRECTIONS:
-                raise DefectInputError(
-                    f"Direction must be backward or forward, not {direction!r}.")
-            return cls(station, None, None, _labels(reasons), _labels(types),
-                       _labels(packages), direction, _names(lots), seed_kind, values)
-        s, e = s_opt, e_opt
-        dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
-                          DefectInputError, settings=settings)
+            s, e = parse_date(start, "start", settings), parse_date(end, "end", settings)
+            dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
+                              DefectInputError, settings=settings)
         if direction not in DIRECTIONS:
             raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
         return cls(station, s, e, _labels(reasons), _labels(types), _labels(packages),
@@ -132,6 +123,5 @@ class DefectRequest:
         return f"{self.start}…{self.end}" if self.start else "any date"
 
     def key(self) -> str:
-        """A digest of the request: identical analyses share one job."""
-        payload = json.dumps(asdict(self), default=str, sort_keys=True)
-        return "defects:" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+        """The job key (core.jobs.keys): identical analyses share one job."""
+        return job_key("defects", asdict(self))

@@ -1,16 +1,16 @@
 """The defect trace as a job: detection → lineage → events → analysis, on the slow lane.
 
-Why a job (core.trace.jobs): the 5-month TMTT case is the incident itself (70K seeds,
+Why a job (core.jobs): the 5-month TMTT case is the incident itself (70K seeds,
 114K containers); it must run in the background with progress per stage and a Cancel
 that returns every permit and connection, while the live widgets keep their speed.
-Everything large goes to the job's Parquet spool (core.trace.spool) and is aggregated by
+Everything large goes to the job's Parquet spool (core.jobs.spool) and is aggregated by
 DuckDB from there; nothing here is cached (the sets are far over cache_max_ids).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -28,17 +28,18 @@ from core.defects.analysis import (
     analyse_forward,
     detection_kpis,
 )
+from core.defects.attribution import FACTOR_KINDS, pareto
 from core.defects.detection import Detection, detect
 from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
+from core.jobs import Job
 from core.live import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import completeness as comp
 from core.trace import fetch_domain, trace_lineage
 from core.trace.domains import spool_query
-from core.trace.jobs import Job
 
 
 @query("defects.resources")
@@ -75,6 +76,55 @@ class DefectResult:
         if self.backward is None or part not in PART_INPUTS:
             return self.completeness.get("analysis") or comp.fetched()
         return comp.derive(None, {n: self.completeness.get(n) for n in PART_INPUTS[part]})
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The result's tables by file name (the CLI's ``--out``): a backward run's factors,
+        lot detail, trend and reasons, or the forward run's tables."""
+        if self.backward is not None:
+            return {"factors": self.backward.factors, "lot_detail": self.backward.lots,
+                    "trend": self.backward.trend, "reasons": self.backward.reasons}
+        return {k: v for k, v in (self.forward or {}).items() if isinstance(v, pa.Table)}
+
+    def as_json(self, top: int = 10) -> dict[str, Any]:
+        """The CLI's JSON object (like ``TraceResult.as_json``): the request, KPIs, scope,
+        unmatched values, completeness and every pareto (``top`` long, then 'others') as
+        lists of rows; put through core.jsonsafe before printing."""
+        out: dict[str, Any] = {"request": asdict(self.request), "kpis": self.kpis,
+                               "scope": self.scope, "unmatched": list(self.unmatched),
+                               "completeness": self.completeness}
+        if self.backward is not None:
+            back = self.backward
+            paretos = {kind: _rows(pareto(back.factors, kind, top=top,
+                                          exposures=back.exposures, seeds=back.seeds),
+                                   (*PARETO_KEYS, "cumulative_pct"))
+                       for kind in FACTOR_KINDS}
+            paretos["reason"] = [
+                {"factor": r["reason"], "defects": r["defects"], "charged": r["charged"],
+                 "uncharged": r["uncharged"], "lots": r["lots"],
+                 "share_pct": r["share_pct"], "cumulative_pct": r["cumulative_pct"]}
+                for r in back.reasons.to_pylist()]
+            out["paretos"] = paretos
+            out["suspects"] = back.suspects(top)
+        elif self.forward:
+            out["paretos"] = {k: _rows(v, FORWARD_KEYS) for k, v in self.tables().items()
+                              if k in FORWARD_PARETOS}
+            for extra in ("lots", "matrix"):
+                table = self.forward.get(extra)
+                if isinstance(table, pa.Table):
+                    out[f"forward_{extra}"] = table.to_pylist()
+        return out
+
+
+PARETO_KEYS = ("factor", "lots", "input", "defects", "charged", "uncharged", "rate", "lift",
+               "lift_low", "lift_high", "lift_note", "p_value", "q_value", "suspect_rank")
+"""A backward pareto row's keys in the JSON (and ``cumulative_pct``)."""
+FORWARD_KEYS = ("factor", "lots", "input", "rejects", "uncharged", "rate")
+FORWARD_PARETOS = ("station", "machine", "reason")
+"""A forward table row's keys in the JSON."""
+
+
+def _rows(table: pa.Table, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{k: r.get(k) for k in keys} for r in table.to_pylist()]
 
 
 def _empty_kpis() -> dict[str, Any]:
@@ -175,7 +225,7 @@ def run_defect_analysis(
         t0 = time.perf_counter()
         job.stage("analysis")
         forward = analyse_forward(det, down.path, stations, history=hist.path,
-                                  since=request.start_ts,
+                                  since=request.start_ts, edges=lineage.edges,
                                   threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]

@@ -75,9 +75,45 @@ def _yymm(start: datetime, hours: np.ndarray) -> list[str]:
 
 def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
          start: datetime) -> Genealogy:
-    """Build the whole lineage up to now (``scale.days`` after ``start``)."""
+    """Build the whole lineage up to now (``scale.days`` after ``start``), one stage after
+    the other. The stages draw from ``rng`` in this order: changing the order (or what a
+    stage draws) changes the demo data (tests/test_demo.py keeps its digest)."""
     now_h = scale.days * 24.0
-    # -- wafer lots and the production lots cut from them --------------------------------------
+    wafers = _wafer_lots(rng, scale, now_h)
+    sims: list[Sim] = []
+    _simulate_generations(rng, fac, scale, _root_lots(rng, scale, wafers, now_h), sims, now_h)
+    merges = _merge_groups(rng, Sim.concat_sims(sims), now_h)
+    _simulate_generations(rng, fac, scale, merges.combined, sims, now_h)
+    lots = Sim.concat_sims(sims)
+    names = _names(rng, start, scale, lots, wafers, merges, now_h)
+    splitfrom, original = _links(lots, wafers.roots, now_h)
+    wafer_id, lot_id = ids.draw(len(wafers.t0)), ids.draw(len(lots.parent))
+    mat_lot_code, mat_t0 = _material_containers(rng, fac, lots, now_h)
+    mat_id = ids.draw(len(mat_lot_code))
+    return Genealogy(
+        lots=lots, now_h=now_h, start=start, wafer_product=wafers.product, wafer_t0=wafers.t0,
+        wafer_name=names.wafer_name, lot_name=names.lot_name, lot_wo=names.lot_wo,
+        splitfrom=splitfrom, original=original, comb_lot=merges.comb_lot,
+        comb_src=merges.comb_src, serial=names.serial, wafer_id=wafer_id, lot_id=lot_id,
+        mat_lot_code=mat_lot_code, mat_id=mat_id, mat_t0=mat_t0[mat_lot_code],
+    )
+
+
+@dataclass
+class _Wafers:
+    product: np.ndarray  # product index per wafer lot
+    t0: np.ndarray  # start hour per wafer lot, ascending
+    of_root: np.ndarray  # wafer lot of each root production lot
+    root_t0: np.ndarray  # start hour of each root production lot
+    planted: int  # the wafer lot carrying the planted wafer signal
+
+    @property
+    def roots(self) -> int:
+        return len(self.of_root)
+
+
+def _wafer_lots(rng: np.random.Generator, scale: Scale, now_h: float) -> _Wafers:
+    """Wafer lots (product, start) and how many production lots each is cut into."""
     nw = scale.wafer_lots
     weights = np.array([p.weight for p in PRODUCTS], dtype=float)
     wafer_product = rng.choice(len(PRODUCTS), size=nw, p=weights / weights.sum())
@@ -86,9 +122,16 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
     w_of_root = np.repeat(np.arange(nw), per)
     r_t0 = wafer_t0[w_of_root] + rng.uniform(2.0, 72.0, len(w_of_root))
     keep = r_t0 <= now_h - 1.0
-    w_of_root, r_t0 = w_of_root[keep], r_t0[keep]
-    nr = len(w_of_root)
     planted_wafer = int(np.argmin(np.abs(wafer_t0 - (now_h - 90 * 24))))
+    return _Wafers(wafer_product, wafer_t0, w_of_root[keep], r_t0[keep], planted_wafer)
+
+
+def _root_lots(rng: np.random.Generator, scale: Scale, wafers: _Wafers, now_h: float
+               ) -> Batch:
+    """The production lots cut from the wafer lots (quantity, planted wafer signal, the
+    few planted deep split chains)."""
+    w_of_root, r_t0, nr = wafers.of_root, wafers.root_t0, wafers.roots
+    wafer_product = wafers.product
     wafer_bit = next(s.bit for s in PLANTED_SIGNALS if s.kind == "wafer_lot")
     lo = np.array([PRODUCTS[p].qty[0] for p in wafer_product[w_of_root]])
     hi = np.array([PRODUCTS[p].qty[1] for p in wafer_product[w_of_root]])
@@ -98,7 +141,7 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
         cand = np.argsort(np.abs(r_t0 - (now_h - (45 + 9 * i) * 24)))
         cand = cand[deep_left[cand] == 0]
         deep_left[cand[0]] = depth
-    roots = Batch(
+    return Batch(
         parent=np.full(nr, -1, dtype=np.int64),
         kind=np.full(nr, KIND_GA, dtype=np.int64),
         product=wafer_product[w_of_root],
@@ -106,24 +149,34 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
         start_step=np.zeros(nr, dtype=np.int64),
         t0=r_t0,
         qty0=qty0,
-        bits0=np.where(w_of_root == planted_wafer, 1 << wafer_bit, 0).astype(np.int64),
+        bits0=np.where(w_of_root == wafers.planted, 1 << wafer_bit, 0).astype(np.int64),
         depth=np.zeros(nr, dtype=np.int64),
         deep_left=deep_left,
         gd_link=np.full(nr, -1, dtype=np.int64),
     )
-    sims: list[Sim] = []
 
-    def closure(batch: Batch) -> None:
-        offset = sum(len(s.parent) for s in sims)
-        while len(batch):
-            sim = simulate(rng, fac, scale, batch)
-            sims.append(sim)
-            batch = next_generation(rng, sim, offset, now_h)
-            offset += len(sim.parent)
 
-    closure(roots)
-    # -- merges: lots that want to merge are combined 2-5 at a time, per product ---------------
-    first = Sim.concat_sims(sims)
+def _simulate_generations(rng: np.random.Generator, fac: Factory, scale: Scale,
+                          batch: Batch, sims: list[Sim], now_h: float) -> None:
+    """Simulate ``batch`` and every generation it gives (splits, rework), appending each
+    to ``sims`` (lot indexes continue after the lots already there)."""
+    offset = sum(len(s.parent) for s in sims)
+    while len(batch):
+        sim = simulate(rng, fac, scale, batch)
+        sims.append(sim)
+        batch = next_generation(rng, sim, offset, now_h)
+        offset += len(sim.parent)
+
+
+@dataclass
+class _Merges:
+    combined: Batch  # the combined lots made by now
+    comb_lot: np.ndarray  # per merge row: combined lot index
+    comb_src: np.ndarray  # per merge row: source lot index
+
+
+def _merge_groups(rng: np.random.Generator, first: Sim, now_h: float) -> _Merges:
+    """Lots that want to merge are combined 2-5 at a time, per product."""
     cand = np.flatnonzero(first.merge_src)
     ready = first.arrive[cand, MERGE_START]
     order = np.lexsort((ready, first.product[cand]))
@@ -152,8 +205,6 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
     made = g_t0 <= now_h
     new_idx = np.cumsum(made) - 1 + len(first.parent)
     row_ok = made[grp]
-    comb_src = cand[row_ok]
-    comb_lot = new_idx[grp[row_ok]]
     nc = int(made.sum())
     combined = Batch(
         parent=np.full(nc, -1, dtype=np.int64),
@@ -168,20 +219,46 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
         deep_left=np.zeros(nc, dtype=np.int64),
         gd_link=np.full(nc, -1, dtype=np.int64),
     )
-    closure(combined)
-    lots = Sim.concat_sims(sims)
+    return _Merges(combined, comb_lot=new_idx[grp[row_ok]], comb_src=cand[row_ok])
+
+
+@dataclass
+class _Names:
+    wafer_name: list[str]
+    lot_name: list[str]
+    lot_wo: list[str | None]
+    serial: list[str | None]  # finished serial per lot (combined lots only)
+
+
+def _names(rng: np.random.Generator, start: datetime, scale: Scale, lots: Sim,
+           wafers: _Wafers, merges: _Merges, now_h: float) -> _Names:
+    """Names and work orders: wafer lots, then the roots' work orders (which also decide
+    GA or GC), then split, rework and combined lots from their parents."""
+    wafer_name = _wafer_names(start, wafers)
     n = len(lots.parent)
-    # -- names and work orders -----------------------------------------------------------------
-    wafer_year = [y[:2] for y in _yymm(start, wafer_t0)]
+    lot_wo: list[str | None] = [None] * n
+    lot_name: list[str] = [""] * n
+    _root_names(rng, start, scale, lots, wafers.roots, lot_wo, lot_name, now_h)
+    serial = _child_names(rng, start, lots, wafers.roots, merges, lot_wo, lot_name)
+    return _Names(wafer_name, lot_name, lot_wo, serial)
+
+
+def _wafer_names(start: datetime, wafers: _Wafers) -> list[str]:
+    nw = len(wafers.t0)
+    wafer_year = [y[:2] for y in _yymm(start, wafers.t0)]
     wafer_name = [
         f"W{wafer_year[i]}{_WAFER_LETTERS[(i // 10000) % len(_WAFER_LETTERS)]}"
         f"{(i * 7919) % 10000:04d}.{1 + i % 9}"
         for i in range(nw)
     ]
-    wafer_name[planted_wafer] = PLANTED_WAFER
-    lot_wo: list[str | None] = [None] * n
-    lot_name: list[str] = [""] * n
-    # work orders: consecutive roots of one product, 1-4 lots each; GA (80%) or GC
+    wafer_name[wafers.planted] = PLANTED_WAFER
+    return wafer_name
+
+
+def _root_names(rng: np.random.Generator, start: datetime, scale: Scale, lots: Sim, nr: int,
+                lot_wo: list[str | None], lot_name: list[str], now_h: float) -> None:
+    """Work orders: consecutive roots of one product, 1-4 lots each; GA (80%) or GC (sets
+    the roots' kind); a few dummy work orders. Fills the roots' ``lot_wo``/``lot_name``."""
     ridx = np.arange(nr)
     r_order = np.lexsort((lots.t0[ridx], lots.product[ridx]))
     wo_size = rng.integers(1, 5, size=nr + 1)
@@ -212,11 +289,19 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
             wo = f"{wo[:6]}DUMMY{sorted(dummy).index(i) + 1:02d}"
         lot_wo[i] = wo
         lot_name[i] = f"{wo}-{'B' if i % 13 == 0 else 'A'}00-{lot_in_wo[i]:03d}"
+
+
+def _child_names(rng: np.random.Generator, start: datetime, lots: Sim, nr: int,
+                 merges: _Merges, lot_wo: list[str | None], lot_name: list[str]
+                 ) -> list[str | None]:
+    """Split lots (``-01``/``-01C``), GD rework lots and combined lots (``-M``, with a
+    finished serial) named from their parents; returns the serial per lot."""
+    n = len(lots.parent)
     child_no = np.zeros(n, dtype=np.int64)
     gd_seq: dict[str, int] = {}
     gd_yymm = _yymm(start, lots.t0)
     comb_first = np.full(n, -1, dtype=np.int64)
-    comb_first[comb_lot[::-1]] = comb_src[::-1]
+    comb_first[merges.comb_lot[::-1]] = merges.comb_src[::-1]
     suffix_c = rng.random(n) < 0.2
     serial: list[str | None] = [None] * n
     n_serial = 0
@@ -238,7 +323,12 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
             lot_name[i] = f"{lot_name[src]}-M"
             n_serial += 1
             serial[i] = f"S{gd_yymm[i]}A{n_serial:05d}"
-    # -- links, with the mistakes real data has ------------------------------------------------
+    return serial
+
+
+def _links(lots: Sim, nr: int, now_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``splitfrom`` and ``original`` per lot, with the mistakes real data has: one split
+    cycle (A.splitfromid = B and B.splitfromid = A) and one self-reference."""
     splitfrom = np.where((lots.kind == KIND_SPLIT) | ((lots.kind == KIND_GD) & (lots.gd_link >= 1)),
                          lots.parent, -1)
     original = np.where((lots.kind == KIND_GD) & (lots.gd_link <= 1), lots.parent, -1)
@@ -251,9 +341,13 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
             splitfrom[cyc] = kids[0]  # A.splitfromid = B and B.splitfromid = A
         selfref = int(by_age[1])
         splitfrom[selfref] = selfref
-    # -- ids -----------------------------------------------------------------------------------
-    wafer_id = ids.draw(nw)
-    lot_id = ids.draw(n)
+    return splitfrom, original
+
+
+def _material_containers(rng: np.random.Generator, fac: Factory, lots: Sim, now_h: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Which material lots are containers too (60% of those used and started by now):
+    their codes into the factory's material lots, and every material lot's start hour."""
     n_mat_lots = len(fac.material_lot_name)
     life = np.array([MATERIALS[m].life_hours for m in fac.material_lot_material])
     k_in = np.arange(n_mat_lots) - fac.material_lot_start[fac.material_lot_material]
@@ -261,15 +355,7 @@ def grow(rng: np.random.Generator, ids: IdMaker, fac: Factory, scale: Scale,
     used = np.zeros(n_mat_lots, dtype=bool)
     used[lots.mat_lot[lots.mat_lot >= 0]] = True
     is_cont = (rng.random(n_mat_lots) < 0.6) & (mat_t0 <= now_h) & used
-    mat_lot_code = np.flatnonzero(is_cont)
-    mat_id = ids.draw(len(mat_lot_code))
-    return Genealogy(
-        lots=lots, now_h=now_h, start=start, wafer_product=wafer_product, wafer_t0=wafer_t0,
-        wafer_name=wafer_name, lot_name=lot_name, lot_wo=lot_wo, splitfrom=splitfrom,
-        original=original, comb_lot=comb_lot, comb_src=comb_src, serial=serial,
-        wafer_id=wafer_id, lot_id=lot_id, mat_lot_code=mat_lot_code, mat_id=mat_id,
-        mat_t0=mat_t0[mat_lot_code],
-    )
+    return np.flatnonzero(is_cont), mat_t0
 
 
 def container_table(g: Genealogy, fac: Factory, spec_now: np.ndarray, qty_now: np.ndarray,

@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db.cancel import CancelToken
-from core.rejects.measures import prepare
 from core.rejects.query import (
     attach,
     containers_by_range,
@@ -38,6 +37,7 @@ from core.rejects.query import (
     rejects_by_containers,
     rejects_by_range,
 )
+from core.rejects.records import prepare
 from core.rejects.resolve import resolve
 from core.rejects.workflow import as_of, attach_workflow, workflows
 from core.stations import station_map

@@ -2,7 +2,7 @@
 
 Why: a 365-day load on the warehouse can take tens of seconds. Run inside the page it
 blocked the session behind a spinner and could not be stopped: the query kept its
-slow-lane permit until it finished or hit its deadline. As a job (core.trace.jobs, one
+slow-lane permit until it finished or hit its deadline. As a job (core.jobs, one
 manager per server process) the page shows the stages and a Cancel button that
 interrupts the query and returns its permit and connection within 2 s, and managers
 opening the same morning view share one load.
@@ -26,14 +26,15 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.db.local import local_threads
+from core.jobs.keys import job_key, key_prefix
 from core.rejects.load import Loaded, load_containers, load_range, values_digest
-from core.rejects.measures import Slicer
+from core.rejects.slicer import Slicer
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
-    from core.trace.jobs import Job
+    from core.jobs.job import Job
 
-KEY_PREFIX = "rejects:"
+KEY_PREFIX = key_prefix("rejects")
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,14 @@ class RejectRequest:
     values: tuple[str, ...] = ()
 
     def key(self, settings: Settings) -> str:
-        where = f"{settings.effective_db_url}|{settings.schema}"
+        """The job key (core.jobs.keys): one load per range or value list and database."""
+        fields: dict[str, object] = {"mode": self.mode}
         if self.mode == "range":
-            return f"{KEY_PREFIX}{where}|range|{self.start}|{self.end}"
-        return f"{KEY_PREFIX}{where}|list|{values_digest(list(self.values))}"
+            fields.update(start=self.start, end=self.end)
+        else:
+            fields["values"] = values_digest(list(self.values))
+        return job_key("rejects", fields,
+                       scope=f"{settings.effective_db_url}|{settings.schema}")
 
     @property
     def label(self) -> str:

@@ -3,7 +3,7 @@
 Why: quality engineers trace lots backward (where did this serial come from) and forward
 (where did this wafer lot end up). The incident in shared/domain.md (114K containers,
 starved live widgets, 4–6 GB of memory) shaped it: every query is an IN-list batch on
-the slow lane, results stream to Parquet files in a per-trace spool, only small
+the slow lane, results stream to Parquet files in the job's spool (core.jobs), only small
 container sets are cached, and long traces run as cancellable background jobs.
 
 Public API:
@@ -11,8 +11,6 @@ Public API:
     resolve_seeds(lanes, kind, values, settings=) -> SeedResult   (SeedError)
     trace_lineage(lanes, seed_ids, direction, settings=) -> Lineage
     DOMAINS; fetch_domain(lanes, name, ids, spool, settings=) -> DomainResult
-    Spool(path): page / count / sql / export / delete
-    JobManager(settings).submit(key, fn, label=) -> Job
     TraceRequest.build(...); run_trace(job, lanes, request, settings, cache=) -> TraceResult
     DomainCache(settings): small-set cache (memory LRU + Redis), ids_digest(ids)
     core.trace.completeness: fetched(...) / derive(own, inputs): completeness records
@@ -20,7 +18,6 @@ Public API:
 
 from core.trace.cache import DomainCache, ids_digest
 from core.trace.domains import DOMAINS, DomainError, DomainResult, DomainSpec, fetch_domain
-from core.trace.jobs import Job, JobManager, Stage
 from core.trace.lineage import (
     DIRECTIONS,
     EDGE_KINDS,
@@ -31,7 +28,6 @@ from core.trace.lineage import (
 )
 from core.trace.runner import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
 from core.trace.seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
-from core.trace.spool import Spool, SpoolError
 
 __all__ = [
     "DEFAULT_DOMAINS",
@@ -44,15 +40,10 @@ __all__ = [
     "DomainError",
     "DomainResult",
     "DomainSpec",
-    "Job",
-    "JobManager",
     "Lineage",
     "LineageError",
     "SeedError",
     "SeedResult",
-    "Spool",
-    "SpoolError",
-    "Stage",
     "TraceRequest",
     "TraceResult",
     "fetch_domain",

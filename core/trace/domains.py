@@ -46,6 +46,7 @@ from core.db.drivers import arrow_schema_for
 from core.db.idlist import IdSet, sorted_ids
 from core.db.local import file_literal
 from core.errors import InputError
+from core.jobs.spool import Spool
 from core.scrap import charged_sql
 from core.stations import station_map
 from core.trace import completeness as comp
@@ -57,7 +58,6 @@ from core.trace.queries import (
     rejects_query,
 )
 from core.trace.shaping import history_shape, sorted_by
-from core.trace.spool import Spool
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings

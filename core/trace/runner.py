@@ -12,12 +12,11 @@ timeline from the domains it draws.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.jobs.keys import job_key
 from core.trace import completeness as comp
 from core.trace.domains import DOMAINS, DomainResult, fetch_domain
 from core.trace.lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
@@ -33,8 +32,8 @@ from core.trace.seeds import (
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
     from core.db import Lanes
+    from core.jobs import Job
     from core.trace.cache import DomainCache
-    from core.trace.jobs import Job
 
 DEFAULT_DOMAINS = ("history", "materials", "rejects", "holds")
 TIMELINE_DOMAINS = ("history", "holds", "materials")
@@ -82,12 +81,12 @@ class TraceRequest:
 
     @property
     def key(self) -> str:
-        canon = {
+        """The job key (core.jobs.keys): identical traces share one job."""
+        return job_key("trace", {
             "seeds": [[k, sorted(v)] for k, v in self.seeds],
             "direction": self.direction,
             "domains": sorted(self.domains),
-        }
-        return hashlib.sha256(json.dumps(canon, ensure_ascii=False).encode()).hexdigest()
+        })
 
     @property
     def label(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from core.trace.spool import Spool
+from core.jobs import Spool
 
 _WITH_HISTORY = ("SELECT DISTINCT n.containername, n.containerid FROM history h "
                  "JOIN nodes n USING (containerid)")

@@ -18,15 +18,14 @@ import streamlit as st
 from core import glossary
 from core import values as core_values
 from core.db import LaneError
+from core.jobs import Job, Spool
 from core.text import md_escape, md_join
 from core.trace import (
     DEFAULT_DOMAINS,
     DOMAINS,
     KINDS,
-    Job,
     LineageError,
     SeedError,
-    Spool,
     TraceRequest,
     run_trace,
 )

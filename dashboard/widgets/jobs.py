@@ -2,7 +2,7 @@
 and ``job_result``: the one way a page waits for, shows and ends on a background job.
 
 Why: long work (a trace, a defect trace, a reject-history load) runs as a background job
-(core.trace.jobs); the page only reads the job's snapshot. The block re-runs itself every
+(core.jobs); the page only reads the job's snapshot. The block re-runs itself every
 second as a fragment while the job is active and reruns the whole page once it has
 finished, so results appear by themselves. Every page treats an unfinished, cancelled or
 failed job the same way.
@@ -17,8 +17,8 @@ import streamlit as st
 
 from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
+from core.jobs import Job
 from core.text import md_escape
-from core.trace import Job
 from dashboard import state
 
 POLL_S = 1.0

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from core.config import Settings
+from core.jobs import Spool, SpoolError
 from core.paging import PageSlice, clamp_page, page_size, parse_whole
 from core.text import md_escape
-from core.trace import Spool, SpoolError
 from dashboard import state
 
 Rows = TypeVar("Rows")

@@ -1,4 +1,6 @@
-"""A per-trace spool: one Parquet file per domain on disk, read back with DuckDB.
+"""A per-job spool: one Parquet file per domain on disk, read back with DuckDB.
+
+Why in core.jobs: every job (trace, defects, rejects) gets one; it expires with its job.
 
 Why: the incident held about three in-memory copies of a 114K-container result per
 domain and ran a 7 GB machine out of memory. Here each batch of a domain is written to

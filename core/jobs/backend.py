@@ -1,0 +1,47 @@
+"""What runs jobs: the small interface every job backend implements.
+
+Why: today every job runs on a thread of the server process (``ThreadBackend``,
+core.jobs.threads): fine for one server, but a job dies with its process and cannot be
+shared between servers. Issue 18 adds python-rq workers on Redis; that backend goes in
+``core/jobs/rq.py`` implementing this Protocol (the worker runs ``fn`` against a Job whose
+stages and outcome it reports to Redis; the page's Job reads them back; the spool sits on
+storage both can reach), and a setting in core/config.py will choose it in
+dashboard/jobs.py and the CLI. Nothing selects a backend yet: ``JobManager`` is the
+thread backend. Callers that only know a request's key (core.jobs.keys) use these
+methods; pages that hold the Job read its attributes directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from core.jobs.job import Job
+
+
+@runtime_checkable
+class JobBackend(Protocol):
+    def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
+               fresh: bool = False, owner: str | None = None) -> Job:
+        """The job for ``key``: the one already queued, running or done, else a new one."""
+        ...
+
+    def by_key(self, key: str) -> Job | None:
+        """Get the job for ``key`` (None when there is none or it expired)."""
+        ...
+
+    def cancel(self, key: str, wait_s: float = ...) -> bool:
+        """Cancel the job for ``key``; True when it has ended."""
+        ...
+
+    def progress(self, key: str) -> dict[str, Any] | None:
+        """State, stages and error of the job for ``key``."""
+        ...
+
+    def result(self, key: str) -> Any:
+        """The finished job's result (None until done)."""
+        ...
+
+    def close(self) -> None:
+        """Cancel every job and release what they hold."""
+        ...

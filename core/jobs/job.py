@@ -1,0 +1,172 @@
+"""One job: its state, stages (progress), cancel token, spool and outcome.
+
+Why its own module: a job is what pages and the CLI hold and read (``state``,
+``stages``, ``result``, ``error``, ``spool``, ``cancel_token``, ``wait``, ``private``,
+``result_bytes``), whichever backend runs it. Today every job runs on a thread of the
+server process (core.jobs.threads); a later backend (issue 18: python-rq workers on
+Redis) gives the page the same object, filled from the worker's reports. The outcome
+rules are here, once: a cancelled query is "cancelled", a lane error is "failed" (or
+"cancelled" when Cancel caused it), the user's input error (an ``InputError``, core.errors:
+``input_error``) keeps its message, anything else is logged with its traceback.
+Nothing in here calls Streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.db import CancelToken, LaneError, QueryCancelled
+from core.errors import InputError
+from core.jobs.spool import Spool
+
+log = logging.getLogger("mesdash.jobs")
+
+STATES = ("queued", "running", "done", "failed", "cancelled")
+CANCEL_WAIT_S = 2.0
+
+
+@dataclass
+class Stage:
+    name: str
+    done: int = 0
+    total: int | None = None
+    rows: int = 0
+    message: str = ""
+    state: str = "running"  # running, done
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "done": self.done, "total": self.total, "rows": self.rows,
+                "message": self.message, "state": self.state,
+                "seconds": round((self.finished or time.time()) - self.started, 2)}
+
+
+class Job:
+    """One unit of long work: what runs it sets ``state`` and ``stages``; its ``fn``
+    writes large results to ``spool`` and returns the small ``result``."""
+
+    def __init__(self, key: str, label: str, spool: Spool) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.key = key
+        self.label = label
+        self.spool = spool
+        self.state = "queued"
+        self.stages: list[Stage] = []
+        self.cancel_token = CancelToken()
+        self.result: Any = None
+        self.error: str | None = None
+        self.exception: BaseException | None = None  # the typed error, for the CLI
+        self.owner: str | None = None  # who submitted it (a page session), if known
+        self.private = False  # set by the job: its result is for its owner only
+        self.created = time.time()
+        self.started: float | None = None
+        self.finished: float | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # --- progress (called from the job's own thread) ----------------------------------
+    def stage(self, name: str, total: int | None = None) -> Stage:
+        """Start a stage (the previous one is marked done)."""
+        with self._lock:
+            for s in self.stages:
+                if s.state == "running":
+                    s.state, s.finished = "done", time.time()
+            st = Stage(name, total=total)
+            self.stages.append(st)
+            return st
+
+    def progress_for(self, stage: Stage) -> Callable[..., None]:
+        def update(*, done: int | None = None, total: int | None = None, rows: int | None = None,
+                   message: str | None = None) -> None:
+            with self._lock:
+                if done is not None:
+                    stage.done = done
+                if total is not None:
+                    stage.total = total
+                if rows is not None:
+                    stage.rows = rows
+                if message is not None:
+                    stage.message = message
+        return update
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @property
+    def input_error(self) -> bool:
+        """It failed on the user's input (an ``InputError``): a message to fix the input,
+        not a failure of the product."""
+        return self.state == "failed" and isinstance(self.exception, InputError)
+
+    @property
+    def result_bytes(self) -> int:
+        """Memory its result says it holds (``size_bytes``: a reject-history slicer), 0
+        for a result that does not say (its data is in the spool)."""
+        return int(getattr(self.result, "size_bytes", 0) or 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "id": self.id, "key": self.key, "label": self.label, "state": self.state,
+                "stages": [s.as_dict() for s in self.stages], "error": self.error,
+                "created": self.created, "started": self.started, "finished": self.finished,
+            }
+
+    def cancel(self, wait_s: float = CANCEL_WAIT_S) -> bool:
+        """Cancel; wait up to ``wait_s`` for the thread to end. True when it ended."""
+        self.cancel_token.cancel()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait_s)
+            return not thread.is_alive()
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return not self.active
+
+    def run(self, fn: Callable[[Job], Any]) -> None:
+        """Run ``fn(self)`` in the calling thread, recording the outcome."""
+        self.state, self.started = "running", time.time()
+        try:
+            result = fn(self)
+        except Exception as exc:
+            self.exception = exc
+            self._failed(exc)
+        else:
+            self.result = result
+            self._end("cancelled" if self.cancel_token.cancelled else "done")
+
+    def _failed(self, exc: Exception) -> None:
+        try:
+            raise exc
+        except QueryCancelled:
+            self._end("cancelled", error="Cancelled.")
+        except LaneError as exc:
+            self._end("cancelled" if self.cancel_token.cancelled else "failed", error=str(exc))
+        except InputError as exc:  # the user's input (SeedError, LineageError, ...)
+            self._end("failed", error=str(exc))
+        except Exception as exc:
+            log.exception("job %s failed", self.id)
+            self._end("failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _end(self, state: str, *, error: str | None = None) -> None:
+        with self._lock:
+            for s in self.stages:
+                if s.state == "running":
+                    s.state, s.finished = "done", time.time()
+            self.error = error
+            self.finished = time.time()
+            self.state = state
