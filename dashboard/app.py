@@ -34,6 +34,8 @@ log = logging.getLogger("mesdash.dashboard")
 # Not "pages/": a folder of that name beside the entry point switches Streamlit into its
 # legacy pages-directory mode, where a first visit to e.g. /system after a server start
 # runs the page without this frame (no settings check, no sidebar) until "/" is visited.
+# Re-checked on Streamlit 1.67 in Chromium (tests/test_browser_smoke.py deep-links first):
+# with dashboard/pages/ the first /system shows file-name navigation and no frame.
 PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 # (file, title, icon, url path)

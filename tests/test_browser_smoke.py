@@ -231,3 +231,26 @@ def test_reject_history_clicks_filter_and_land_in_the_url(
             _screenshot(page, "reject_history_clicked")
         finally:
             context.close()
+
+
+def test_deep_link_first_shows_the_frame(tiny_db: Path, browser: Browser, tmp_path: Path) -> None:
+    """The first request after a fresh server start is a deep link to a page that is not
+    the default (/system); the frame still runs on it: the sidebar shows the backend
+    caption and the snapshot's "Data as of". This is what keeps the pages out of a folder
+    named ``pages/`` beside app.py: with one (Streamlit 1.67, st.navigation) this first
+    visit runs the page alone in legacy multipage mode, file-name navigation and no frame
+    (seen: this test fails when dashboard/views/ is renamed dashboard/pages/)."""
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/system", wait_until="domcontentloaded")
+            _settle(page, "System")
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("Data as of").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            text = sidebar.inner_text()
+            assert "Backend" in text and "duckdb" in text, text
+            assert page.url.rstrip("/").endswith("/system"), page.url
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
