@@ -32,7 +32,7 @@ from _demo import ensure_incident
 
 from core.config import load_settings
 from core.db import open_lanes
-from core.holds import history, live
+from core.holds import current, history
 from core.holds.classify import shift_day
 
 
@@ -54,7 +54,7 @@ def main() -> int:
     lanes = open_lanes(settings)
     rows: list[tuple[str, float, float, str]] = []
     try:
-        watcher = live.LiveHoldsWatcher()
+        watcher = current.LiveHoldsWatcher()
         holds, _ = watcher.poll(lanes, settings)
         n_lots = lanes.realtime.scalar(
             __import__("sqlalchemy").select(__import__("sqlalchemy").func.count())
@@ -86,12 +86,12 @@ def main() -> int:
         reasons = sorted(df["reason"].unique())
         samples = []
         for i in range(args.n):
-            f = live.LiveFilter(hold_type=("all", "quality", "non-quality")[i % 3],
+            f = current.LiveFilter(hold_type=("all", "quality", "non-quality")[i % 3],
                                 reasons=(reasons[i % len(reasons)],) if i % 2 else ())
             t0 = time.perf_counter()
-            part = live.apply_filter(df, f)
-            live.kpis(part), live.matrix(part), live.pareto(part)
-            live.age_buckets(part, settings), live.lot_table(part)
+            part = current.apply_filter(df, f)
+            current.kpis(part), current.matrix(part), current.pareto(part)
+            current.age_buckets(part, settings), current.lot_table(part)
             samples.append(time.perf_counter() - t0)
         rows.append(("live filter change (local)", *stats(samples), "no query"))
         # history: 365 shift days, cold

@@ -32,7 +32,7 @@ from core.config import load_settings
 from core.db import open_lanes
 from core.db.engines import make_engine
 from core.db.idlist import in_ids
-from core.live import snapshot_time, wip_summary
+from core.realtime import snapshot_time, wip_summary
 from core.schema import lot_v, lotwiphistory
 
 PG_URL = os.environ.get("MES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` without `pip i
 
 import streamlit as st  # noqa: E402
 
-from core import live  # noqa: E402
+from core import realtime  # noqa: E402
 from core.config import Settings, SettingsError  # noqa: E402
 from core.db import DatabaseUnavailable, Lanes  # noqa: E402
 from core.redact import mask_text  # noqa: E402
@@ -161,7 +161,7 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
     @st.fragment(run_every=settings.snapshot_refresh_s)
     def live_panel() -> None:
         with state.guarded("Live snapshot"):
-            snap = live.snapshot_time(lanes)
+            snap = realtime.snapshot_time(lanes)
             if snap is None:
                 st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
                 return

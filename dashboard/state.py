@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import live
+from core import realtime
 from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
 from core.errors import InputError
@@ -53,7 +53,7 @@ def _lanes_for(_settings: Settings, key: str) -> Lanes:
     try:
         # One round trip when the lanes are first opened, so an unreachable server is
         # reported by the frame (with what to check) rather than by the first widget.
-        live.ping(lanes)
+        realtime.ping(lanes)
     except BaseException:
         _close_lanes(lanes)
         raise
@@ -108,7 +108,7 @@ def wip_summary_at(
     _lanes: Lanes, _settings: Settings, url: str, snapshot: datetime | None
 ) -> dict[str, Any]:
     """WIP summary, recomputed only when the snapshot time (or the database) changes."""
-    return live.wip_summary(_lanes, _settings)
+    return realtime.wip_summary(_lanes, _settings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ def test_system_page_lists_the_jobs_and_cancels_a_running_one(on_tiny: Path) -> 
     import threading
 
     from dashboard import state
-    from dashboard.jobs import get_job_manager
+    from dashboard.job_manager import get_job_manager
 
     at = _app().run()
     at.switch_page("views/system.py").run()
@@ -367,7 +367,7 @@ def test_failed_first_run_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_wip_summary_matches_pandas(tiny_db: Path) -> None:
-    from core import live
+    from core import realtime
     from core.db import open_lanes
 
     # Read the expectations first: DuckDB refuses a second in-process connection to one
@@ -378,8 +378,8 @@ def test_wip_summary_matches_pandas(tiny_db: Path) -> None:
                              secrets_path=tiny_db.with_suffix(".none"))
     lanes = open_lanes(settings)
     try:
-        wip = live.wip_summary(lanes, settings)
-        assert live.snapshot_time(lanes) == snapshot
+        wip = realtime.wip_summary(lanes, settings)
+        assert realtime.snapshot_time(lanes) == snapshot
     finally:
         lanes.close()
     assert (wip["RUN"]["lots"], wip["RUN"]["qty"]) == expected["RUN"]

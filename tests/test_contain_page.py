@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core import glossary
 from core.config import load_settings
 from core.text import md_unescape
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from tests.test_app_pages import _app, _assert_clean, app_env, on_tiny, tiny_db  # noqa: F401
 
 PAGE = "views/containment.py"

@@ -181,8 +181,8 @@ def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
 
     from core.config import load_settings
     from core.db import open_lanes
+    from core.defects.defect_job import run_defect_analysis
     from core.defects.request import DefectRequest
-    from core.defects.run import run_defect_analysis
     from core.demo import build_demo
     from core.jobs import JobManager
 
@@ -212,8 +212,8 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     from pathlib import Path
 
     from core.db import open_lanes
+    from core.defects.defect_job import run_defect_analysis
     from core.defects.request import DefectRequest
-    from core.defects.run import run_defect_analysis
     from core.jobs import JobManager
     from tests import defects_factory
     from tests.conftest import make_settings

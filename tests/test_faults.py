@@ -201,7 +201,7 @@ def _app_lanes() -> Lanes:
 
 def _wait_for_jobs() -> None:
     from dashboard import state
-    from dashboard.jobs import get_job_manager
+    from dashboard.job_manager import get_job_manager
 
     for job in get_job_manager(state.get_settings()).jobs():
         assert job.wait(120), "a job did not finish"

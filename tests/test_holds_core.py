@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core import live as core_live
+from core import realtime as core_realtime
 from core import schema as t
 from core.db import Lanes, open_lanes
 from core.db.engines import make_engine
-from core.holds import classify, history, live
+from core.holds import classify, current, history
 from core.holds.classify import HoldInputError
 from tests.conftest import make_settings
 
@@ -308,7 +308,7 @@ def test_history_backends_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: Lanes
 
 
 def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
-    holds, reloaded = live.LiveHoldsWatcher().poll(hand, hand.settings)
+    holds, reloaded = current.LiveHoldsWatcher().poll(hand, hand.settings)
     assert reloaded and holds.snapshot == SNAP
     df = holds.lots
     assert sorted(df["containerid"]) == [cid(102), cid(103), cid(107)]
@@ -317,31 +317,31 @@ def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
     assert holds.wip["RUN"]["lots"] == 1 and holds.wip["QUEUE"]["lots"] == 1
     assert holds.wip["HOLD"]["quality"] == {"lots": 2, "qty": 1250}
     assert holds.wip["HOLD"]["non_quality"] == {"lots": 1, "qty": 500}
-    k = live.kpis(df)
+    k = current.kpis(df)
     assert k == {"lots": 3, "qty": 1750, "avg_days_at_station": pytest.approx(8.5 / 3, 0.01),
                  "max_days_at_station": 7.0, "station_groups": 2}
-    ages = live.age_buckets(df, hand.settings)
+    ages = current.age_buckets(df, hand.settings)
     assert dict(zip(ages["days_at_station"], ages["lots"], strict=True)) == {
         "<1 d": 1, "1–3 d": 1, "3–7 d": 0, "≥7 d": 1}
-    m = live.matrix(df)
-    assert list(m.index) == ["成型", "TMTT", live.TOTAL]  # flow order, then totals
-    assert set(m.columns) == {"SOD-323", "SOT-23 CU", live.TOTAL}
-    assert m.loc[live.TOTAL, live.TOTAL] == 3 and m.loc["TMTT", "SOT-23 CU"] == 1
-    q = live.apply_filter(df, live.LiveFilter(hold_type="quality"))
+    m = current.matrix(df)
+    assert list(m.index) == ["成型", "TMTT", current.TOTAL]  # flow order, then totals
+    assert set(m.columns) == {"SOD-323", "SOT-23 CU", current.TOTAL}
+    assert m.loc[current.TOTAL, current.TOTAL] == 3 and m.loc["TMTT", "SOT-23 CU"] == 1
+    q = current.apply_filter(df, current.LiveFilter(hold_type="quality"))
     assert len(q) == 2
-    f = live.apply_filter(df, live.LiveFilter(groups=("TMTT",), packages=("SOD-323",)))
+    f = current.apply_filter(df, current.LiveFilter(groups=("TMTT",), packages=("SOD-323",)))
     assert list(f["containerid"]) == [cid(107)]
-    assert len(live.apply_filter(df, live.LiveFilter(age_buckets=("≥7 d",)))) == 1
-    p = live.pareto(df)
+    assert len(current.apply_filter(df, current.LiveFilter(age_buckets=("≥7 d",)))) == 1
+    p = current.pareto(df)
     # one lot each: ties keep the reason order; by qty (1000, 500, 250) largest first
-    assert list(p["reason"]) == [live.NO_REASON, "YieldLimit", NQ]
+    assert list(p["reason"]) == [current.NO_REASON, "YieldLimit", NQ]
     assert p["lots"].tolist() == [1, 1, 1]
     assert list(p["cum_pct"]) == [33.33, 66.67, 100.0]
-    pq_ = live.pareto(df, measure="qty")
-    assert list(pq_["reason"]) == [live.NO_REASON, NQ, "YieldLimit"]
+    pq_ = current.pareto(df, measure="qty")
+    assert list(pq_["reason"]) == [current.NO_REASON, NQ, "YieldLimit"]
     assert pq_["qty"].tolist() == [1000, 500, 250]
     assert list(pq_["cum_pct"]) == [57.14, 85.71, 100.0]
-    rows = _csv_rows(live.lot_table(df))  # the page's "Download CSV (all rows)"
+    rows = _csv_rows(current.lot_table(df))  # the page's "Download CSV (all rows)"
     assert rows[0][:2] == ["lotid", "workorder"] and len(rows) == 1 + 3
 
 
@@ -355,8 +355,8 @@ def _csv_rows(df: object) -> list[list[str]]:
 
 
 def test_live_backends_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: Lanes) -> None:
-    a = live.overview(duckdb_lanes, duckdb_lanes.settings)
-    b = live.overview(pg_lanes, pg_lanes.settings)
+    a = current.overview(duckdb_lanes, duckdb_lanes.settings)
+    b = current.overview(pg_lanes, pg_lanes.settings)
     assert a["kpis"] == b["kpis"] and a["kpis"]["lots"] > 0
     assert a["matrix"].equals(b["matrix"]) and a["reason_pareto"].equals(b["reason_pareto"])
     assert a["wip"] == b["wip"]
@@ -368,7 +368,7 @@ def _rt_queries(lanes: Lanes) -> int:
 
 
 def test_refresh_reloads_only_when_sys_date_changes(pg_hand: Lanes, pg_url: str) -> None:
-    watcher = live.LiveHoldsWatcher()
+    watcher = current.LiveHoldsWatcher()
     before = _rt_queries(pg_hand)
     first, reloaded = watcher.poll(pg_hand, pg_hand.settings)
     assert reloaded and _rt_queries(pg_hand) - before == 3  # sys_date, held lots, summary
@@ -391,13 +391,13 @@ def test_refresh_reloads_only_when_sys_date_changes(pg_hand: Lanes, pg_url: str)
     assert reloaded and new.snapshot == SNAP + timedelta(minutes=5)
     assert _rt_queries(pg_hand) - before == 3
     assert len(new.lots) == 2 and watcher.loads == 2
-    assert live.is_stale(new.snapshot, pg_hand.settings, now=new.snapshot + timedelta(hours=1))
-    assert not live.is_stale(new.snapshot, pg_hand.settings,
+    assert current.is_stale(new.snapshot, pg_hand.settings, now=new.snapshot + timedelta(hours=1))
+    assert not current.is_stale(new.snapshot, pg_hand.settings,
                              now=new.snapshot + timedelta(minutes=1))
 
 
 def test_wip_summary_query_uses_the_status_rule(hand: Lanes) -> None:
-    wip = core_live.wip_summary(hand, hand.settings)
+    wip = core_realtime.wip_summary(hand, hand.settings)
     assert wip["total"]["lots"] == 5  # LOTS minus raw material and DUMMY
     assert wip["HOLD"]["lots"] == 3
 
@@ -493,32 +493,32 @@ def test_each_lot_once_and_future_repeats_once(rec: Lanes) -> None:
 
 
 def test_live_counts_each_lot_once(rec: Lanes) -> None:
-    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
-    k = live.kpis(holds.lots)
+    holds, _ = current.LiveHoldsWatcher().poll(rec, rec.settings)
+    k = current.kpis(holds.lots)
     assert (k["lots"], k["qty"]) == (3, 380 + 100 + 70)
-    ages = live.age_buckets(holds.lots, rec.settings)
+    ages = current.age_buckets(holds.lots, rec.settings)
     assert (ages["lots"].sum(), ages["qty"].sum()) == (3, 550)
 
 
 def test_matrix_in_lots_and_in_qty(rec: Lanes) -> None:
-    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
-    lots = live.matrix(holds.lots, "lots")
-    qty = live.matrix(holds.lots, "qty")
-    assert list(lots.index) == ["成型", "TMTT", live.TOTAL]
+    holds, _ = current.LiveHoldsWatcher().poll(rec, rec.settings)
+    lots = current.matrix(holds.lots, "lots")
+    qty = current.matrix(holds.lots, "qty")
+    assert list(lots.index) == ["成型", "TMTT", current.TOTAL]
     assert lots.loc["TMTT", "SOD-323"] == 2 and lots.loc["成型", "SOT-23 CU"] == 1
-    assert lots.loc["TMTT", "SOT-23 CU"] == 0 and lots.loc[live.TOTAL, live.TOTAL] == 3
+    assert lots.loc["TMTT", "SOT-23 CU"] == 0 and lots.loc[current.TOTAL, current.TOTAL] == 3
     assert qty.loc["TMTT", "SOD-323"] == 450 and qty.loc["成型", "SOT-23 CU"] == 100
-    assert qty.loc[live.TOTAL, live.TOTAL] == 550
-    assert live.parse_matrix_measure(None) == "qty"  # the factory's report counts qty
+    assert qty.loc[current.TOTAL, current.TOTAL] == 550
+    assert current.parse_matrix_measure(None) == "qty"  # the factory's report counts qty
     with pytest.raises(HoldInputError, match="choose one of qty, lots"):
-        live.parse_matrix_measure("pieces")
+        current.parse_matrix_measure("pieces")
 
 
 def test_live_and_history_differences_list_exactly_the_lots(rec: Lanes) -> None:
     from core.holds import reconcile
 
     h = _rec_load(rec)
-    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    holds, _ = current.LiveHoldsWatcher().poll(rec, rec.settings)
     with history.HistoryView(h) as v:
         c = reconcile.compare(holds.lots, holds.snapshot, v, history.HistoryFilter())
         q = reconcile.compare(holds.lots, holds.snapshot, v,
@@ -546,7 +546,7 @@ def test_history_of_another_time_is_not_compared(rec: Lanes) -> None:
     from core.holds import reconcile
 
     h = history.load_history(rec, rec.settings, date(2026, 3, 3), date(2026, 3, 4), now=SNAP)
-    holds, _ = live.LiveHoldsWatcher().poll(rec, rec.settings)
+    holds, _ = current.LiveHoldsWatcher().poll(rec, rec.settings)
     with history.HistoryView(h) as v:
         c = reconcile.compare(holds.lots, holds.snapshot, v, history.HistoryFilter())
     assert not c.comparable and "different times" in (c.note or "")

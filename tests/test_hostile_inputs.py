@@ -37,7 +37,7 @@ from core import cli, dates
 from core.config import SettingsError, load_settings
 from core.dates import DateInputError
 from core.errors import InputError
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from tests.hostile import PLANT, live_markup, page_params, unexpected_failures
 from tests.test_app_pages import _app, app_env, on_tiny, tiny_db  # noqa: F401
 from tests.test_cli import mesdash

@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 from core import glossary
 from core.config import load_settings
 from core.text import md_escape, md_join, plain
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import pareto_figure, plot_label
 from tests.hostile import (
     IMAGE,

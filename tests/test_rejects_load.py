@@ -98,7 +98,7 @@ def test_attach_is_an_outer_join_with_the_records_own_work_order_first() -> None
     outer join was); the record's work order wins over the container's."""
     import pyarrow as pa
 
-    from core.rejects.query import CONTAINER_COLUMNS, RECORD_COLUMNS, attach
+    from core.rejects.queries import CONTAINER_COLUMNS, RECORD_COLUMNS, attach
 
     def rec(cid: str, wo: str | None) -> dict[str, object]:
         return {**{c: None for c in RECORD_COLUMNS}, "containerid": cid, "pj_workorder": wo}

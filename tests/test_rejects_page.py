@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from core import glossary
 from core.jobs import JobManager
-from core.rejects.run import KEY_PREFIX
+from core.rejects.load_job import KEY_PREFIX
 from core.text import plain
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
 
 PAGE = "views/reject_history.py"

@@ -495,7 +495,7 @@ def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
 
 def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: object) -> None:
     from core.jobs import JobManager
-    from core.rejects.run import RejectRequest, run_reject_load
+    from core.rejects.load_job import RejectRequest, run_reject_load
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -526,7 +526,7 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
 def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
     from core.jobs import Job
     from core.jobs.spool import Spool
-    from core.rejects.run import RejectRequest, run_reject_load
+    from core.rejects.load_job import RejectRequest, run_reject_load
     from tests.test_lanes import all_returned
 
     settings = hand.settings  # type: ignore[attr-defined]
@@ -543,7 +543,7 @@ def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> 
     """reject_cache_mb: the newest loads are kept while their slicers hold at most the
     budget; the newest is always kept, even alone over it. Real loads and slicers."""
     from core.jobs import JobManager
-    from core.rejects.run import RejectRequest, run_reject_load
+    from core.rejects.load_job import RejectRequest, run_reject_load
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)

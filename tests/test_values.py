@@ -22,8 +22,8 @@ from core.rejects import inputs as reject_inputs
 from core.rejects.inputs import RejectInputError, parse_values
 from core.rejects.resolve import resolve as reject_resolve
 from core.trace import seeds as trace_seeds
-from core.trace.runner import TraceRequest
 from core.trace.seeds import SeedError, resolve_seeds
+from core.trace.trace_job import TraceRequest
 from tests.conftest import make_settings
 
 S = make_settings("duckdb:///:memory:", seed_max_values=5, seed_max_patterns=2)

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check(settings: Any) -> dict[str, Any]:
     from core.db import open_lanes
-    from core.live import snapshot_time
+    from core.realtime import snapshot_time
 
     lanes = open_lanes(settings)
     try:

@@ -53,18 +53,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import jobs
+    from core.cli import run_job
     from core.db import open_lanes
-    from core.defects.run import run_defect_analysis
+    from core.defects.defect_job import run_defect_analysis
 
     settings = load_settings()
     request = _request(args, settings)
     lanes = open_lanes(settings)
     try:
-        with jobs.job_manager(settings) as manager:
+        with run_job.job_manager(settings) as manager:
             job = manager.submit(request.key(), lambda j: run_defect_analysis(
                 j, lanes, request, settings), label="defects")
-            code = jobs.wait_for(job, what="defect trace", show_progress=not args.json)
+            code = run_job.wait_for(job, what="defect trace", show_progress=not args.json)
             if code is not None:
                 return code
             out = job.result.as_json(top=args.top)

@@ -66,16 +66,16 @@ def _table(df: pd.DataFrame, index: bool = False) -> str:
 
 def run_holds(args: argparse.Namespace) -> int:
     from core.db import open_lanes
-    from core.holds import live
+    from core.holds import current
     from core.holds.classify import parse_hold_type
 
     # a HoldInputError is an InputError: main prints it and exits 1
     hold_type = parse_hold_type(args.type)
-    measure = live.parse_matrix_measure(args.matrix)
+    measure = current.parse_matrix_measure(args.matrix)
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     lanes = open_lanes(settings)
     try:
-        o = live.overview(lanes, settings, hold_type, measure)
+        o = current.overview(lanes, settings, hold_type, measure)
     finally:
         lanes.close()
     if args.json:
@@ -87,7 +87,7 @@ def run_holds(args: argparse.Namespace) -> int:
         return 0
     snap = o["snapshot"]
     print(f"snapshot   {snap:%Y-%m-%d %H:%M}" if snap else "snapshot   (empty)")
-    if snap and live.is_stale(snap, settings):
+    if snap and current.is_stale(snap, settings):
         print(f"WARNING    the snapshot is older than {settings.snapshot_stale_s} s: stale?")
     k = o["kpis"]
     print(f"hold type  {hold_type}")
@@ -108,9 +108,9 @@ def run_holds(args: argparse.Namespace) -> int:
 
 def run_history(args: argparse.Namespace) -> int:
     from core.db import open_lanes
-    from core.holds import history, live, reconcile
+    from core.holds import current, history, reconcile
     from core.holds.classify import check_range, parse_day, parse_hold_type, shift_day
-    from core.live import snapshot_time
+    from core.realtime import snapshot_time
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     # HoldInputError is an InputError: main prints it and exits 1
@@ -126,7 +126,7 @@ def run_history(args: argparse.Namespace) -> int:
         end = end or shift_day(snap or datetime.now(), settings.shift_day_offset_minutes)
         start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
         h = history.load_history(lanes, settings, start, end, now=snap)
-        held = live.load_held_lots(lanes, settings) if snap is not None else None
+        held = current.load_held_lots(lanes, settings) if snap is not None else None
     finally:
         lanes.close()
     f = history.HistoryFilter(hold_type=hold_type, record_type=args.record)

@@ -1,7 +1,7 @@
 """`mesdash rejects`: reject history on the command line (KPIs, a pareto, trend).
 
 Same core as the page: one primary query on the slow lane, run as the page's job
-(core.rejects.run, waited for by core.cli.jobs), then local slicing with the policy
+(core.rejects.load_job, waited for by core.cli.run_job), then local slicing with the policy
 toggles and filters; bad input is a UsageError (exit code 1), never a traceback.
 ``--by`` picks the pareto's dimension (default reason) under the page's rules (a record
 booked on several machines counts for its first; the workflow comes from the WIP
@@ -22,7 +22,7 @@ from core.config import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
-    from core.rejects.run import RejectView
+    from core.rejects.load_job import RejectView
 
 BY: dict[str, str] = {
     "reason": "reason", "package": "package", "type": "type", "function": "function",
@@ -66,18 +66,18 @@ def _items(pareto: Any, dim: str) -> list[dict[str, Any]]:
 
 def _load(settings: Settings, start: date, end: date, *, show_progress: bool
           ) -> RejectView | int:
-    """The page's load (core.rejects.run) as a job: the view to slice, or an exit code."""
-    from core.cli import jobs
+    """The page's load (core.rejects.load_job) as a job: the view to slice, or an exit code."""
+    from core.cli import run_job
     from core.db import open_lanes
-    from core.rejects.run import RejectRequest, run_reject_load
+    from core.rejects.load_job import RejectRequest, run_reject_load
 
     request = RejectRequest("range", start, end)
     lanes = open_lanes(settings)
     try:
-        with jobs.job_manager(settings) as manager:
+        with run_job.job_manager(settings) as manager:
             job = manager.submit(request.key(settings), lambda j: run_reject_load(
                 j, lanes, request, settings), label=request.label)
-            code = jobs.wait_for(job, what="reject history load", show_progress=show_progress)
+            code = run_job.wait_for(job, what="reject history load", show_progress=show_progress)
             return code if code is not None else job.result
     finally:
         lanes.close()

@@ -1,7 +1,7 @@
 """`mesdash trace`: the Trace page's engine from the command line.
 
 Runs the same ``run_trace`` as the page (seeds → lineage → domains on the slow lane,
-spooled to Parquet), as a job with a progress line on stderr (core.cli.jobs).
+spooled to Parquet), as a job with a progress line on stderr (core.cli.run_job).
 ``--json`` prints one JSON object (seeds, unmatched, nodes, edges, truncated,
 lineage_completeness, per-domain rows and completeness: status, reason in words,
 failed batches, derived_from);
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import jobs
+    from core.cli import run_job
     from core.db import open_lanes
     from core.trace import TraceRequest, run_trace
 
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
                                  domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)
     try:
-        with jobs.job_manager(settings) as manager:
+        with run_job.job_manager(settings) as manager:
             job = manager.submit(request.key, lambda j: run_trace(j, lanes, request, settings),
                                  label=request.label)
-            code = jobs.wait_for(job, what="trace", show_progress=not args.json)
+            code = run_job.wait_for(job, what="trace", show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result

@@ -11,8 +11,8 @@ Public API:
 See core/contain/engine.py for the steps and the rule that says where a lot is now.
 """
 
+from core.contain.contain_job import job_key, run_contain
 from core.contain.engine import ROLES, STATES, Containment, contain
-from core.contain.run import job_key, run_contain
 from core.contain.suspect import KINDS, ContainError, Suspect, build_suspect
 
 __all__ = ["KINDS", "ROLES", "STATES", "ContainError", "Containment", "Suspect",

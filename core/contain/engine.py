@@ -52,7 +52,7 @@ from core.contain.queries import (
 )
 from core.contain.suspect import LABELS, ContainError, Suspect
 from core.holds.classify import hold_type_of, status_of
-from core.live import snapshot_time_query
+from core.realtime import snapshot_time_query
 from core.stations import station_map
 from core.trace.lineage import trace_lineage
 

@@ -6,7 +6,7 @@ Public API:
     detection queries                    seeds at the station (queries.py)
     factor_table(...)                    exposure, rate, lift, p-value (attribution.py)
     pareto(...), ranked(...)             a factor kind's top N / whole ranking
-    run_defect_analysis(job, lanes, request, settings)   the three stages (run.py)
+    run_defect_analysis(job, lanes, request, settings)   the three stages (defect_job.py)
 """
 
 from core.defects.attribution import FACTOR_KINDS, factor_table, pareto, ranked

@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.holds import current
 from core.holds import history as hist
-from core.holds import live
 
 LIVE = "live snapshot"
 HISTORY = "hold history"
@@ -77,7 +77,7 @@ def _empty() -> pd.DataFrame:
 
 def compare(live_lots: pd.DataFrame | None, snapshot: datetime | None,
             view: hist.HistoryView, f: hist.HistoryFilter) -> OnHoldComparison:
-    """Compare the snapshot's held lots (``live.load_held_lots``) with the history's open
+    """Compare the snapshot's held lots (``current.load_held_lots``) with the history's open
     lots under ``f``'s hold type and reasons (its record type, day and buckets are not
     used)."""
     flt = hist.HistoryFilter(hold_type=f.hold_type, reasons=f.reasons)
@@ -88,9 +88,9 @@ def compare(live_lots: pd.DataFrame | None, snapshot: datetime | None,
         return OnHoldComparison(None, None, snapshot, h_lots, h_qty, h_as_of, False,
                                 "The live snapshot is empty: nothing to compare with.",
                                 _empty())
-    held = live.apply_filter(live_lots, live.LiveFilter(hold_type=f.hold_type,
+    held = current.apply_filter(live_lots, current.LiveFilter(hold_type=f.hold_type,
                                                         reasons=f.reasons))
-    k = live.kpis(held)
+    k = current.kpis(held)
     if h_as_of != snapshot:
         note = (f"The hold history is as of {h_as_of:%Y-%m-%d %H:%M}, the live snapshot "
                 f"of {snapshot:%Y-%m-%d %H:%M}: they describe different times. Choose a "

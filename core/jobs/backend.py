@@ -6,7 +6,7 @@ shared between servers. Issue 18 adds python-rq workers on Redis; that backend g
 ``core/jobs/rq.py`` implementing this Protocol (the worker runs ``fn`` against a Job whose
 stages and outcome it reports to Redis; the page's Job reads them back; the spool sits on
 storage both can reach), and a setting in core/config.py will choose it in
-dashboard/jobs.py and the CLI. Nothing selects a backend yet: ``JobManager`` is the
+dashboard/job_manager.py and the CLI. Nothing selects a backend yet: ``JobManager`` is the
 thread backend. Callers that only know a request's key (core.jobs.keys) use these
 methods; pages that hold the Job read its attributes directly.
 """

@@ -3,7 +3,7 @@
 Why: a trace of 100K containers takes tens of seconds; the page must stay responsive,
 show progress by stage and offer Cancel, and two people starting the same trace should
 not run it twice. A ``ThreadBackend`` (the page keeps one per process with
-st.cache_resource, dashboard/jobs.py; the CLI makes its own) runs each job on a
+st.cache_resource, dashboard/job_manager.py; the CLI makes its own) runs each job on a
 background thread. ``submit(key, fn)`` returns the existing job for an identical key
 (core.jobs.keys) while it is queued, running or done (and not expired); a failed or
 cancelled one is replaced. ``Job.cancel()`` cancels its CancelToken (which interrupts

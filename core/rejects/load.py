@@ -5,14 +5,14 @@ run on the slow lane (throttled, deadline, cancellable) and come back as one Arr
 
 Design: a date range is two statements run side by side on the slow lane (its two
 workers): the reject records and the attributes of their containers, joined locally
-(``core.rejects.query.attach``); a container list is resolved (``core.rejects.resolve``,
+(``core.rejects.queries.attach``); a container list is resolved (``core.rejects.resolve``,
 which reads the attributes as it matches) and its records fetched in IN lists of at most
 1000 (``stream_batched``). Either way the rows are ``measures.prepare``-d once, with the
 reference data applied locally: the station map of ``core.stations`` (cached per
 database; the view plus the workcenter_map_file override) and the active exclusion list
 (a few rows, read with each load so the flag is as fresh as the rows); the workflow of
 each lot comes from the WIP snapshot (``core.rejects.workflow``). ``values_digest``
-names a container list by its sorted values (core.rejects.run keys a load by its primary
+names a container list by its sorted values (core.rejects.load_job keys a load by its primary
 inputs only).
 """
 
@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db.cancel import CancelToken
-from core.rejects.query import (
+from core.rejects.queries import (
     attach,
     containers_by_range,
     exclusion_list,

@@ -47,7 +47,7 @@ import pandas as pd
 from core import glossary
 from core.pareto import fold_others
 from core.periods import GRAINS  # noqa: F401 - the trend's grains, named here for the page
-from core.rejects.query import BUCKETS
+from core.rejects.queries import BUCKETS
 from core.rejects.records import (  # noqa: F401 - their names stay importable here
     first_machine,
     machines,

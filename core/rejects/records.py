@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import machines as machine_rule
-from core.rejects.query import BUCKETS
+from core.rejects.queries import BUCKETS
 from core.stations import StationMap
 
 _NNN = re.compile(r"[0-9]{3}_")

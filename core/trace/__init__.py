@@ -26,8 +26,8 @@ from core.trace.lineage import (
     LineageError,
     trace_lineage,
 )
-from core.trace.runner import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
 from core.trace.seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
+from core.trace.trace_job import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
 
 __all__ = [
     "DEFAULT_DOMAINS",

@@ -21,8 +21,8 @@ from core.export import csv_bytes
 from core.text import md_escape
 from core.trace import split_values
 from dashboard import state
-from dashboard.jobs import get_job_manager
-from dashboard.widgets.jobs import job_result
+from dashboard.job_manager import get_job_manager
+from dashboard.widgets.job_progress import job_result
 
 KIND_LABELS = {"machine": "Machine + date range", "material_lot": "Material lot",
                "wafer_lot": "Wafer lot"}

@@ -3,7 +3,7 @@ defects found at a detection station (backward), or what happened later to the
 defective lots (forward).
 
 The page only gathers input (kept in the URL, so a link reopens the analysis), starts
-the analysis as a background job (core.defects.run on the slow lane), shows its stages
+the analysis as a background job (core.defects.defect_job on the slow lane), shows its stages
 with a Cancel button, then the results: KPI cards, paretos sortable by defects, rate or
 lift, a machine's maintenance jobs, the daily trend, the paged lot detail, CSV downloads
 of every table and the analysis summary in plain words.
@@ -26,19 +26,19 @@ from core import values as core_values
 from core.defects import DefectInputError, DefectRequest, pareto, ranked
 from core.defects.analysis import ResultExpired
 from core.defects.attribution import LIFT_UNBOUNDED
+from core.defects.defect_job import DefectResult, run_defect_analysis
 from core.defects.lookups import lot_pages_cacheable, machine_jobs
 from core.defects.lookups import reasons_seen as core_reasons_seen
-from core.defects.run import DefectResult, run_defect_analysis
 from core.defects.suspects import containment_params, describe_suspect
 from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
-from dashboard.widgets.jobs import job_result
+from dashboard.widgets.job_progress import job_result
 from dashboard.widgets.tables import paged
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),

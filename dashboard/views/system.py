@@ -17,10 +17,10 @@ import pandas as pd
 import psutil
 import streamlit as st
 
-from core import live
+from core import realtime
 from core.config import ENV_PREFIX, SETTINGS_DOC, allowed
 from dashboard import state
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
@@ -39,8 +39,8 @@ if st.button("Test connection", icon=":material/network_check:"):
         state.set_lanes_problem(None)
         st.rerun()  # the frame reconnects and reports
     with state.guarded("Test connection"):
-        ms = live.ping(lanes)
-        snap = live.snapshot_time(lanes)
+        ms = realtime.ping(lanes)
+        snap = realtime.snapshot_time(lanes)
         shown = f"{snap:%Y-%m-%d %H:%M:%S}" if snap else "no snapshot rows"
         st.success(f"Connected: round trip {ms:.1f} ms; live snapshot as of {shown}.")
 

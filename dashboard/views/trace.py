@@ -1,7 +1,7 @@
 """Trace page: lots backward (ancestors) or forward (descendants) with their events.
 
 Why thin: all work is core.trace's ``run_trace`` in a background job (shared per process
-by dashboard.jobs, identical requests share one job); this page only builds the request
+by dashboard.job_manager, identical requests share one job); this page only builds the request
 from a form, keeps it in the URL (kind, values, direction, domains: a link reopens the
 trace), shows stage progress with Cancel, then reads the job's spool: seed matches, the
 lineage graph (plotly, layered by depth, coloured by kind, dashed by edge kind, with a
@@ -35,12 +35,12 @@ from core.trace.layout import (
     layered_positions,
     widest_layer,
 )
-from core.trace.views import lineage_frames, timeline_lots
+from core.trace.spool_reads import lineage_frames, timeline_lots
 from dashboard import state
-from dashboard.jobs import get_job_manager
+from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import plot_label, plot_labels
 from dashboard.widgets.completeness import completeness_banner, status_mark
-from dashboard.widgets.jobs import job_result
+from dashboard.widgets.job_progress import job_result
 from dashboard.widgets.tables import paged_table
 
 KIND_COLOURS = {"WAFER": "#8c564b", "GA": "#1f77b4", "GC": "#17becf", "GD": "#d62728",

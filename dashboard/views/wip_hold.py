@@ -2,7 +2,7 @@
 
 Why: supervisors keep this page open all shift, so the live view must be cheap: it runs in
 a fragment every ``snapshot_refresh_s`` that asks only for the snapshot's sys_date and
-reloads the held lots when that changed (core.holds.live.LiveHoldsWatcher). The history
+reloads the held lots when that changed (core.holds.current.LiveHoldsWatcher). The history
 view reads a date range once on the slow lane (cached by range, spooled to Parquet by
 core.holds.history) and every filter or click is a local query over that copy. "On hold
 now" from the snapshot and from the history are shown side by side with their sources and
@@ -25,7 +25,7 @@ import streamlit as st
 
 from core import glossary
 from core.export import csv_bytes
-from core.holds import history, live, reconcile
+from core.holds import current, history, reconcile
 from core.holds.classify import (
     ALL,
     HOLD_TYPE_LABELS,
@@ -126,10 +126,10 @@ except HoldInputError as exc:
     problems.append(f"{md_escape(exc)} Showing all holds.")
     url_hold_type = ALL
 try:
-    url_measure = live.parse_matrix_measure(state.query_param("matrix"))
+    url_measure = current.parse_matrix_measure(state.query_param("matrix"))
 except HoldInputError as exc:
     problems.append(f"{md_escape(exc)} Showing qty.")
-    url_measure = live.MATRIX_MEASURES[0]
+    url_measure = current.MATRIX_MEASURES[0]
 try:
     url_grain = history.parse_grain(state.query_param("grain"))
 except HoldInputError as exc:
@@ -174,9 +174,9 @@ def _on_matrix() -> None:
         return
     row, column = cells[0]
     groups = st.session_state.get("wh_matrix_rows", [])
-    group = groups[row] if 0 <= row < len(groups) else live.TOTAL
-    st.session_state["wh_f_group"] = [] if group == live.TOTAL else [group]
-    st.session_state["wh_f_package"] = [] if column == live.TOTAL else [column]
+    group = groups[row] if 0 <= row < len(groups) else current.TOTAL
+    st.session_state["wh_f_group"] = [] if group == current.TOTAL else [group]
+    st.session_state["wh_f_package"] = [] if column == current.TOTAL else [column]
 
 
 def _on_click(chart_key: str, filter_key: str) -> Any:
@@ -203,14 +203,14 @@ def wip_summary_cards(wip: dict[str, Any]) -> None:
 @st.fragment(run_every=settings.snapshot_refresh_s)
 def live_view() -> None:
     with state.guarded("Live holds"):
-        watcher = st.session_state.setdefault("wh_watcher", live.LiveHoldsWatcher())
+        watcher = st.session_state.setdefault("wh_watcher", current.LiveHoldsWatcher())
         holds, _ = watcher.poll(lanes, settings)
         if holds.snapshot is None:
             st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
             return
-        age_s = live.snapshot_age_s(holds.snapshot)
+        age_s = current.snapshot_age_s(holds.snapshot)
         as_of = f"Data as of {holds.snapshot:%Y-%m-%d %H:%M} ({state.humanize_age(age_s)})"
-        if live.is_stale(holds.snapshot, settings):
+        if current.is_stale(holds.snapshot, settings):
             st.warning(f"{as_of}. The snapshot is older than {settings.snapshot_stale_s // 60} "
                        "min: it may be stale.", icon=":material/schedule:")
         else:
@@ -220,7 +220,7 @@ def live_view() -> None:
                     "else QUEUE)")
         wip_summary_cards(holds.wip)
 
-        base = live.apply_filter(holds.lots, live.LiveFilter(hold_type=hold_type))
+        base = current.apply_filter(holds.lots, current.LiveFilter(hold_type=hold_type))
         chosen: dict[str, list[str]] = {}
         cols = st.columns(3)
         for i, (param, key, label, column) in enumerate(LIVE_FILTERS):
@@ -230,14 +230,14 @@ def live_view() -> None:
                 options = sorted(base[column].dropna().astype(str).unique())
             with cols[i % 3]:
                 chosen[column] = url_choice(param, key, label, options)
-        flt = live.LiveFilter(
+        flt = current.LiveFilter(
             hold_type=hold_type, reasons=tuple(chosen["reason"]),
             groups=tuple(chosen["station_group"]), packages=tuple(chosen["package"]),
             types=tuple(chosen["pj_type"]), wafer_lots=tuple(chosen["firstname"]),
             age_buckets=tuple(chosen["age_bucket"]))
-        df = live.apply_filter(holds.lots, flt)
+        df = current.apply_filter(holds.lots, flt)
 
-        k = live.kpis(df)
+        k = current.kpis(df)
         c = st.columns(5)
         metric(c[0], "hold_lots_live", f"{k['lots']:,}")
         metric(c[1], "hold_qty_live", f"{k['qty']:,}")
@@ -252,11 +252,11 @@ def live_view() -> None:
         head = st.columns([3, 2])
         head[0].subheader("Held lots: station group × package")
         measure = head[1].segmented_control(
-            "Matrix counts", list(live.MATRIX_MEASURES), format_func=MEASURE_LABELS.get,
-            default=url_measure, key="wh_matrix_measure") or live.MATRIX_MEASURES[0]
-        state.set_query_param("matrix", None if measure == live.MATRIX_MEASURES[0]
+            "Matrix counts", list(current.MATRIX_MEASURES), format_func=MEASURE_LABELS.get,
+            default=url_measure, key="wh_matrix_measure") or current.MATRIX_MEASURES[0]
+        state.set_query_param("matrix", None if measure == current.MATRIX_MEASURES[0]
                               else measure)
-        m = live.matrix(df, measure)
+        m = current.matrix(df, measure)
         st.session_state["wh_matrix_rows"] = list(m.index)
         st.caption(f"{MEASURE_LABELS[measure]}, each lot once. Every package is a column "
                    "(scroll sideways); click a cell to filter the lot table, a Total cell to "
@@ -269,7 +269,7 @@ def live_view() -> None:
         left, right = st.columns(2)
         with left:
             st.markdown("**On-hold reasons** (lots, pareto)")
-            p = live.pareto(df)
+            p = current.pareto(df)
             fig = pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name="lots")
             fig.update_layout(yaxis={"title": "lots", **count_axis(p["lots"])})
             st.plotly_chart(fig, key="wh_pareto",
@@ -277,7 +277,7 @@ def live_view() -> None:
                             selection_mode="points")
         with right:
             st.markdown("**Days at station** (agebydays; not hold duration)")
-            a = live.age_buckets(df, settings)
+            a = current.age_buckets(df, settings)
             fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name="lots"))
             fig.update_layout(height=320, margin={"t": 30, "b": 10},
                               yaxis={"title": "lots", **count_axis(a["lots"])},
@@ -287,7 +287,7 @@ def live_view() -> None:
                             selection_mode="points")
 
         st.subheader("Lots on hold")
-        table = live.lot_table(df)
+        table = current.lot_table(df)
         paged_table(len(table), lambda o, n: table.iloc[o:o + n], frame_csv(table), "wh_lots",
                     "lots_page", f"lots_on_hold_{holds.snapshot:%Y%m%d_%H%M}.csv")
 
@@ -306,11 +306,11 @@ def load_range(url: str, schema: str, start: date, end: date, as_of: datetime
     return history.load_history(lanes, settings, start, end, now=as_of)
 
 
-def live_now() -> live.LiveHolds | None:
+def live_now() -> current.LiveHolds | None:
     """The live snapshot's held lots, from the live view's watcher (one tiny query when
     the snapshot did not change)."""
     with state.guarded("Live snapshot"):
-        watcher = st.session_state.setdefault("wh_watcher", live.LiveHoldsWatcher())
+        watcher = st.session_state.setdefault("wh_watcher", current.LiveHoldsWatcher())
         holds, _ = watcher.poll(lanes, settings)
         return holds
     return None
@@ -398,7 +398,7 @@ def sources_block(cmp: reconcile.OnHoldComparison) -> None:
 
 
 def history_body(h: history.HoldHistory, v: history.HistoryView,
-                 holds: live.LiveHolds | None) -> None:
+                 holds: current.LiveHolds | None) -> None:
     st.caption(f"{h.rows:,} hold records loaded in {h.load_s:.2f} s; open holds and "
                f"durations as of {h.as_of:%Y-%m-%d %H:%M}.")
     c = st.columns([5, 3, 3, 3])  # the record-type control needs room for 4 labels

@@ -34,7 +34,7 @@ from core.defects.queries import downstream_rejects_query
 from core.defects.request import DefectRequest
 from core.defects.summary import describe
 from core.jobs import Job
-from core.live import snapshot_time_query
+from core.realtime import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
 from core.trace import completeness as comp

@@ -25,8 +25,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
-from core import live as core_live
 from core import pareto as core_pareto
+from core import realtime as core_realtime
 from core import wip as core_wip
 from core.catalog import query
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
@@ -130,12 +130,12 @@ class LiveHoldsWatcher:
     def poll(self, lanes: Lanes, settings: Settings) -> tuple[LiveHolds, bool]:
         """(the live holds, whether they were reloaded). Unchanged: one tiny query."""
         with self._lock:
-            snap = core_live.snapshot_time(lanes)
+            snap = core_realtime.snapshot_time(lanes)
             if self.current is not None and self.current.snapshot == snap:
                 return self.current, False
             lots = load_held_lots(lanes, settings) if snap is not None else _prepare(
                 pd.DataFrame(), settings)
-            wip = core_live.wip_summary(lanes, settings)
+            wip = core_realtime.wip_summary(lanes, settings)
             self.current = LiveHolds(snap, lots, wip)
             self.loads += 1
             return self.current, True
