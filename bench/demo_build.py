@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.db.engines import make_engine
+from core.db import make_engine
 from core.demo import build_demo
 from core.demo.build import snapshot_time
 

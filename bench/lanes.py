@@ -29,9 +29,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import load_settings
-from core.db import open_lanes
-from core.db.engines import make_engine
-from core.db.idlist import in_ids
+from core.db import in_ids, make_engine, open_lanes
 from core.realtime import snapshot_time, wip_summary
 from core.schema import lot_v, lotwiphistory
 

@@ -61,7 +61,7 @@ from sqlalchemy.sql import Executable  # noqa: E402
 from core import schema as t  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.db import open_lanes  # noqa: E402
-from core.db.drivers import PostgresDriver, _conform, arrow_schema_for  # noqa: E402
+from core.db._drivers import PostgresDriver, _conform, arrow_schema_for  # noqa: E402
 from core.trace import trace_lineage  # noqa: E402
 from core.trace.queries import history_query, materials_query  # noqa: E402
 
@@ -335,7 +335,7 @@ def memory_bench() -> None:
 def lanes_bench(n_ids: int, idle_n: int, interval_s: float, rounds: int) -> None:
     import lanes as lb  # bench/lanes.py
 
-    from core.db.idlist import in_ids
+    from core.db import in_ids
     from core.schema import lotwiphistory as h
 
     with tempfile.TemporaryDirectory() as tmp:

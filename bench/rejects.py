@@ -30,8 +30,7 @@ from datetime import date, timedelta
 from _demo import ensure_incident  # bench/_demo.py (the script's folder is on sys.path)
 
 from core.config import load_settings
-from core.db import open_lanes
-from core.db.local import local_threads
+from core.db import local_threads, open_lanes
 from core.rejects.load import load_range
 from core.rejects.measures import Filters, Selection
 from core.rejects.policy import Policy

@@ -197,7 +197,7 @@ def _check_edges(edges: tuple[float, ...]) -> str | None:
 def _check_fault(spec: str) -> str | None:
     if not spec:
         return None
-    from core.db.faults import FaultPlan
+    from core.db import FaultPlan
 
     try:
         FaultPlan.parse(spec)
@@ -554,7 +554,7 @@ class Settings:
     test_fault: str = _s(
         "",
         "TEST HOOK, never set in production: a lane's driver fails on purpose "
-        "(core/db/faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
+        "(core/db/_faults.py): busy, timeout or fail, optionally @N[,M] for only the N-th, "
         "M-th statement, after a lane (slow: by default, realtime:, all:). The tests of the "
         "busy/timeout messages of the pages and of the CLI's exit code 4 set it.",
         check=_check_fault, allowed="busy, timeout or fail[@N,M]",

@@ -6,7 +6,7 @@ and reflection is neither possible everywhere (duckdb-engine under SQLAlchemy 2.
 wanted (the dashboard must not depend on columns outside the contract).
 
 The tables are declared in the placeholder schema ``dwh``; engines translate it to the
-configured schema with SQLAlchemy's ``schema_translate_map`` (see core.db.engines), so the
+configured schema with SQLAlchemy's ``schema_translate_map`` (see core.db._engines), so the
 schema name is a setting and no query ever formats it into SQL.
 """
 

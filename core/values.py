@@ -33,7 +33,7 @@ may pass its own subclass) naming the setting: at most ``seed_max_values`` items
 control characters (PostgreSQL refuses a NUL in text).
 
 The resolver (``resolve``): exact names batched into IN lists on the slow lane
-(``stream_batched``, core.db.idlist), patterns as LIKE queries with ``ESCAPE '\\'``; each
+(``stream_batched``, core.db._idlist), patterns as LIKE queries with ``ESCAPE '\\'``; each
 row is attributed locally to the values it matches (the literal, or the pattern as a
 regex), and the values that matched nothing are reported in input order.
 """

@@ -9,7 +9,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from core import schema
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 
 D0 = dt.datetime(2026, 6, 1)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 
 
 def poison(url: str, schema: str, table: sa.Table, column: str, where: str) -> None:

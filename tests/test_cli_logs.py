@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -239,7 +239,7 @@ def test_trace_memory_cache_keeps_what_its_settings_allow() -> None:
 def test_redis_clients_take_redis_timeout_s() -> None:
     """redis_timeout_s (once 2.0 written twice) reaches both Redis clients. No server is
     contacted: the clients connect lazily."""
-    from core.db.throttle import make_throttle
+    from core.db._throttle import make_throttle
     from core.trace.cache import DomainCache
 
     s = load_settings(env={"MES_REDIS_URL": "redis://127.0.0.1:1/0",

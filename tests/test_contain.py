@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from core import schema as t
 from core.contain import ContainError, build_suspect, contain
 from core.db import open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,7 +340,7 @@ def test_cli_database_down_is_exit_3(factory) -> None:
 def test_cli_busy_is_exit_4(factory, redis_url: str) -> None:
     import redis as redis_lib
 
-    from core.db.throttle import RedisThrottle, throttle_name
+    from core.db._throttle import RedisThrottle, throttle_name
 
     url, _schema = factory
     holder = RedisThrottle(redis_lib.Redis.from_url(redis_url), 1,

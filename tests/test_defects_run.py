@@ -135,7 +135,7 @@ def test_the_analysis_takes_two_threads_only_while_the_live_widgets_are_quiet(
     numbers are the same either way."""
     import sqlalchemy as sa
 
-    from core.db.local import local_threads as _threads
+    from core.db._local import local_threads as _threads
 
     slow = duckdb_lanes.slow
     saved = slow.live_recent_s

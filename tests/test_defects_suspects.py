@@ -153,7 +153,7 @@ def test_factor_table_ranks_suspects_from_lots() -> None:
 
 
 def test_with_min_lots_a_tiny_factor_is_not_tested(tmp_path: object) -> None:
-    from core.db.local import local_duckdb
+    from core.db._local import local_duckdb
     from core.defects.attribution import factor_table_in
 
     ids = [f"L{i:02d}" for i in range(20)]

@@ -1,7 +1,7 @@
 """Issue 15, "a hostile world": the busy and timeout paths at the user's end, with real
 data behind them.
 
-A FaultInjectingDriver (core/db/faults.py: a test double around the real DuckDB driver,
+A FaultInjectingDriver (core/db/_faults.py: a test double around the real DuckDB driver,
 through the lanes' driver seam) raises the lane's LaneBusy or QueryTimeout on demand:
 every page shows the "busy, try again in N s" / deadline message (no traceback, no
 exception box) and works again once the fault is lifted; every CLI command exits 4. The
@@ -26,8 +26,8 @@ from streamlit.testing.v1 import AppTest
 from core import glossary
 from core.config import SettingsError, load_settings
 from core.db import LaneBusy, Lanes, QueryFailed, QueryTimeout, open_lanes
-from core.db.faults import FaultInjectingDriver, FaultPlan, inject
-from core.db.throttle import LocalThrottle, RedisThrottle, throttle_name
+from core.db._faults import FaultInjectingDriver, FaultPlan, inject
+from core.db._throttle import LocalThrottle, RedisThrottle, throttle_name
 from core.schema import container
 from core.text import md_unescape
 from tests.conftest import make_settings

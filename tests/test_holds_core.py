@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from core import realtime as core_realtime
 from core import schema as t
 from core.db import Lanes, open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.holds import classify, current, history
 from core.holds.classify import HoldInputError
 from tests.conftest import make_settings

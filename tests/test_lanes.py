@@ -22,9 +22,9 @@ from core.db import (
     QueryTimeout,
     open_lanes,
 )
-from core.db.faults import inject
-from core.db.idlist import ID_SEPARATOR, in_ids, sorted_ids
-from core.db.lanes import LiveGate
+from core.db._faults import inject
+from core.db._idlist import ID_SEPARATOR, in_ids, sorted_ids
+from core.db._lanes import LiveGate
 from tests.conftest import make_settings
 
 IDS = sa.Table(
@@ -433,7 +433,7 @@ def test_in_ids_matches_a_plain_in_list(raw_lanes: Lanes) -> None:
 
 
 def test_csv_record_end_never_cuts_inside_quotes() -> None:
-    from core.db.drivers import _csv_record_end
+    from core.db._drivers import _csv_record_end
 
     buf = b'1,"a\nb"\n2,"say ""hi""\n"\n3,x'
     cut = _csv_record_end(buf, len(buf))
@@ -444,7 +444,7 @@ def test_csv_record_end_never_cuts_inside_quotes() -> None:
 def test_postgres_copy_stream_cut_into_small_blocks_keeps_every_value(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.db.drivers.postgresql as drivers
+    import core.db._drivers.postgresql as drivers
 
     monkeypatch.setattr(drivers, "PG_COPY_BLOCK_BYTES", 256)  # many cuts
     lanes = open_lanes(make_settings(pg_url))

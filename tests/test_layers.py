@@ -85,3 +85,76 @@ def test_the_check_finds_each_kind_of_offence() -> None:
     lines = sorted({int(o.split(":")[1]) for o in offences(source, "x.py")})
     assert lines == [4, 5, 6, 7, 8, 9, 10, 11]
     assert "x.py:8: lane choice .slow" in offences(source, "x.py")
+
+
+# --- package faces --------------------------------------------------------------------
+#: Each package's __init__ is its face; its modules with a leading underscore (core/db/
+#: _lanes.py, core/db/_drivers/ ...) are private. Code in core/, dashboard/ and bench/
+#: imports another package's privates never; tests/ may (a test checks its package's
+#: insides), so tests/ is not scanned. The one exception, with its reason:
+PRIVATE_IMPORT_ALLOWED = {
+    # benchmarks the PostgreSQL driver's COPY parser itself, below the lanes
+    ("bench/pg_arrow.py", "core.db._drivers"),
+}
+FACED = ("core", "dashboard", "bench")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _private_owner(dotted: str) -> str | None:
+    """The package whose private module ``dotted`` is (``core.db`` for core.db._lanes.x),
+    or None when no part of it is private."""
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
+def private_imports(source: str, module: str, name: str = "<source>") -> list[str]:
+    """``name:line: imports X`` for each import of another package's private module."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source, filename=name)):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # a private name imported from a module is private to that module's package
+            package = node.module if (ROOT / node.module.replace(".", "/")).is_dir() \
+                else node.module.rpartition(".")[0]
+            targets = [node.module] + [f"{package}.{a.name}" for a in node.names]
+        for target in targets:
+            owner = _private_owner(target)
+            if owner and not (module == owner or module.startswith(owner + ".")):
+                found.append(f"{name}:{node.lineno}: imports {target} (private to {owner})")
+                break
+    return found
+
+
+def test_no_package_imports_another_packages_private_modules() -> None:
+    found: list[str] = []
+    for top in FACED:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            hits = private_imports(path.read_text(encoding="utf-8"), _module_name(path), rel)
+            found += [h for h in hits
+                      if not any(rel == a and f" {m}" in h for a, m in PRIVATE_IMPORT_ALLOWED)]
+    assert not found, "Import from the package's face (its __init__):\n" + "\n".join(found)
+
+
+def test_the_face_check_finds_private_imports() -> None:
+    source = "\n".join([
+        "from core.db._lanes import SlowLane",   # 1: private module of core.db
+        "import core.db._drivers.duckdb",         # 2
+        "from core.db import _throttle",          # 3: a private module by name
+        "from core.db import open_lanes",         # 4: the face: fine
+        "from core.trace._lineage import x",      # 5: fine inside core.trace
+    ])
+    lines = [h.split(":")[1] for h in private_imports(source, "core.trace.seeds")]
+    assert lines == ["1", "2", "3"]
+    assert private_imports(source, "core.db._open")[0].split(":")[1] == "5"

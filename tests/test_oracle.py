@@ -21,8 +21,8 @@ import core
 from core import schema
 from core.catalog import load_all
 from core.config import ORACLE_IN_LIST_LIMIT
-from core.db.drivers import OracleDriver, driver_for
-from core.db.engines import PoolSpec, make_engine
+from core.db._drivers import OracleDriver, driver_for
+from core.db._engines import PoolSpec, make_engine
 
 REGISTRY = load_all()
 IN_LIST = re.compile(r"\bIN \(([^()]*)\)", re.IGNORECASE)
@@ -140,7 +140,7 @@ def test_oracle_engine_uses_thin_mode_and_pool_settings_without_connecting() -> 
 
 
 def test_in_ids_is_a_plain_in_list_of_at_most_1000_binds_on_oracle() -> None:
-    from core.db.idlist import in_ids
+    from core.db._idlist import in_ids
 
     ids = [f"{i:016X}" for i in range(1000)]
     stmt = sa.select(schema.container.c.containerid).where(
@@ -194,7 +194,7 @@ def test_the_arrow_fetch_used_exists_on_the_real_oracledb_connection() -> None:
 def test_oracle_slow_lane_fetches_arrow_typed_and_named_like_the_statement() -> None:
     import datetime as dt
 
-    from core.db.drivers import arrow_schema_for
+    from core.db._drivers import arrow_schema_for
     from core.trace.queries import history_query
 
     ids = [f"{i:016X}" for i in range(3)]

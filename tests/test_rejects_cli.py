@@ -70,7 +70,7 @@ def hand_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     if request.param == "duckdb":
         import sqlalchemy as sa
 
-        from core.db.engines import make_engine
+        from core.db._engines import make_engine
 
         url = f"duckdb:///{tmp_path / 'hand.duckdb'}"
         engine = make_engine(url, pool=None, read_only=False)

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from core import schema
 from core.db import Lanes, open_lanes
-from core.db.cancel import CancelToken
-from core.db.engines import make_engine
+from core.db._cancel import CancelToken
+from core.db._engines import make_engine
 from core.rejects.load import load_range
 from tests.conftest import make_settings
 from tests.test_lanes import all_returned

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from core import glossary, schema
 from core.db import open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.rejects.load import load_containers, load_range
 from core.rejects.measures import Filters, Selection
 from core.rejects.policy import Policy

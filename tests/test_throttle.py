@@ -16,7 +16,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 
 from core.db import LaneBusy, open_lanes
-from core.db.throttle import FailoverThrottle, LocalThrottle, RedisThrottle, make_throttle
+from core.db._throttle import FailoverThrottle, LocalThrottle, RedisThrottle, make_throttle
 from tests.conftest import make_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +43,7 @@ WORKER = textwrap.dedent(
     """
     import sys, time, redis
     sys.path.insert(0, {root!r})
-    from core.db.throttle import RedisThrottle
+    from core.db._throttle import RedisThrottle
     MAX_LUA = ("local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
                "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end")
     client = redis.Redis.from_url({url!r})
@@ -78,7 +78,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time, redis
     sys.path.insert(0, {root!r})
-    from core.db.throttle import RedisThrottle
+    from core.db._throttle import RedisThrottle
     t = RedisThrottle(redis.Redis.from_url({url!r}), 1, name={name!r}, lease_s=1.5)
     t.acquire(5)
     print('held', flush=True)

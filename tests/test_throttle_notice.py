@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.db import open_lanes
 from core.db import throttle as throttle_module
-from core.db.throttle import DEGRADED_NOTICE, FailoverThrottle
+from core.db._throttle import DEGRADED_NOTICE, FailoverThrottle
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]

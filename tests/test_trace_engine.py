@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from core import schema as t
 from core.db import Lanes, open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.jobs import Spool
 from core.trace import (
     DOMAINS,

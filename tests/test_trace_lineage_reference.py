@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from core import schema as t
 from core.db import open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.trace import trace_lineage
 from tests.conftest import make_settings
 

@@ -15,7 +15,7 @@ from core import values as V
 from core.cli import build_parser
 from core.contain.suspect import ContainError, build_suspect
 from core.db import Lanes, open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from core.defects.request import DefectInputError, DefectRequest
 from core.errors import InputError
 from core.rejects import inputs as reject_inputs

@@ -1,11 +1,11 @@
-"""The deadline watchdog (core.db.watchdog): one thread fires due actions, never
+"""The deadline watchdog (core.db._watchdog): one thread fires due actions, never
 cancelled ones, earliest first, and a cancel is final once it returns."""
 
 from __future__ import annotations
 
 import threading
 
-from core.db.watchdog import Watchdog
+from core.db._watchdog import Watchdog
 
 
 def test_fires_due_actions_in_deadline_order() -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from core import schema as t
 from core import wip
 from core.db import Lanes, open_lanes
-from core.db.engines import make_engine
+from core.db._engines import make_engine
 from tests.conftest import make_settings
 
 NQ = ("工程驗證(PE)", "盤點(收線)需求")

@@ -419,7 +419,7 @@ def _finished_goods(lanes: Lanes, ids: pa.Array | pa.ChunkedArray, settings: Set
 def _batched(lanes: Lanes, build: Callable[[list[str]], Any],
              ids: pa.Array | pa.ChunkedArray, cancel: CancelToken | None,
              schema: pa.Schema) -> pa.Table:
-    from core.db.idlist import sorted_ids
+    from core.db import sorted_ids
 
     todo = sorted_ids(ids)
     tables = [schema.empty_table()]

@@ -25,7 +25,7 @@ from sqlalchemy.sql import Select
 
 from core import schema as t
 from core.catalog import query
-from core.db.idlist import in_ids
+from core.db import in_ids
 
 IDS = [f"{i:016X}" for i in range(1000)]
 NAMES = [f"DB-{i:03d}" for i in range(1000)]

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import periods
-from core.db.local import local_duckdb
+from core.db import local_duckdb
 from core.defects import window
 from core.defects.attribution import factor_table_in
 from core.defects.detection import Detection

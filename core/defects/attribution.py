@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from core.db.local import local_duckdb
+from core.db import local_duckdb
 from core.defects.hypergeom import fisher_one_sided
 from core.defects.suspects import assess, lift_interval
 from core.pareto import coverage_by_rank, cumulative, others_label

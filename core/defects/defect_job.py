@@ -20,8 +20,7 @@ from sqlalchemy.sql import Select
 
 from core.catalog import query
 from core.config import Settings
-from core.db import Lanes
-from core.db.local import local_threads
+from core.db import Lanes, local_threads
 from core.defects.analysis import (
     BackwardResult,
     analyse_backward,

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlalchemy.sql import Select
 
-from core.db import CancelToken, Lanes
-from core.db.drivers import arrow_schema_for
-from core.db.local import local_duckdb
+from core.db import CancelToken, Lanes, arrow_schema_for, local_duckdb
 from core.defects.queries import detection_passes_query, detection_rejects_query
 from core.defects.request import DefectInputError, DefectRequest
 from core.stations import StationMap

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core.catalog import query
-from core.db.idlist import in_ids
+from core.db import in_ids
 from core.schema import container, lotrejecthistory, lotwiphistory
 from core.scrap import charged_scrap
 

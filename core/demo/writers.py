@@ -25,8 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from core import schema as t
-from core.db.engines import duckdb_path, make_engine, raw_connection_of
-from core.db.local import file_literal
+from core.db import duckdb_path, file_literal, make_engine, raw_connection_of
 from core.schema import SCHEMA_PLACEHOLDER
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.db.local import file_literal
+from core.db import file_literal
 from core.errors import InputError
 from core.export import write_csv_file
 

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.db.cancel import CancelToken
+from core.db import CancelToken
 from core.rejects.queries import (
     attach,
     containers_by_range,
@@ -129,7 +129,7 @@ def load_containers(
 
 def _empty(stmt: Any) -> pa.Table:
     """An empty table with a statement's columns (no container matched)."""
-    from core.db.drivers import arrow_schema_for
+    from core.db import arrow_schema_for
 
     return pa.schema([(n, t or pa.string()) for n, t in arrow_schema_for(stmt)]).empty_table()
 

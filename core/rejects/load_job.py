@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.db.local import local_threads
+from core.db import local_threads
 from core.jobs.keys import job_key, key_prefix
 from core.rejects.load import Loaded, load_containers, load_range, values_digest
 from core.rejects.slicer import Slicer

@@ -38,7 +38,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.catalog import query
-from core.db.idlist import in_ids
+from core.db import in_ids
 from core.schema import container, lotrejecthistory, scrap_reasons_exclude
 from core.scrap import CHARGED_BUCKETS
 

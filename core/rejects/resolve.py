@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core.catalog import query
-from core.db.idlist import in_ids
+from core.db import in_ids
 from core.rejects.inputs import RejectInputError
 from core.rejects.queries import CONTAINER_COLUMNS, container_columns
 from core.schema import container

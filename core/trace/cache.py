@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from core.db.idlist import IdSet
+from core.db import IdSet
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings

@@ -42,9 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.sql import Executable
 
-from core.db.drivers import arrow_schema_for
-from core.db.idlist import IdSet, sorted_ids
-from core.db.local import file_literal
+from core.db import IdSet, arrow_schema_for, file_literal, sorted_ids
 from core.errors import InputError
 from core.jobs.spool import Spool
 from core.scrap import charged_sql

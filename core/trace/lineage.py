@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.sql import Executable
 
-from core.db.idlist import IdSet, sorted_ids
+from core.db import IdSet, sorted_ids
 from core.errors import InputError
 from core.trace.queries import merges_query, nodes_query, wafer_children_query
 

@@ -16,7 +16,7 @@ from sqlalchemy.sql import Select
 
 from core import schema as t
 from core.catalog import query
-from core.db.idlist import in_ids
+from core.db import in_ids
 
 IDS = [f"{i:016X}" for i in range(1000)]
 NAMES = [f"GA2601{i:04d}-A00-001" for i in range(1000)]

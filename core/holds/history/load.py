@@ -237,6 +237,6 @@ def load_history(
 
 
 def _empty_schema() -> pa.Schema:
-    from core.db.drivers import arrow_schema_for
+    from core.db import arrow_schema_for
 
     return arrow_schema_for(history_query(datetime(2000, 1, 1), datetime(2000, 1, 2)))

@@ -1,7 +1,7 @@
 """DuckDB: a watchdog timer interrupts for deadlines; Arrow record batches straight from
 the engine.
 
-Why its own module: one module per backend (core.db.drivers), each importing only its
+Why its own module: one module per backend (core.db._drivers), each importing only its
 own client library.
 """
 
@@ -14,9 +14,9 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-from core.db.drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
-from core.db.engines import Backend, raw_connection_of
-from core.db.watchdog import WATCHDOG
+from core.db._drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
+from core.db._engines import Backend, raw_connection_of
+from core.db._watchdog import WATCHDOG
 
 
 class DuckDBDriver(Driver):

@@ -40,10 +40,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Executable
 
-from core.db.cancel import CancelToken
-from core.db.drivers import Driver, driver_for
-from core.db.engines import raw_connection_of
-from core.db.errors import (
+from core.db._cancel import CancelToken
+from core.db._drivers import Driver, driver_for
+from core.db._engines import raw_connection_of
+from core.db._errors import (
     DatabaseUnavailable,
     LaneBusy,
     LaneError,
@@ -51,8 +51,8 @@ from core.db.errors import (
     QueryFailed,
     QueryTimeout,
 )
-from core.db.stats import LaneStats
-from core.db.throttle import Throttle
+from core.db._stats import LaneStats
+from core.db._throttle import Throttle
 
 DEFAULT_BATCH_ROWS = 65_536
 

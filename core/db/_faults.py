@@ -38,8 +38,8 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-from core.db.drivers import Armed, Driver
-from core.db.errors import LaneBusy
+from core.db._drivers import Armed, Driver
+from core.db._errors import LaneBusy
 
 FAULT_KINDS = ("busy", "timeout", "fail")
 FAULT_LANES = ("slow", "realtime", "all")

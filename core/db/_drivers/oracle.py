@@ -1,6 +1,6 @@
 """Oracle: call_timeout for deadlines, cancel() to interrupt, python-oracledb's Arrow fetch.
 
-Why its own module: one module per backend (core.db.drivers), each importing only its
+Why its own module: one module per backend (core.db._drivers), each importing only its
 own client library.
 """
 
@@ -14,8 +14,8 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-from core.db.drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
-from core.db.engines import Backend, raw_connection_of
+from core.db._drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
+from core.db._engines import Backend, raw_connection_of
 
 # python-oracledb error codes meaning "stopped by call_timeout or cancel".
 ORACLE_INTERRUPT_CODES = frozenset(

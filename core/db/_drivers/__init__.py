@@ -20,7 +20,7 @@ One module per backend (base, duckdb, postgresql, oracle) so each reads on its o
 imports only its client library; this package keeps the names other code imports.
 """
 
-from core.db.drivers.base import (
+from core.db._drivers.base import (
     Armed,
     Driver,
     _conform,
@@ -30,9 +30,9 @@ from core.db.drivers.base import (
     arrow_type_for,
     compile_for,
 )
-from core.db.drivers.duckdb import DuckDBDriver
-from core.db.drivers.oracle import ORACLE_INTERRUPT_CODES, OracleDriver
-from core.db.drivers.postgresql import PG_COPY_BLOCK_BYTES, PostgresDriver, _csv_record_end
+from core.db._drivers.duckdb import DuckDBDriver
+from core.db._drivers.oracle import ORACLE_INTERRUPT_CODES, OracleDriver
+from core.db._drivers.postgresql import PG_COPY_BLOCK_BYTES, PostgresDriver, _csv_record_end
 
 DRIVERS: dict[str, type[Driver]] = {
     "duckdb": DuckDBDriver,

@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.config import Settings
-from core.db.drivers import driver_for
-from core.db.engines import PoolSpec, backend_of, duckdb_path, make_engine
-from core.db.errors import DatabaseUnavailable
-from core.db.lanes import LiveGate, RealtimeLane, SlowLane
-from core.db.throttle import DEGRADED_NOTICE, Throttle, make_throttle
+from core.db._drivers import driver_for
+from core.db._engines import PoolSpec, backend_of, duckdb_path, make_engine
+from core.db._errors import DatabaseUnavailable
+from core.db._lanes import LiveGate, RealtimeLane, SlowLane
+from core.db._throttle import DEGRADED_NOTICE, Throttle, make_throttle
 from core.interpreter import status as interpreter_status
 from core.interpreter import tune_for_live
 from core.redact import mask_url
@@ -82,8 +82,8 @@ def open_lanes(settings: Settings, *, throttle: Throttle | None = None) -> Lanes
     gate = LiveGate()
     rt_driver, slow_driver = driver_for(backend), driver_for(backend)
     slow_driver.configure(settings)  # the realtime lane keeps its drivers' defaults
-    if settings.test_fault:  # a test hook (MES_TEST_FAULT): core/db/faults.py
-        from core.db.faults import FaultInjectingDriver, FaultPlan
+    if settings.test_fault:  # a test hook (MES_TEST_FAULT): core/db/_faults.py
+        from core.db._faults import FaultInjectingDriver, FaultPlan
 
         plan = FaultPlan.parse(settings.test_fault)
         if plan.applies_to("realtime"):

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
-from core.db.errors import DatabaseUnavailable
+from core.db._errors import DatabaseUnavailable
 from core.schema import SCHEMA_PLACEHOLDER
 
 Backend = Literal["duckdb", "postgresql", "oracle"]

@@ -3,7 +3,7 @@
 Why its own module: the generic SQLAlchemy path (fetch, DB-API streaming in partitions),
 the Arrow schema derived from a statement's column types (so the same query gives the
 same Arrow types on every backend) and the ``Driver`` contract each backend module
-(duckdb, postgresql, oracle) fills in. See core.db.drivers for the three jobs.
+(duckdb, postgresql, oracle) fills in. See core.db._drivers for the three jobs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
-from core.db.engines import Backend
-from core.db.watchdog import Deadline
+from core.db._engines import Backend
+from core.db._watchdog import Deadline
 
 
 def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
@@ -112,7 +112,7 @@ class Driver:
 
     def attach(self, lane: Any) -> None:
         """Told which lane it serves (real drivers need nothing; a test double uses the
-        lane's retry hint: core.db.faults)."""
+        lane's retry hint: core.db._faults)."""
 
     def session_connect_args(
         self, deadline_s: float, *, parallel_workers: int | None = None

@@ -1,7 +1,7 @@
 """PostgreSQL: statement_timeout for deadlines, cancel_safe() to interrupt, COPY to CSV
 parsed by Arrow for streaming.
 
-Why its own module: one module per backend (core.db.drivers), each importing only its
+Why its own module: one module per backend (core.db._drivers), each importing only its
 own client library.
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-from core.db.drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
-from core.db.engines import Backend, raw_connection_of
+from core.db._drivers.base import Armed, Driver, _conform, _orig, arrow_schema_for, compile_for
+from core.db._engines import Backend, raw_connection_of
 
 PG_COPY_BLOCK_BYTES = 4 << 20
 

@@ -38,8 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from core.db.cancel import CancelToken
-from core.db.errors import LaneBusy, QueryCancelled
+from core.db._cancel import CancelToken
+from core.db._errors import LaneBusy, QueryCancelled
 from core.redact import mask_text
 
 log = logging.getLogger("mesdash.notice")
