@@ -62,8 +62,11 @@ from core import schema as t  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.db import open_lanes  # noqa: E402
 from core.db._drivers import PostgresDriver, _conform, arrow_schema_for  # noqa: E402
-from core.trace import trace_lineage  # noqa: E402
-from core.trace.queries import history_query, materials_query  # noqa: E402
+from core.trace import (  # noqa: E402
+    history_query,
+    materials_query,
+    trace_lineage,
+)
 
 PG_URL = os.environ.get("MES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DOLLAR = PGDialect_psycopg(paramstyle="numeric_dollar")

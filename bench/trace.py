@@ -52,8 +52,7 @@ from core import schema as t  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.db import open_lanes  # noqa: E402
 from core.jobs import Spool  # noqa: E402
-from core.trace import fetch_domain, trace_lineage  # noqa: E402
-from core.trace.queries import history_query, materials_query  # noqa: E402
+from core.trace import fetch_domain, history_query, materials_query, trace_lineage  # noqa: E402  # noqa: E402
 
 
 def peak_mib() -> float:

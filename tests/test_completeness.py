@@ -1,7 +1,7 @@
 """Completeness travels (issue 13, item 9): a result derived from a partial or truncated
 input is never "complete", and says which input made it so, in words.
 
-One rule (core.trace.completeness.derive) on hand records, then end to end with a batch
+One rule (core.completeness.derive) on hand records, then end to end with a batch
 that really fails in the database (tests/faults.py: a view over the table that raises a
 conversion error for one container's rows), on DuckDB and PostgreSQL:
 - trace: a failed history batch makes the jobs domain (machine windows from history)
@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core import completeness as comp
 from core import schema as t
 from core.cli import main
 from core.db import open_lanes
@@ -31,7 +32,6 @@ from core.defects.defect_job import DefectResult, run_defect_analysis
 from core.jobs import Job, JobManager, Spool
 from core.text import md_unescape
 from core.trace import TraceRequest, run_trace
-from core.trace import completeness as comp
 from tests import defects_factory as f
 from tests import test_trace_engine as hand
 from tests.conftest import make_settings

@@ -219,8 +219,8 @@ def test_demo_scale_choices_are_the_demo_scales() -> None:
 
 
 def test_trace_memory_cache_keeps_what_its_settings_allow() -> None:
-    """trace_cache_entries / trace_cache_mb (once constants of core/trace/cache.py)."""
-    from core.trace.cache import DomainCache
+    """trace_cache_entries / trace_cache_mb (once constants of core/trace/_cache.py)."""
+    from core.trace._cache import DomainCache
 
     s = load_settings(env={"MES_TRACE_CACHE_ENTRIES": "2", "MES_TRACE_CACHE_MB": "1"},
                       secrets_path="/nonexistent")
@@ -240,7 +240,7 @@ def test_redis_clients_take_redis_timeout_s() -> None:
     """redis_timeout_s (once 2.0 written twice) reaches both Redis clients. No server is
     contacted: the clients connect lazily."""
     from core.db._throttle import make_throttle
-    from core.trace.cache import DomainCache
+    from core.trace._cache import DomainCache
 
     s = load_settings(env={"MES_REDIS_URL": "redis://127.0.0.1:1/0",
                            "MES_REDIS_TIMEOUT_S": "0.25"}, secrets_path="/nonexistent")

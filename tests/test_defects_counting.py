@@ -126,7 +126,7 @@ def test_entered_quantity_rule_in_arrow_and_in_trace_shaping() -> None:
         "trackintimestamp": [t0, t0, t0, t0, t0],
         "trackinqty": pa.array([600, 1000, 200, None, 5], pa.int64())})
     assert entered_qty(table).to_pylist() == [1000, 1000, 1000, None, 5]
-    from core.trace.shaping import history_shape
+    from core.trace._shaping import history_shape
 
     rows = {"containerid": ["G"] * 3, "workcentername": ["TMTT"] * 3, "specname": ["S"] * 3,
             "equipmentid": ["T1"] * 3, "equipmentname": ["T1"] * 3,

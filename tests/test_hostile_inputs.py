@@ -92,9 +92,9 @@ def test_every_input_error_derives_from_one_base() -> None:
     from core.holds.classify import HoldInputError
     from core.jobs.spool import SpoolError
     from core.rejects.inputs import RejectInputError
-    from core.trace.domains import DomainError
-    from core.trace.lineage import LineageError
-    from core.trace.seeds import SeedError
+    from core.trace._domains import DomainError
+    from core.trace._lineage import LineageError
+    from core.trace._seeds import SeedError
 
     for error in (ContainError, DefectInputError, HoldInputError, RejectInputError, DomainError,
                   LineageError, SeedError, SpoolError, cli.UsageError, DateInputError):

@@ -112,7 +112,7 @@ def test_jobs_and_spools_come_from_core_jobs_only() -> None:
     import core.trace
 
     root = Path(__file__).resolve().parent.parent
-    old = re.compile(r"core\.trace\.(jobs|spool)\b")  # not core.trace.spool_reads
+    old = re.compile(r"core\.trace\.(jobs|spool)\b")  # not core.trace._spool_reads
     found = [str(p.relative_to(root)) for d in ("core", "dashboard", "tests", "bench")
              for p in (root / d).rglob("*.py")
              if p.name != "test_jobs.py" and old.search(p.read_text(encoding="utf-8"))]

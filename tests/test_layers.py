@@ -155,6 +155,6 @@ def test_the_face_check_finds_private_imports() -> None:
         "from core.db import open_lanes",         # 4: the face: fine
         "from core.trace._lineage import x",      # 5: fine inside core.trace
     ])
-    lines = [h.split(":")[1] for h in private_imports(source, "core.trace.seeds")]
+    lines = [h.split(":")[1] for h in private_imports(source, "core.trace._seeds")]
     assert lines == ["1", "2", "3"]
     assert private_imports(source, "core.db._open")[0].split(":")[1] == "5"

@@ -195,7 +195,7 @@ def test_oracle_slow_lane_fetches_arrow_typed_and_named_like_the_statement() -> 
     import datetime as dt
 
     from core.db._drivers import arrow_schema_for
-    from core.trace.queries import history_query
+    from core.trace._queries import history_query
 
     ids = [f"{i:016X}" for i in range(3)]
     stmt = history_query(ids)

@@ -95,7 +95,7 @@ def test_demo_movein_is_less_than_the_naive_sum(lanes: object) -> None:
 
 def test_wildcards_follow_the_trace_seed_rule_including_a_trailing_backslash() -> None:
     from core.rejects.resolve import is_pattern, like_pattern, regex
-    from core.trace.seeds import parse_value
+    from core.trace._seeds import parse_value
 
     for value in ("GA26*", "W\\_01*", "x_y", "a*\\", "100\\%"):
         v = parse_value(value)

@@ -32,7 +32,7 @@ from core.trace import (
     resolve_seeds,
     trace_lineage,
 )
-from core.trace import domains as domains_mod
+from core.trace import _domains as domains_mod
 from tests.conftest import make_settings
 
 

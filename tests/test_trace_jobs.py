@@ -28,7 +28,7 @@ from core.trace import (
     fetch_domain,
     run_trace,
 )
-from core.trace.cache import ids_digest
+from core.trace._cache import ids_digest
 from tests.conftest import make_settings
 
 
@@ -101,7 +101,7 @@ def test_cache_above_the_threshold_stores_nothing_anywhere(cache_lanes) -> None:
 def test_partial_results_are_never_cached(cache_lanes, monkeypatch) -> None:
     import dataclasses
 
-    from core.trace import domains as d
+    from core.trace import _domains as d
 
     lanes, s, client = cache_lanes
     real = d.DOMAINS["holds"]

@@ -1,10 +1,10 @@
-"""core.trace.layout: generations, layered positions and the drawn part, by hand."""
+"""core.trace._layout: generations, layered positions and the drawn part, by hand."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from core.trace.layout import drawn_part, focus_matches, generations, layered_positions
+from core.trace._layout import drawn_part, focus_matches, generations, layered_positions
 
 # W (wafer) -> A, B (split); A + B -> M (merge); M -> S (serial); X alone
 NODES = pd.DataFrame({

@@ -1,4 +1,4 @@
-"""Arrow shaping of trace batches (core.trace.shaping): known answers on hand-built rows."""
+"""Arrow shaping of trace batches (core.trace._shaping): known answers on hand-built rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from core.trace.shaping import HISTORY_COLUMNS, history_shape, sorted_by
+from core.trace._shaping import HISTORY_COLUMNS, history_shape, sorted_by
 
 T = datetime(2026, 11, 1, 8, 0)
 LATER = datetime(2026, 11, 1, 9, 0)

@@ -21,9 +21,9 @@ from core.errors import InputError
 from core.rejects import inputs as reject_inputs
 from core.rejects.inputs import RejectInputError, parse_values
 from core.rejects.resolve import resolve as reject_resolve
-from core.trace import seeds as trace_seeds
-from core.trace.seeds import SeedError, resolve_seeds
-from core.trace.trace_job import TraceRequest
+from core.trace import _seeds as trace_seeds
+from core.trace._seeds import SeedError, resolve_seeds
+from core.trace._trace_job import TraceRequest
 from tests.conftest import make_settings
 
 S = make_settings("duckdb:///:memory:", seed_max_values=5, seed_max_patterns=2)

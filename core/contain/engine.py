@@ -54,7 +54,7 @@ from core.contain.suspect import LABELS, ContainError, Suspect
 from core.holds.classify import hold_type_of, status_of
 from core.realtime import snapshot_time_query
 from core.stations import station_map
-from core.trace.lineage import trace_lineage
+from core.trace import trace_lineage
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings

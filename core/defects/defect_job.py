@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
+from core import completeness as comp
 from core.catalog import query
 from core.config import Settings
 from core.db import Lanes, local_threads
@@ -36,9 +37,7 @@ from core.jobs import Job
 from core.realtime import snapshot_time_query
 from core.schema import resource
 from core.stations import StationMap, station_map
-from core.trace import completeness as comp
-from core.trace import fetch_domain, trace_lineage
-from core.trace.domains import spool_query
+from core.trace import fetch_domain, spool_query, trace_lineage
 
 
 @query("defects.resources")

@@ -2,7 +2,7 @@
 
 Problem: engineers paste lot names, work orders or wafer lots (some with wildcards) and
 want the rejects of the containers they mean, plus the values that matched nothing.
-(It matches one mixed list against three columns, where core.trace.seeds resolves one
+(It matches one mixed list against three columns, where core.trace._seeds resolves one
 kind at a time; the list rule and the resolver are core.values'.)
 
 Design: a value matches a container by containername, mfgordername (work order) or

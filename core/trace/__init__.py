@@ -6,19 +6,30 @@ starved live widgets, 4–6 GB of memory) shaped it: every query is an IN-list b
 the slow lane, results stream to Parquet files in the job's spool (core.jobs), only small
 container sets are cached, and long traces run as cancellable background jobs.
 
-Public API:
+This __init__ is the package's face (its modules are private, tests/test_layers.py):
 
     resolve_seeds(lanes, kind, values, settings=) -> SeedResult   (SeedError)
     trace_lineage(lanes, seed_ids, direction, settings=) -> Lineage
     DOMAINS; fetch_domain(lanes, name, ids, spool, settings=) -> DomainResult
     TraceRequest.build(...); run_trace(job, lanes, request, settings, cache=) -> TraceResult
     DomainCache(settings): small-set cache (memory LRU + Redis), ids_digest(ids)
-    core.trace.completeness: fetched(...) / derive(own, inputs): completeness records
+    history_query, materials_query: the event queries (bench); spool_query: a domain's rows
+    lineage_frames, timeline_lots: the trace page's reads of a finished spool
+    drawn_part, focus_matches, layered_positions, widest_layer: the lineage graph layout
+Completeness records (shared with defects and the pages) are core.completeness.
 """
 
-from core.trace.cache import DomainCache, ids_digest
-from core.trace.domains import DOMAINS, DomainError, DomainResult, DomainSpec, fetch_domain
-from core.trace.lineage import (
+from core.trace._cache import DomainCache, ids_digest
+from core.trace._domains import (
+    DOMAINS,
+    DomainError,
+    DomainResult,
+    DomainSpec,
+    fetch_domain,
+    spool_query,
+)
+from core.trace._layout import drawn_part, focus_matches, layered_positions, widest_layer
+from core.trace._lineage import (
     DIRECTIONS,
     EDGE_KINDS,
     NODE_KINDS,
@@ -26,8 +37,10 @@ from core.trace.lineage import (
     LineageError,
     trace_lineage,
 )
-from core.trace.seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
-from core.trace.trace_job import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
+from core.trace._queries import history_query, materials_query
+from core.trace._seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
+from core.trace._spool_reads import lineage_frames, timeline_lots
+from core.trace._trace_job import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
 
 __all__ = [
     "DEFAULT_DOMAINS",
@@ -46,10 +59,19 @@ __all__ = [
     "SeedResult",
     "TraceRequest",
     "TraceResult",
+    "drawn_part",
     "fetch_domain",
+    "focus_matches",
+    "history_query",
     "ids_digest",
+    "layered_positions",
+    "lineage_frames",
+    "materials_query",
     "resolve_seeds",
     "run_trace",
     "split_values",
+    "spool_query",
+    "timeline_lots",
     "trace_lineage",
+    "widest_layer",
 ]

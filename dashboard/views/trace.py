@@ -27,15 +27,14 @@ from core.trace import (
     LineageError,
     SeedError,
     TraceRequest,
-    run_trace,
-)
-from core.trace.layout import (
     drawn_part,
     focus_matches,
     layered_positions,
+    lineage_frames,
+    run_trace,
+    timeline_lots,
     widest_layer,
 )
-from core.trace.spool_reads import lineage_frames, timeline_lots
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import plot_label, plot_labels

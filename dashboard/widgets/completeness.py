@@ -1,6 +1,6 @@
 """The completeness banner: one way every page says a result is partial or truncated.
 
-Why: a record from core.trace.completeness carries the status and, in words, why (which
+Why: a record from core.completeness carries the status and, in words, why (which
 batches failed, which bound cut it, which input it was derived from); pages show that
 reason as it is, so a derived result (jobs from history, the defect analysis from its
 events) is never shown as complete beside a partial input. UI only: no rule in here.

@@ -44,7 +44,7 @@ from sqlalchemy.sql import Executable
 
 from core.db import IdSet, sorted_ids
 from core.errors import InputError
-from core.trace.queries import merges_query, nodes_query, wafer_children_query
+from core.trace._queries import merges_query, nodes_query, wafer_children_query
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings

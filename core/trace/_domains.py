@@ -5,10 +5,10 @@ Why: the incident fetched ~230 batches into memory as rows, then a frame, then d
 Here each domain is one registered query run in IN-list batches (≤ 1000 ids, at most
 ``slow_workers`` in flight, the slow lane's per-batch deadline) with
 ``on_error="collect"``; each batch is shaped in the slow lane's worker right after its
-fetch (history and materials with Arrow kernels, core.trace.shaping; the small domains
+fetch (history and materials with Arrow kernels, core.trace._shaping; the small domains
 with a DuckDB statement over that batch alone) and appended to the domain's Parquet
 file, so memory holds about one batch per worker.
-Completeness is explicit (core.trace.completeness): ``complete``; ``partial`` with the
+Completeness is explicit (core.completeness): ``complete``; ``partial`` with the
 failed batches' id ranges and errors; ``truncated`` when ``trace_domain_max_rows`` cut it;
 and never better than what the domain was built from: jobs from history (its machine
 windows), every domain from the caller's ``inputs`` (the lineage that listed the ids).
@@ -42,25 +42,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.sql import Executable
 
+from core import completeness as comp
 from core.db import IdSet, arrow_schema_for, file_literal, sorted_ids
 from core.errors import InputError
 from core.jobs.spool import Spool
 from core.scrap import charged_sql
 from core.stations import station_map
-from core.trace import completeness as comp
-from core.trace.queries import (
+from core.trace._queries import (
     history_query,
     holds_query,
     jobs_query,
     materials_query,
     rejects_query,
 )
-from core.trace.shaping import history_shape, sorted_by
+from core.trace._shaping import history_shape, sorted_by
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
     from core.db import CancelToken, Lanes
-    from core.trace.cache import DomainCache
+    from core.trace._cache import DomainCache
 
 Progress = Callable[..., None]
 
@@ -194,7 +194,7 @@ def fetch_domain(
 ) -> DomainResult:
     """Stream domain ``name`` of ``container_ids`` into ``spool`` (file ``<name>.parquet``).
 
-    Returns its path, row count and completeness, derived (core.trace.completeness) from
+    Returns its path, row count and completeness, derived (core.completeness) from
     ``inputs``: name -> record of what ``container_ids`` came from (the lineage), so a
     domain of a cut lineage is not "complete". ``cache`` (optional) serves and stores
     results complete in themselves, of sets up to ``settings.cache_max_ids``. Raises

@@ -5,7 +5,7 @@ same thing. ``TraceRequest`` is the canonical, hashable form of what was asked (
 ``key`` is a digest of the sorted request, so identical traces share one job);
 ``run_trace`` writes the lineage (``nodes``/``edges``) and each domain into the job's
 spool and returns a small ``TraceResult`` (counts, seed matches, completeness): the big
-data stays on disk. Completeness travels (core.trace.completeness): each domain is
+data stays on disk. Completeness travels (core.completeness): each domain is
 derived from the lineage that listed its containers, jobs from history too, and the
 timeline from the domains it draws.
 """
@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core import completeness as comp
 from core.jobs.keys import job_key
-from core.trace import completeness as comp
-from core.trace.domains import DOMAINS, DomainResult, fetch_domain
-from core.trace.lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
-from core.trace.seeds import (
+from core.trace._domains import DOMAINS, DomainResult, fetch_domain
+from core.trace._lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
+from core.trace._seeds import (
     KINDS,
     SeedError,
     SeedResult,
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
     from core.db import Lanes
     from core.jobs import Job
-    from core.trace.cache import DomainCache
+    from core.trace._cache import DomainCache
 
 DEFAULT_DOMAINS = ("history", "materials", "rejects", "holds")
 TIMELINE_DOMAINS = ("history", "holds", "materials")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.trace.queries import (
+from core.trace._queries import (
     seed_exact_query,
     seed_like_query,
     serial_exact_query,
