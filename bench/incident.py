@@ -36,8 +36,7 @@ from lanes import live_loop, pct  # noqa: E402  (bench/lanes.py: the live widget
 
 from core.config import load_settings  # noqa: E402
 from core.db import open_lanes  # noqa: E402
-from core.defects import DefectRequest  # noqa: E402
-from core.defects.defect_job import run_defect_analysis  # noqa: E402
+from core.defects import DefectRequest, run_defect_analysis  # noqa: E402
 from core.jobs import JobManager  # noqa: E402
 
 PG_URL = os.environ.get("MES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -28,7 +28,7 @@ from core import schema as t
 from core.cli import main
 from core.db import open_lanes
 from core.defects import DefectRequest
-from core.defects.defect_job import DefectResult, run_defect_analysis
+from core.defects._defect_job import DefectResult, run_defect_analysis
 from core.jobs import Job, JobManager, Spool
 from core.text import md_unescape
 from core.trace import TraceRequest, run_trace

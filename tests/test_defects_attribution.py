@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from core.db import Lanes, open_lanes
 from core.defects import DefectInputError, DefectRequest, pareto
-from core.defects.analysis import analyse_backward, analyse_forward
-from core.defects.attribution import LIFT_UNBOUNDED
-from core.defects.detection import detect
+from core.defects._analysis import analyse_backward, analyse_forward
+from core.defects._attribution import LIFT_UNBOUNDED
+from core.defects._detection import detect
 from core.schema import lotmaterialshistory, lotwiphistory, resource
 from core.stations import load_station_map
 from tests import defects_factory as f
@@ -156,7 +156,7 @@ def test_pareto_coverage_line_and_others_never_double_count(factory: Lanes) -> N
 
 
 def test_coverage_stops_short_of_100_when_defective_lots_touched_no_factor() -> None:
-    from core.defects.attribution import FACTOR_SCHEMA
+    from core.defects._attribution import FACTOR_SCHEMA
 
     def factor(name: str, lots: int, defects: int) -> dict:
         return {"factor_kind": "machine", "factor": name, "detail": "", "lots": lots,
@@ -244,7 +244,7 @@ def test_fisher_p_values_match_scipy_hypergeom_at_the_support_edges() -> None:
     import numpy as np
     from scipy.stats import hypergeom
 
-    from core.defects.attribution import fisher_one_sided
+    from core.defects._attribution import fisher_one_sided
 
     rng = np.random.default_rng(11)
     for n_lots, n_defective in [(1000, 120), (50, 49), (50, 0), (50, 50), (10, 3)]:
@@ -264,7 +264,7 @@ def test_fisher_p_values_match_scipy_at_the_incident_size_and_in_the_far_tails()
     import numpy as np
     from scipy.stats import hypergeom
 
-    from core.defects.attribution import fisher_one_sided
+    from core.defects._attribution import fisher_one_sided
 
     rng = np.random.default_rng(3)
     for n_lots, n_defective in [(69666, 61000), (69666, 3000), (113420, 100)]:
@@ -283,7 +283,7 @@ def test_lot_detail_pages_add_up_to_the_whole(factory: Lanes, tmp_path) -> None:
     whole detail; once the job's files are gone it says so."""
     from dataclasses import replace
 
-    from core.defects.analysis import ResultExpired
+    from core.defects._analysis import ResultExpired
 
     _, back = run(factory)
     whole = back.lot_detail()

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from core import jsonsafe
 from core.db import Lanes, open_lanes
 from core.defects import DefectRequest, pareto, ranked
-from core.defects.analysis import UNKNOWN_LOT, analyse_backward, analyse_forward
-from core.defects.attribution import LIFT_UNBOUNDED, LIFT_UNDEFINED
-from core.defects.defect_job import resources_query
-from core.defects.detection import detect
+from core.defects._analysis import UNKNOWN_LOT, analyse_backward, analyse_forward
+from core.defects._attribution import LIFT_UNBOUNDED, LIFT_UNDEFINED
+from core.defects._defect_job import resources_query
+from core.defects._detection import detect
 from core.export import csv_bytes
 from core.schema import lotmaterialshistory, lotrejecthistory, lotwiphistory
 from core.scrap import charged_scrap

@@ -1,4 +1,4 @@
-"""core.defects.lookups: the defect page's reference reads (slow lane) and its lot-detail
+"""core.defects._lookups: the defect page's reference reads (slow lane) and its lot-detail
 cache rule, away from the page."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import datetime as dt
 import pyarrow as pa
 
 from core.db import Lanes
-from core.defects.analysis import BackwardResult
-from core.defects.lookups import lot_pages_cacheable, machine_jobs_window, reasons_seen
+from core.defects._analysis import BackwardResult
+from core.defects._lookups import lot_pages_cacheable, machine_jobs_window, reasons_seen
 from tests.conftest import DEMO_ANCHOR, make_settings
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from core.db import Lanes, open_lanes
 from core.defects import DefectRequest
-from core.defects.defect_job import DefectResult, run_defect_analysis
+from core.defects._defect_job import DefectResult, run_defect_analysis
 from core.export import csv_bytes
 from core.jobs import JobManager
 from tests import defects_factory as f

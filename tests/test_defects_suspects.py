@@ -1,4 +1,4 @@
-"""Suspects (core/defects/suspects.py): q-values, the lift interval and the ranking rule.
+"""Suspects (core/defects/_suspects.py): q-values, the lift interval and the ranking rule.
 
 Hand-computed BH q-values; a lift interval whose coverage is checked by simulation on
 clustered lots (pieces of one lot fail together, so an interval that treats pieces as
@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from core.defects.suspects import bh_qvalues, describe_suspect, lift_interval, rank, top_suspects
+from core.defects._suspects import bh_qvalues, describe_suspect, lift_interval, rank, top_suspects
 
 
 def test_bh_qvalues_by_hand() -> None:
@@ -123,7 +123,7 @@ def test_factor_table_ranks_suspects_from_lots() -> None:
     """Seeds and exposures by hand: M_ALL was passed by every lot and has the most defects
     (lift undefined), M_BAD by 12 lots that fail three times as often, M_TINY by 2 lots
     with a high rate. Only M_BAD is a suspect; its q is BH over the tested factors."""
-    from core.defects.attribution import factor_table
+    from core.defects._attribution import factor_table
 
     ids = [f"L{i:02d}" for i in range(40)]
     bad = set(ids[:12])
@@ -154,7 +154,7 @@ def test_factor_table_ranks_suspects_from_lots() -> None:
 
 def test_with_min_lots_a_tiny_factor_is_not_tested(tmp_path: object) -> None:
     from core.db._local import local_duckdb
-    from core.defects.attribution import factor_table_in
+    from core.defects._attribution import factor_table_in
 
     ids = [f"L{i:02d}" for i in range(20)]
     seeds = pa.table({"containerid": ids, "input": [1000] * 20,
@@ -181,8 +181,8 @@ def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
 
     from core.config import load_settings
     from core.db import open_lanes
-    from core.defects.defect_job import run_defect_analysis
-    from core.defects.request import DefectRequest
+    from core.defects._defect_job import run_defect_analysis
+    from core.defects._request import DefectRequest
     from core.demo import build_demo
     from core.jobs import JobManager
 
@@ -212,8 +212,8 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     from pathlib import Path
 
     from core.db import open_lanes
-    from core.defects.defect_job import run_defect_analysis
-    from core.defects.request import DefectRequest
+    from core.defects._defect_job import run_defect_analysis
+    from core.defects._request import DefectRequest
     from core.jobs import JobManager
     from tests import defects_factory
     from tests.conftest import make_settings

@@ -1,4 +1,4 @@
-"""The suspect window (core/defects/window.py) on hand-built lots with a known bad spell."""
+"""The suspect window (core/defects/_window.py) on hand-built lots with a known bad spell."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.defects.window import find_window, lots_in_window, period_rates, period_start
+from core.defects._window import find_window, lots_in_window, period_rates, period_start
 
 
 def _lots(spec: dict[int, tuple[int, int]]) -> pd.DataFrame:

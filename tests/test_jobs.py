@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.defects.request import DefectRequest
+from core.defects._request import DefectRequest
 from core.jobs import JobBackend, JobManager, ThreadBackend, job_key, key_prefix
 from core.rejects.load_job import KEY_PREFIX, RejectRequest
 from core.trace import TraceRequest

@@ -16,7 +16,7 @@ from core.cli import build_parser
 from core.contain.suspect import ContainError, build_suspect
 from core.db import Lanes, open_lanes
 from core.db._engines import make_engine
-from core.defects.request import DefectInputError, DefectRequest
+from core.defects._request import DefectInputError, DefectRequest
 from core.errors import InputError
 from core.rejects import inputs as reject_inputs
 from core.rejects.inputs import RejectInputError, parse_values

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.cli import run_job
     from core.db import open_lanes
-    from core.defects.defect_job import run_defect_analysis
+    from core.defects import run_defect_analysis
 
     settings = load_settings()
     request = _request(args, settings)

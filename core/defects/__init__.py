@@ -1,16 +1,23 @@
 """Defect trace (mid-section defect analysis): attribute defects found at a detection
 station to upstream machines, materials and wafer lots, or follow defective lots forward.
 
-Public API:
-    DefectRequest, DefectInputError      what to analyse, validated (request.py)
-    detection queries                    seeds at the station (queries.py)
-    factor_table(...)                    exposure, rate, lift, p-value (attribution.py)
+The package's face (its modules are private, tests/test_layers.py):
+    DefectRequest, DefectInputError      what to analyse, validated (_request.py)
+    detection queries                    seeds at the station (_queries.py)
+    factor_table(...)                    exposure, rate, lift, p-value (_attribution.py)
     pareto(...), ranked(...)             a factor kind's top N / whole ranking
-    run_defect_analysis(job, lanes, request, settings)   the three stages (defect_job.py)
+    run_defect_analysis(job, lanes, request, settings)   the three stages (_defect_job.py)
+    ResultExpired, LIFT_UNBOUNDED, lookups (reasons_seen, machine_jobs, ...), suspects' text
 """
 
-from core.defects.attribution import FACTOR_KINDS, factor_table, pareto, ranked
-from core.defects.request import DefectInputError, DefectRequest
+from core.defects._analysis import ResultExpired
+from core.defects._attribution import FACTOR_KINDS, LIFT_UNBOUNDED, factor_table, pareto, ranked
+from core.defects._defect_job import DefectResult, run_defect_analysis
+from core.defects._lookups import lot_pages_cacheable, machine_jobs, reasons_seen
+from core.defects._request import DefectInputError, DefectRequest
+from core.defects._suspects import containment_params, describe_suspect
 
-__all__ = ["FACTOR_KINDS", "DefectInputError", "DefectRequest", "factor_table", "pareto",
-           "ranked"]
+__all__ = ["FACTOR_KINDS", "LIFT_UNBOUNDED", "DefectInputError", "DefectRequest",
+           "DefectResult", "ResultExpired", "containment_params", "describe_suspect",
+           "factor_table", "lot_pages_cacheable", "machine_jobs", "pareto", "ranked",
+           "reasons_seen", "run_defect_analysis"]

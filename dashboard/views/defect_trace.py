@@ -3,7 +3,7 @@ defects found at a detection station (backward), or what happened later to the
 defective lots (forward).
 
 The page only gathers input (kept in the URL, so a link reopens the analysis), starts
-the analysis as a background job (core.defects.defect_job on the slow lane), shows its stages
+the analysis as a background job (core.defects._defect_job on the slow lane), shows its stages
 with a Cancel button, then the results: KPI cards, paretos sortable by defects, rate or
 lift, a machine's maintenance jobs, the daily trend, the paged lot detail, CSV downloads
 of every table and the analysis summary in plain words.
@@ -23,13 +23,21 @@ import streamlit as st
 from core import dates as core_dates
 from core import glossary
 from core import values as core_values
-from core.defects import DefectInputError, DefectRequest, pareto, ranked
-from core.defects.analysis import ResultExpired
-from core.defects.attribution import LIFT_UNBOUNDED
-from core.defects.defect_job import DefectResult, run_defect_analysis
-from core.defects.lookups import lot_pages_cacheable, machine_jobs
-from core.defects.lookups import reasons_seen as core_reasons_seen
-from core.defects.suspects import containment_params, describe_suspect
+from core.defects import (
+    LIFT_UNBOUNDED,
+    DefectInputError,
+    DefectRequest,
+    DefectResult,
+    ResultExpired,
+    containment_params,
+    describe_suspect,
+    lot_pages_cacheable,
+    machine_jobs,
+    pareto,
+    ranked,
+    run_defect_analysis,
+)
+from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
 from core.stations import station_map
@@ -274,7 +282,7 @@ def _cached_lot_page(job_id: str, page: int, size: int, _back: Any) -> pa.Table:
 
 def _lot_page(job_id: str, page: int, size: int, back: Any) -> pa.Table:
     """One page of a finished job's lot detail, built from its spool; cached when
-    core.defects.lookups.lot_pages_cacheable says it may be."""
+    core.defects._lookups.lot_pages_cacheable says it may be."""
     if lot_pages_cacheable(back, settings):
         return _cached_lot_page(job_id, page, size, back)
     return back.lot_detail((page - 1) * size, size)

@@ -22,17 +22,17 @@ from core import completeness as comp
 from core.catalog import query
 from core.config import Settings
 from core.db import Lanes, local_threads
-from core.defects.analysis import (
+from core.defects._analysis import (
     BackwardResult,
     analyse_backward,
     analyse_forward,
     detection_kpis,
 )
-from core.defects.attribution import FACTOR_KINDS, pareto
-from core.defects.detection import Detection, detect
-from core.defects.queries import downstream_rejects_query
-from core.defects.request import DefectRequest
-from core.defects.summary import describe
+from core.defects._attribution import FACTOR_KINDS, pareto
+from core.defects._detection import Detection, detect
+from core.defects._queries import downstream_rejects_query
+from core.defects._request import DefectRequest
+from core.defects._summary import describe
 from core.jobs import Job
 from core.realtime import snapshot_time_query
 from core.schema import resource

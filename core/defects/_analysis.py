@@ -5,7 +5,7 @@ lineage edges; UNION makes it cycle-safe); the history and materials of those co
 at station groups *before* the detection station (group order from core.stations) are
 the seed's upstream exposures: machine (station group / machine, with its model), material
 (part / material lot), root wafer lot (the seed's wafer lot), and the detection machine.
-core.defects.attribution turns exposures into input, defects, rate, lift and p-value.
+core.defects._attribution turns exposures into input, defects, rate, lift and p-value.
 No exposure is dropped for a missing key (domain.md): a consumption without a material
 lot counts under its part with the lot shown as UNKNOWN_LOT, a machine step whose machine
 name is missing under the machine's name from dw_mes_resource (or its id); rows that
@@ -36,10 +36,10 @@ import pyarrow.compute as pc
 
 from core import periods
 from core.db import local_duckdb
-from core.defects import window
-from core.defects.attribution import factor_table_in
-from core.defects.detection import Detection
-from core.defects.suspects import top_suspects
+from core.defects import _window as window
+from core.defects._attribution import factor_table_in
+from core.defects._detection import Detection
+from core.defects._suspects import top_suspects
 from core.machines import first_sql
 from core.pareto import cumulative
 from core.stations import StationMap
@@ -152,7 +152,7 @@ class BackwardResult:
             con.close()
 
     def suspects(self, n: int = 10) -> list[dict[str, Any]]:
-        """The ``n`` strongest suspects across factor kinds (core.defects.suspects)."""
+        """The ``n`` strongest suspects across factor kinds (core.defects._suspects)."""
         return top_suspects(self.factors, n)
 
     def exposed_lots(self, factor_kind: str, factor: str) -> pd.DataFrame:
@@ -179,7 +179,7 @@ class BackwardResult:
                        ) -> tuple[pd.DataFrame, window.Window]:
         """Per period, the defect rate of the lots that passed the factor against the
         rate of the lots that never did, and the window where it stands above
-        (core.defects.window)."""
+        (core.defects._window)."""
         lots = self.exposed_lots(factor_kind, factor)
         row = self.factors.filter(pc.and_(pc.equal(self.factors["factor_kind"], factor_kind),
                                           pc.equal(self.factors["factor"], factor)))

@@ -7,7 +7,7 @@ defects and defect rate over its exposed lots, we give its **lift**: the defect 
 the exposed lots divided by the rate of the lots not exposed to it, and a **p-value**: the
 one-sided Fisher exact test on lots (defective or not × exposed or not), i.e. how likely
 at least this many defective lots among the exposed ones would be if exposure did not
-matter (hypergeometric tail, computed for all factors at once: core.defects.hypergeom).
+matter (hypergeometric tail, computed for all factors at once: core.defects._hypergeom).
 
 Lift is a number only where both rates are: with no unexposed seed lot (a machine every
 lot passed) it is undefined, null with ``lift_note`` = LIFT_UNDEFINED, ranked after every
@@ -30,8 +30,8 @@ import numpy as np
 import pyarrow as pa
 
 from core.db import local_duckdb
-from core.defects.hypergeom import fisher_one_sided
-from core.defects.suspects import assess, lift_interval
+from core.defects._hypergeom import fisher_one_sided
+from core.defects._suspects import assess, lift_interval
 from core.pareto import coverage_by_rank, cumulative, others_label
 
 FACTOR_KINDS = ("machine", "material", "wafer", "detection_machine")
@@ -60,7 +60,7 @@ def factor_table(seeds: pa.Table, exposures: pa.Table, *, min_lots: int = 1) -> 
         con.close()
 
 
-# Per-lot sums behind the lift interval (core.defects.suspects.lift_interval): lots as units.
+# Per-lot sums behind the lift interval (core.defects._suspects.lift_interval): lots as units.
 _LOT_SUMS = ("coalesce(sum({s}defects::DOUBLE * {s}defects), 0) AS sdd, "
              "coalesce(sum({s}defects::DOUBLE * {s}input), 0) AS sdn, "
              "coalesce(sum({s}input::DOUBLE * {s}input), 0) AS snn")
@@ -71,7 +71,7 @@ def factor_table_in(con: duckdb.DuckDBPyConnection, *, unique: bool = False,
     """The factor table from relations ``seeds`` and ``exposures`` already in ``con``
     (so a large exposure set never leaves DuckDB). ``unique``: exposures already hold
     each (seed, factor kind, factor) once, so the dedup pass is skipped. ``min_lots``:
-    the support a factor needs to be tested as a suspect (core.defects.suspects)."""
+    the support a factor needs to be tested as a suspect (core.defects._suspects)."""
     totals = con.execute(
         "SELECT count(*) AS lots, coalesce(sum(input), 0) AS input, "
         "coalesce(sum(defects), 0) AS defects, "

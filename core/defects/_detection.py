@@ -21,8 +21,8 @@ import pyarrow as pa
 from sqlalchemy.sql import Select
 
 from core.db import CancelToken, Lanes, arrow_schema_for, local_duckdb
-from core.defects.queries import detection_passes_query, detection_rejects_query
-from core.defects.request import DefectInputError, DefectRequest
+from core.defects._queries import detection_passes_query, detection_rejects_query
+from core.defects._request import DefectInputError, DefectRequest
 from core.stations import StationMap
 from core.stepqty import entered_window_sql
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from core.config import Settings
 from core.db import Lanes
-from core.defects.analysis import BackwardResult
-from core.defects.queries import machine_jobs_query, reasons_seen_query
+from core.defects._analysis import BackwardResult
+from core.defects._queries import machine_jobs_query, reasons_seen_query
 
 
 def reasons_seen(lanes: Lanes, days: int, today: dt.date | None = None) -> list[str]:

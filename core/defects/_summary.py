@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from core.text import md_escape, md_join
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.defects.defect_job import DefectResult
+    from core.defects._defect_job import DefectResult
 
 
 def describe(result: DefectResult) -> str:
