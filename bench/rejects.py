@@ -7,7 +7,7 @@ the local slicer, and the median of 20 local filter/toggle changes. Prints a tab
 "primary" is everything ``load_range`` does (the reject records and their containers'
 attributes, fetched side by side, joined locally, the reference data, ``prepare``),
 timed best of ``--repeat`` after one untimed run of each; "query" is the records
-statement alone; the bare aggregate (``core.rejects.queries.bare_aggregate``: the same
+statement alone; the bare aggregate (``core.rejects._queries.bare_aggregate``: the same
 raw rows grouped at lot × event × reason grain) is timed the same way, interleaved with
 them, so all see the same machine load. The ratio is primary / bare, of the best runs
 and of the medians (the VM this was tuned on drifts by ~20 % from run to run, and one
@@ -31,11 +31,15 @@ from _demo import ensure_incident  # bench/_demo.py (the script's folder is on s
 
 from core.config import load_settings
 from core.db import local_threads, open_lanes
-from core.rejects.load import load_range
-from core.rejects.measures import Filters, Selection
-from core.rejects.policy import Policy
-from core.rejects.queries import bare_aggregate, rejects_by_range
-from core.rejects.slicer import Slicer
+from core.rejects import (
+    Filters,
+    Policy,
+    Selection,
+    Slicer,
+    bare_aggregate,
+    load_range,
+    rejects_by_range,
+)
 
 
 def main() -> None:

@@ -66,8 +66,8 @@ def page_params(page: str) -> list[str]:
     names |= set(re.findall(r'url_choice\(\s*"([a-z_]+)"', source))
     names |= set(re.findall(r'\(\s*"([a-z_]+)",\s*"wh_f_', source))
     if page == "reject_history.py":
-        from core.rejects.measures import FILTER_DIMENSIONS
-        from core.rejects.policy import Policy
+        from core.rejects._measures import FILTER_DIMENSIONS
+        from core.rejects._policy import Policy
 
         names |= {f"f_{d}" for d in FILTER_DIMENSIONS}
         names |= {"t_" + n.removeprefix("include_") for n in Policy.names()}

@@ -91,7 +91,7 @@ def test_every_input_error_derives_from_one_base() -> None:
     from core.defects import DefectInputError
     from core.holds.classify import HoldInputError
     from core.jobs.spool import SpoolError
-    from core.rejects.inputs import RejectInputError
+    from core.rejects._inputs import RejectInputError
     from core.trace._domains import DomainError
     from core.trace._lineage import LineageError
     from core.trace._seeds import SeedError

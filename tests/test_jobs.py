@@ -12,7 +12,7 @@ import pytest
 
 from core.defects._request import DefectRequest
 from core.jobs import JobBackend, JobManager, ThreadBackend, job_key, key_prefix
-from core.rejects.load_job import KEY_PREFIX, RejectRequest
+from core.rejects._load_job import KEY_PREFIX, RejectRequest
 from core.trace import TraceRequest
 from tests.conftest import make_settings
 

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 
 from core.cli import main
-from core.rejects.load import load_range
-from core.rejects.measures import Filters
-from core.rejects.policy import Policy
-from core.rejects.slicer import Slicer
+from core.rejects._load import load_range
+from core.rejects._measures import Filters
+from core.rejects._policy import Policy
+from core.rejects._slicer import Slicer
 
 
 def test_json_matches_core(duckdb_lanes: object, demo_duckdb_url: str,
@@ -58,7 +58,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from core.rejects.workflow import UNKNOWN  # noqa: E402
+from core.rejects._workflow import UNKNOWN  # noqa: E402
 from tests.test_rejects_rules import _fill  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,17 +7,17 @@ from datetime import date
 
 import pytest
 
-from core.rejects.inputs import (
+from core.rejects._inputs import (
     RejectInputError,
     check_range,
     default_range,
     known_values,
     parse_values,
 )
-from core.rejects.load import load_range
-from core.rejects.measures import Filters
-from core.rejects.policy import Policy
-from core.rejects.slicer import Slicer
+from core.rejects._load import load_range
+from core.rejects._measures import Filters
+from core.rejects._policy import Policy
+from core.rejects._slicer import Slicer
 from tests.conftest import make_settings
 
 S = make_settings("duckdb:////nonexistent.duckdb")
@@ -94,7 +94,7 @@ def test_demo_movein_is_less_than_the_naive_sum(lanes: object) -> None:
 
 
 def test_wildcards_follow_the_trace_seed_rule_including_a_trailing_backslash() -> None:
-    from core.rejects.resolve import is_pattern, like_pattern, regex
+    from core.rejects._resolve import is_pattern, like_pattern, regex
     from core.trace._seeds import parse_value
 
     for value in ("GA26*", "W\\_01*", "x_y", "a*\\", "100\\%"):

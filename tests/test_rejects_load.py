@@ -19,7 +19,7 @@ from core import schema
 from core.db import Lanes, open_lanes
 from core.db._cancel import CancelToken
 from core.db._engines import make_engine
-from core.rejects.load import load_range
+from core.rejects._load import load_range
 from tests.conftest import make_settings
 from tests.test_lanes import all_returned
 
@@ -98,7 +98,7 @@ def test_attach_is_an_outer_join_with_the_records_own_work_order_first() -> None
     outer join was); the record's work order wins over the container's."""
     import pyarrow as pa
 
-    from core.rejects.queries import CONTAINER_COLUMNS, RECORD_COLUMNS, attach
+    from core.rejects._queries import CONTAINER_COLUMNS, RECORD_COLUMNS, attach
 
     def rec(cid: str, wo: str | None) -> dict[str, object]:
         return {**{c: None for c in RECORD_COLUMNS}, "containerid": cid, "pj_workorder": wo}

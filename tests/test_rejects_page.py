@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import glossary
 from core.jobs import JobManager
-from core.rejects.load_job import KEY_PREFIX
+from core.rejects._load_job import KEY_PREFIX
 from core.text import plain
 from dashboard.job_manager import get_job_manager
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
@@ -71,7 +71,7 @@ def test_shared_link_runs_and_restores(on_tiny: Path) -> None:  # noqa: F811
 def test_a_bare_open_runs_the_default_range_into_the_url(on_tiny: Path) -> None:  # noqa: F811
     """The page managers open every morning shows the last days at once, and the link
     it leaves in the address bar reopens the same view."""
-    from core.rejects.inputs import default_range
+    from core.rejects._inputs import default_range
     from dashboard import state
 
     at = _open({})
@@ -253,7 +253,7 @@ def test_machine_and_workflow_paretos_say_how_they_count(
     table = next(df.value for df in at.dataframe if dim in df.value.columns)
     assert len(table) > 0
     if dim == "workflow":
-        from core.rejects.workflow import UNKNOWN
+        from core.rejects._workflow import UNKNOWN
 
         assert UNKNOWN in set(table["workflow"])  # finished lots have left WIP
     else:

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from core import glossary, schema
 from core.db import open_lanes
 from core.db._engines import make_engine
-from core.rejects.load import load_containers, load_range
-from core.rejects.measures import Filters, Selection
-from core.rejects.policy import Policy
-from core.rejects.slicer import Slicer
+from core.rejects._load import load_containers, load_range
+from core.rejects._measures import Filters, Selection
+from core.rejects._policy import Policy
+from core.rejects._slicer import Slicer
 from tests.conftest import make_settings
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
@@ -58,7 +58,7 @@ SPECS = [
          workcentersequence_group="11"),
 ]
 WIP_AS_OF = datetime(2026, 3, 7, 6, 0)
-LOT_V = [  # the WIP snapshot: where a lot's workflow comes from (core.rejects.workflow)
+LOT_V = [  # the WIP snapshot: where a lot's workflow comes from (core.rejects._workflow)
     dict(containerid="C000000000000001", lotid="LOT-A1", workorder="GA26010001",
          workflowname="WF-A", sys_date=WIP_AS_OF),
     dict(containerid="C000000000000002", lotid="LOT-B1", workorder="GC26010002",
@@ -258,7 +258,7 @@ def test_reason_pareto_and_top80(sl: Slicer) -> None:
 
 
 def test_chart_keeps_the_top_bars_and_sums_the_rest_into_others(sl: Slicer) -> None:
-    from core.rejects.measures import chart_items
+    from core.rejects._measures import chart_items
 
     df = sl.pareto(P, F, "reason")
     assert chart_items(df, "reason", 5) is df  # fits: unchanged
@@ -350,7 +350,7 @@ def test_container_list_with_wildcards_and_unmatched(hand: object) -> None:
 
 
 def test_too_many_matches_is_refused(hand: object) -> None:
-    from core.rejects.inputs import RejectInputError
+    from core.rejects._inputs import RejectInputError
 
     # core.values' resolver refuses as soon as the limit is passed: "more than 2"
     with pytest.raises(RejectInputError, match="matches more than 2 containers"):
@@ -488,14 +488,14 @@ def test_workcenter_map_override_reaches_reject_history(
     ],
 )
 def test_exclusion_list_matching(reason: str | None, excluded: bool) -> None:
-    from core.rejects.records import reason_flags
+    from core.rejects._records import reason_flags
 
     assert reason_flags(reason, ["358", "505_機台拋料"])["excluded"] is excluded
 
 
 def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: object) -> None:
     from core.jobs import JobManager
-    from core.rejects.load_job import RejectRequest, run_reject_load
+    from core.rejects._load_job import RejectRequest, run_reject_load
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -526,7 +526,7 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
 def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
     from core.jobs import Job
     from core.jobs.spool import Spool
-    from core.rejects.load_job import RejectRequest, run_reject_load
+    from core.rejects._load_job import RejectRequest, run_reject_load
     from tests.test_lanes import all_returned
 
     settings = hand.settings  # type: ignore[attr-defined]
@@ -543,7 +543,7 @@ def test_keep_latest_bounds_the_memory_the_finished_loads_hold(hand: object) -> 
     """reject_cache_mb: the newest loads are kept while their slicers hold at most the
     budget; the newest is always kept, even alone over it. Real loads and slicers."""
     from core.jobs import JobManager
-    from core.rejects.load_job import RejectRequest, run_reject_load
+    from core.rejects._load_job import RejectRequest, run_reject_load
 
     settings = hand.settings  # type: ignore[attr-defined]
     manager = JobManager(settings)
@@ -606,7 +606,7 @@ def test_a_slicer_built_on_two_threads_slices_on_one_with_the_same_answers(
     (",M-B", "M-B"), ("", None), (None, None),
 ])
 def test_first_listed_machine(equipment: str | None, first: str | None) -> None:
-    from core.rejects.records import first_machine
+    from core.rejects._records import first_machine
 
     assert first_machine(equipment) == first
 
@@ -632,7 +632,7 @@ def test_machine_pareto_counts_a_machine_list_for_its_first_machine(sl: Slicer) 
 def test_workflow_dimension_from_the_wip_snapshot(hand: object) -> None:
     """LOT-A1 and LOT-B1 are in WIP with a workflow; DUP-1 is in WIP without one; LOT_PB
     has left WIP and the material lot is not WIP (its snapshot row has no work order)."""
-    from core.rejects.workflow import UNKNOWN
+    from core.rejects._workflow import UNKNOWN
 
     loaded = load_range(hand, D1, D2)
     assert loaded.workflow_as_of == WIP_AS_OF

@@ -18,9 +18,9 @@ from core.db import Lanes, open_lanes
 from core.db._engines import make_engine
 from core.defects._request import DefectInputError, DefectRequest
 from core.errors import InputError
-from core.rejects import inputs as reject_inputs
-from core.rejects.inputs import RejectInputError, parse_values
-from core.rejects.resolve import resolve as reject_resolve
+from core.rejects import _inputs as reject_inputs
+from core.rejects._inputs import RejectInputError, parse_values
+from core.rejects._resolve import resolve as reject_resolve
 from core.trace import _seeds as trace_seeds
 from core.trace._seeds import SeedError, resolve_seeds
 from core.trace._trace_job import TraceRequest
@@ -280,7 +280,7 @@ def test_reject_container_list_exact_pattern_escaped_and_unmatched(vlanes: Lanes
 
 
 def test_resolver_reports_which_values_matched(vlanes: Lanes) -> None:
-    from core.rejects.resolve import resolve_exact_query, resolve_like_query
+    from core.rejects._resolve import resolve_exact_query, resolve_like_query
 
     rows: list[tuple[list[str], str]] = []
     found = V.resolve(vlanes, [V.parse(x) for x in ("GA0002", "P\\%*", "ZZ", "Z*")],

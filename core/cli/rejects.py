@@ -1,11 +1,11 @@
 """`mesdash rejects`: reject history on the command line (KPIs, a pareto, trend).
 
 Same core as the page: one primary query on the slow lane, run as the page's job
-(core.rejects.load_job, waited for by core.cli.run_job), then local slicing with the policy
+(core.rejects._load_job, waited for by core.cli.run_job), then local slicing with the policy
 toggles and filters; bad input is a UsageError (exit code 1), never a traceback.
 ``--by`` picks the pareto's dimension (default reason) under the page's rules (a record
 booked on several machines counts for its first; the workflow comes from the WIP
-snapshot, ``core.rejects.workflow``). The JSON keeps its earlier keys (``kpis``,
+snapshot, ``core.rejects._workflow``). The JSON keeps its earlier keys (``kpis``,
 ``reason_pareto``, ``trend``) and adds ``pareto_by``/``pareto`` (and the trend's
 partial-period keys); measure names are the glossary's keys.
 """
@@ -22,7 +22,7 @@ from core.config import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
-    from core.rejects.load_job import RejectView
+    from core.rejects import RejectView
 
 BY: dict[str, str] = {
     "reason": "reason", "package": "package", "type": "type", "function": "function",
@@ -66,10 +66,10 @@ def _items(pareto: Any, dim: str) -> list[dict[str, Any]]:
 
 def _load(settings: Settings, start: date, end: date, *, show_progress: bool
           ) -> RejectView | int:
-    """The page's load (core.rejects.load_job) as a job: the view to slice, or an exit code."""
+    """The page's load (core.rejects._load_job) as a job: the view to slice, or an exit code."""
     from core.cli import run_job
     from core.db import open_lanes
-    from core.rejects.load_job import RejectRequest, run_reject_load
+    from core.rejects import RejectRequest, run_reject_load
 
     request = RejectRequest("range", start, end)
     lanes = open_lanes(settings)
@@ -87,10 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from core import glossary
     from core import values as core_values
     from core.cli import UsageError
-    from core.rejects.inputs import check_range, known_values
-    from core.rejects.measures import DIMENSIONS, Filters
-    from core.rejects.policy import Policy
-    from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
+    from core.rejects import DIMENSIONS, WORKFLOW_SOURCE, Filters, Policy, check_range, known_values
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     start, end = check_range(args.start, args.end, settings)  # RejectInputError: exit 1

@@ -1,7 +1,7 @@
 """Reject history page: what was scrapped, where and why, for the morning meeting.
 
 Why thin: every number comes from ``core.rejects``. The primary query (a date range or a
-container list) runs once on the slow lane as a background job (``core.rejects.load_job``:
+container list) runs once on the slow lane as a background job (``core.rejects._load_job``:
 progress, Cancel), keyed by the primary inputs only (a range, or a digest of the sorted
 values); the finished job holds the local slicer, so a rerun neither copies the rows
 (st.cache_data would unpickle them on every hit) nor rebuilds the slicer: toggles,
@@ -21,21 +21,28 @@ import streamlit as st
 from core import glossary, i18n
 from core.dates import parse_day
 from core.errors import InputError
-from core.rejects.inputs import RejectInputError, check_range, known_values, parse_values
-from core.rejects.load_job import KEY_PREFIX, RejectRequest, RejectView, run_reject_load
-from core.rejects.measures import (
+from core.rejects import (
     DETAIL_COLUMNS,
     DIMENSIONS,
     FILTER_DIMENSIONS,
     GRAINS,
+    KEY_PREFIX,
     SORTABLE,
+    TOGGLE_LABELS,
+    WORKFLOW_SOURCE,
     Filters,
+    Policy,
+    RejectInputError,
+    RejectRequest,
+    RejectView,
     Selection,
     chart_items,
+    check_range,
     csv_name,
+    known_values,
+    parse_values,
+    run_reject_load,
 )
-from core.rejects.policy import TOGGLE_LABELS, Policy
-from core.rejects.workflow import SOURCE as WORKFLOW_SOURCE
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.job_manager import get_job_manager

@@ -11,7 +11,7 @@ firstname (the wafer lot a lot came from). Exact values go in IN lists of at mos
 character, a backslash makes the next character literal) become LIKE patterns, a few per
 query. Which value matched what is decided locally with the same rule as a regex. The
 matching rows carry the containers' attributes too, so loading their rejects needs no
-second container query (``core.rejects.queries.attach``).
+second container query (``core.rejects._queries.attach``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from sqlalchemy.sql import Select
 
 from core.catalog import query
 from core.db import in_ids
-from core.rejects.inputs import RejectInputError
-from core.rejects.queries import CONTAINER_COLUMNS, container_columns
+from core.rejects._inputs import RejectInputError
+from core.rejects._queries import CONTAINER_COLUMNS, container_columns
 from core.schema import container
 from core.values import LIKE_ESCAPE, parse
 from core.values import resolve as resolve_values

@@ -1,5 +1,5 @@
 """Per-record rules of a reject load, applied once per load: the "load" half of the
-reject measures (core.rejects.load calls ``prepare``; core.rejects.slicer slices).
+reject measures (core.rejects._load calls ``prepare``; core.rejects._slicer slices).
 
 Why its own module: these rules (first listed machine, reason code, the NNN_/XXX_/ZZZ_
 flags, the charged total, station group) decide what each loaded record counts as; they
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import machines as machine_rule
-from core.rejects.queries import BUCKETS
+from core.rejects._queries import BUCKETS
 from core.stations import StationMap
 
 _NNN = re.compile(r"[0-9]{3}_")

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.db import local_threads
 from core.jobs.keys import job_key, key_prefix
-from core.rejects.load import Loaded, load_containers, load_range, values_digest
-from core.rejects.slicer import Slicer
+from core.rejects._load import Loaded, load_containers, load_range, values_digest
+from core.rejects._slicer import Slicer
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings

@@ -7,7 +7,7 @@ left out by default. People must see the policy and flip it without a new query.
 
 Design: a frozen dataclass of booleans (False = the default: left out); ``chips`` says
 in words what is in effect; ``sql_where`` is the local DuckDB predicate over the columns
-``core.rejects.records.prepare`` derives once per load, in two parts the slicer can
+``core.rejects._records.prepare`` derives once per load, in two parts the slicer can
 also use apart: rules on the reason (``reason_where``) and on the container
 (``container_where``).
 """

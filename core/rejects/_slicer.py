@@ -2,9 +2,9 @@
 
 Why its own module: the slicing machinery (dense integer codes, the per-event table, the
 short forms taken only when the loaded data allow them) is most of the reject measures'
-code; core.rejects.measures keeps the vocabulary it answers in (dimensions, measures,
-filters, detail columns) and the report helpers, core.rejects.records the per-record
-rules. The design is in core.rejects.measures' docstring.
+code; core.rejects._measures keeps the vocabulary it answers in (dimensions, measures,
+filters, detail columns) and the report helpers, core.rejects._records the per-record
+rules. The design is in core.rejects._measures' docstring.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from core.export import csv_bytes
 from core.pareto import add_cumulative, rank, top80
 from core.periods import GRAINS, coverage, period_end, period_label
-from core.rejects.measures import (
+from core.rejects._measures import (
     DETAIL_COLUMNS,
     DIMENSIONS,
     FILTER_DIMENSIONS,
@@ -36,8 +36,8 @@ from core.rejects.measures import (
     Selection,
     _rate,
 )
-from core.rejects.policy import Policy
-from core.rejects.records import machines
+from core.rejects._policy import Policy
+from core.rejects._records import machines
 
 _PERIOD_SQL = {
     "day": "day",

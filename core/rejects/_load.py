@@ -5,14 +5,14 @@ run on the slow lane (throttled, deadline, cancellable) and come back as one Arr
 
 Design: a date range is two statements run side by side on the slow lane (its two
 workers): the reject records and the attributes of their containers, joined locally
-(``core.rejects.queries.attach``); a container list is resolved (``core.rejects.resolve``,
+(``core.rejects._queries.attach``); a container list is resolved (``core.rejects._resolve``,
 which reads the attributes as it matches) and its records fetched in IN lists of at most
 1000 (``stream_batched``). Either way the rows are ``measures.prepare``-d once, with the
 reference data applied locally: the station map of ``core.stations`` (cached per
 database; the view plus the workcenter_map_file override) and the active exclusion list
 (a few rows, read with each load so the flag is as fresh as the rows); the workflow of
-each lot comes from the WIP snapshot (``core.rejects.workflow``). ``values_digest``
-names a container list by its sorted values (core.rejects.load_job keys a load by its primary
+each lot comes from the WIP snapshot (``core.rejects._workflow``). ``values_digest``
+names a container list by its sorted values (core.rejects._load_job keys a load by its primary
 inputs only).
 """
 
@@ -30,16 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db import CancelToken
-from core.rejects.queries import (
+from core.rejects._queries import (
     attach,
     containers_by_range,
     exclusion_list,
     rejects_by_containers,
     rejects_by_range,
 )
-from core.rejects.records import prepare
-from core.rejects.resolve import resolve
-from core.rejects.workflow import as_of, attach_workflow, workflows
+from core.rejects._records import prepare
+from core.rejects._resolve import resolve
+from core.rejects._workflow import as_of, attach_workflow, workflows
 from core.stations import station_map
 
 
@@ -51,7 +51,7 @@ class Loaded:
     unmatched: tuple[str, ...] = ()
     containers: int | None = None
     workflow_as_of: datetime | None = None
-    """When the WIP snapshot the workflows come from was taken (core.rejects.workflow)."""
+    """When the WIP snapshot the workflows come from was taken (core.rejects._workflow)."""
 
 
 def _exclusions(lanes: Any) -> list[str]:

@@ -2,7 +2,7 @@
 
 Where: this module holds the vocabulary (dimensions, measures, filters, detail columns)
 and the report helpers (chart bars, CSV names); the per-record rules and ``prepare`` are
-in core.rejects.records (the load side), the ``Slicer`` in core.rejects.slicer.
+in core.rejects._records (the load side), the ``Slicer`` in core.rejects._slicer.
 
 Problem: toggles, filters, period and bar clicks change every second on a page; none may
 query the warehouse again, and a 365-day load (~400K records) must slice in well under
@@ -14,7 +14,7 @@ NNN_/XXX_/ZZZ_/PB_/material flags), each rule applied once per distinct value (r
 steps, machine lists) rather than per row. A record booked on several machines ("A,B")
 counts for its first in a machine pareto and a clicked machine bar (``PARETO_SOURCE``);
 the machine filter matches any listed machine and the detail keeps the list. The
-workflow dimension is attached by the load (``core.rejects.workflow``).
+workflow dimension is attached by the load (``core.rejects._workflow``).
 ``Slicer`` (build it once per load and keep it: building copies the rows) holds the rows
 in its own DuckDB (``duckdb.connect()``, separate from the warehouse) with every key as
 a dense integer (event, lot, work order, each dimension), so a slice groups and counts
@@ -47,8 +47,8 @@ import pandas as pd
 from core import glossary
 from core.pareto import fold_others
 from core.periods import GRAINS  # noqa: F401 - the trend's grains, named here for the page
-from core.rejects.queries import BUCKETS
-from core.rejects.records import (  # noqa: F401 - their names stay importable here
+from core.rejects._queries import BUCKETS
+from core.rejects._records import (  # noqa: F401 - their names stay importable here
     first_machine,
     machines,
     prepare,

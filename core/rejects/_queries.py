@@ -12,7 +12,7 @@ Design: two SQLAlchemy Core statements for every backend, joined locally.
    without one), the event's work order, workcenter, step and machine, the reason, the
    record's own comment and time, the five charged buckets, defect and move-in (nulls
    as 0). No GROUP BY: every measure is a sum over records and move-in is taken once
-   per event key locally (``core.rejects.measures``), so grouping in the warehouse would
+   per event key locally (``core.rejects._measures``), so grouping in the warehouse would
    only cost time and lose a record's comment.
 2. The attributes (lot name, work order, package, type, function, product, objecttype)
    of the containers with a record there: one row per container (a semi join), instead
@@ -20,7 +20,7 @@ Design: two SQLAlchemy Core statements for every backend, joined locally.
    records themselves, and on DuckDB planned the hash table on the reject side).
 ``attach`` joins them locally (one hash lookup per record, a take per column) into the
 rows the slicer reads, the same for a range and a container list. Reference data is
-applied after the load, once per distinct value (``core.rejects.records.prepare``): the
+applied after the load, once per distinct value (``core.rejects._records.prepare``): the
 station group from ``core.stations`` and the exclusion flag from ``exclusion_list``.
 """
 
@@ -207,7 +207,7 @@ def attach(records: pa.Table, containers: pa.Table) -> pa.Table:
 @query("rejects.exclusion_list")
 def exclusion_list() -> Select:
     """The active exclusion list (reason codes or full names): a few rows, matched
-    against the loaded reasons locally (``core.rejects.records.reason_flags``)."""
+    against the loaded reasons locally (``core.rejects._records.reason_flags``)."""
     x = scrap_reasons_exclude
     return (
         sa.select(x.c.reason_name)
