@@ -32,8 +32,7 @@ from _demo import ensure_incident
 
 from core.config import load_settings
 from core.db import open_lanes
-from core.holds import current, history
-from core.holds.classify import shift_day
+from core.holds import current, history, shift_day
 
 
 def stats(samples: list[float]) -> tuple[float, float]:

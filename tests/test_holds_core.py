@@ -17,8 +17,9 @@ from core import realtime as core_realtime
 from core import schema as t
 from core.db import Lanes, open_lanes
 from core.db._engines import make_engine
-from core.holds import classify, current, history
-from core.holds.classify import HoldInputError
+from core.holds import _classify as classify
+from core.holds import current, history
+from core.holds._classify import HoldInputError
 from tests.conftest import make_settings
 
 NQ = "工程驗證(PE)"  # a non-quality reason

@@ -89,7 +89,7 @@ def test_window_follows_the_settings_and_refuses_outside_it() -> None:
 def test_every_input_error_derives_from_one_base() -> None:
     from core.contain import ContainError
     from core.defects import DefectInputError
-    from core.holds.classify import HoldInputError
+    from core.holds._classify import HoldInputError
     from core.jobs.spool import SpoolError
     from core.rejects._inputs import RejectInputError
     from core.trace._domains import DomainError

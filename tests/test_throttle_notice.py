@@ -26,8 +26,8 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.db import open_lanes
 from core.db import _throttle as throttle_module
+from core.db import open_lanes
 from core.db._throttle import DEGRADED_NOTICE, FailoverThrottle
 from tests.conftest import make_settings
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from core.config import load_settings
-from core.holds.classify import HOLD_TYPES
+from core.holds import HOLD_TYPES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,8 +66,7 @@ def _table(df: pd.DataFrame, index: bool = False) -> str:
 
 def run_holds(args: argparse.Namespace) -> int:
     from core.db import open_lanes
-    from core.holds import current
-    from core.holds.classify import parse_hold_type
+    from core.holds import current, parse_hold_type
 
     # a HoldInputError is an InputError: main prints it and exits 1
     hold_type = parse_hold_type(args.type)
@@ -108,8 +107,15 @@ def run_holds(args: argparse.Namespace) -> int:
 
 def run_history(args: argparse.Namespace) -> int:
     from core.db import open_lanes
-    from core.holds import current, history, reconcile
-    from core.holds.classify import check_range, parse_day, parse_hold_type, shift_day
+    from core.holds import (
+        check_range,
+        current,
+        history,
+        parse_day,
+        parse_hold_type,
+        reconcile,
+        shift_day,
+    )
     from core.realtime import snapshot_time
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))

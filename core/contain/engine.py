@@ -11,7 +11,7 @@ deadline (one registered query per question, core.contain.queries):
    merges into combined lots finished as serials, rework, wafer cuts; cycle-safe),
    bounded by ``contain_max_lots`` (and ``trace_max_depth``);
 3. where each one is now: the live snapshot (dw_mes_lot_v) in IN-list batches, the
-   status by the one WIP status rule (core.holds.classify.status_of), the hold reason
+   status by the one WIP status rule (core.holds._classify.status_of), the hold reason
    and its type (hold_type_of);
 4. for the lots that left WIP, which of them passed finished goods (one batched query).
 
@@ -51,7 +51,7 @@ from core.contain.queries import (
     wafer_exposure_query,
 )
 from core.contain.suspect import LABELS, ContainError, Suspect
-from core.holds.classify import hold_type_of, status_of
+from core.holds import hold_type_of, status_of
 from core.realtime import snapshot_time_query
 from core.stations import station_map
 from core.trace import trace_lineage

@@ -30,7 +30,7 @@ from core import realtime as core_realtime
 from core import wip as core_wip
 from core.catalog import query
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
-from core.holds.classify import ALL, HoldInputError, age_labels
+from core.holds._classify import ALL, HoldInputError, age_labels
 from core.schema import lot_v
 
 if TYPE_CHECKING:  # pragma: no cover

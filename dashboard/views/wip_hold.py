@@ -25,16 +25,18 @@ import streamlit as st
 
 from core import glossary
 from core.export import csv_bytes
-from core.holds import current, history, reconcile
-from core.holds.classify import (
+from core.holds import (
     ALL,
     HOLD_TYPE_LABELS,
     HOLD_TYPES,
     HoldInputError,
     age_labels,
     check_range,
+    current,
+    history,
     parse_day,
     parse_hold_type,
+    reconcile,
     shift_day,
 )
 from core.text import md_escape, md_join

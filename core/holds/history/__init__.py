@@ -29,7 +29,7 @@ slicing), report (periods and the report). This package keeps every name importa
 ``core.holds.history.X``.
 """
 
-from core.holds.history.load import (
+from core.holds.history._load import (
     DEFAULT_DAYS,
     NO_REASON,
     RECORD_TYPE_LABELS,
@@ -41,8 +41,8 @@ from core.holds.history.load import (
     load_history,
     spool_root,
 )
-from core.holds.history.report import GRAIN_LABELS, GRAINS, parse_grain, periods, report
-from core.holds.history.view import HistoryFilter, HistoryView
+from core.holds.history._report import GRAIN_LABELS, GRAINS, parse_grain, periods, report
+from core.holds.history._view import HistoryFilter, HistoryView
 
 __all__ = [
     "DEFAULT_DAYS",

@@ -1,7 +1,7 @@
 """Hold history, report: days into weeks and months, partial periods marked, the report.
 
 Why its own module: the period arithmetic and the report's shape are read and tested
-apart from the load and the slicing (core.holds.history.load, .view).
+apart from the load and the slicing (core.holds.history._load, .view).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.holds.classify import (
+from core.holds._classify import (
     HoldInputError,
     shift_day_bounds,
 )
@@ -19,8 +19,8 @@ from core.holds.classify import (
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-from core.holds.history.load import HoldHistory
-from core.holds.history.view import HistoryFilter, HistoryView
+from core.holds.history._load import HoldHistory
+from core.holds.history._view import HistoryFilter, HistoryView
 
 # ---------------------------------------------------------------------------------------------
 # periods: days → weeks / months, partial periods marked

@@ -2,8 +2,8 @@
 
 Why its own module: the load (the query, the derived columns computed per record batch:
 shift days, hold type, duration, bucket, open at as-of; the spool and its sweep) runs
-once per range; the view (core.holds.history.view) and the report
-(core.holds.history.report) run on every click. Definitions: core.holds.history.
+once per range; the view (core.holds.history._view) and the report
+(core.holds.history._report) run on every click. Definitions: core.holds.history.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core.catalog import query
-from core.holds.classify import (
+from core.holds._classify import (
     check_range,
     duration_labels,
     shift_day_bounds,

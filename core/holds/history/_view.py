@@ -1,7 +1,7 @@
 """Hold history, slicer: DuckDB in memory over one loaded range's spool.
 
 Why its own module: every filter change is a few local queries with bind parameters over
-the spool the load wrote (core.holds.history.load); nothing here reads the warehouse.
+the spool the load wrote (core.holds.history._load); nothing here reads the warehouse.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.holds.classify import (
+from core.holds._classify import (
     ALL,
     shift_day_bounds,
 )
@@ -25,7 +25,7 @@ from core.pareto import cumulative_in_order, rank
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
-from core.holds.history.load import RECORD_TYPES, HoldHistory
+from core.holds.history._load import RECORD_TYPES, HoldHistory
 
 # ---------------------------------------------------------------------------------------------
 # slicing: DuckDB in memory over the spool
@@ -114,7 +114,7 @@ class HistoryView:
         """Per period (shift day, week or month): on_hold_end(_qty), new(_qty),
         released(_qty), future, with ``partial`` marking a period the range or the as-of
         time covers only in part (see ``periods``)."""
-        from core.holds.history.report import periods  # the report imports this module
+        from core.holds.history._report import periods  # the report imports this module
 
         return periods(self._daily(f), self.h, grain)
 
