@@ -38,8 +38,11 @@ from sqlalchemy.dialects.postgresql import ARRAY  # noqa: E402
 
 from core import schema as t  # noqa: E402
 from core.config import load_settings  # noqa: E402
-from core.contain import build_suspect, contain  # noqa: E402
-from core.contain.queries import machine_exposure_query  # noqa: E402
+from core.contain import (  # noqa: E402
+    build_suspect,
+    contain,
+    machine_exposure_query,
+)
 from core.db import open_lanes  # noqa: E402
 from core.stations import station_map  # noqa: E402
 

@@ -90,7 +90,7 @@ def test_every_input_error_derives_from_one_base() -> None:
     from core.contain import ContainError
     from core.defects import DefectInputError
     from core.holds._classify import HoldInputError
-    from core.jobs.spool import SpoolError
+    from core.jobs._spool import SpoolError
     from core.rejects._inputs import RejectInputError
     from core.trace._domains import DomainError
     from core.trace._lineage import LineageError

@@ -525,7 +525,7 @@ def test_a_load_runs_as_a_job_with_stages_and_gives_the_same_numbers(hand: objec
 
 def test_a_cancelled_load_returns_every_permit_and_connection(hand: object) -> None:
     from core.jobs import Job
-    from core.jobs.spool import Spool
+    from core.jobs._spool import Spool
     from core.rejects._load_job import RejectRequest, run_reject_load
     from tests.test_lanes import all_returned
 

@@ -425,7 +425,7 @@ def test_spool_pages_and_exports_show_the_lot_name_beside_the_id(tmp_path: Path)
 
 
 def test_spool_reads_take_only_its_own_domains_and_columns(tmp_path: Path) -> None:
-    from core.jobs.spool import SpoolError
+    from core.jobs._spool import SpoolError
 
     s = make_settings("duckdb:///" + str(tmp_path / "none.duckdb"), spool_dir=str(tmp_path))
     spool = Spool.create(s)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from core import schema as t
 from core import values as V
 from core.cli import build_parser
-from core.contain.suspect import ContainError, build_suspect
+from core.contain._suspect import ContainError, build_suspect
 from core.db import Lanes, open_lanes
 from core.db._engines import make_engine
 from core.defects._request import DefectInputError, DefectRequest

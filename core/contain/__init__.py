@@ -8,12 +8,24 @@ Public API:
     Containment: exposed, lots, descendants, in_wip, serials, kpis(), hold_list(), as_json()
     job_key(suspect); run_contain(job, lanes, suspect, settings)   (a background job)
 
-See core/contain/engine.py for the steps and the rule that says where a lot is now.
+See core/contain/_engine.py for the steps and the rule that says where a lot is now.
 """
 
-from core.contain.contain_job import job_key, run_contain
-from core.contain.engine import ROLES, STATES, Containment, contain
-from core.contain.suspect import KINDS, ContainError, Suspect, build_suspect
+from core.contain._contain_job import job_key, run_contain
+from core.contain._engine import ROLES, STATES, Containment, contain
+from core.contain._queries import machine_exposure_query
+from core.contain._suspect import KINDS, ContainError, Suspect, build_suspect
 
-__all__ = ["KINDS", "ROLES", "STATES", "ContainError", "Containment", "Suspect",
-           "build_suspect", "contain", "job_key", "run_contain"]
+__all__ = [
+           "KINDS",
+           "ROLES",
+           "STATES",
+           "ContainError",
+           "Containment",
+           "Suspect",
+           "build_suspect",
+           "contain",
+           "job_key",
+           "machine_exposure_query",
+           "run_contain",
+]

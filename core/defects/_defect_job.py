@@ -3,7 +3,7 @@
 Why a job (core.jobs): the 5-month TMTT case is the incident itself (70K seeds,
 114K containers); it must run in the background with progress per stage and a Cancel
 that returns every permit and connection, while the live widgets keep their speed.
-Everything large goes to the job's Parquet spool (core.jobs.spool) and is aggregated by
+Everything large goes to the job's Parquet spool (core.jobs._spool) and is aggregated by
 DuckDB from there; nothing here is cached (the sets are far over cache_max_ids).
 """
 

@@ -15,7 +15,7 @@ from core import dates
 from core import values as core_values
 from core.config import Settings
 from core.errors import InputError
-from core.jobs.keys import job_key
+from core.jobs import job_key
 
 DIRECTIONS = ("backward", "forward")
 SEED_KINDS = ("lot", "work_order", "wafer_lot")
@@ -123,5 +123,5 @@ class DefectRequest:
         return f"{self.start}…{self.end}" if self.start else "any date"
 
     def key(self) -> str:
-        """The job key (core.jobs.keys): identical analyses share one job."""
+        """The job key (core.jobs._keys): identical analyses share one job."""
         return job_key("defects", asdict(self))

@@ -5,7 +5,7 @@ jobs with the same rules (one key rule, stage progress, Cancel, shared by key, a
 spool per job, results expiring after ``job_ttl_s``). They lived in core.trace, which
 made defects and rejects import the trace engine for them. Here they are in one place,
 behind a small ``JobBackend`` interface so a second backend (issue 18: python-rq on
-Redis, see core.jobs.backend) can be plugged in without touching the callers.
+Redis, see core.jobs._backend) can be plugged in without touching the callers.
 
 Public API:
 
@@ -15,11 +15,11 @@ Public API:
     Spool(path) / Spool.create(settings); SpoolError
 """
 
-from core.jobs.backend import JobBackend
-from core.jobs.job import CANCEL_WAIT_S, STATES, Job, Stage
-from core.jobs.keys import job_key, key_prefix
-from core.jobs.spool import Spool, SpoolError
-from core.jobs.threads import ThreadBackend
+from core.jobs._backend import JobBackend
+from core.jobs._job import CANCEL_WAIT_S, STATES, Job, Stage
+from core.jobs._keys import job_key, key_prefix
+from core.jobs._spool import Spool, SpoolError
+from core.jobs._threads import ThreadBackend
 
 JobManager = ThreadBackend
 """The process's job manager: the thread backend until a setting chooses another."""

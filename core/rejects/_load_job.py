@@ -26,13 +26,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.db import local_threads
-from core.jobs.keys import job_key, key_prefix
+from core.jobs import job_key, key_prefix
 from core.rejects._load import Loaded, load_containers, load_range, values_digest
 from core.rejects._slicer import Slicer
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
-    from core.jobs.job import Job
+    from core.jobs import Job
 
 KEY_PREFIX = key_prefix("rejects")
 
@@ -47,7 +47,7 @@ class RejectRequest:
     values: tuple[str, ...] = ()
 
     def key(self, settings: Settings) -> str:
-        """The job key (core.jobs.keys): one load per range or value list and database."""
+        """The job key (core.jobs._keys): one load per range or value list and database."""
         fields: dict[str, object] = {"mode": self.mode}
         if self.mode == "range":
             fields.update(start=self.start, end=self.end)

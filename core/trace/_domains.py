@@ -45,7 +45,7 @@ from sqlalchemy.sql import Executable
 from core import completeness as comp
 from core.db import IdSet, arrow_schema_for, file_literal, sorted_ids
 from core.errors import InputError
-from core.jobs.spool import Spool
+from core.jobs import Spool
 from core.scrap import charged_sql
 from core.stations import station_map
 from core.trace._queries import (

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core import completeness as comp
-from core.jobs.keys import job_key
+from core.jobs import job_key
 from core.trace._domains import DOMAINS, DomainResult, fetch_domain
 from core.trace._lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
 from core.trace._seeds import (
@@ -81,7 +81,7 @@ class TraceRequest:
 
     @property
     def key(self) -> str:
-        """The job key (core.jobs.keys): identical traces share one job."""
+        """The job key (core.jobs._keys): identical traces share one job."""
         return job_key("trace", {
             "seeds": [[k, sorted(v)] for k, v in self.seeds],
             "direction": self.direction,

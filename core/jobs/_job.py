@@ -3,7 +3,7 @@
 Why its own module: a job is what pages and the CLI hold and read (``state``,
 ``stages``, ``result``, ``error``, ``spool``, ``cancel_token``, ``wait``, ``private``,
 ``result_bytes``), whichever backend runs it. Today every job runs on a thread of the
-server process (core.jobs.threads); a later backend (issue 18: python-rq workers on
+server process (core.jobs._threads); a later backend (issue 18: python-rq workers on
 Redis) gives the page the same object, filled from the worker's reports. The outcome
 rules are here, once: a cancelled query is "cancelled", a lane error is "failed" (or
 "cancelled" when Cancel caused it), the user's input error (an ``InputError``, core.errors:
@@ -23,7 +23,7 @@ from typing import Any
 
 from core.db import CancelToken, LaneError, QueryCancelled
 from core.errors import InputError
-from core.jobs.spool import Spool
+from core.jobs._spool import Spool
 
 log = logging.getLogger("mesdash.jobs")
 

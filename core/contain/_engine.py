@@ -2,7 +2,7 @@
 
 Why: when a machine, a material lot or a wafer lot is found bad, quality must hold what
 is still in the factory and recall what left it. Steps, each on the slow lane with its
-deadline (one registered query per question, core.contain.queries):
+deadline (one registered query per question, core.contain._queries):
 
 1. exposed lots: a machine's track-ins in the window (dw_mes_lotwiphistory by
    equipmentid), a material lot's consumers (dw_mes_lotmaterialshistory), or a wafer
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.contain.queries import (
+from core.contain._queries import (
     finished_passes_query,
     machine_exposure_query,
     machines_query,
@@ -50,7 +50,7 @@ from core.contain.queries import (
     snapshot_query,
     wafer_exposure_query,
 )
-from core.contain.suspect import LABELS, ContainError, Suspect
+from core.contain._suspect import LABELS, ContainError, Suspect
 from core.holds import hold_type_of, status_of
 from core.realtime import snapshot_time_query
 from core.stations import station_map

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.contain.engine import Containment, contain
-from core.contain.suspect import Suspect
-from core.jobs import keys
+from core.contain._engine import Containment, contain
+from core.contain._suspect import Suspect
+from core.jobs import job_key as _job_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -22,8 +22,8 @@ STEPS = 3  # exposed lots, descendants, where they are now
 
 
 def job_key(suspect: Suspect) -> str:
-    """The job key of a containment (core.jobs.keys): of the suspect (kind, names, window)."""
-    return keys.job_key("contain", suspect.as_json())
+    """The job key of a containment (core.jobs._keys): of the suspect (kind, names, window)."""
+    return _job_key("contain", suspect.as_json())
 
 
 def run_contain(job: Job, lanes: Lanes, suspect: Suspect, settings: Settings) -> Containment:

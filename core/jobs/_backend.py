@@ -1,13 +1,13 @@
 """What runs jobs: the small interface every job backend implements.
 
 Why: today every job runs on a thread of the server process (``ThreadBackend``,
-core.jobs.threads): fine for one server, but a job dies with its process and cannot be
+core.jobs._threads): fine for one server, but a job dies with its process and cannot be
 shared between servers. Issue 18 adds python-rq workers on Redis; that backend goes in
 ``core/jobs/rq.py`` implementing this Protocol (the worker runs ``fn`` against a Job whose
 stages and outcome it reports to Redis; the page's Job reads them back; the spool sits on
 storage both can reach), and a setting in core/config.py will choose it in
 dashboard/job_manager.py and the CLI. Nothing selects a backend yet: ``JobManager`` is the
-thread backend. Callers that only know a request's key (core.jobs.keys) use these
+thread backend. Callers that only know a request's key (core.jobs._keys) use these
 methods; pages that hold the Job read its attributes directly.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from core.jobs.job import Job
+from core.jobs._job import Job
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ show progress by stage and offer Cancel, and two people starting the same trace 
 not run it twice. A ``ThreadBackend`` (the page keeps one per process with
 st.cache_resource, dashboard/job_manager.py; the CLI makes its own) runs each job on a
 background thread. ``submit(key, fn)`` returns the existing job for an identical key
-(core.jobs.keys) while it is queued, running or done (and not expired); a failed or
+(core.jobs._keys) while it is queued, running or done (and not expired); a failed or
 cancelled one is replaced. ``Job.cancel()`` cancels its CancelToken (which interrupts
 running queries and stops pending batches) and waits up to ``CANCEL_WAIT_S`` for the
 thread to return every permit and connection. Result expiry: finished jobs expire after
@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.jobs.job import CANCEL_WAIT_S, Job
-from core.jobs.spool import Spool
+from core.jobs._job import CANCEL_WAIT_S, Job
+from core.jobs._spool import Spool
 
 
 class ThreadBackend:
     """Jobs of one process, by id and by key, each on its own thread; expired ones are
-    swept on every call. Implements ``core.jobs.backend.JobBackend``."""
+    swept on every call. Implements ``core.jobs._backend.JobBackend``."""
 
     def __init__(self, settings: Any, *, ttl_s: float | None = None) -> None:
         self.settings = settings
