@@ -239,3 +239,12 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     finally:
         manager.close()
         lanes.close()
+
+
+def test_a_card_says_when_the_evidence_is_weak() -> None:
+    s = {"factor": "焊接_WB / WB-005", "detail": "K&S", "lots": 80, "rate": 0.0141,
+         "rate_unexposed": 0.005, "lift": 2.8, "lift_low": 2.3, "lift_high": 3.5,
+         "q_value": 0.998}
+    assert describe_suspect(s, 634).endswith(
+        "q = 0.998 (weak evidence: q ≥ 0.2 means chance could give as much)")
+    assert "weak" not in describe_suspect({**s, "q_value": 0.04}, 634)

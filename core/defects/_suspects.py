@@ -34,6 +34,8 @@ import numpy as np
 import pyarrow as pa
 from scipy.stats import false_discovery_control
 
+WEAK_Q = 0.2
+"""A suspect's q from which its card says the evidence is weak (chance is a fair reading)."""
 Z95 = 1.959963984540054
 """Two-sided 95 % normal quantile."""
 
@@ -188,6 +190,9 @@ def describe_suspect(s: dict[str, Any], total_lots: int) -> str:
                 and math.isfinite(low) and math.isfinite(high) else "")
     lift_text = (f"{lift:.1f}x" if lift is not None and math.isfinite(lift)
                  else "no defect on the other lots" if s.get("rate_unexposed") == 0 else "–")
+    q = s.get("q_value")
+    weak = (f" (weak evidence: q ≥ {WEAK_Q:g} means chance could give as much)"
+            if q is not None and q >= WEAK_Q else "")
     return (f"{label}: {s['lots']:,} of {total_lots:,} lots passed it; their "
             f"defect rate {_pct(s['rate'])} vs {_pct(s['rate_unexposed'])} for the rest, "
-            f"{lift_text}{interval}, q = {_q(s['q_value'])}")
+            f"{lift_text}{interval}, q = {_q(q)}{weak}")

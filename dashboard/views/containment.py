@@ -23,6 +23,7 @@ from core.trace import split_values
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.measures import measures_help
 
 KIND_LABELS = {"machine": "Machine + date range", "material_lot": "Material lot",
                "wafer_lot": "Wafer lot"}
@@ -96,7 +97,7 @@ result: Containment = job_result(
                                  label=job.label, fresh=True),
 )
 
-st.subheader(md_escape(suspect.describe()))
+st.subheader(md_escape(suspect.describe()[:1].upper() + suspect.describe()[1:]))
 if result.truncated:
     st.warning(f"The containment was cut by {md_escape(result.truncated)}: lots beyond it are "
                "not listed. Narrow the suspect or its window.")
@@ -107,6 +108,8 @@ for row in KPI_ROWS:
         col.metric(glossary.label(k), f"{kpis[k]:,}", help=glossary.help_text(k))
 if result.snapshot_at is not None:
     st.caption(f"Where lots are now: the live snapshot of {result.snapshot_at:%Y-%m-%d %H:%M}.")
+
+measures_help("contain")
 
 tabs = st.tabs(["Hold list (in WIP)", "Exposed lots", "Descendants", "Serial numbers"])
 with tabs[0]:

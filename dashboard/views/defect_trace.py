@@ -47,6 +47,7 @@ from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged
 
 KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
@@ -297,7 +298,7 @@ def lift_chart(table: pa.Table, title: str) -> go.Figure:
         x_title=glossary.label("lift"),
         text=[f"q {r['q_value']:.2g}" if r.get("q_value") is not None else "not tested"
               for r in rows])
-    fig.update_layout(title=title)
+    fig.update_layout(title=title, margin={"t": 40, "b": 10, "l": 10})
     return fig
 
 
@@ -333,7 +334,8 @@ def suspects_tab(back: Any, total_lots: int) -> None:
         "Suspects: lift with its 95 % interval"), key="chart_suspects")
     df = table.to_pandas()
     shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
-                      kind=[dict(KIND_TABS).get(k, k) for k in df["kind"]])
+                      kind=[dict(KIND_TABS).get(k, k) for k in df["kind"]],
+                      detail=df["detail"].fillna(""))
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "kind": "Kind", "factor": "Factor", "detail": "Detail",
         "lots": st.column_config.NumberColumn(glossary.label("exposed_lots"),
@@ -349,6 +351,8 @@ def suspects_tab(back: Any, total_lots: int) -> None:
     st.download_button("Download suspects (CSV)", lambda d=table: csv_bytes(d),
                        f"defects_suspects_{file_range}.csv", "text/csv", key="dl_suspects")
 
+
+measures_help("defects")
 
 if result.backward is not None:
     back = result.backward

@@ -48,6 +48,7 @@ from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import pareto_figure, trend_figure
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged
 
 settings = state.get_settings()
@@ -244,8 +245,7 @@ _pct(row2[0], "reject_rate_pct", k["reject_rate_pct"], 3)
 _pct(row2[1], "defect_rate_pct", k["defect_rate_pct"], 3)
 _count(row2[2], "lots", k["lots"])
 _count(row2[3], "workorders", k["workorders"])
-with st.expander("Measures on this page"):
-    st.markdown(glossary.markdown_table("rejects"))
+measures_help("rejects")
 
 
 def _points(event: Any) -> list[dict[str, Any]]:

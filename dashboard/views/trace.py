@@ -40,6 +40,7 @@ from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import plot_label, plot_labels
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged_table
 
 KIND_COLOURS = {"WAFER": "#8c564b", "GA": "#1f77b4", "GC": "#17becf", "GD": "#d62728",
@@ -148,6 +149,7 @@ if result.truncated:
     st.warning(f"The lineage was cut by {result.truncated}: containers beyond it are not "
                "shown and their events are not included. Narrow the seeds or raise the "
                "setting.", icon=":material/content_cut:")
+measures_help("trace")
 
 
 nodes, edges = lineage_frames(spool)

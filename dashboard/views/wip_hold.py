@@ -42,6 +42,7 @@ from core.holds import (
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.widgets.charts import count_axis, pareto_figure
+from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged
 
 settings = state.get_settings()
@@ -538,5 +539,4 @@ if view == "history":
 else:
     live_view()
 
-with st.expander("Measures on this page"):
-    st.markdown(glossary.markdown_table("holds"))
+measures_help("holds")
