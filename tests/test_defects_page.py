@@ -120,6 +120,24 @@ def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  #
     assert tables and {"input", "uncharged", "rate"} <= set(tables[0].columns)
     station = tables[0]
     assert (station["input"] > 0).all() and (station["rate"] > 0).all()
+    # the forward view completed: amplification, per lot, reason × station
+    assert glossary.label("amplification") in labels
+    assert {"By lot", "Reason × station"} <= {t.label.split(" ·")[0] for t in at.tabs}
+    per_lot = next(d.value for d in at.dataframe if "worst_station" in d.value.columns)
+    assert len(per_lot) > 0 and (per_lot["downstream_rejects"] >= 0).all()
+
+
+def test_forward_with_nothing_downstream_says_so_once(on_tiny: Path) -> None:  # noqa: F811
+    # TMTT is the last station group with rejects in the tiny demo
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20",
+              "direction": "forward", "run": "1"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    infos = [md_unescape(i.value) for i in at.main.info]
+    assert len([i for i in infos if i.startswith("Nothing to show downstream")]) == 1, infos
+    assert not any("No rejects of the defective lots" in i for i in infos)
 
 
 def test_the_analysis_opens_on_ranked_suspects_and_the_sort_is_in_the_link(
@@ -144,3 +162,27 @@ def test_the_analysis_opens_on_ranked_suspects_and_the_sort_is_in_the_link(
     finish_jobs()
     again.run()
     assert again.radio(key="sort_material").value == "Defect rate"
+
+
+def test_the_suspect_window_shows_since_when_and_leads_to_containment(
+    on_tiny: Path,  # noqa: F811
+) -> None:
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert any(h.value.startswith("Suspect window") for h in at.subheader)
+    pick = at.selectbox(key="window_of")
+    assert pick.options[0].startswith(pick.value.rpartition(" / ")[2])  # the first suspect
+    texts = [md_unescape(m.value) for m in at.markdown]
+    assert any(t.startswith(("Elevated from", "No run of elevated")) for t in texts)
+    assert any(t.startswith("Chosen window") for t in texts), texts
+    at.radio(key="window_period").set_value("week").run()
+    _assert_clean(at)
+    assert at.query_params["window_period"] in ("week", ["week"])
+    button = next((b for b in at.button if b.key == "contain_window"), None)
+    if button is not None:
+        at = button.click().run()
+        _assert_clean(at)
+        assert [t.value for t in at.title] == ["Containment"]

@@ -74,3 +74,16 @@ def test_weeks_start_on_monday_and_the_window_ends_on_sunday() -> None:
 def test_unknown_period_is_refused() -> None:
     with pytest.raises(ValueError, match="period must be one of"):
         period_rates(_lots({1: (1, 1)}), 0.004, period="month")
+
+
+def test_a_window_the_engineer_sets_is_summed_over_its_periods() -> None:
+    from core.defects._window import window_between
+
+    spec = {d: (4, 4) for d in range(1, 21)}
+    spec.update({10: (4, 20), 11: (5, 20)})
+    rates = period_rates(_lots(spec), 0.004)
+    w = window_between(rates, date(2026, 11, 9), date(2026, 11, 11))
+    assert (w.start, w.end, w.lots, w.periods) == (date(2026, 11, 9), date(2026, 11, 11),
+                                                   13, 2)
+    assert w.rate == pytest.approx((4 * 4 + 9 * 20) / 13000)
+    assert not window_between(rates, date(2026, 12, 1), date(2026, 12, 2)).found

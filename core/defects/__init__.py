@@ -16,8 +16,25 @@ from core.defects._defect_job import DefectResult, run_defect_analysis
 from core.defects._lookups import lot_pages_cacheable, machine_jobs, reasons_seen
 from core.defects._request import DefectInputError, DefectRequest
 from core.defects._suspects import containment_params, describe_suspect
+from core.defects._window import RULE_TEXT as WINDOW_RULE
+from core.defects._window import window_between
 
-__all__ = ["FACTOR_KINDS", "LIFT_UNBOUNDED", "DefectInputError", "DefectRequest",
-           "DefectResult", "ResultExpired", "containment_params", "describe_suspect",
-           "factor_table", "lot_pages_cacheable", "machine_jobs", "pareto", "ranked",
-           "reasons_seen", "run_defect_analysis"]
+__all__ = [
+           "FACTOR_KINDS",
+           "LIFT_UNBOUNDED",
+           "WINDOW_RULE",
+           "DefectInputError",
+           "DefectRequest",
+           "DefectResult",
+           "ResultExpired",
+           "containment_params",
+           "describe_suspect",
+           "factor_table",
+           "lot_pages_cacheable",
+           "machine_jobs",
+           "pareto",
+           "ranked",
+           "reasons_seen",
+           "run_defect_analysis",
+           "window_between",
+]

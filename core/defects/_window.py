@@ -29,6 +29,14 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 PERIODS = ("day", "week")
+RULE = ("A period is elevated when at least {min_lots} of the suspect's lots passed it "
+        "then and their defect rate at detection is at least {factor:g}x the rate of the lots "
+        "that never passed it; the window is the longest run of elevated periods (one quiet "
+        "period inside it is bridged; periods with fewer lots never end it).")
+"""The rule in words, for the page (format with min_lots and factor)."""
+MIN_LOTS = 3
+FACTOR = 1.5
+RULE_TEXT = RULE.format(min_lots=MIN_LOTS, factor=FACTOR)
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,8 @@ def period_start(when: pd.Series, period: str) -> pd.Series:
 
 
 def period_rates(lots: pd.DataFrame, baseline: float, *, period: str = "day",
-                 start: date | None = None, end: date | None = None, min_lots: int = 3,
-                 factor: float = 1.5) -> pd.DataFrame:
+                 start: date | None = None, end: date | None = None,
+                 min_lots: int = MIN_LOTS, factor: float = FACTOR) -> pd.DataFrame:
     """One row per period from ``start`` to ``end`` (empty periods included, so the time
     axis has no holes): lots, input, defects, rate, baseline and whether it is elevated."""
     step = timedelta(days=7 if period == "week" else 1)
@@ -109,7 +117,22 @@ def find_window(rates: pd.DataFrame, *, period: str = "day", gap: int = 1) -> Wi
     baseline = float(rates["baseline"].iloc[0]) if len(rates) else 0.0
     if best is None:
         return Window(None, None, 0, 0, 0.0, baseline)
-    part = rates.iloc[best[0]: best[1] + 1]
+    return _summary(rates.iloc[best[0]: best[1] + 1], period, baseline)
+
+
+def window_between(rates: pd.DataFrame, start: date, end: date, *,
+                   period: str = "day") -> Window:
+    """The window the engineer set (``start`` to ``end``, whole periods): its lots, their
+    rate and how many of its periods are elevated."""
+    baseline = float(rates["baseline"].iloc[0]) if len(rates) else 0.0
+    first = period_start(pd.Series([pd.Timestamp(start)]), period).iloc[0]
+    part = rates[(rates["period"] >= first) & (rates["period"] <= end)]
+    if part.empty:
+        return Window(None, None, 0, 0, 0.0, baseline)
+    return _summary(part, period, baseline)
+
+
+def _summary(part: pd.DataFrame, period: str, baseline: float) -> Window:
     step = timedelta(days=7 if period == "week" else 1)
     inp = int(part["input"].sum())
     return Window(

@@ -25,6 +25,7 @@ from core import glossary
 from core import values as core_values
 from core.defects import (
     LIFT_UNBOUNDED,
+    WINDOW_RULE,
     DefectInputError,
     DefectRequest,
     DefectResult,
@@ -36,6 +37,7 @@ from core.defects import (
     pareto,
     ranked,
     run_defect_analysis,
+    window_between,
 )
 from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
@@ -44,7 +46,7 @@ from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.job_manager import get_job_manager
-from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure
+from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure, window_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
 from dashboard.widgets.job_progress import job_result
 from dashboard.widgets.measures import measures_help
@@ -350,6 +352,68 @@ def suspects_tab(back: Any, total_lots: int) -> None:
                                ("q_value", "q_value", "%.2g"))}})
     st.download_button("Download suspects (CSV)", lambda d=table: csv_bytes(d),
                        f"defects_suspects_{file_range}.csv", "text/csv", key="dl_suspects")
+    window_section(back, [t for t in tops if t["kind"] in ("machine", "material")])
+
+
+def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
+    """Since when: one suspect's defect rate per day or week (by when its lots passed it),
+    its maintenance jobs on the same axis, and the window where it stands above the
+    lots that never passed it, which the engineer can move before containing."""
+    if not timed:
+        return
+    st.subheader("Suspect window: since when?")
+    names = [t["factor"] for t in timed]
+    q_pick = state.query_param("window_of")
+    c1, c2 = st.columns([3, 1])
+    pick = c1.selectbox("Suspect", names, key="window_of",
+                        index=names.index(q_pick) if q_pick in names else 0,
+                        format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})")
+    period = c2.radio("Period", ["day", "week"], horizontal=True, key="window_period",
+                      index=1 if state.query_param("window_period") == "week" else 0)
+    state.set_query_param("window_of", pick if pick != names[0] else None)
+    state.set_query_param("window_period", period if period != "day" else None)
+    sus = next(t for t in timed if t["factor"] == pick)
+    rates, found = back.suspect_window(sus["kind"], pick, period=period)
+    if rates.empty:
+        st.info("No time is known for this suspect's lots.")
+        return
+    marks: list[tuple[Any, str]] = []
+    if sus["kind"] == "machine":
+        machine = pick.rpartition(" / ")[2]
+        with state.guarded("Loading maintenance jobs"):
+            jobs = machine_jobs(lanes, machine, request.end, settings)
+            first, last = rates["period"].iloc[0], rates["period"].iloc[-1]
+            marks = [(r["createdate"].date(), r["jobmodelname"] or r["jobordername"] or "job")
+                     for r in jobs.to_pylist()
+                     if r["createdate"] is not None and first <= r["createdate"].date() <= last]
+    axis = list(rates["period"])
+    last_day = axis[-1] + dt.timedelta(days=6 if period == "week" else 0)
+    default = (found.start, found.end) if found.found else (axis[0], last_day)
+    lo, hi = st.slider("Window (move its ends if you know better)", min_value=axis[0],
+                       max_value=last_day, value=(default[0], min(default[1], last_day)),
+                       key=f"window_range_{pick}_{period}", format="YYYY-MM-DD")
+    chosen = window_between(rates, lo, hi, period=period)
+    st.plotly_chart(window_figure(
+        rates, baseline_pct=(sus["rate_unexposed"] or 0.0) * 100,
+        window=(lo, hi), marks=marks, y_title=glossary.label("rate_exposed_pct")),
+        key="chart_window")
+    st.caption(WINDOW_RULE + (f" Blue dashed lines: the machine's {len(marks)} maintenance "
+                              "jobs in the range." if marks else ""))
+    if found.found:
+        st.markdown(md_escape(
+            f"Elevated from {found.start} to {found.end}: {found.lots:,} lots, defect rate "
+            f"{found.rate * 100:.2f} % vs {found.baseline * 100:.2f} % for the lots that "
+            "never passed it."))
+    else:
+        st.markdown("No run of elevated periods: the suspect's lots do not stand above the "
+                    "rest in any stretch of the range.")
+    st.markdown(md_escape(
+        f"Chosen window {chosen.start} to {chosen.end}: {chosen.lots:,} lots, defect rate "
+        f"{chosen.rate * 100:.2f} %.") if chosen.found else "The chosen window has no lots.")
+    params = containment_params(sus, chosen.start, chosen.end)
+    if params and chosen.found and st.button("Contain the lots of this window",
+                                             key="contain_window", icon=":material/shield:"):
+        st.switch_page("views/containment.py", query_params=params)
 
 
 measures_help("defects")
@@ -496,7 +560,54 @@ if result.backward is not None:
 else:
     fwd = result.forward or {}
     mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
-    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}", "Summary"])
+    amp = k.get("amplification")
+    if amp is not None:
+        st.metric(glossary.label("amplification"), f"{amp:.2f}x",
+                  help=glossary.help_text("amplification"))
+    if not (k.get("downstream_rejects") or k.get("downstream_uncharged")):
+        reached = int(pc.sum(fwd["lots"]["stations_reached"]).as_py() or 0) if isinstance(
+            fwd.get("lots"), pa.Table) else 0
+        st.info("Nothing to show downstream: "
+                + ("the defective lots' descendants reached no station after "
+                   f"{md_escape(request.station)}" if not reached else
+                   "the descendants passed later stations but no reject was booked on them")
+                + ". Try an earlier detection station or a longer range.")
+        with st.expander("Summary"):
+            st.markdown(result.summary)
+        st.stop()
+    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}",
+                    f"By lot{mark}", f"Reason × station{mark}", "Summary"])
+    with tabs[3]:
+        lots_table = fwd.get("lots")
+        if isinstance(lots_table, pa.Table):
+            st.caption("Each defective lot at detection: its descendants, the later stations "
+                       "they reached, their rejects there and the station with the most.")
+            st.dataframe(lots_table.drop_columns(["containerid"]).to_pandas(),
+                         hide_index=True, width="stretch", column_config={
+                             "containername": "LOT",
+                             "detection_defects": glossary.label("detection_defects"),
+                             "descendants": "Descendants",
+                             "stations_reached": "Later stations reached",
+                             "downstream_rejects": glossary.label("downstream_rejects"),
+                             "downstream_uncharged": glossary.label("downstream_uncharged"),
+                             "worst_station": "Worst later station",
+                             "worst_station_rejects": "Its rejects (pcs)"})
+            st.download_button("Download by lot (CSV)", lambda d=lots_table: csv_bytes(d),
+                               f"defects_forward_lots_{file_range}.csv", "text/csv",
+                               key="fwd_dl_lots")
+    with tabs[4]:
+        matrix = fwd.get("matrix")
+        if isinstance(matrix, pa.Table) and matrix.num_rows:
+            wide = matrix.to_pandas().pivot_table(index="reason", columns="station_group",
+                                                  values="rejects", aggfunc="sum",
+                                                  fill_value=0)
+            st.caption("Charged rejects of the descendants by loss reason (rows) and later "
+                       "station group (columns).")
+            st.dataframe(wide, width="stretch")
+            st.download_button("Download reason × station (CSV)",
+                               lambda d=matrix: csv_bytes(d),
+                               f"defects_forward_matrix_{file_range}.csv", "text/csv",
+                               key="fwd_dl_matrix")
     for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
         with tab:
             completeness_banner(result.completeness_of(dim), f"Downstream rejects by {dim}")
@@ -522,5 +633,5 @@ else:
             st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
                                f"defects_forward_{dim}_{file_range}.csv",
                                "text/csv", key=f"fwd_dl_{dim}")
-    with tabs[3]:
+    with tabs[5]:
         st.markdown(result.summary)
