@@ -254,3 +254,31 @@ def test_deep_link_first_shows_the_frame(tiny_db: Path, browser: Browser, tmp_pa
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             context.close()
+
+
+def test_suspects_and_a_containment_in_chromium(tiny_db: Path, browser: Browser,
+                                                tmp_path: Path) -> None:
+    """The defect trace opens on its suspects (cards, lift chart, window) and a suspect's
+    Contain button opens its containment: screenshots of both, no exception box."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    link = "defect_trace?station=TMTT&start=2026-09-01&end=2026-11-20&run=1"
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/{link}", wait_until="domcontentloaded")
+            _settle(page, "Defect trace")
+            page.get_by_text("#1 · ").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text("Suspect window").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(SETTLE_MS)
+            _screenshot(page, "defect_trace_suspects")
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.get_by_role("button", name="Contain: lots, descendants").first.click()
+            _settle(page, "Containment")
+            page.get_by_text("Hold list (in WIP)").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(SETTLE_MS)
+            _screenshot(page, "containment")
+            assert "/containment" in page.url and "kind=machine" in page.url, page.url
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()

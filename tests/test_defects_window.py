@@ -87,3 +87,10 @@ def test_a_window_the_engineer_sets_is_summed_over_its_periods() -> None:
                                                    13, 2)
     assert w.rate == pytest.approx((4 * 4 + 9 * 20) / 13000)
     assert not window_between(rates, date(2026, 12, 1), date(2026, 12, 2)).found
+
+
+def test_sparse_suspects_are_read_by_the_week() -> None:
+    from core.defects._window import suggest_period
+
+    assert suggest_period(_lots({d: (4, 4) for d in range(1, 10)})) == "day"
+    assert suggest_period(_lots({d: (1, 4) for d in range(1, 10)})) == "week"

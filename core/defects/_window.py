@@ -53,6 +53,13 @@ class Window:
         return self.start is not None
 
 
+def suggest_period(lots: pd.DataFrame, *, min_lots: int = MIN_LOTS) -> str:
+    """"day" when most days the suspect ran carry enough lots to judge, else "week" (a
+    machine that runs one or two lots a day is read by the week)."""
+    per_day = period_start(lots["when"], "day").value_counts()
+    return "day" if len(per_day) and (per_day >= min_lots).mean() >= 0.5 else "week"
+
+
 def period_start(when: pd.Series, period: str) -> pd.Series:
     """The first day of each timestamp's day or ISO week (Monday)."""
     if period not in PERIODS:

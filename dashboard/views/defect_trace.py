@@ -368,11 +368,15 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
     pick = c1.selectbox("Suspect", names, key="window_of",
                         index=names.index(q_pick) if q_pick in names else 0,
                         format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})")
-    period = c2.radio("Period", ["day", "week"], horizontal=True, key="window_period",
-                      index=1 if state.query_param("window_period") == "week" else 0)
-    state.set_query_param("window_of", pick if pick != names[0] else None)
-    state.set_query_param("window_period", period if period != "day" else None)
     sus = next(t for t in timed if t["factor"] == pick)
+    suggested = back.window_period(sus["kind"], pick)
+    q_period = state.query_param("window_period")
+    period = c2.radio("Period", ["day", "week"], horizontal=True, key=f"window_period_{pick}",
+                      index=["day", "week"].index(q_period if q_period in ("day", "week")
+                                                  else suggested),
+                      help="Week when most days carry too few of the suspect's lots to judge.")
+    state.set_query_param("window_of", pick if pick != names[0] else None)
+    state.set_query_param("window_period", period if period != suggested else None)
     rates, found = back.suspect_window(sus["kind"], pick, period=period)
     if rates.empty:
         st.info("No time is known for this suspect's lots.")

@@ -203,28 +203,38 @@ def window_figure(
 ) -> go.Figure:
     """A suspect's defect rate per period (bars coloured by elevated / quiet / thin), the
     rate of the lots that never passed it as a dotted line, the window shaded and
-    ``marks`` (time, label: maintenance jobs) as vertical lines on the same time axis."""
+    ``marks`` (time, label: maintenance jobs) as vertical lines on the same time axis.
+    Periods are categories in time order; a time is placed on the period it falls in."""
+    periods = list(rates["period"])
+    labels = [str(p) for p in periods]
+
+    def slot(when: Any) -> float:  # the index of the period ``when`` falls in
+        return float(max(sum(1 for p in periods if p <= when) - 1, 0))
+
     fig = go.Figure()
     for state, colour in WINDOW_COLOURS.items():
         part = rates[rates["state"] == state]
+        if part.empty:
+            continue
         fig.add_bar(x=[str(p) for p in part["period"]], y=list(part["rate"] * 100),
-                    name=state, marker_color=colour,
-                    customdata=list(part["lots"]),
+                    name=state, marker_color=colour, customdata=list(part["lots"]),
                     hovertemplate="%{x}: %{y:.2f} % over %{customdata} lots<extra></extra>")
     fig.add_hline(y=baseline_pct, line_dash="dot", line_color="black",
-                  annotation_text=f"other lots {baseline_pct:.2f} %",
-                  annotation_position="top left")
+                  annotation_text=f"lots that never passed it: {baseline_pct:.2f} %",
+                  annotation_position="top right")
     if window is not None:
-        fig.add_vrect(x0=str(window[0]), x1=str(window[1]), fillcolor="#d62728",
-                      opacity=0.08, line_width=0)
+        fig.add_vrect(x0=slot(window[0]) - 0.5, x1=slot(window[1]) + 0.5,
+                      fillcolor="#d62728", opacity=0.08, line_width=0)
     for when, label in marks:
-        fig.add_vline(x=str(when), line_dash="dash", line_color="#1f77b4", opacity=0.6)
-        fig.add_annotation(x=str(when), y=1, yref="paper", text=plot_label(label),
-                           showarrow=False, textangle=-90, xanchor="left", yanchor="top",
+        x = slot(when)
+        fig.add_vline(x=x, line_dash="dash", line_color="#1f77b4", opacity=0.6)
+        fig.add_annotation(x=x, y=1, yref="paper", text=plot_label(label), showarrow=False,
+                           textangle=-90, xanchor="left", yanchor="top",
                            font={"size": 10, "color": "#1f77b4"})
     fig.update_layout(
         barmode="overlay", height=height, margin={"t": 30, "b": 10},
-        xaxis={"type": "category", "title": None},
+        xaxis={"type": "category", "title": None, "categoryorder": "array",
+               "categoryarray": labels},
         yaxis={"title": y_title, "rangemode": "tozero"},
         legend={"orientation": "h", "y": 1.08, "yanchor": "bottom", "x": 0},
     )
