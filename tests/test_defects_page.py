@@ -188,3 +188,23 @@ def test_the_suspect_window_shows_since_when_and_leads_to_containment(
         at = button.click().run()
         _assert_clean(at)
         assert [t.value for t in at.title] == ["Containment"]
+
+
+def test_a_machine_context_shows_its_rate_over_time_jobs_and_lots(
+    on_tiny: Path,  # noqa: F811
+) -> None:
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1",
+              "machine": "焊接_DB / DB-003"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert at.selectbox(key="ctx_machine").value == "焊接_DB / DB-003"
+    assert any(c.value.startswith("Maintenance jobs (") for c in at.caption)
+    lots = next(d.value for d in at.dataframe if "containername" in d.value.columns
+                and "when" in d.value.columns)
+    assert len(lots) > 0 and lots["when"].notna().all()
+    assert any(md_unescape(m.value).startswith("DB-003 (焊接_DB") for m in at.markdown)
+    at.selectbox(key="ctx_machine").set_value("–").run()
+    _assert_clean(at)
+    assert "machine" not in at.query_params

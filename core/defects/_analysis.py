@@ -159,14 +159,16 @@ class BackwardResult:
         """The seed lots exposed to one factor: when they (or their ancestor) first passed
         it (``when``; machines and materials), their input and defects at detection."""
         if self.seeds is None or self.exposures is None:
-            return pd.DataFrame(columns=["containerid", "when", "input", "defects"])
+            return pd.DataFrame(columns=["containerid", "containername", "when", "input",
+                                         "defects"])
         con = local_duckdb()
         try:
             con.register("seeds", self.seeds)
             _attach(con, "exposures", self.exposures)
             return con.execute(
                 """
-                SELECT e.containerid, e.first_at AS "when", s.input, s.defects
+                SELECT e.containerid, s.containername, e.first_at AS "when", s.input,
+                       s.defects
                 FROM exposures e JOIN seeds s USING (containerid)
                 WHERE e.factor_kind = $kind AND e.factor = $factor AND e.first_at IS NOT NULL
                 ORDER BY e.first_at

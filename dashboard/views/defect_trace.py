@@ -364,28 +364,34 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
     st.subheader("Suspect window: since when?")
     names = [t["factor"] for t in timed]
     q_pick = state.query_param("window_of")
-    c1, c2 = st.columns([3, 1])
-    pick = c1.selectbox("Suspect", names, key="window_of",
+    pick = st.selectbox("Suspect", names, key="window_of",
                         index=names.index(q_pick) if q_pick in names else 0,
                         format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})")
-    sus = next(t for t in timed if t["factor"] == pick)
+    state.set_query_param("window_of", pick if pick != names[0] else None)
+    factor_timeline(back, next(t for t in timed if t["factor"] == pick), "window")
+
+
+def factor_timeline(back: Any, sus: dict[str, Any], prefix: str) -> None:
+    """One factor's defect rate per day or week (by when its lots passed it), its
+    maintenance jobs on the same axis (machines), and the window where it stands above the
+    lots that never passed it, movable, with its lots one click from containment."""
+    pick = sus["factor"]
     suggested = back.window_period(sus["kind"], pick)
-    q_period = state.query_param("window_period")
-    period = c2.radio("Period", ["day", "week"], horizontal=True, key=f"window_period_{pick}",
+    q_period = state.query_param(f"{prefix}_period")
+    period = st.radio("Period", ["day", "week"], horizontal=True,
+                      key=f"{prefix}_period_{pick}",
                       index=["day", "week"].index(q_period if q_period in ("day", "week")
                                                   else suggested),
-                      help="Week when most days carry too few of the suspect's lots to judge.")
-    state.set_query_param("window_of", pick if pick != names[0] else None)
-    state.set_query_param("window_period", period if period != suggested else None)
+                      help="Week when most days carry too few of the lots to judge.")
+    state.set_query_param(f"{prefix}_period", period if period != suggested else None)
     rates, found = back.suspect_window(sus["kind"], pick, period=period)
     if rates.empty:
-        st.info("No time is known for this suspect's lots.")
+        st.info("No time is known for this factor's lots.")
         return
     marks: list[tuple[Any, str]] = []
     if sus["kind"] == "machine":
-        machine = pick.rpartition(" / ")[2]
         with state.guarded("Loading maintenance jobs"):
-            jobs = machine_jobs(lanes, machine, request.end, settings)
+            jobs = machine_jobs(lanes, pick.rpartition(" / ")[2], request.end, settings)
             first, last = rates["period"].iloc[0], rates["period"].iloc[-1]
             marks = [(r["createdate"].date(), r["jobmodelname"] or r["jobordername"] or "job")
                      for r in jobs.to_pylist()
@@ -395,12 +401,12 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
     default = (found.start, found.end) if found.found else (axis[0], last_day)
     lo, hi = st.slider("Window (move its ends if you know better)", min_value=axis[0],
                        max_value=last_day, value=(default[0], min(default[1], last_day)),
-                       key=f"window_range_{pick}_{period}", format="YYYY-MM-DD")
+                       key=f"{prefix}_range_{pick}_{period}", format="YYYY-MM-DD")
     chosen = window_between(rates, lo, hi, period=period)
     st.plotly_chart(window_figure(
         rates, baseline_pct=(sus["rate_unexposed"] or 0.0) * 100,
         window=(lo, hi), marks=marks, y_title=glossary.label("rate_exposed_pct")),
-        key="chart_window")
+        key=f"chart_{prefix}")
     st.caption(WINDOW_RULE + (f" Blue dashed lines: the machine's {len(marks)} maintenance "
                               "jobs in the range." if marks else ""))
     if found.found:
@@ -409,15 +415,60 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
             f"{found.rate * 100:.2f} % vs {found.baseline * 100:.2f} % for the lots that "
             "never passed it."))
     else:
-        st.markdown("No run of elevated periods: the suspect's lots do not stand above the "
-                    "rest in any stretch of the range.")
+        st.markdown("No run of elevated periods: these lots do not stand above the rest in "
+                    "any stretch of the range.")
     st.markdown(md_escape(
         f"Chosen window {chosen.start} to {chosen.end}: {chosen.lots:,} lots, defect rate "
         f"{chosen.rate * 100:.2f} %.") if chosen.found else "The chosen window has no lots.")
     params = containment_params(sus, chosen.start, chosen.end)
     if params and chosen.found and st.button("Contain the lots of this window",
-                                             key="contain_window", icon=":material/shield:"):
+                                             key=f"contain_{prefix}",
+                                             icon=":material/shield:"):
         st.switch_page("views/containment.py", query_params=params)
+
+
+def _machine_click() -> None:
+    """A click on a machine's bar opens its context (the bar's raw name, not its label)."""
+    points = (st.session_state.get("chart_machine") or {}).get("selection", {}).get(
+        "points", [])
+    if points:  # the category axis holds the raw name: x on a pareto, y on the lift chart
+        p = points[0]
+        name = next((v for v in (p.get("x"), p.get("y")) if isinstance(v, str)), None)
+        if name:
+            st.session_state["machine_clicked"] = name
+            st.session_state.pop("ctx_machine", None)  # the selectbox takes the click
+
+
+def machine_context(back: Any, full: pa.Table) -> None:
+    """A machine's context, one pick (or a click on its bar) away: its lots' defect rate
+    over time with its maintenance jobs, the window, its jobs and its lots."""
+    names = full["factor"].to_pylist()
+    clicked = st.session_state.get("machine_clicked")
+    q_machine = state.query_param("machine")
+    first = clicked if clicked in names else q_machine if q_machine in names else None
+    pick = st.selectbox("Machine context (or click a bar)", ["–", *names], key="ctx_machine",
+                        index=names.index(first) + 1 if first else 0,
+                        format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})"
+                        if f != "–" else "–")
+    state.set_query_param("machine", None if pick == "–" else pick)
+    if pick == "–":
+        return
+    row = next(r for r in full.to_pylist() if r["factor"] == pick)
+    with st.container(border=True):
+        st.markdown(md_escape(describe_suspect(
+            {**row, "kind": "machine"}, k["detection_lots"])))
+        factor_timeline(back, {**row, "kind": "machine"}, "ctx")
+        with state.guarded("Loading maintenance jobs"):
+            jobs = machine_jobs(lanes, pick.rpartition(" / ")[2], request.end, settings)
+            st.caption(f"Maintenance jobs ({jobs.num_rows:,})")
+            st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
+        lots = back.exposed_lots("machine", pick)
+        st.caption(f"Its lots at detection ({len(lots):,}): when they (or an ancestor) "
+                   "passed it, their input and defects.")
+        st.dataframe(lots, hide_index=True, width="stretch", column_config={
+            "containerid": None, "containername": "LOT", "when": "Passed it",
+            "input": glossary.label("detection_input"),
+            "defects": glossary.label("detection_defects")})
 
 
 measures_help("defects")
@@ -444,10 +495,12 @@ if result.backward is not None:
             by = SORTS[sort_label]
             if by != q_sort:
                 state.set_query_param("sort", None if by == "evidence" else by)
+            click = ({"on_select": _machine_click, "selection_mode": "points"}
+                     if kind == "machine" else {})
             if by in ("evidence", "lift"):
                 st.plotly_chart(lift_chart(ranked(back.factors, kind, by),
                                            f"{title}: top 10 by {sort_label.lower()}"),
-                                key=f"chart_{kind}")
+                                key=f"chart_{kind}", **click)
                 st.caption("Bars: lift (the exposed lots' defect rate ÷ the other lots'), "
                            "whiskers: its 95 % interval, lots as the units; right of the "
                            "dotted line at 1 the factor's lots fail more than the rest.")
@@ -459,7 +512,7 @@ if result.backward is not None:
                     value=by,
                     line_name="Coverage: % of defects on lots exposed to these "
                               "(distinct lots)"),
-                    key=f"chart_{kind}")
+                    key=f"chart_{kind}", **click)
                 st.caption("A lot counts for every factor it touched, so bars overlap and do "
                            "not add up; the line shows the share of all defects on lots "
                            "exposed to any factor so far, and 'others' what the remaining "
@@ -506,13 +559,7 @@ if result.backward is not None:
                                f"defects_{kind}_{file_range}.csv",
                                "text/csv", key=f"dl_{kind}")
             if kind == "machine" and full.num_rows:
-                names = sorted({f.split(" / ", 1)[-1] for f in full["factor"].to_pylist()})
-                pick = st.selectbox("Maintenance jobs of machine", ["–", *names],
-                                    key="jobs_machine")
-                if pick != "–":
-                    with state.guarded("Loading maintenance jobs"):
-                        jobs = machine_jobs(lanes, pick, request.end, settings)
-                        st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
+                machine_context(back, full)
     with tabs[4]:
         st.plotly_chart(pareto_chart(pa.table({
             "factor": back.reasons["reason"], "defects": back.reasons["defects"],

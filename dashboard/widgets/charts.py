@@ -171,24 +171,27 @@ def interval_figure(
     """Horizontal bars with their 95 % interval (lift of suspects), the first item on top;
     a dotted line at ``reference`` (lift 1: no difference). Data-derived labels are shown
     literally; a missing interval end is drawn as no whisker."""
-    names = plot_labels(labels)
+    raw = ["" if v is None else str(v) for v in labels]  # categories: a click reports them
+    names = plot_labels(labels)  # what is shown: escaped
     vals = [None if v is None or not math.isfinite(v) else v for v in values]
     plus = [None if h is None or v is None or not math.isfinite(h) else h - v
             for v, h in zip(vals, high, strict=True)]
     minus = [None if lo is None or v is None or not math.isfinite(lo) else v - lo
              for v, lo in zip(vals, low, strict=True)]
     fig = go.Figure(go.Bar(
-        y=names, x=vals, orientation="h", name=x_title,
+        y=raw, x=vals, orientation="h", name=x_title,
         error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
         text=None if text is None else [plot_label(t) for t in text],
         textposition="inside", insidetextanchor="start",
+        customdata=names, hovertemplate="%{customdata}: %{x:.2f}<extra></extra>",
     ))
     if reference is not None:
         fig.add_vline(x=reference, line_dash="dot", line_color="grey")
     fig.update_layout(
         height=height or max(220, 34 * len(names) + 80), margin={"t": 10, "b": 10, "l": 10},
         xaxis={"title": x_title, "rangemode": "tozero"},
-        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category",
+               "tickmode": "array", "tickvals": raw, "ticktext": names},
         showlegend=False,
     )
     return fig
