@@ -208,3 +208,15 @@ def test_a_machine_context_shows_its_rate_over_time_jobs_and_lots(
     at.selectbox(key="ctx_machine").set_value("–").run()
     _assert_clean(at)
     assert "machine" not in at.query_params
+
+
+def test_machines_filter_by_station_group_from_the_link(on_tiny: Path) -> None:  # noqa: F811
+    params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1",
+              "mgroup": "焊接_DB"}
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    assert at.multiselect(key="machine_groups").value == ["焊接_DB"]
+    machines = next(d.value for d in at.dataframe if "lift_note" in d.value.columns)
+    assert len(machines) > 0 and machines["factor"].str.startswith("焊接_DB / ").all()

@@ -248,3 +248,19 @@ def test_a_card_says_when_the_evidence_is_weak() -> None:
     assert describe_suspect(s, 634).endswith(
         "q = 0.998 (weak evidence: q ≥ 0.2 means chance could give as much)")
     assert "weak" not in describe_suspect({**s, "q_value": 0.04}, 634)
+
+
+def test_machines_narrow_by_station_group_and_model_and_keep_their_numbers() -> None:
+    from core.defects import machine_facets, only_machines
+
+    factors = pa.table({
+        "factor_kind": ["machine", "machine", "machine", "material"],
+        "factor": ["焊接_DB / DB-003", "焊接_DB / OV-002", "焊接_WB / WB-005", "LF / LF-1"],
+        "detail": ["ASM AD838L", None, "K&S", "焊接_DB"],
+        "lift": [4.1, 1.5, 2.8, 1.1]})
+    assert machine_facets(factors) == (["焊接_DB", "焊接_WB"], ["ASM AD838L", "K&S"])
+    assert only_machines(factors, ["焊接_DB"])["factor"].to_pylist() == [
+        "焊接_DB / DB-003", "焊接_DB / OV-002", "LF / LF-1"]
+    assert only_machines(factors, (), ["K&S"])["factor"].to_pylist() == [
+        "焊接_WB / WB-005", "LF / LF-1"]
+    assert only_machines(factors)["lift"].to_pylist() == [4.1, 1.5, 2.8, 1.1]

@@ -11,7 +11,15 @@ The package's face (its modules are private, tests/test_layers.py):
 """
 
 from core.defects._analysis import ResultExpired
-from core.defects._attribution import FACTOR_KINDS, LIFT_UNBOUNDED, factor_table, pareto, ranked
+from core.defects._attribution import (
+    FACTOR_KINDS,
+    LIFT_UNBOUNDED,
+    factor_table,
+    machine_facets,
+    only_machines,
+    pareto,
+    ranked,
+)
 from core.defects._defect_job import DefectResult, run_defect_analysis
 from core.defects._lookups import lot_pages_cacheable, machine_jobs, reasons_seen
 from core.defects._request import DefectInputError, DefectRequest
@@ -20,21 +28,23 @@ from core.defects._window import RULE_TEXT as WINDOW_RULE
 from core.defects._window import window_between
 
 __all__ = [
-           "FACTOR_KINDS",
-           "LIFT_UNBOUNDED",
-           "WINDOW_RULE",
-           "DefectInputError",
-           "DefectRequest",
-           "DefectResult",
-           "ResultExpired",
-           "containment_params",
-           "describe_suspect",
-           "factor_table",
-           "lot_pages_cacheable",
-           "machine_jobs",
-           "pareto",
-           "ranked",
-           "reasons_seen",
-           "run_defect_analysis",
-           "window_between",
+    "FACTOR_KINDS",
+    "LIFT_UNBOUNDED",
+    "WINDOW_RULE",
+    "DefectInputError",
+    "DefectRequest",
+    "DefectResult",
+    "ResultExpired",
+    "containment_params",
+    "describe_suspect",
+    "factor_table",
+    "lot_pages_cacheable",
+    "machine_facets",
+    "machine_jobs",
+    "only_machines",
+    "pareto",
+    "ranked",
+    "reasons_seen",
+    "run_defect_analysis",
+    "window_between",
 ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.db import local_duckdb
 from core.defects._hypergeom import fisher_one_sided
@@ -170,6 +171,31 @@ def ranked(factors: pa.Table, kind: str, by: str = "defects") -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def machine_facets(factors: pa.Table) -> tuple[list[str], list[str]]:
+    """The station groups and machine models (details) of the machine factors, sorted."""
+    m = factors.filter(pc.equal(factors["factor_kind"], "machine"))
+    groups = sorted({f.partition(" / ")[0] for f in m["factor"].to_pylist() if " / " in f})
+    models = sorted({d for d in m["detail"].to_pylist() if d})
+    return groups, models
+
+
+def only_machines(factors: pa.Table, groups: list[str] | tuple[str, ...] = (),
+                  models: list[str] | tuple[str, ...] = ()) -> pa.Table:
+    """The factor table with its machines narrowed to ``groups`` (station groups) and
+    ``models`` (machine models); other kinds untouched; empty choices keep everything.
+    Lift and q stay as computed over all factors (narrowing the view changes no number)."""
+    keep = pc.not_equal(factors["factor_kind"], "machine")
+    machine = pc.equal(factors["factor_kind"], "machine")
+    ok = machine
+    if groups:
+        group = pa.array([f.partition(" / ")[0] for f in factors["factor"].to_pylist()])
+        ok = pc.and_(ok, pc.is_in(group, value_set=pa.array(list(groups))))
+    if models:
+        ok = pc.and_(ok, pc.fill_null(pc.is_in(factors["detail"],
+                                               value_set=pa.array(list(models))), False))
+    return factors.filter(pc.or_(keep, ok))
 
 
 def pareto(

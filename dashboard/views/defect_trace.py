@@ -33,7 +33,9 @@ from core.defects import (
     containment_params,
     describe_suspect,
     lot_pages_cacheable,
+    machine_facets,
     machine_jobs,
+    only_machines,
     pareto,
     ranked,
     run_defect_analysis,
@@ -497,15 +499,28 @@ if result.backward is not None:
                 state.set_query_param("sort", None if by == "evidence" else by)
             click = ({"on_select": _machine_click, "selection_mode": "points"}
                      if kind == "machine" else {})
+            factors = back.factors
+            if kind == "machine":
+                groups, models = machine_facets(factors)
+                f1, f2 = st.columns(2)
+                pick_groups = f1.multiselect(
+                    "Station groups", groups, key="machine_groups",
+                    default=[g for g in state.query_param_list("mgroup") if g in groups])
+                pick_models = f2.multiselect(
+                    "Machine models", models, key="machine_models",
+                    default=[m for m in state.query_param_list("mmodel") if m in models])
+                state.set_query_param("mgroup", pick_groups)
+                state.set_query_param("mmodel", pick_models)
+                factors = only_machines(factors, pick_groups, pick_models)
             if by in ("evidence", "lift"):
-                st.plotly_chart(lift_chart(ranked(back.factors, kind, by),
+                st.plotly_chart(lift_chart(ranked(factors, kind, by),
                                            f"{title}: top 10 by {sort_label.lower()}"),
                                 key=f"chart_{kind}", **click)
                 st.caption("Bars: lift (the exposed lots' defect rate ÷ the other lots'), "
                            "whiskers: its 95 % interval, lots as the units; right of the "
                            "dotted line at 1 the factor's lots fail more than the rest.")
             else:
-                top = pareto(back.factors, kind, by=by, top=10, exposures=back.exposures,
+                top = pareto(factors, kind, by=by, top=10, exposures=back.exposures,
                              seeds=back.seeds)
                 st.plotly_chart(pareto_chart(
                     top, f"{title}: top 10 by {sort_label.lower()}",
@@ -517,7 +532,7 @@ if result.backward is not None:
                            "not add up; the line shows the share of all defects on lots "
                            "exposed to any factor so far, and 'others' what the remaining "
                            "factors add.")
-            full = ranked(back.factors, kind, by)  # the core's order: undefined lift last
+            full = ranked(factors, kind, by)  # the core's order: undefined lift last
             df = full.to_pandas().drop(columns=["factor_kind"])
             shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
                               lift=[fmt_lift(v, n) for v, n in zip(df["lift"],
