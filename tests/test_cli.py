@@ -132,3 +132,23 @@ def test_an_output_path_that_cannot_be_written_is_a_message(
     for done in (csv, out):
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
         assert f"cannot write {blocker}" in done.stderr
+
+
+def test_a_repeated_list_flag_adds_to_the_list() -> None:
+    """`--lot A --lot B` keeps both (it used to keep only B and report 'nothing matched'
+    for a name that exists); every list flag of every command, parsed by the one rule."""
+    from core.cli import build_parser
+    from core.values import split
+
+    p = build_parser()
+    assert p.parse_args(["trace", "--lot", "A", "--lot", "B C"]).lot == ["A", "B C"]
+    d = p.parse_args(["defects", "--start", "2026-01-01", "--end", "2026-01-02",
+                      "--lots", "A", "--lots", "B", "--reasons", "274_OPEN",
+                      "--reasons", "001_CRACK", "--packages", "SOT-23 CU"])
+    assert split(d.lots) == ["A", "B"] and d.reasons == ["274_OPEN", "001_CRACK"]
+    r = p.parse_args(["rejects", "--start", "2026-01-01", "--end", "2026-01-02",
+                      "--package", "A", "--package", "B"])
+    assert r.package == ["A", "B"]
+    c = p.parse_args(["contain", "--machine", "M1", "--machine", "M2", "--start",
+                      "2026-01-01", "--end", "2026-01-02"])
+    assert c.machine == ["M1", "M2"]
