@@ -35,14 +35,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", help="YYYY-MM-DD (required unless a list is given)")
     p.add_argument("--end", help="YYYY-MM-DD, inclusive")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--lots", action="append", help="lot names, separated by commas, semicolons or spaces "
+    seeds.add_argument("--lots", action="append",
+                       help="lot names, separated by commas, semicolons or spaces "
                        "(wildcards * %% _, \\ escapes)")
     seeds.add_argument("--work-orders", action="append", help="work orders (same list rule)")
     seeds.add_argument("--wafer-lots", action="append", help="wafer lots (same list rule)")
-    p.add_argument("--reasons", action="append", default=[], help="loss reasons separated by commas or "
+    p.add_argument("--reasons", action="append", default=[],
+                   help="loss reasons separated by commas or "
                    "semicolons (default all)")
     p.add_argument("--types", action="append", default=[], help="product types, comma-separated")
-    p.add_argument("--packages", action="append", default=[], help="packages, comma-separated (a package "
+    p.add_argument("--packages", action="append", default=[],
+                   help="packages, comma-separated (a package "
                    "name may hold a space)")
     p.add_argument("--direction", choices=["backward", "forward"], default="backward")
     p.add_argument("--top", type=positive_int, default=10,

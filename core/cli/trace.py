@@ -25,9 +25,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("trace", help="trace lots backward or forward with their events")
     p.add_argument("--lot", action="extend", nargs="+", default=[], metavar="NAME",
                    help="lot names (spaces, commas or semicolons between; * %% _ wildcards)")
-    p.add_argument("--wafer-lot", action="extend", nargs="+", default=[], metavar="NAME", help="wafer lots")
-    p.add_argument("--work-order", action="extend", nargs="+", default=[], metavar="WO", help="work orders")
-    p.add_argument("--serial", action="extend", nargs="+", default=[], metavar="SN", help="serial numbers")
+    p.add_argument("--wafer-lot", action="extend", nargs="+", default=[], metavar="NAME",
+                   help="wafer lots")
+    p.add_argument("--work-order", action="extend", nargs="+", default=[], metavar="WO",
+                   help="work orders")
+    p.add_argument("--serial", action="extend", nargs="+", default=[], metavar="SN",
+                   help="serial numbers")
     p.add_argument("--direction", choices=("backward", "forward"), default="backward")
     p.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                    help=f"comma-separated, from {','.join(DOMAINS)} (empty: lineage only)")
