@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from streamlit.testing.v1 import AppTest
+
+from core.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ROOT / "dashboard" / "views"
@@ -194,3 +198,24 @@ def unexpected_failures(at: Any) -> list[str]:
     out = [str(e.value) for e in at.exception]
     out += [str(e.value) for e in at.error if _BUG.search(str(e.value))]
     return out
+
+
+def open_page(page: str, params: dict[str, str | list[str]]) -> AppTest:
+    """``page`` opened from a link with ``params``, after any job it started finished."""
+    from dashboard.job_manager import get_job_manager
+    from tests.test_app_pages import _app
+
+    at = _app()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"views/{page}").run()
+    manager = get_job_manager(load_settings())
+    for _ in range(3):
+        if not any(job.active for job in manager.jobs()):
+            break
+        for job in manager.jobs():
+            assert job.wait(120), f"job {job.label} did not finish"
+        time.sleep(0.1)
+        at.run()
+    return at

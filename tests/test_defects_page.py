@@ -27,6 +27,15 @@ def open_page(params: dict[str, str | list[str]]) -> AppTest:
     return at
 
 
+def ran(params: dict[str, str | list[str]]) -> AppTest:
+    """The page for a link, after the job it started finished, without an exception."""
+    at = open_page(params)
+    finish_jobs()
+    at.run()
+    _assert_clean(at)
+    return at
+
+
 def finish_jobs() -> None:
     manager = get_job_manager(load_settings())
     for job in manager.jobs():
@@ -96,10 +105,7 @@ def test_lot_detail_of_a_big_analysis_is_built_per_page_without_a_cache(
     (no st.cache_data entry), and it shows the same rows."""
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
     monkeypatch.setenv("MES_CACHE_MAX_IDS", "1")
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     assert any("one per lot and loss reason" in c.value for c in at.caption)
     lot_tables = [d.value for d in at.dataframe if "upstream_machines" in d.value.columns]
     assert lot_tables and len(lot_tables[0]) > 0
@@ -109,10 +115,7 @@ def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  #
     # detection at trim/form: the demo books rejects at later stations (元件切割, TMTT)
     params = {"station": "切彎腳", "start": "2026-09-01", "end": "2026-11-20",
               "direction": "forward", "run": "1"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     labels = {m.label for m in at.metric}
     assert {glossary.label(k) for k in ("defective_input", "downstream_rejects",
                                         "downstream_uncharged", "detection_charged")} <= labels
@@ -131,10 +134,7 @@ def test_forward_with_nothing_downstream_says_so_once(on_tiny: Path) -> None:  #
     # TMTT is the last station group with rejects in the tiny demo
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20",
               "direction": "forward", "run": "1"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     infos = [md_unescape(i.value) for i in at.main.info]
     assert len([i for i in infos if i.startswith("Nothing to show downstream")]) == 1, infos
     assert not any("No rejects of the defective lots" in i for i in infos)
@@ -144,10 +144,7 @@ def test_the_analysis_opens_on_ranked_suspects_and_the_sort_is_in_the_link(
     on_tiny: Path,  # noqa: F811
 ) -> None:
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     assert at.tabs[0].label == "Suspects"
     cards = [md_unescape(m.value) for m in at.tabs[0].markdown
              if m.value.startswith("**#")]
@@ -168,10 +165,7 @@ def test_the_suspect_window_shows_since_when_and_leads_to_containment(
     on_tiny: Path,  # noqa: F811
 ) -> None:
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     assert any(h.value.startswith("Suspect window") for h in at.subheader)
     pick = at.selectbox(key="window_of")
     assert pick.options[0].startswith(pick.value.rpartition(" / ")[2])  # the first suspect
@@ -195,10 +189,7 @@ def test_a_machine_context_shows_its_rate_over_time_jobs_and_lots(
 ) -> None:
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1",
               "machine": "焊接_DB / DB-003"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     assert at.selectbox(key="ctx_machine").value == "焊接_DB / DB-003"
     assert any(c.value.startswith("Maintenance jobs (") for c in at.caption)
     lots = next(d.value for d in at.dataframe if "containername" in d.value.columns
@@ -213,10 +204,7 @@ def test_a_machine_context_shows_its_rate_over_time_jobs_and_lots(
 def test_machines_filter_by_station_group_from_the_link(on_tiny: Path) -> None:  # noqa: F811
     params = {"station": "TMTT", "start": "2026-09-01", "end": "2026-11-20", "run": "1",
               "mgroup": "焊接_DB"}
-    at = open_page(params)
-    finish_jobs()
-    at.run()
-    _assert_clean(at)
+    at = ran(params)
     assert at.multiselect(key="machine_groups").value == ["焊接_DB"]
     machines = next(d.value for d in at.dataframe if "lift_note" in d.value.columns)
     assert len(machines) > 0 and machines["factor"].str.startswith("焊接_DB / ").all()

@@ -23,7 +23,6 @@ import io
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -31,14 +30,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 from core import cli, dates
 from core.config import SettingsError, load_settings
 from core.dates import DateInputError
 from core.errors import InputError
-from dashboard.job_manager import get_job_manager
-from tests.hostile import PLANT, live_markup, page_params, unexpected_failures
+from tests.hostile import PLANT, live_markup, open_page, page_params, unexpected_failures
 from tests.test_app_pages import _app, app_env, on_tiny, tiny_db  # noqa: F401
 from tests.test_cli import mesdash
 
@@ -241,21 +238,6 @@ PAGES = tuple(sorted((p.name for p in (Path(__file__).resolve().parents[1] / "da
                      key=lambda name: (name == "system.py", name)))
 
 
-def open_page(page: str, params: dict[str, str | list[str]]) -> AppTest:
-    at = _app()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"views/{page}").run()
-    manager = get_job_manager(load_settings())
-    for _ in range(3):
-        if not any(job.active for job in manager.jobs()):
-            break
-        for job in manager.jobs():
-            assert job.wait(120), f"job {job.label} did not finish"
-        time.sleep(0.1)
-        at.run()
-    return at
 
 
 def url_params(page: str) -> st.SearchStrategy[dict[str, object]]:

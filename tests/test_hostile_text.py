@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import duckdb
@@ -27,15 +26,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import glossary
-from core.config import load_settings
 from core.text import md_escape, md_join, plain
-from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import pareto_figure, plot_label
 from tests.hostile import (
     IMAGE,
     LINK,
     PLANT,
     live_markup,
+    open_page,
     page_params,
     plant_text_columns,
     planted_shown,
@@ -113,22 +111,6 @@ def _reason_at_tmtt(db: Path) -> str:
         ).fetchone()[0]
 
 
-def open_page(page: str, params: dict[str, str | list[str]]) -> AppTest:
-    """``page`` opened from a link with ``params``, after any job it started finished."""
-    at = _app()
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"views/{page}").run()
-    manager = get_job_manager(load_settings())
-    for _ in range(3):
-        if not any(job.active for job in manager.jobs()):
-            break
-        for job in manager.jobs():
-            assert job.wait(120), f"job {job.label} did not finish"
-        time.sleep(0.1)
-        at.run()
-    return at
 
 
 def everything(page: str, **base: str | list[str]) -> dict[str, str | list[str]]:
