@@ -18,7 +18,7 @@ def _num(text: str) -> float:
     return float(text.replace(",", "").replace("%", "").strip())
 
 
-def _metric(at, key: str) -> str:  # noqa: ANN001
+def _metric(at, key: str) -> str:
     label = glossary.label(key)
     return next(m.value for m in at.metric if m.label == label)
 
