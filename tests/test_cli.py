@@ -107,14 +107,27 @@ def test_every_command_prints_its_help() -> None:
 
     parser = build_parser()
 
+    leaves: list[tuple[list[str], str]] = []
+
     def walk(p: argparse.ArgumentParser, path: list[str]) -> None:
-        p.format_help()  # raises on a bad help string
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    walk(sub, [*path, name])
+        text = p.format_help()  # raises on a bad help string
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in subs:
+            for name, sub in action.choices.items():
+                walk(sub, [*path, name])
+        if not subs:
+            leaves.append((path, text))
 
     walk(parser, [])
+    # every command's --help ends with an example of its use
+    assert leaves and all("example" in text and "mesdash " in text.split("example")[-1]
+                          for _, text in leaves), [p for p, t in leaves if "example" not in t]
+    import shlex
+
+    from core.cli import EXAMPLES
+
+    for example in EXAMPLES.values():  # and every example is a valid command line
+        parser.parse_args(shlex.split(example)[1:])
     done = mesdash("defects", "--help")
     assert done.returncode == 0 and "wildcards * % _" in done.stdout, done.stderr
 

@@ -38,6 +38,30 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
+# One example per command, shown at the end of its --help (commands that carry their own
+# epilog, contain and glossary, keep it).
+EXAMPLES: dict[tuple[str, ...], str] = {
+    ("demo", "build"): "mesdash demo build --scale small --db duckdb:///data/demo.duckdb",
+    ("db", "check"): "mesdash db check --json",
+    ("config",): "mesdash config --markdown",
+    ("trace",): "mesdash trace --lot GA26111456-A00-004 --direction forward --json",
+    ("defects",): "mesdash defects --station TMTT --start 2026-11-01 --end 2026-11-30 --json",
+    ("rejects",): "mesdash rejects --start 2026-11-01 --end 2026-11-30 --by machine",
+    ("holds",): "mesdash holds --type quality --matrix lots",
+    ("hold-history",): "mesdash hold-history --start 2026-11-01 --end 2026-11-30 --json",
+}
+
+
+def _add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                _add_examples(sub, (*path, name))
+    if path in EXAMPLES and not parser.epilog:
+        parser.epilog = f"example:\n  {EXAMPLES[path]}"
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="mesdash", description="MES analytics dashboard: command line tools."
@@ -54,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     logs.add_flag(parser)
+    _add_examples(parser)
     return parser
 
 
