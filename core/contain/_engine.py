@@ -11,8 +11,8 @@ deadline (one registered query per question, core.contain._queries):
    merges into combined lots finished as serials, rework, wafer cuts; cycle-safe),
    bounded by ``contain_max_lots`` (and ``trace_max_depth``);
 3. where each one is now: the live snapshot (dw_mes_lot_v) in IN-list batches, the
-   status by the one WIP status rule (core.holds._classify.status_of), the hold reason
-   and its type (hold_type_of);
+   status by the one WIP status rule and the hold type (core.wip's Arrow forms, over the
+   whole column), the hold reason;
 4. for the lots that left WIP, which of them passed finished goods (one batched query).
 
 State of a container (column ``state``), first rule that holds:
@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core import wip
 from core.contain._queries import (
     finished_passes_query,
     machine_exposure_query,
@@ -51,7 +52,6 @@ from core.contain._queries import (
     wafer_exposure_query,
 )
 from core.contain._suspect import LABELS, ContainError, Suspect
-from core.holds import hold_type_of, status_of
 from core.realtime import snapshot_time_query
 from core.stations import station_map
 from core.trace import trace_lineage
@@ -367,15 +367,13 @@ def _now(lanes: Lanes, table: pa.Table, settings: Settings,
     def col(name: str) -> pa.Array:
         return pc.take(snap[name], at)
 
-    status = pa.array(
-        [status_of(e, h) if w else None for e, h, w in zip(
-            col("equipmentcount").to_pylist(), col("currentholdcount").to_pylist(),
-            in_wip.to_pylist(), strict=True)], pa.string())
+    none = pa.scalar(None, pa.string())
+    status = pc.if_else(in_wip, wip.status_arrow({
+        "equipmentcount": col("equipmentcount"),
+        "currentholdcount": col("currentholdcount")}), none)
     on_hold = pc.and_(in_wip, pc.fill_null(pc.greater(col("currentholdcount"), 0), False))
-    reasons = col("holdreasonname").to_pylist()
-    hold_type = pa.array([hold_type_of(r, settings.non_quality_hold_reasons) if h else None
-                          for r, h in zip(reasons, on_hold.to_pylist(), strict=True)],
-                         pa.string())
+    hold_type = pc.if_else(on_hold, wip.hold_type_arrow(
+        col("holdreasonname"), settings.non_quality_hold_reasons), none)
     # left WIP: passed finished goods? (only asked for lots not known finished already)
     serial = pc.is_valid(table["serial"])
     ask = table.filter(pc.and_(pc.invert(in_wip), pc.invert(serial)))["containerid"]
