@@ -25,7 +25,7 @@ from core.defects._lookups import lot_pages_cacheable, machine_jobs, reasons_see
 from core.defects._request import DefectInputError, DefectRequest
 from core.defects._suspects import containment_params, describe_suspect
 from core.defects._window import RULE_TEXT as WINDOW_RULE
-from core.defects._window import window_between
+from core.defects._window import suggest_period, window_between
 
 __all__ = [
     "FACTOR_KINDS",
@@ -46,5 +46,6 @@ __all__ = [
     "ranked",
     "reasons_seen",
     "run_defect_analysis",
+    "suggest_period",
     "window_between",
 ]

@@ -176,17 +176,16 @@ class BackwardResult:
         finally:
             con.close()
 
-    def window_period(self, factor_kind: str, factor: str) -> str:
-        """The period the suspect window is best read by (core.defects window rule)."""
-        return window.suggest_period(self.exposed_lots(factor_kind, factor))
-
     def suspect_window(self, factor_kind: str, factor: str, *, period: str | None = None,
                        start: dt.date | None = None, end: dt.date | None = None,
+                       lots: pd.DataFrame | None = None,
                        ) -> tuple[pd.DataFrame, window.Window]:
         """Per period, the defect rate of the lots that passed the factor against the
         rate of the lots that never did, and the window where it stands above
-        (core.defects._window)."""
-        lots = self.exposed_lots(factor_kind, factor)
+        (core.defects._window). ``lots``: the factor's ``exposed_lots`` when the caller
+        read them already (one read of the exposures per page run); ``period`` None: the
+        one ``suggest_period`` picks."""
+        lots = self.exposed_lots(factor_kind, factor) if lots is None else lots
         period = period or window.suggest_period(lots)
         row = self.factors.filter(pc.and_(pc.equal(self.factors["factor_kind"], factor_kind),
                                           pc.equal(self.factors["factor"], factor)))

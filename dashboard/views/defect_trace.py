@@ -39,6 +39,7 @@ from core.defects import (
     pareto,
     ranked,
     run_defect_analysis,
+    suggest_period,
     window_between,
 )
 from core.defects import reasons_seen as core_reasons_seen
@@ -370,15 +371,27 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
                         index=names.index(q_pick) if q_pick in names else 0,
                         format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})")
     state.set_query_param("window_of", pick if pick != names[0] else None)
-    factor_timeline(back, next(t for t in timed if t["factor"] == pick), "window")
+    sus = next(t for t in timed if t["factor"] == pick)
+    factor_timeline(back, sus, "window", back.exposed_lots(sus["kind"], pick),
+                    _jobs_of(sus))
 
 
-def factor_timeline(back: Any, sus: dict[str, Any], prefix: str) -> None:
+def _jobs_of(sus: dict[str, Any]) -> pa.Table | None:
+    """A machine suspect's maintenance jobs in the analysis' window (one query), else None."""
+    if sus["kind"] != "machine":
+        return None
+    with state.guarded("Loading maintenance jobs"):
+        return machine_jobs(lanes, sus["factor"].rpartition(" / ")[2], request.end, settings)
+    return None
+
+
+def factor_timeline(back: Any, sus: dict[str, Any], prefix: str, lots: Any,
+                    jobs: pa.Table | None) -> None:
     """One factor's defect rate per day or week (by when its lots passed it), its
     maintenance jobs on the same axis (machines), and the window where it stands above the
     lots that never passed it, movable, with its lots one click from containment."""
     pick = sus["factor"]
-    suggested = back.window_period(sus["kind"], pick)
+    suggested = suggest_period(lots)
     q_period = state.query_param(f"{prefix}_period")
     period = st.radio("Period", ["day", "week"], horizontal=True,
                       key=f"{prefix}_period_{pick}",
@@ -386,18 +399,14 @@ def factor_timeline(back: Any, sus: dict[str, Any], prefix: str) -> None:
                                                   else suggested),
                       help="Week when most days carry too few of the lots to judge.")
     state.set_query_param(f"{prefix}_period", period if period != suggested else None)
-    rates, found = back.suspect_window(sus["kind"], pick, period=period)
+    rates, found = back.suspect_window(sus["kind"], pick, period=period, lots=lots)
     if rates.empty:
         st.info("No time is known for this factor's lots.")
         return
-    marks: list[tuple[Any, str]] = []
-    if sus["kind"] == "machine":
-        with state.guarded("Loading maintenance jobs"):
-            jobs = machine_jobs(lanes, pick.rpartition(" / ")[2], request.end, settings)
-            first, last = rates["period"].iloc[0], rates["period"].iloc[-1]
-            marks = [(r["createdate"].date(), r["jobmodelname"] or r["jobordername"] or "job")
-                     for r in jobs.to_pylist()
-                     if r["createdate"] is not None and first <= r["createdate"].date() <= last]
+    first, last = rates["period"].iloc[0], rates["period"].iloc[-1]
+    marks = [(r["createdate"].date(), r["jobmodelname"] or r["jobordername"] or "job")
+             for r in (jobs.to_pylist() if jobs is not None else [])
+             if r["createdate"] is not None and first <= r["createdate"].date() <= last]
     axis = list(rates["period"])
     last_day = axis[-1] + dt.timedelta(days=6 if period == "week" else 0)
     default = (found.start, found.end) if found.found else (axis[0], last_day)
@@ -455,16 +464,15 @@ def machine_context(back: Any, full: pa.Table) -> None:
     state.set_query_param("machine", None if pick == "–" else pick)
     if pick == "–":
         return
-    row = next(r for r in full.to_pylist() if r["factor"] == pick)
+    row = {**next(r for r in full.to_pylist() if r["factor"] == pick), "kind": "machine"}
+    lots = back.exposed_lots("machine", pick)  # read once: the timeline and the table
+    jobs = _jobs_of(row)  # one query: the chart's marks and the table
     with st.container(border=True):
-        st.markdown(md_escape(describe_suspect(
-            {**row, "kind": "machine"}, k["detection_lots"])))
-        factor_timeline(back, {**row, "kind": "machine"}, "ctx")
-        with state.guarded("Loading maintenance jobs"):
-            jobs = machine_jobs(lanes, pick.rpartition(" / ")[2], request.end, settings)
+        st.markdown(md_escape(describe_suspect(row, k["detection_lots"])))
+        factor_timeline(back, row, "ctx", lots, jobs)
+        if jobs is not None:
             st.caption(f"Maintenance jobs ({jobs.num_rows:,})")
             st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
-        lots = back.exposed_lots("machine", pick)
         st.caption(f"Its lots at detection ({len(lots):,}): when they (or an ancestor) "
                    "passed it, their input and defects.")
         st.dataframe(lots, hide_index=True, width="stretch", column_config={
