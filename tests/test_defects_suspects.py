@@ -181,26 +181,20 @@ def test_the_planted_machine_is_the_first_suspect_on_the_demo_factory(
 
     from core.config import load_settings
     from core.db import open_lanes
-    from core.defects._defect_job import run_defect_analysis
     from core.defects._request import DefectRequest
     from core.demo import build_demo
-    from core.jobs import JobManager
+    from tests.test_defects_run import run_job
 
     url = f"duckdb:///{Path(str(tmp_path)) / 'small.duckdb'}"
     build_demo(url, scale="small", seed=7, anchor=__import__("datetime").date(2026, 11, 20))
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=url,
                              spool_dir=str(Path(str(tmp_path)) / "spool"))
     lanes = open_lanes(settings)
-    manager = JobManager(settings)
     try:
         req = DefectRequest.build(settings, station="TMTT", start="2026-10-21",
                                   end="2026-11-19")
-        job = manager.submit(req.key(), lambda j: run_defect_analysis(j, lanes, req,
-                                                                      settings), label="d")
-        assert job.wait(300) and job.state == "done", job.error
-        suspects = job.result.backward.suspects(5)
+        suspects = run_job(lanes, req).backward.suspects(5)
     finally:
-        manager.close()
         lanes.close()
     assert suspects[0]["factor"].endswith("DB-003"), suspects
     assert suspects[0]["lift_low"] > 1 and suspects[0]["q_value"] < 0.2
@@ -223,7 +217,7 @@ def test_exposures_carry_when_a_lot_passed_the_factor(tmp_path: object) -> None:
     defects_factory.build(url)
     settings = make_settings(url, spool_dir=str(Path(str(tmp_path)) / "sp"))
     lanes = open_lanes(settings)
-    manager = JobManager(settings)
+    manager = JobManager(settings)  # kept open: the exposures live in the job's spool
     try:
         req = DefectRequest.build(settings, station="TMTT", start="2026-06-01",
                                   end="2026-06-30")
