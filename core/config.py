@@ -379,7 +379,45 @@ class Settings:
         min=1,
     )
     spool_dir: str = _s(
-        "", "Folder for per-trace Parquet spools. Empty: a folder in the system temp dir."
+        "", "Folder for per-job Parquet spools. Empty: a folder in the system temp dir. "
+        "With job_backend = rq: a folder every dashboard replica and worker mounts at "
+        "this same path (shared storage), where workers write and replicas read results."
+    )
+    # --- job backend: where traces, defect traces, containments and reject loads run --------
+    job_backend: str = _s(
+        "thread",
+        "Where jobs run: thread (in the dashboard process, nothing else to run) or rq "
+        "(python-rq workers, `mesdash worker`, on redis_url: shared by every replica, "
+        "surviving a dashboard restart).",
+        choices=("thread", "rq"),
+    )
+    rq_queue: str = _s(
+        "mesdash", "Name of the RQ queue (job_backend = rq) replicas enqueue on and "
+        "workers listen to; also prefixes its job ids.",
+        check=_check_identifier, allowed="letters, digits, _",
+    )
+    worker_wait_s: float = _s(
+        10.0,
+        "Seconds a queued job waits while no worker is alive (job_backend = rq) before it "
+        "fails with 'no worker is running' (CLI exit 4) instead of queueing silently.",
+        gt=0.0, max=600.0,
+    )
+    worker_lease_s: float = _s(
+        15.0,
+        "Lease of a worker and its running job (job_backend = rq): renewed every third of "
+        "it; a worker killed mid-job is 'worker lost' at most this long after.",
+        min=3.0, max=600.0, why="a worker renews it every third of it",
+    )
+    job_timeout_s: int = _s(
+        3600, "Seconds one job may run on a worker (job_backend = rq) before RQ stops it.",
+        min=60,
+    )
+    job_result_redis_kb: int = _s(
+        256,
+        "Largest finished result (pickled, KiB) kept in Redis (job_backend = rq); a "
+        "larger one stays in the job's spool file. Tables and container sets live in the "
+        "spool either way.",
+        min=0, max=10_240,
     )
     job_ttl_s: int = _s(
         3600, "Seconds a finished job (trace, defect trace, reject-history load) and its "
@@ -665,6 +703,8 @@ def _validate(s: Settings) -> list[str]:
         problem for name, contract in CONTRACTS.items()
         if (problem := contract.problem(name, getattr(s, name)))
     ]
+    if s.job_backend == "rq" and not s.redis_url:
+        p.append("job_backend = rq needs redis_url: the queue and its workers live on Redis.")
     return p + _cross_field(s)
 
 

@@ -1,27 +1,32 @@
-"""One background-job manager per server process, shared by every page and session.
+"""One job backend per server process, shared by every page and session.
 
-Why: a trace or defect analysis runs on a thread in the server process (core.jobs)
-so the page stays responsive; identical requests from two sessions must share one job,
-which needs one manager per process: st.cache_resource gives exactly that. The manager
-is closed (jobs cancelled, spools deleted) when the cache is cleared.
+Why: a trace or defect analysis runs as a background job (core.jobs) so the page stays
+responsive; identical requests from two sessions must share one job, which needs one
+backend per process: st.cache_resource gives exactly that. The ``job_backend`` setting
+chooses it: ``thread`` runs jobs in this process (closed, jobs cancelled and spools
+deleted, when the cache is cleared); ``rq`` puts them on the Redis queue for ``mesdash
+worker`` processes, shared with every replica (closing lets go of this process's view
+only).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from core.config import Settings
-from core.jobs import JobManager
+from core.jobs import make_backend
 
 
-def _close(manager: JobManager) -> None:
+def _close(manager: Any) -> None:
     manager.close()
 
 
 @st.cache_resource(show_spinner=False, on_release=_close)
-def _manager(_settings: Settings, key: str) -> JobManager:
-    return JobManager(_settings)
+def _manager(_settings: Settings, key: str) -> Any:
+    return make_backend(_settings)
 
 
-def get_job_manager(settings: Settings) -> JobManager:
+def get_job_manager(settings: Settings) -> Any:
     return _manager(settings, repr(settings))

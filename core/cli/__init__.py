@@ -5,7 +5,8 @@ builds its demo database; all without Streamlit. Each command group lives in a m
 this package exposing ``register(subparsers)``; ``main`` turns our typed errors into one
 clear line on stderr and an exit code, never a traceback:
 
-    0 ok · 1 bad input · 2 bad settings · 3 database unavailable · 4 lane busy/timeout
+    0 ok · 1 bad input · 2 bad settings · 3 database or job queue unavailable ·
+    4 lane busy/timeout or no job worker
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.errors import InputError
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
 OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
-                    "core.cli.contain")
+                    "core.cli.contain", "core.cli.worker")
 
 
 class UsageError(InputError):
@@ -49,6 +50,7 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("rejects",): "mesdash rejects --start 2026-11-01 --end 2026-11-30 --by machine",
     ("holds",): "mesdash holds --type quality --matrix lots",
     ("hold-history",): "mesdash hold-history --start 2026-11-01 --end 2026-11-30 --json",
+    ("worker",): "mesdash worker --name worker-1",
 }
 
 
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from core.db import DatabaseUnavailable, LaneBusy, LaneError, QueryTimeout
+    from core.jobs import NoWorker
 
     parser = build_parser()
     try:
@@ -99,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"mesdash: {exc}", file=sys.stderr)
         return 3
-    except (LaneBusy, QueryTimeout) as exc:
+    except (LaneBusy, QueryTimeout, NoWorker) as exc:
         print(f"mesdash: {exc}", file=sys.stderr)
         return 4
     except LaneError as exc:

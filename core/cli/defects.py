@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="pareto length (rest as 'others'), 1 or more")
     p.add_argument("--out", help="folder for the Parquet tables")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from core.cli import run_job
+
+    run_job.add_local_flag(p)
     p.set_defaults(func=run)
 
 
@@ -59,14 +62,15 @@ def run(args: argparse.Namespace) -> int:
     from core.cli import run_job
     from core.db import open_lanes
     from core.defects import run_defect_analysis
+    from core.jobs import Task
 
     settings = load_settings()
     request = _request(args, settings)
     lanes = open_lanes(settings)
     try:
-        with run_job.job_manager(settings) as manager:
-            job = manager.submit(request.key(), lambda j: run_defect_analysis(
-                j, lanes, request, settings), label="defects")
+        with run_job.job_manager(settings, local=args.local) as manager:
+            job = manager.submit(request.key(), Task(run_defect_analysis, request, lanes=lanes,
+                                                     settings=settings), label="defects")
             code = run_job.wait_for(job, what="defect trace", show_progress=not args.json)
             if code is not None:
                 return code

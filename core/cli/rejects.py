@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="what the pareto sorts and shares by (default charged)")
     p.add_argument("--grain", choices=("day", "week", "month"), default="day")
     p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    from core.cli import run_job
+
+    run_job.add_local_flag(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--csv", metavar="FILE", help="write the filtered rows as CSV")
@@ -64,19 +67,20 @@ def _items(pareto: Any, dim: str) -> list[dict[str, Any]]:
     ]
 
 
-def _load(settings: Settings, start: date, end: date, *, show_progress: bool
-          ) -> RejectView | int:
+def _load(settings: Settings, start: date, end: date, *, show_progress: bool,
+          local: bool = False) -> RejectView | int:
     """The page's load (core.rejects._load_job) as a job: the view to slice, or an exit code."""
     from core.cli import run_job
     from core.db import open_lanes
+    from core.jobs import Task
     from core.rejects import RejectRequest, run_reject_load
 
     request = RejectRequest("range", start, end)
     lanes = open_lanes(settings)
     try:
-        with run_job.job_manager(settings) as manager:
-            job = manager.submit(request.key(settings), lambda j: run_reject_load(
-                j, lanes, request, settings), label=request.label)
+        with run_job.job_manager(settings, local=local) as manager:
+            job = manager.submit(request.key(settings), Task(
+                run_reject_load, request, lanes=lanes, settings=settings), label=request.label)
             code = run_job.wait_for(job, what="reject history load", show_progress=show_progress)
             return code if code is not None else job.result
     finally:
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     start, end = check_range(args.start, args.end, settings)  # RejectInputError: exit 1
-    view = _load(settings, start, end, show_progress=not args.json)
+    view = _load(settings, start, end, show_progress=not args.json, local=args.local)
     if isinstance(view, int):
         return view
     loaded, sl = view.loaded, view.slicer

@@ -6,8 +6,12 @@ it is once: the progress line on stderr (only when the output is text, so ``--js
 stdout stays one object), and what an unfinished job means for the exit code: the
 user's input error raised inside the job (``Job.input_error``) and a lane error are
 re-raised for ``main`` to say (exit 1; 3, or 4 for busy/timeout), anything else is
-one line and 4 when cancelled, 3 when failed. ``job_manager`` closes the manager
-(cancelling what still runs and deleting the spools) when the command is done with it.
+one line and 4 when cancelled, 3 when failed. ``job_manager`` gives the backend the
+``job_backend`` setting names (``--local``: this process's threads whatever the
+setting), and closes it when the command is done with it: the thread backend cancels
+what still runs and deletes the spools; with ``rq`` the job stays on the queue, shared
+(its result expires with ``job_ttl_s``). On the queue, "no worker" (``NoWorker``) and a
+lost worker are re-raised too: exit 4 and 3 (core.cli.main), like Redis down (3).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -26,12 +30,19 @@ POLL_S = 0.5
 LINE_CHARS = 110
 
 
-@contextmanager
-def job_manager(settings: Settings) -> Iterator[JobManager]:
-    """A job manager for one command, closed (jobs cancelled, spools deleted) after."""
-    from core.jobs import JobManager
+def add_local_flag(parser: Any) -> None:
+    """``--local``: run the job in this process even when job_backend = rq."""
+    parser.add_argument("--local", action="store_true",
+                        help="run the job in this process, not on the job queue's workers "
+                             "(job_backend = rq)")
 
-    manager = JobManager(settings)
+
+@contextmanager
+def job_manager(settings: Settings, *, local: bool = False) -> Iterator[JobManager]:
+    """The job backend for one command (``local``: the thread backend), closed after."""
+    from core.jobs import ThreadBackend, make_backend
+
+    manager = ThreadBackend(settings) if local else make_backend(settings)
     try:
         yield manager
     finally:

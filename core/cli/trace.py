@@ -20,6 +20,7 @@ from core.config import load_settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from core.cli import run_job
     from core.trace import DEFAULT_DOMAINS, DOMAINS
 
     p = sub.add_parser("trace", help="trace lots backward or forward with their events")
@@ -37,12 +38,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", help="folder to write the Parquet files into")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    run_job.add_local_flag(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.cli import run_job
     from core.db import open_lanes
+    from core.jobs import Task
     from core.trace import TraceRequest, run_trace
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
@@ -53,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
                                  domains)  # a SeedError, LineageError is an InputError: exit 1
     lanes = open_lanes(settings)
     try:
-        with run_job.job_manager(settings) as manager:
-            job = manager.submit(request.key, lambda j: run_trace(j, lanes, request, settings),
-                                 label=request.label)
+        with run_job.job_manager(settings, local=args.local) as manager:
+            job = manager.submit(request.key, Task(run_trace, request, lanes=lanes,
+                                                   settings=settings), label=request.label)
             code = run_job.wait_for(job, what="trace", show_progress=not args.json)
             if code is not None:
                 return code

@@ -11,18 +11,38 @@ Public API:
 
     job_key(kind, fields, scope="") -> "kind:digest"; key_prefix(kind)
     Job, Stage, STATES, CANCEL_WAIT_S
-    JobBackend (Protocol); ThreadBackend(settings) (today's); JobManager = ThreadBackend
+    JobBackend (Protocol); ThreadBackend(settings) (the default); JobManager = ThreadBackend
+    Task(fn, request, lanes=, settings=): what a job runs, picklable for a worker
+    make_backend(settings): the backend the ``job_backend`` setting names (thread | rq;
+    the rq one is core.jobs.rq.RqBackend, imported only then)
+    QueueUnavailable, NoWorker, WorkerLost: why a job could not run on the queue
     Spool(path) / Spool.create(settings); SpoolError
 """
 
+from typing import Any
+
 from core.jobs._backend import JobBackend
+from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
 from core.jobs._job import CANCEL_WAIT_S, STATES, Job, Stage
 from core.jobs._keys import job_key, key_prefix
 from core.jobs._spool import Spool, SpoolError
+from core.jobs._task import Task
 from core.jobs._threads import ThreadBackend
 
 JobManager = ThreadBackend
 """The process's job manager: the thread backend until a setting chooses another."""
+
+
+
+def make_backend(settings: Any) -> Any:
+    """The job backend the ``job_backend`` setting names: a ``ThreadBackend`` (thread),
+    or an ``RqBackend`` on ``redis_url`` (rq; it connects on first use)."""
+    if getattr(settings, "job_backend", "thread") == "rq":
+        from core.jobs.rq import RqBackend
+
+        return RqBackend(settings)
+    return ThreadBackend(settings)
+
 
 __all__ = [
     "CANCEL_WAIT_S",
@@ -30,10 +50,15 @@ __all__ = [
     "Job",
     "JobBackend",
     "JobManager",
+    "NoWorker",
+    "QueueUnavailable",
     "Spool",
     "SpoolError",
     "Stage",
+    "Task",
     "ThreadBackend",
+    "WorkerLost",
     "job_key",
     "key_prefix",
+    "make_backend",
 ]

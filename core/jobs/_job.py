@@ -65,6 +65,7 @@ class Job:
         self.exception: BaseException | None = None  # the typed error, for the CLI
         self.owner: str | None = None  # who submitted it (a page session), if known
         self.private = False  # set by the job: its result is for its owner only
+        self.remote = False  # run by a worker (core.jobs.rq): its result travels
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None

@@ -89,6 +89,15 @@ class ThreadBackend:
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
 
+    kind = "thread"
+
+    def status(self) -> dict[str, Any]:
+        """Backend, queue length, workers, jobs running: this process runs its own."""
+        running = sum(1 for j in self.jobs() if j.state == "running")
+        queued = sum(1 for j in self.jobs() if j.state == "queued")
+        return {"backend": "thread", "queue": None, "queued": queued, "workers": None,
+                "running": running}
+
     def overview(self, now: float | None = None) -> list[dict[str, Any]]:
         """One row per job, newest first, for the System page: what runs or is held, at
         which stage, for how long, and how much spool it keeps on disk."""

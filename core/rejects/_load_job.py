@@ -17,6 +17,11 @@ A finished load stays with its job for ``job_ttl_s``, among the latest
 the session that started it reads it, another session asking for the same list loads
 it again, and the page forgets it as soon as its session asks for something else (the
 issue's rule: nothing over the limit is cached).
+
+On a worker (``job_backend = rq``, ``Job.remote``) the load does not build the slicer:
+it writes the loaded rows to the job's spool (in the shared spool directory) and returns
+a small ``SpooledRejects``; whichever replica serves the session ``restore``s the
+``RejectView`` from the spool (core.jobs.rq), so no rows travel through Redis.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
 
 from core.db import local_threads
 from core.jobs import job_key, key_prefix
@@ -35,6 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.jobs import Job
 
 KEY_PREFIX = key_prefix("rejects")
+SPOOL_DOMAIN = "rejects"
+"""The spool file a worker's load writes its rows to."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,18 @@ class RejectView:
         return self.slicer.memory_bytes
 
 
+@dataclass(frozen=True)
+class SpooledRejects:
+    """A worker's finished load (its facts; the rows are in the spool): what travels."""
+
+    loaded: Loaded
+
+    def restore(self, spool: Any) -> RejectView:
+        """The view on this replica: the slicer built from the spooled rows."""
+        table = pq.read_table(spool.file(SPOOL_DOMAIN))
+        return RejectView(self.loaded, Slicer(table))
+
+
 def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
                     settings: Settings) -> RejectView:
     """The job's work: the primary query (stage progress), then the local slicer."""
@@ -93,6 +114,11 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
         if max(len(request.values), loaded.containers or 0) > settings.cache_max_ids:
             job.private = True  # over the cache limit: this session's, never shared
     job.progress_for(job.stages[-1])(rows=loaded.table.num_rows)
+    empty = replace(loaded, table=loaded.table.schema.empty_table())
+    if job.remote:  # on a worker: the replica serving the session builds the slicer
+        job.stage("Spool (for the dashboard's slicer)")
+        job.spool.write_table(SPOOL_DOMAIN, loaded.table)
+        return SpooledRejects(empty)  # type: ignore[return-value]
     job.stage("Local slicer")
     slicer = Slicer(loaded.table, threads=local_threads(lanes, settings))
-    return RejectView(replace(loaded, table=loaded.table.schema.empty_table()), slicer)
+    return RejectView(empty, slicer)

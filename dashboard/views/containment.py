@@ -18,6 +18,7 @@ from core import glossary
 from core.contain import KINDS, Containment, build_suspect, job_key, run_contain
 from core.errors import InputError
 from core.export import csv_bytes
+from core.jobs import Task
 from core.text import md_escape
 from core.trace import split_values
 from dashboard import state
@@ -88,13 +89,12 @@ except InputError as exc:
 
 manager = get_job_manager(settings)
 key = job_key(suspect)
-job = manager.submit(key, lambda j: run_contain(j, lanes, suspect, settings),
-                     label=f"Containment of {suspect.describe()}")
+task = Task(run_contain, suspect, lanes=lanes, settings=settings)
+job = manager.submit(key, task, label=f"Containment of {suspect.describe()}")
 result: Containment = job_result(
     job, key="contain", settings=settings, what="The containment",
     again="Press **Run again** to restart it.",
-    retry=lambda: manager.submit(key, lambda j: run_contain(j, lanes, suspect, settings),
-                                 label=job.label, fresh=True),
+    retry=lambda: manager.submit(key, task, label=job.label, fresh=True),
 )
 
 st.subheader(md_escape(suspect.describe()[:1].upper() + suspect.describe()[1:]))

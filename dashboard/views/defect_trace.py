@@ -45,6 +45,7 @@ from core.defects import (
 from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
+from core.jobs import Task
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
@@ -196,8 +197,8 @@ except DefectInputError as exc:
     st.stop()
 
 manager = get_job_manager(settings)
-job = manager.submit(request.key(),
-                     lambda j: run_defect_analysis(j, lanes, request, settings),
+task = Task(run_defect_analysis, request, lanes=lanes, settings=settings)
+job = manager.submit(request.key(), task,
                      label=f"Defect trace {request.station} {request.range_label}")
 
 
@@ -205,9 +206,7 @@ job = manager.submit(request.key(),
 result: DefectResult = job_result(
     job, key="defects", settings=settings, what="The defect trace",
     again="Press **Run again** to restart it.",
-    retry=lambda: manager.submit(
-        request.key(), lambda j: run_defect_analysis(j, lanes, request, settings),
-        label=job.label, fresh=True),
+    retry=lambda: manager.submit(request.key(), task, label=job.label, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
 # the analysis' record is derived from its inputs' (it names them and says why)

@@ -21,6 +21,7 @@ import streamlit as st
 from core import glossary, i18n
 from core.dates import parse_day
 from core.errors import InputError
+from core.jobs import Task
 from core.rejects import (
     DETAIL_COLUMNS,
     DIMENSIONS,
@@ -157,7 +158,7 @@ job = mine if mine is not None and mine.key == key else None
 if job is None:
     if mine is not None and mine.private:  # over cache_max_ids: held only while in use
         manager.forget(mine.id)
-    job = manager.submit(key, lambda j: run_reject_load(j, lanes, request, settings),
+    job = manager.submit(key, Task(run_reject_load, request, lanes=lanes, settings=settings),
                          label=request.label, owner=owner)
 # every run, so a load that just finished counts at once (cheap: a few jobs)
 manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,

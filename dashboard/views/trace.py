@@ -18,7 +18,7 @@ import streamlit as st
 from core import glossary
 from core import values as core_values
 from core.db import LaneError
-from core.jobs import Job, Spool
+from core.jobs import Spool, Task
 from core.text import md_escape, md_join
 from core.trace import (
     DEFAULT_DOMAINS,
@@ -114,10 +114,9 @@ if request is None:
     st.stop()
 
 
-def _job_fn(req: TraceRequest):
-    def fn(job: Job):
-        return run_trace(job, lanes, req, settings, cache=cache)
-    return fn
+def _job_fn(req: TraceRequest) -> Task:
+    # a Task, not a closure: with job_backend = rq it runs on a worker (no page cache there)
+    return Task(run_trace, req, lanes=lanes, settings=settings, local={"cache": cache})
 
 
 job = manager.by_key(request.key)
