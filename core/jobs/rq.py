@@ -435,7 +435,8 @@ class RqBackend:
                 job._state, job._error = "cancelled", _("Cancelled.")
         else:  # failed, stopped
             job.finished = _ts(native.ended_at) or time.time()
-            info = native.exc_info or ""
+            latest = native.latest_result()
+            info = (latest.exc_string if latest is not None else "") or ""
             if LOST in info or (status == JobStatus.STOPPED and not self._cancel_asked(job.id)):
                 job._exception = WorkerLost()
                 self.redis.zadd(self._spools_key, {str(job.spool.path): time.time() + self.ttl_s})
