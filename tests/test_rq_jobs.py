@@ -9,6 +9,7 @@ replica restarted while a job runs.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -132,6 +133,11 @@ def test_two_replicas_share_one_job_and_a_restarted_replica_finds_it(team: Team)
     team.worker("w1")
     team.worker("w2")
     team.wait_workers(2)
+    check = team.cli("db", "check", "--json")
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["jobs"] == {
+        "backend": "rq", "queue": team.queue, "queued": 0, "workers": 2, "running": 0,
+        "redis": team.redis_url}
     a, b = team.replica(), team.replica()
     key, task = steps(team, steps=12, step_s=0.25)
     ja = a.submit(key, task, label="steps")
@@ -292,6 +298,10 @@ def test_with_redis_down_rq_says_so_and_the_thread_backend_still_works(
                             env={**env, "MES_JOB_BACKEND": "rq"}, capture_output=True,
                             text=True, timeout=60)
     assert worker.returncode == 3 and "unreachable" in worker.stderr, worker.stderr
+    check = subprocess.run([sys.executable, "-m", "core.cli", "db", "check"], cwd=ROOT,
+                           env={**env, "MES_JOB_BACKEND": "rq"}, capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 3 and "job queue" in check.stdout, check.stdout
 
 
 def test_a_trace_on_postgresql_runs_on_a_worker(

@@ -2,7 +2,9 @@
 
 `db check` opens both lanes with the configured settings, runs one trivial query on
 each, reads the live snapshot's time, and prints the lane statistics (pool, throttle,
-latency): the first thing to run when a page says the database is unavailable.
+latency) and where jobs run (job backend, queue length, workers alive, jobs running):
+the first thing to run when a page says the database is unavailable. Exit 3 when
+job_backend = rq and its Redis does not answer.
 """
 
 from __future__ import annotations
@@ -51,17 +53,34 @@ def check(settings: Any) -> dict[str, Any]:
             "slow_ms": round(slow_ms, 2),
             "snapshot_time": snap.isoformat() if snap else None,
             "lanes": lanes.stats(),
+            "jobs": jobs_status(settings),
         }
     finally:
         lanes.close()
 
 
+def jobs_status(settings: Any) -> dict[str, Any]:
+    """Where jobs run: the backend, queue length, workers alive, jobs running (this
+    process's own for ``thread``); ``error`` when the rq queue's Redis does not answer."""
+    from core.jobs import QueueUnavailable, make_backend
+
+    backend = make_backend(settings)
+    try:
+        return backend.status()
+    except QueueUnavailable as exc:
+        return {"backend": settings.job_backend, "queue": settings.rq_queue, "error": str(exc)}
+    finally:
+        backend.close()
+
+
 def run_check(args: argparse.Namespace) -> int:
     overrides = {"db_url": args.db} if args.db else {}
     result = check(load_settings(**overrides))
+    jobs = result["jobs"]
+    code = 3 if jobs.get("error") else 0  # job_backend = rq and its Redis is down
     if args.json:
         print(json.dumps(result, default=str, indent=2))
-        return 0
+        return code
     thr = result["lanes"]["slow"]["throttle"]
     print(f"database   {result['url']} ({result['backend']}): reachable")
     print(f"realtime   first query {result['realtime_ms']:.1f} ms, pool "
@@ -71,7 +90,14 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"throttle   {thr['kind']}{' (DEGRADED)' if thr['degraded'] else ''}: "
           f"{thr['in_use']}/{thr['permits']} in use {thr['detail']}")
     print(f"snapshot   {result['snapshot_time'] or 'no live snapshot rows'}")
-    return 0
+    if jobs.get("error"):
+        print(f"jobs       {jobs['backend']} queue {jobs['queue']}: {jobs['error']}")
+    elif jobs["backend"] == "rq":
+        print(f"jobs       rq queue {jobs['queue']}: {jobs['queued']} queued, "
+              f"{jobs['running']} running, {jobs['workers']} worker(s) alive")
+    else:
+        print(f"jobs       thread (in each dashboard process): {jobs['running']} running here")
+    return code
 
 
 def run_config(args: argparse.Namespace) -> int:

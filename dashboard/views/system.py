@@ -19,6 +19,7 @@ import streamlit as st
 
 from core import realtime
 from core.config import ENV_PREFIX, SETTINGS_DOC, allowed
+from core.i18n import _
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 
@@ -111,13 +112,39 @@ lane_statistics()
 
 
 # --- jobs ----------------------------------------------------------------------------------
+def _backend_panel(status: dict[str, Any]) -> None:
+    """Where jobs run (job_backend): this process, or the queue with its workers."""
+    c = st.columns(4)
+    if status["backend"] == "rq":
+        c[0].metric(_("Job backend"), f"rq · {status['queue']}",
+                    help=_("Jobs run on `mesdash worker` processes through Redis, shared "
+                           "by every dashboard replica (setting job_backend)."))
+        c[2].metric(_("Workers alive"), f"{status['workers']:,}")
+        if not status["workers"]:
+            st.warning(_("No worker is alive on the job queue: traces, defect traces, "
+                         "containments and reject-history loads wait {s:g} s, then fail. "
+                         "Start `mesdash worker`.").format(s=settings.worker_wait_s))
+    else:
+        c[0].metric(_("Job backend"), "thread",
+                    help=_("Jobs run on threads of this dashboard process (setting "
+                           "job_backend)."))
+        c[2].metric(_("Workers alive"), "–")
+    c[1].metric(_("Queued"), f"{status['queued']:,}")
+    c[3].metric(_("Jobs running"), f"{status['running']:,}")
+
+
 @st.fragment(run_every=settings.system_refresh_s)
 def jobs_panel() -> None:
     """The background jobs of this server process (traces, defect traces, reject-history
     loads): what runs, what is held and for how long, with Cancel for a running one."""
     st.subheader("Jobs")
     manager = get_job_manager(settings)
-    rows = manager.overview()
+    rows = None
+    with state.guarded(_("Job queue")):  # job_backend = rq: Redis may be down
+        _backend_panel(manager.status())
+        rows = manager.overview()
+    if rows is None:
+        return
     if not rows:
         st.caption("No background job in this process.")
         return

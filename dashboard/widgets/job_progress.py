@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
+from core.i18n import _
 from core.jobs import Job
 from core.text import md_escape
 from dashboard import state
@@ -26,6 +27,8 @@ POLL_S = 1.0
 
 def _render(job: Job, key: str) -> None:
     snap = job.snapshot()
+    if snap["state"] == "queued":  # job_backend = rq: every worker is busy (or none alive)
+        st.caption(_("Queued: waiting for a free worker."))
     for stage in snap["stages"]:
         total = stage["total"]
         done = stage["done"]
@@ -49,10 +52,13 @@ def job_progress(job: Job, *, key: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def block() -> None:
-        with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
-            _render(job, key)
+        ended = False
+        with state.guarded(job.label):  # job_backend = rq: Redis may go down meanwhile
+            with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
+                _render(job, key)
+            ended = not job.active
         state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
-        if not job.active:
+        if ended:
             st.rerun(scope="app")
 
     block()
@@ -82,6 +88,8 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
     else:
         st.error(f"{what} failed: {md_escape(job.error)} {again} The System page shows the "
                  "database lanes.")
+    if retry is None and getattr(job, "retryable", False):  # worker lost, or none alive
+        retry = job.resubmit  # type: ignore[attr-defined]
     if retry is not None and st.button("Run again", key=f"{key}.again"):
         retry()
         st.rerun()
