@@ -177,6 +177,32 @@ def test_the_same_trace_from_two_replicas_runs_once_on_a_worker(team: Team) -> N
     assert queued.returncode == local.returncode == 0, queued.stderr + local.stderr
     assert queued.stdout == local.stdout
     assert len(a.queue.finished_job_registry.get_job_ids()) == 1, "the CLI shared the job"
+    # containment through the queue: the same answer as in-process (timings aside)
+    args = ("contain", "--machine", "DF-002", "--start", "2026-10-01", "--end", "2026-11-19",
+            "--json")
+    queued, local = team.cli(*args), team.cli(*args, "--local")
+    assert queued.returncode == local.returncode == 0, queued.stderr + local.stderr
+    timing = ("seconds", "stages")
+    q, loc = json.loads(queued.stdout), json.loads(local.stdout)
+    assert {k: v for k, v in q.items() if k not in timing} == {
+        k: v for k, v in loc.items() if k not in timing} and q["exposed"]
+    assert len(a.queue.finished_job_registry.get_job_ids()) == 2
+
+
+def test_finished_jobs_expire_with_their_spools(team: Team) -> None:
+    team.overrides["job_ttl_s"] = 2
+    team.settings = make_settings(team.url, **team.overrides)
+    team.worker("w1")
+    team.wait_workers(1)
+    replica = team.replica()
+    key, task = steps(team, steps=1, step_s=0.01)
+    job = replica.submit(key, task, label="short")
+    assert job.wait(10) and job.state == "done" and job.spool.path.is_dir()
+    assert replica.by_key(key) is not None
+    time.sleep(3.5)
+    assert team.replica().by_key(key) is None, "expired on the queue"
+    assert str(job.spool.path) in replica.sweep(force=True)
+    assert not job.spool.path.exists(), "its spool deleted"
 
 
 def test_a_reject_load_on_a_worker_is_sliced_on_the_replica(team: Team) -> None:

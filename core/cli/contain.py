@@ -1,18 +1,18 @@
 """`mesdash contain`: from a suspect to the lots to hold and the serials to recall.
 
 Runs core.contain (exposed lots -> descendants -> serials -> where each is now) on the
-slow lane. One suspect kind per run; a repeated flag adds to its list. ``--json`` prints
-one object (exposed, descendants, serials, now, truncated, kpis); ``--csv FILE`` writes
-the hold list (every lot still in WIP, held ones marked) with the one CSV writer
-(core.export). Bad input is a UsageError (exit 1), database errors exit 3, a busy lane
-or a timeout exit 4 (core.cli.main).
+slow lane, as the page's job (on the workers with job_backend = rq, unless ``--local``;
+its progress line on stderr). One suspect kind per run; a repeated flag adds to its
+list. ``--json`` prints one object (exposed, descendants, serials, now, truncated,
+kpis); ``--csv FILE`` writes the hold list (every lot still in WIP, held ones marked)
+with the one CSV writer (core.export). Bad input is a UsageError (exit 1), database
+errors exit 3, a busy lane or a timeout exit 4 (core.cli.main).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from core.config import load_settings
@@ -45,13 +45,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", metavar="FILE", help="write the hold list (lots still in WIP)")
     p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    from core.cli import run_job
+
+    run_job.add_local_flag(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.contain import build_suspect, contain
+    from core.cli import run_job
+    from core.contain import build_suspect, job_key, run_contain
     from core.db import open_lanes
     from core.export import write_csv
+    from core.jobs import Task
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     kind, names = next((k, v) for k, v in (("machine", args.machine),
@@ -60,9 +65,15 @@ def run(args: argparse.Namespace) -> int:
     # a ContainError is an InputError: main prints it and exits 1
     suspect = build_suspect(kind, names, settings=settings, start=args.start, end=args.end)
     lanes = open_lanes(settings)
-    try:
-        result = contain(lanes, suspect, settings=settings,
-                         progress=None if args.json else _progress)
+    try:  # the page's job (core.contain._contain_job), on the job backend of the settings
+        with run_job.job_manager(settings, local=args.local) as manager:
+            job = manager.submit(job_key(suspect), Task(run_contain, suspect, lanes=lanes,
+                                                        settings=settings),
+                                 label=f"Containment of {suspect.describe()}")
+            code = run_job.wait_for(job, what="containment", show_progress=not args.json)
+            if code is not None:
+                return code
+            result = job.result
     finally:
         lanes.close()
     if args.csv:
@@ -73,11 +84,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_text(result, args.csv)
     return 0
-
-
-def _progress(message: str) -> None:
-    if message:
-        print(f"  {message}", file=sys.stderr)
 
 
 def _print_text(result: object, csv_path: str | None) -> None:
