@@ -5,6 +5,8 @@ loses it, two replicas run the same 114K-container trace twice, and one process 
 everyone's analysis. Here a job is an RQ job on the configured Redis, run by ``mesdash
 worker`` processes (any number, any machine that mounts the shared ``spool_dir``):
 
+- Queue: ``<rq_queue>-<digest of db_url and schema>``: the replicas and workers of one
+  warehouse meet there, and a worker never takes another database's job.
 - Identity: the request's key (core.jobs._keys). ``<queue>:key:<key>`` in Redis names the
   RQ job serving it; under a lock, ``submit`` from any session on any replica returns
   that job while it is queued, running or done (not failed, cancelled or expired), else
@@ -85,6 +87,12 @@ def scope_of(settings: Any) -> str:
     """A short digest of the data source: a worker runs only jobs for its own database."""
     text = f"{settings.effective_db_url}|{settings.schema}"
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def queue_name(settings: Any, name: str | None = None) -> str:
+    """The RQ queue of ``rq_queue`` (or ``name``) for this database: replicas and workers
+    of one warehouse meet there, and a worker never takes another database's job."""
+    return f"{name or settings.rq_queue}-{scope_of(settings)}"
 
 
 def connect(settings: Any, *, worker: bool = False) -> redis.Redis:
@@ -276,7 +284,7 @@ class RqBackend:
         self.queue_name = settings.rq_queue
         self.scope = scope_of(settings)
         self.redis = connection or connect(settings)
-        self.queue = Queue(self.queue_name, connection=self.redis)
+        self.queue = Queue(queue_name(settings), connection=self.redis)
         self._jobs: dict[str, RqJob] = {}  # rq id -> the job as this process reads it
         self._lock = threading.Lock()
         self._cleaned = 0.0
@@ -284,14 +292,14 @@ class RqBackend:
 
     # --- keys --------------------------------------------------------------------------------
     def _pointer(self, key: str) -> str:
-        return f"mesdash:rq:{self.queue_name}:{self.scope}:key:{key}"
+        return f"mesdash:rq:{self.queue.name}:key:{key}"
 
     def _cancel_key(self, rq_id: str) -> str:
-        return f"mesdash:rq:{self.queue_name}:cancel:{rq_id}"
+        return f"mesdash:rq:{self.queue.name}:cancel:{rq_id}"
 
     @property
     def _spools_key(self) -> str:
-        return f"mesdash:rq:{self.queue_name}:spools"
+        return f"mesdash:rq:{self.queue.name}:spools"
 
     def _new_id(self, key: str) -> str:
         kind, _sep, digest = key.partition(":")
@@ -794,7 +802,7 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None,
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise _unavailable(settings, exc) from exc
     _CONTEXT = _WorkerContext(settings)
-    q = Queue(queue or settings.rq_queue, connection=conn)
+    q = Queue(queue_name(settings, queue), connection=conn)
     worker = MesdashWorker([q], connection=conn, lease_s=settings.worker_lease_s,
                            name=name or f"mesdash-{socket.gethostname()}-{os.getpid()}")
     try:
