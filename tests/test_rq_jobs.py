@@ -330,6 +330,21 @@ def test_with_redis_down_rq_says_so_and_the_thread_backend_still_works(
     assert check.returncode == 3 and "job queue" in check.stdout, check.stdout
 
 
+def test_a_queued_job_cancelled_is_withdrawn_at_once(team: Team) -> None:
+    from core.jobs import JobBackend
+
+    replica = team.replica()
+    assert isinstance(replica, JobBackend)
+    key, task = steps(team, steps=1)
+    job = replica.submit(key, task, label="queued")
+    assert job.state == "queued"
+    t0 = time.monotonic()
+    assert replica.cancel(key) and time.monotonic() - t0 < 1.0
+    assert job.state == "cancelled" and replica.queue.count == 0
+    again = replica.submit(key, task, label="queued")
+    assert again.id != job.id, "a cancelled job is replaced, not served"
+
+
 def test_a_trace_on_postgresql_runs_on_a_worker(
         pg_url: str, demo_pg_schema: str, redis_url: str, tmp_path: Path) -> None:
     team = Team(pg_url, redis_url, tmp_path, schema=demo_pg_schema)
@@ -339,5 +354,23 @@ def test_a_trace_on_postgresql_runs_on_a_worker(
         local = team.cli("trace", "--lot", "AW-0036", "--json", "--local")
         assert queued.returncode == 0 and queued.stdout == local.stdout, queued.stderr
         assert '"AW-0036"' in queued.stdout
+    finally:
+        team.close()
+
+
+def test_cancel_on_postgresql_interrupts_the_query_on_the_worker(
+        pg_url: str, demo_pg_schema: str, redis_url: str, tmp_path: Path) -> None:
+    team = Team(pg_url, redis_url, tmp_path, schema=demo_pg_schema)
+    try:
+        team.worker("w1")
+        team.wait_workers(1)
+        a, b = team.replica(), team.replica()
+        key, task = steps(team, steps=1, step_s=0.05, heavy=True)
+        job = a.submit(key, task, label="pg_sleep")
+        assert wait_until(lambda: job.stages and job.stages[-1].name == "heavy query", 20)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        assert b.cancel(key) and time.monotonic() - t0 < 2.5
+        assert job.wait(1) and job.state == "cancelled", job.error
     finally:
         team.close()

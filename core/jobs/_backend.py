@@ -1,14 +1,13 @@
 """What runs jobs: the small interface every job backend implements.
 
-Why: today every job runs on a thread of the server process (``ThreadBackend``,
+Why: by default every job runs on a thread of the server process (``ThreadBackend``,
 core.jobs._threads): fine for one server, but a job dies with its process and cannot be
-shared between servers. Issue 18 adds python-rq workers on Redis; that backend goes in
-``core/jobs/rq.py`` implementing this Protocol (the worker runs ``fn`` against a Job whose
+shared between servers. ``core.jobs.rq.RqBackend`` (issue 18) runs them on python-rq
+workers through Redis instead (the worker runs the job's ``Task`` against a Job whose
 stages and outcome it reports to Redis; the page's Job reads them back; the spool sits on
-storage both can reach), and a setting in core/config.py will choose it in
-dashboard/job_manager.py and the CLI. Nothing selects a backend yet: ``JobManager`` is the
-thread backend. Callers that only know a request's key (core.jobs._keys) use these
-methods; pages that hold the Job read its attributes directly.
+storage both can reach). The ``job_backend`` setting chooses one (``core.jobs.make_backend``,
+used by dashboard/job_manager.py and the CLI). Callers that only know a request's key
+(core.jobs._keys) use these methods; pages that hold the Job read its attributes directly.
 """
 
 from __future__ import annotations
