@@ -588,6 +588,20 @@ class Settings:
         "reads the process's own counters, no warehouse query beyond the pool's state).",
         min=1,
     )
+    # --- language and labels -------------------------------------------------------------
+    language: str = _s(
+        "auto",
+        "Language of pages and CLI messages: auto (the browser's: zh-* is 繁體中文, else "
+        "English; the CLI: English), en or zh-TW. The URL's lang and the sidebar override "
+        "it per session; the CLI's --lang per command.",
+        choices=("auto", "en", "zh-TW"),
+    )
+    csv_headers: str = _s(
+        "labels",
+        "CSV headers: labels (readable, in the user's language) or names (the raw column "
+        "names, for scripts; the CLI's --raw-headers does the same per command).",
+        choices=("labels", "names"),
+    )
     # --- test hooks: never set in production ---------------------------------------------
     test_fault: str = _s(
         "",

@@ -26,26 +26,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from core import labels
+
 BOM = "\ufeff".encode()
 _OPTIONS = pcsv.WriteOptions(quoting_style="needed", include_header=False)
 
 
-def csv_bytes(data: pa.Table | pd.DataFrame) -> bytes:
-    """The whole table as CSV bytes (mark, header, rows)."""
+def csv_bytes(data: pa.Table | pd.DataFrame, raw_headers: bool = False) -> bytes:
+    """The whole table as CSV bytes (mark, header, rows); headers are the columns' labels
+    (core.labels, current language) unless ``raw_headers`` (settings.csv_headers ==
+    "names", the CLI's --raw-headers)."""
     buf = io.BytesIO()
-    write_csv(_table(data), buf)
+    write_csv(_table(data), buf, raw_headers=raw_headers)
     return buf.getvalue()
 
 
-def write_csv_file(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> Path:
+def write_csv_file(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path,
+                   raw_headers: bool = False) -> Path:
     """Record batches streamed into a CSV file (mark, header, rows)."""
     with path.open("wb") as fh:
-        write_csv(batches, fh, schema)
+        write_csv(batches, fh, schema, raw_headers=raw_headers)
     return path
 
 
 def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
-              schema: pa.Schema | None = None) -> None:
+              schema: pa.Schema | None = None, raw_headers: bool = False) -> None:
     sink.write(BOM)
     if isinstance(data, pa.Table):
         schema, batches = data.schema, data.to_batches()
@@ -53,7 +58,7 @@ def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
         assert schema is not None, "a batch stream needs its schema"
         batches = data
     out_schema = pa.schema([pa.field(f.name, _written_type(f.type)) for f in schema])
-    sink.write(_header(schema.names))
+    sink.write(_header(labels.headers(schema.names, raw=raw_headers)))
     with pcsv.CSVWriter(sink, out_schema, write_options=_OPTIONS) as writer:
         for batch in batches:
             writer.write_batch(pa.RecordBatch.from_arrays(

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import i18n
+
 LANGS = ("en", "zh-TW")
 
 
@@ -30,17 +32,27 @@ class Measure:
     formula: str
     page: str  # where it is shown: "defects", "rejects", "holds", "trace", "contain"
 
-    def label(self, lang: str = "en", unit: bool = True) -> str:
+    def label(self, lang: str | None = None, unit: bool = True) -> str:
+        """The label in ``lang`` (default: the current language, core.i18n)."""
+        lang = lang or i18n.current()
         name = self.zh if lang.startswith("zh") else self.en
         shown = _UNIT_LABEL.get(self.unit, self.unit)
+        shown = i18n._(shown) if shown else shown
         return f"{name} ({shown})" if unit and shown else name
 
     def help(self) -> str:
-        return f"{self.definition} Formula: {self.formula}." if self.formula else self.definition
+        """Definition and formula in the current language (both are catalog messages:
+        core.i18n.extract adds every measure's definition and formula)."""
+        definition = i18n._(self.definition)
+        if not self.formula:
+            return definition
+        return i18n._("{definition} Formula: {formula}.").format(
+            definition=definition, formula=i18n._(self.formula))
 
 
 # Units shown after a label; counts of lots and plain numbers carry none.
-_UNIT_LABEL = {"pcs": "pcs", "%": "%", "x": "", "h": "h", "days": "days", "lots": "",
+_UNIT_LABEL = {"pcs": i18n.N_("pcs"), "%": "%", "x": "", "h": i18n.N_("h"),
+               "days": i18n.N_("days"), "lots": "",
                "work orders": "", "": ""}
 
 
@@ -332,8 +344,9 @@ def measure(key: str) -> Measure:
         raise KeyError(f"{key!r} is not in core/glossary.py: define the measure there") from None
 
 
-def label(key: str, lang: str = "en", unit: bool = True) -> str:
-    """The measure's label, with its unit unless ``unit`` is False."""
+def label(key: str, lang: str | None = None, unit: bool = True) -> str:
+    """The measure's label in ``lang`` (default: the current language), with its unit
+    unless ``unit`` is False."""
     return measure(key).label(lang, unit)
 
 

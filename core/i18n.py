@@ -26,6 +26,7 @@ import gettext
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 DOMAIN = "mesdash"
@@ -35,7 +36,9 @@ DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "zh-TW": "繁體中文"}
 """Language codes the product speaks (BCP 47, as in URLs and settings) and their names."""
 
-_current: contextvars.ContextVar[str] = contextvars.ContextVar("mesdash_lang", default=DEFAULT)
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("mesdash_lang",
+                                                                     default=None)
+_resolver: Callable[[], str | None] | None = None
 _lock = threading.Lock()
 _translations: dict[str, gettext.NullTranslations] = {}
 
@@ -114,17 +117,38 @@ def set_language(lang: str | None) -> str:
     return chosen
 
 
+def set_resolver(resolver: Callable[[], str | None] | None) -> None:
+    """Where the language comes from when this thread has not set one: the dashboard
+    registers its session's choice (a fragment rerun or a helper thread of a page run
+    starts with an empty context; the session still knows its language)."""
+    global _resolver
+    _resolver = resolver
+
+
 def current() -> str:
-    return _current.get()
+    """The language of this run: set_language's, else the resolver's, else English."""
+    lang = _current.get()
+    if lang is None and _resolver is not None:
+        try:
+            lang = normalize(_resolver())
+        except Exception:  # a resolver outside its context (e.g. no Streamlit session)
+            lang = None
+    return lang or DEFAULT
 
 
 def _(message: str) -> str:
     """``message`` in the current language."""
-    return translations(_current.get()).gettext(message)
+    return translations(current()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current.get()).ngettext(singular, plural, n)
+    return translations(current()).ngettext(singular, plural, n)
+
+
+def is_zh() -> bool:
+    """True when the current language is 繁體中文 (for the few choices that are not a
+    message: a measure's zh label, a date order)."""
+    return current().startswith("zh")
 
 
 def N_(message: str) -> str:
@@ -152,6 +176,13 @@ def extract() -> None:
         ):
             template.add(message, None, [(f"{folder}/{filename}", lineno)],
                          auto_comments=comments)
+    from core.glossary import GLOSSARY  # definitions and formulas are messages too
+
+    for m in GLOSSARY.values():
+        for text in (m.definition, m.formula):
+            if text:
+                template.add(text, None, [("core/glossary.py", 0)],
+                             auto_comments=[f"glossary: {m.key}"])
     LOCALE_DIR.mkdir(exist_ok=True)
     with (LOCALE_DIR / "messages.pot").open("wb") as f:
         write_po(f, template, omit_header=False, sort_output=True, width=100)
@@ -171,9 +202,37 @@ def extract() -> None:
             write_po(f, catalog, sort_output=True, width=100)
 
 
+def merge(base: str, ours: str, theirs: str) -> None:
+    """Git merge driver for the .po files (``.gitattributes``: ``*.po merge=po``): two
+    branches that each translated their own messages merge into the union; where both
+    translated the same message differently, ours wins. Writes the result into ``ours``.
+    Enable once per clone: ``git config merge.po.driver "python -m core.i18n merge %O %A
+    %B"``."""
+    from babel.messages.pofile import read_po, write_po
+
+    def load(path: str):
+        with open(path, "rb") as f:
+            return read_po(f)
+
+    mine, other = load(ours), load(theirs)
+    for message in other:
+        if not message.id:
+            continue
+        have = mine.get(message.id, message.context)
+        if have is None:
+            mine[message.id] = message
+        elif not have.string and message.string:
+            have.string = message.string
+    mine.obsolete.clear()
+    with open(ours, "wb") as f:
+        write_po(f, mine, sort_output=True, width=100)
+
+
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["extract"]:
         extract()
+    elif sys.argv[1:2] == ["merge"] and len(sys.argv) == 5:
+        merge(*sys.argv[2:5])
     else:
-        print("usage: python -m core.i18n extract", file=sys.stderr)
+        print("usage: python -m core.i18n extract | merge BASE OURS THEIRS", file=sys.stderr)
         sys.exit(2)

@@ -23,9 +23,10 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` without `pip i
 
 import streamlit as st  # noqa: E402
 
-from core import realtime  # noqa: E402
+from core import fmt, realtime  # noqa: E402
 from core.config import Settings, SettingsError  # noqa: E402
 from core.db import DatabaseUnavailable, Lanes  # noqa: E402
+from core.i18n import N_, _  # noqa: E402
 from core.redact import mask_text  # noqa: E402
 from dashboard import first_run, state  # noqa: E402
 
@@ -40,12 +41,12 @@ PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 # (file, title, icon, url path)
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("trace.py", "Trace", ":material/account_tree:", "trace"),
-    ("defect_trace.py", "Defect trace", ":material/bug_report:", "defect_trace"),
-    ("reject_history.py", "Reject history", ":material/bar_chart:", "reject_history"),
-    ("wip_hold.py", "WIP hold", ":material/pause_circle:", "wip_hold"),
-    ("containment.py", "Containment", ":material/shield:", "containment"),
-    ("system.py", "System", ":material/monitor_heart:", "system"),
+    ("trace.py", N_("Trace"), ":material/account_tree:", "trace"),
+    ("defect_trace.py", N_("Defect trace"), ":material/bug_report:", "defect_trace"),
+    ("reject_history.py", N_("Reject history"), ":material/bar_chart:", "reject_history"),
+    ("wip_hold.py", N_("WIP hold"), ":material/pause_circle:", "wip_hold"),
+    ("containment.py", N_("Containment"), ":material/shield:", "containment"),
+    ("system.py", N_("System"), ":material/monitor_heart:", "system"),
 )
 SYSTEM_PAGE = "system"
 DEFAULT_PAGE_RESERVED = "start"
@@ -72,10 +73,10 @@ def settings_or_stop() -> Settings:
     except SettingsError as exc:
         problems = "\n".join(f"- {p}" for p in exc.problems)
         st.error(
-            "**The dashboard cannot start: its settings are invalid.**\n\n"
+            _("**The dashboard cannot start: its settings are invalid.**") + "\n\n"
             f"{problems}\n\n"
-            "Fix the environment variables (`MES_<SETTING>`) or `.streamlit/secrets.toml`, "
-            "then reload the page."
+            + _("Fix the environment variables (`MES_<SETTING>`) or `.streamlit/secrets.toml`, "
+                "then reload the page.")
         )
         st.stop()
         raise  # unreachable: st.stop() ends the run
@@ -84,33 +85,37 @@ def settings_or_stop() -> Settings:
 def build_demo_or_stop(settings: Settings) -> None:
     """First run on the demo database: build it, showing progress."""
     with st.status(
-        "Building the demo database (first run only)…", expanded=True
+        _("Building the demo database (first run only)…"), expanded=True
     ) as status:
         st.write(
-            f"No database is configured (`MES_DB_URL` is empty), so the dashboard builds "
-            f"its demo database `{settings.demo_db_path}` ({settings.demo_scale} scale)."
+            _("No database is configured (`MES_DB_URL` is empty), so the dashboard builds "
+              "its demo database `{path}` ({scale} scale).").format(
+                path=settings.demo_db_path, scale=settings.demo_scale)
         )
-        bar = st.progress(0.0, text="Starting…")
+        bar = st.progress(0.0, text=_("Starting…"))
 
         def progress(stage: str, fraction: float) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=_(stage))
 
         def waiting() -> None:
-            st.write("Another session is building it right now; waiting for it to finish…")
+            st.write(_("Another session is building it right now; waiting for it to "
+                       "finish…"))
 
         try:
             first_run.build_demo_file(settings, progress=progress, on_wait=waiting)
         except Exception as exc:
             log.exception("building the demo database failed")
-            status.update(label="Building the demo database failed", state="error")
+            status.update(label=_("Building the demo database failed"), state="error")
             st.error(
-                f"Building the demo database `{settings.demo_db_path}` failed: "
-                f"{type(exc).__name__}: {exc}\n\nCheck that its folder is writable and "
-                "has free space, or set `MES_DB_URL` to a real database."
+                _("Building the demo database `{path}` failed: {error}").format(
+                    path=settings.demo_db_path, error=f"{type(exc).__name__}: {exc}")
+                + "\n\n" + _("Check that its folder is writable and has free space, or set "
+                             "`MES_DB_URL` to a real database.")
             )
             st.stop()
-        bar.progress(1.0, text="Done")
-        status.update(label="Demo database ready", state="complete", expanded=False)
+        bar.progress(1.0, text=_("Done"))
+        # The first-run box goes once the page is ready: nothing of it stays on later runs.
+        status.update(label=_("Demo database ready"), state="complete", expanded=False)
 
 
 def open_lanes_or_none(settings: Settings) -> Lanes | None:
@@ -122,15 +127,16 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
     except Exception as exc:
         log.exception("opening the database lanes failed")
         st.error(
-            f"Opening the database at `{state.mask_url(settings.effective_db_url)}` "
-            f"failed: {type(exc).__name__}: {mask_text(str(exc))}"
+            _("Opening the database at `{url}` failed: {error}").format(
+                url=state.mask_url(settings.effective_db_url),
+                error=f"{type(exc).__name__}: {mask_text(str(exc))}")
         )
     else:
         state.set_lanes_problem(None)
         state.show_lane_notices()  # above the page: e.g. the shared throttle fell back
         return lanes
     state.set_lanes_problem("unavailable")
-    if st.button("Retry the connection", icon=":material/refresh:"):
+    if st.button(_("Retry the connection"), icon=":material/refresh:"):
         state.reset_lanes()
         st.rerun()
     return None
@@ -143,35 +149,36 @@ def wip_markdown(wip: dict) -> str:
     hold = wip["HOLD"]
     return "\n".join(
         [
-            "| WIP | lots | pcs |",
+            "| WIP | {lots} | {pcs} |".format(lots=_("LOT"), pcs=_("pcs")),
             "|:--|--:|--:|",
             row("RUN", wip["RUN"]),
             row("QUEUE", wip["QUEUE"]),
             row("HOLD", hold),
-            row("↳ quality", hold["quality"]),
-            row("↳ non-quality", hold["non_quality"]),
-            row("**Total**", wip["total"]),
+            row("↳ " + _("quality"), hold["quality"]),
+            row("↳ " + _("non-quality"), hold["non_quality"]),
+            row("**{}**".format(_("Total")), wip["total"]),
         ]
     )
 
 
 def sidebar(settings: Settings, lanes: Lanes) -> None:
-    st.caption(f"Backend **{lanes.backend}** · `{lanes.url_display}`")
+    st.caption(_("Backend **{backend}** · `{url}`").format(backend=lanes.backend,
+                                                         url=lanes.url_display))
 
     @st.fragment(run_every=settings.snapshot_refresh_s)
     def live_panel() -> None:
-        with state.guarded("Live snapshot"):
+        with state.guarded(_("Live snapshot")):
             snap = realtime.snapshot_time(lanes)
             if snap is None:
-                st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
+                st.warning(_("The live snapshot (dw_mes_lot_v) is empty: no WIP to show."))
                 return
             age_s = (state.now_like(snap) - snap).total_seconds()
-            text = f"Data as of {snap:%Y-%m-%d %H:%M}, {state.humanize_age(age_s)}"
+            text = _("Data as of {time}, {age}").format(
+                time=fmt.datetime(snap, seconds=False), age=fmt.age(age_s))
             if age_s > settings.snapshot_stale_s:
                 st.warning(
-                    f"{text}. The live snapshot is older than "
-                    f"{state.humanize_age(settings.snapshot_stale_s).removesuffix(' ago')}: "
-                    "it may be stale.",
+                    _("{text}. The live snapshot is older than {limit}: it may be "
+                      "stale.").format(text=text, limit=fmt.duration(settings.snapshot_stale_s)),
                     icon=":material/schedule:",
                 )
             else:
@@ -185,10 +192,13 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
 def main() -> None:
     st.set_page_config(layout="wide", page_title="MES dashboard")
     settings = settings_or_stop()
+    state.choose_language(settings)
+    with st.sidebar:
+        state.language_picker()
     if first_run.demo_needed(settings):
         build_demo_or_stop(settings)
     pages = [
-        st.Page(str(PAGES_DIR / file), title=title, icon=icon,
+        st.Page(str(PAGES_DIR / file), title=_(title), icon=icon,
                 url_path=DEFAULT_PAGE_RESERVED if i == 0 else url, default=i == 0)
         for i, (file, title, icon, url) in enumerate(PAGES)
     ]

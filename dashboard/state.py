@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import realtime
+from core import fmt, i18n, realtime
 from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
 from core.errors import InputError
@@ -177,16 +177,64 @@ def guarded(what: str) -> Iterator[None]:
 
 
 def humanize_age(seconds: float) -> str:
-    """'just now', '5 min ago', '2 h 10 min ago', '3 d ago'."""
-    minutes = int(max(seconds, 0) // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
-    return f"{hours // 24} d ago"
+    """'just now', '5 min ago', '2 h 10 min ago', '3 d 2 h ago' (core.fmt.age, in the
+    current language)."""
+    return fmt.age(seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Language: chosen once per run, remembered per session
+# ---------------------------------------------------------------------------------------------
+
+LANG_KEY = "mesdash.lang"
+LANG_PARAM = "lang"
+
+
+def _session_language() -> str | None:
+    """The session's language for runs that did not set one (fragment reruns)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    return st.session_state.get(LANG_KEY)
+
+
+i18n.set_resolver(_session_language)
+
+
+def choose_language(settings: Settings) -> str:
+    """This run's language: the URL's ``lang``, else the session's earlier choice (the
+    sidebar, or a ``lang`` link followed before), else the ``language`` setting, else the
+    browser's (zh-* is 繁體中文), else English. An explicit choice stays in the URL so a
+    shared link opens in the same language."""
+    url = i18n.normalize(query_param(LANG_PARAM))
+    chosen = url or st.session_state.get(f"{LANG_KEY}.explicit")
+    setting = None if settings.language == "auto" else settings.language
+    try:
+        browser = st.context.locale
+    except Exception:  # outside a browser session (AppTest)
+        browser = None
+    lang = i18n.choose(chosen, setting, browser)
+    if chosen:
+        st.session_state[f"{LANG_KEY}.explicit"] = lang
+        set_query_param(LANG_PARAM, lang)
+    st.session_state[LANG_KEY] = lang
+    i18n.set_language(lang)
+    return lang
+
+
+def language_picker() -> None:
+    """The sidebar's language switch (written to the URL and the session)."""
+    codes = list(i18n.LANGUAGES)
+
+    def picked() -> None:
+        lang = st.session_state.get("mesdash.lang_picker")
+        st.session_state[f"{LANG_KEY}.explicit"] = lang
+        set_query_param(LANG_PARAM, lang)
+
+    st.session_state["mesdash.lang_picker"] = i18n.current()
+    st.selectbox("Language / 語言", codes, key="mesdash.lang_picker",
+                 format_func=lambda c: i18n.LANGUAGES[c], on_change=picked)
 
 
 def now_like(value: datetime) -> datetime:

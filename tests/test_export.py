@@ -18,7 +18,7 @@ TABLE = pa.table({
     "time": pa.array([dt.datetime(2026, 10, 1, 0, 0, 31),
                       dt.datetime(2026, 3, 1, 11, 0, 0, 300000), None], pa.timestamp("us")),
     "lot, name": ["GA1,A", 'say "x"\nnext', None],
-    "qty": pa.array([1, None, 3], pa.int64()),
+    "amount": pa.array([1, None, 3], pa.int64()),
     "工作站": ["焊接_DB", "切割", ""],
 })
 
@@ -30,9 +30,9 @@ def _rows(data: bytes) -> list[list[str]]:
 
 def test_values_survive_the_round_trip() -> None:
     data = csv_bytes(TABLE)
-    assert data[len(BOM):].startswith('time,"lot, name",qty,工作站\n'.encode())
+    assert data[len(BOM):].startswith('time,"lot, name",amount,工作站\n'.encode())
     assert _rows(data) == [
-        ["time", "lot, name", "qty", "工作站"],
+        ["time", "lot, name", "amount", "工作站"],
         ["2026-10-01 00:00:31", "GA1,A", "1", "焊接_DB"],
         ["2026-03-01 11:00:00.300000", 'say "x"\nnext', "", "切割"],
         ["", "", "3", ""],
@@ -50,7 +50,7 @@ def test_pandas_and_a_batch_stream_write_the_same_bytes(tmp_path: Path) -> None:
 
 
 def test_an_empty_table_is_a_header_row() -> None:
-    assert _rows(csv_bytes(TABLE.slice(0, 0))) == [["time", "lot, name", "qty", "工作站"]]
+    assert _rows(csv_bytes(TABLE.slice(0, 0))) == [["time", "lot, name", "amount", "工作站"]]
 
 
 def test_a_frame_column_of_mixed_types_is_written_as_text() -> None:
@@ -64,3 +64,19 @@ def test_list_and_dictionary_columns_are_written_as_text() -> None:
                   "pkg": pa.array(["SOT-23", None]).dictionary_encode()})
     assert _rows(csv_bytes(t)) == [["machines", "pkg"], ["['DB-01', 'DB-02']", "SOT-23"],
                                    ["", ""]]
+
+
+def test_headers_are_labels_unless_raw_headers() -> None:
+    """Registered columns are written with their labels (core.labels) in the current
+    language; raw_headers keeps the machine names for scripts."""
+    from core import i18n
+
+    table = pa.table({"lotid": ["A"], "qty": [3], "unregistered_x": [1]})
+    assert _rows(csv_bytes(table))[0] == ["LOT ID", "Qty", "unregistered_x"]
+    assert _rows(csv_bytes(table, raw_headers=True))[0] == ["lotid", "qty", "unregistered_x"]
+    token = i18n._current.set("zh-TW")
+    try:
+        zh = _rows(csv_bytes(table))[0]
+    finally:
+        i18n._current.reset(token)
+    assert zh[0] == "LOT ID" and zh[2] == "unregistered_x"

@@ -116,6 +116,9 @@ def _private_owner(dotted: str) -> str | None:
     return None
 
 
+GETTEXT_NAMES = ("_", "N_")
+
+
 def private_imports(source: str, module: str, name: str = "<source>") -> list[str]:
     """``name:line: imports X`` for each import of another package's private module."""
     found: list[str] = []
@@ -127,7 +130,9 @@ def private_imports(source: str, module: str, name: str = "<source>") -> list[st
             # a private name imported from a module is private to that module's package
             package = node.module if (ROOT / node.module.replace(".", "/")).is_dir() \
                 else node.module.rpartition(".")[0]
-            targets = [node.module] + [f"{package}.{a.name}" for a in node.names]
+            # gettext's ``_`` and ``N_`` are public names by convention (core.i18n)
+            targets = [node.module] + [f"{package}.{a.name}" for a in node.names
+                                       if a.name not in GETTEXT_NAMES]
         for target in targets:
             owner = _private_owner(target)
             if owner and not (module == owner or module.startswith(owner + ".")):

@@ -285,8 +285,10 @@ class Spool:
         with self._connect() as con:
             return con.sql(query, params=list(params or []) or None).to_arrow_table()
 
-    def export(self, domain: str, fmt: str, filters: Mapping[str, Any] | None = None) -> Path:
-        """The full (filtered) domain as a CSV or Parquet file inside the spool."""
+    def export(self, domain: str, fmt: str, filters: Mapping[str, Any] | None = None,
+               raw_headers: bool = False) -> Path:
+        """The full (filtered) domain as a CSV or Parquet file inside the spool (CSV headers
+        labelled unless ``raw_headers``; Parquet keeps the column names)."""
         if fmt not in ("csv", "parquet"):
             raise SpoolError(f"unknown export format {fmt!r}")
         self._existing(domain)
@@ -299,7 +301,7 @@ class Spool:
             if fmt == "csv":  # Arrow's writer, batch by batch: with Excel's UTF-8 mark
                 reader = con.sql(f"SELECT * FROM {domain}{where}",
                                  params=list(params) or None).to_arrow_reader(EXPORT_BATCH_ROWS)
-                return write_csv_file(reader, reader.schema, target)
+                return write_csv_file(reader, reader.schema, target, raw_headers)
             con.execute(f"COPY (SELECT * FROM {domain}{where}) TO {file_literal(target)} "
                         "(FORMAT parquet)", params)
         return target

@@ -1,0 +1,172 @@
+"""One label registry for columns: what a table header, chart axis, hover or CSV header says.
+
+Why: pages showed raw warehouse names (lotid, workcentername, txndate, qtytoprocess,
+defective_lots, p_value) and each page renamed a few columns its own way. Every column a
+page or a CSV shows is named here once: its English label (a gettext message, so the
+zh-TW catalog gives 繁體中文 with the words of shared/terms-zh-TW.md) and its kind, which
+says how it is formatted (dashboard.widgets.tables turns kinds into column formats:
+thousands separators, two-decimal percentages, YYYY-MM-DD dates). A column that is a
+measure of core/glossary.py takes the measure's label and unit from there.
+
+The data keeps its raw column names (selections, URLs and the CLI's JSON use them); only
+what is shown is labelled. CSV headers are labelled too, unless the ``csv_headers``
+setting or the CLI's ``--raw-headers`` keeps machine names for scripts.
+
+Sections below are per area so that additions in different areas do not collide; add a
+column to the area that produces it. ``label()`` of an unknown column returns the raw
+name unchanged, so a missing entry stays visible (tests look for raw names on pages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import glossary
+from core.i18n import N_, _
+
+KINDS = ("text", "count", "qty", "percent", "ratio", "p", "number", "hours", "days", "date",
+         "datetime")
+"""count: lots or rows (whole); qty: pieces (whole); percent: a value already in percent;
+ratio: a multiple (lift); p: a probability (p, q); number: any other decimal; hours/days:
+durations in that unit; date and datetime: formatted YYYY-MM-DD [HH:mm:ss]."""
+
+_UNIT_KIND = {"pcs": "qty", "%": "percent", "x": "ratio", "h": "hours", "days": "days",
+              "lots": "count", "work orders": "count", "": "count"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    text: str  # English label, a catalog message
+    kind: str = "text"
+    help: str = ""
+
+
+_COLUMNS: dict[str, Column] = {}
+
+
+def _c(name: str, text: str, kind: str = "text", help: str = "") -> None:
+    if kind not in KINDS:
+        raise ValueError(f"column {name!r}: kind {kind!r} is not one of {KINDS}")
+    if name in _COLUMNS:
+        raise ValueError(f"column {name!r} is registered twice in core/labels.py")
+    _COLUMNS[name] = Column(name, text, kind, help)
+
+
+# --- warehouse columns (shared/schema.md) ------------------------------------------------
+_c("containerid", N_("Container ID"))
+_c("containername", N_("LOT ID"))
+_c("lotid", N_("LOT ID"))
+_c("originalcontainerid", N_("Original container ID"))
+_c("splitfromid", N_("Split from"))
+_c("finishedname", N_("Serial number"))
+_c("finishedruncard", N_("Run card"))
+_c("runcardlotid", N_("Run card LOT"))
+_c("mfgordername", N_("WORKORDER"))
+_c("workorder", N_("WORKORDER"))
+_c("pj_workorder", N_("WORKORDER"))
+_c("pj_type", N_("TYPE"))
+_c("pj_function", N_("FUNCTION"))
+_c("pj_bop", N_("BOP"))
+_c("productname", N_("Product"))
+_c("productlinename", N_("Package"))
+_c("specname", N_("Spec"))
+_c("workcentername", N_("Station"))
+_c("work_center", N_("Station"))
+_c("work_center_group", N_("Station group"))
+_c("workflowname", N_("Workflow"))
+_c("resourcename", N_("Machine"))
+_c("equipmentname", N_("Machine"))
+_c("resourcefamilyname", N_("Machine model"))
+_c("materialpartname", N_("Material part"))
+_c("materiallotname", N_("Material lot"))
+_c("waferdesc", N_("Wafer LOT"))
+_c("lossreasonname", N_("Loss reason"))
+_c("reason_name", N_("Loss reason"))
+_c("rejectcategoryname", N_("Reject category"))
+_c("rejectcomment", N_("Reject comment"))
+_c("holdreasonname", N_("Hold Reason"))
+_c("holdcomments", N_("Hold comment"))
+_c("futureholdcomments", N_("Future Hold comment"))
+_c("status", N_("Status"))
+_c("jobid", N_("Job ID"))
+_c("jobstatus", N_("Job status"))
+_c("description", N_("Description"))
+_c("objecttype", N_("Object type"))
+_c("qty", N_("Qty"), "qty")
+_c("qtyconsumed", N_("Qty consumed"), "qty")
+_c("moveinqty", N_("Move-in qty"), "qty")
+_c("trackinqty", N_("Track-in qty"), "qty")
+_c("trackoutqty", N_("Track-out qty"), "qty")
+_c("defectqty", N_("Defect qty"), "qty")
+_c("currentholdcount", N_("Holds"), "count")
+_c("agebydays", N_("Days at station"), "days")
+_c("txndate", N_("Transaction time"), "datetime")
+_c("createdate", N_("Created"), "datetime")
+_c("holdtxndate", N_("Hold time"), "datetime")
+_c("releasetxndate", N_("Release time"), "datetime")
+_c("trackintimestamp", N_("Track-in time"), "datetime")
+_c("trackouttimestamp", N_("Track-out time"), "datetime")
+_c("lottrackintime", N_("Track-in time"), "datetime")
+_c("originalstartdate", N_("Start date"), "datetime")
+_c("sys_date", N_("Data as of"), "datetime")
+
+# --- trace -------------------------------------------------------------------------------
+
+# --- defect trace and containment --------------------------------------------------------
+
+# --- reject history ----------------------------------------------------------------------
+
+# --- WIP hold and hold history -----------------------------------------------------------
+
+# --- system ------------------------------------------------------------------------------
+
+
+def column(name: str) -> Column | None:
+    """The registered column ``name`` (None when it is neither here nor a measure)."""
+    if name in _COLUMNS:
+        return _COLUMNS[name]
+    if name in glossary.GLOSSARY:
+        m = glossary.GLOSSARY[name]
+        return Column(name, m.en, _UNIT_KIND.get(m.unit, "number"), m.definition)
+    return None
+
+
+def known(name: str) -> bool:
+    return column(name) is not None
+
+
+def label(name: str) -> str:
+    """The column's label in the current language (a measure's with its unit); the raw
+    name when the column is not registered (so the gap shows)."""
+    if name in _COLUMNS:
+        return _(_COLUMNS[name].text)
+    if name in glossary.GLOSSARY:
+        return glossary.label(name)
+    return name
+
+
+def kind(name: str) -> str:
+    col = column(name)
+    return col.kind if col else "text"
+
+
+def help_text(name: str) -> str | None:
+    """Hover help: a measure's definition and formula, or the column's own help."""
+    if name in glossary.GLOSSARY and name not in _COLUMNS:
+        return glossary.help_text(name)
+    col = _COLUMNS.get(name)
+    return _(col.help) if col and col.help else None
+
+
+def headers(names: list[str], raw: bool = False) -> list[str]:
+    """CSV headers: the labels (deduplicated with the raw name when two columns share a
+    label), or the raw names for scripts (``raw``)."""
+    if raw:
+        return list(names)
+    shown = [label(n) for n in names]
+    seen: dict[str, int] = {}
+    for text in shown:
+        seen[text] = seen.get(text, 0) + 1
+    return [f"{text} ({n})" if seen[text] > 1 else text for text, n in zip(shown, names,
+                                                                            strict=True)]
