@@ -77,6 +77,8 @@ REFRESH_S = 0.2
 """A page-side job reads Redis at most this often (pages poll every second)."""
 CLEANUP_S = 1.0
 """How often a backend asks RQ to move abandoned jobs (a lost worker's) to failed."""
+WORKERS_S = 1.0
+"""How often a backend counts the workers alive."""
 SWEEP_S = 30.0
 """How often a backend deletes expired spools."""
 RESULT_FILE = "result.pickle"
@@ -289,6 +291,7 @@ class RqBackend:
         self._lock = threading.Lock()
         self._cleaned = 0.0
         self._swept = 0.0
+        self._workers = (-WORKERS_S, 0)
 
     # --- keys --------------------------------------------------------------------------------
     def _pointer(self, key: str) -> str:
@@ -426,8 +429,8 @@ class RqBackend:
             job._state = "queued"
         elif status == JobStatus.STARTED:
             job._state = "running"
-        elif status == JobStatus.FINISHED:
-            outcome = native.return_value() or {}
+        elif status == JobStatus.FINISHED:  # the outcome without the result (meta)
+            outcome = meta.get("final") or native.return_value() or {}
             job._error = outcome.get("error")
             job._exception = _exception(outcome)
             job.private = bool(outcome.get("private", job.private))
@@ -516,9 +519,13 @@ class RqBackend:
 
     # --- the team's view (System page, db check) ---------------------------------------------
     def workers_alive(self) -> int:
-        """Workers listening on the queue whose heartbeat has not lapsed."""
-        with self._redis():
-            return len(SimpleWorker.all(queue=self.queue))
+        """Workers listening on the queue whose heartbeat has not lapsed (asked at most
+        every WORKERS_S: every session's queued job asks while it waits)."""
+        now = time.monotonic()
+        if now - self._workers[0] >= WORKERS_S:
+            with self._redis():
+                self._workers = (now, len(SimpleWorker.all(queue=self.queue)))
+        return self._workers[1]
 
     def status(self) -> dict[str, Any]:
         """Backend, queue length, workers alive, jobs running (raises QueueUnavailable)."""
@@ -712,6 +719,8 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
             outcome["exc"] = data
         except Exception:
             pass
+    native.meta.update(final=dict(outcome))  # what readers need, without the result
+    native.save_meta()
     if job.state == "done":
         value = job.result
         transport = getattr(value, "for_transport", None)
