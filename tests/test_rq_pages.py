@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.test_app_pages import APP, TIMEOUT_S, _texts, app_env, on_tiny, tiny_db  # noqa: F401
-from tests.test_rq_jobs import Team
+from tests.test_rq_jobs import Team, wait_until
 
 TRACE_URL = {"kind": "lot", "values": "AW-0036", "direction": "backward",
              "domains": "history,holds"}
@@ -77,3 +77,56 @@ def test_redis_down_is_a_message_on_the_page(rq_app: Team, app_env: pytest.Monke
     system.switch_page("views/system.py").run()
     assert not system.exception
     assert any("unreachable" in e.value for e in system.main.error), _texts(system.main)
+
+
+def _lost_page() -> None:
+    """A page holding a slow job on the queue (tests.rq_tasks), shown by job_result."""
+    import os
+
+    import streamlit as st
+
+    from core.config import load_settings
+    from core.jobs import Task
+    from dashboard.job_manager import get_job_manager
+    from dashboard.widgets.job_progress import job_result
+    from tests import rq_tasks
+
+    settings = load_settings()
+    manager = get_job_manager(settings)
+    key = os.environ["LOST_KEY"]
+    job = manager.by_key(key) or manager.submit(
+        key, Task(rq_tasks.slow_steps, {"steps": 1, "step_s": 0.05, "heavy": True,
+                                        "tag": key}), label="heavy")
+    st.session_state["job_id"] = job.id
+    job_result(job, key="lost", settings=settings, what="The heavy job",
+               again="Press Run again.")
+    st.success("done")
+
+
+def test_worker_lost_on_the_page_offers_run_again(rq_app: Team,
+                                                  app_env: pytest.MonkeyPatch  # noqa: F811
+                                                  ) -> None:
+    import os
+    import signal
+
+    worker = rq_app.worker("w1")
+    rq_app.wait_workers(1)
+    app_env.setenv("LOST_KEY", f"test:{rq_app.queue}")
+    at = AppTest.from_function(_lost_page, default_timeout=TIMEOUT_S).run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.session_state["job_id"]
+    probe = rq_app.replica()
+    assert wait_until(lambda: (probe.get(first).stages or [None])[-1] is not None
+                      and probe.get(first).stages[-1].name == "heavy query", 20)
+    os.kill(worker.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not at.main.error:
+        time.sleep(0.5)
+        at.run()
+    assert any("worker lost" in e.value for e in at.main.error), _texts(at.main)
+    rq_app.worker("w2")
+    rq_app.wait_workers(1)
+    run_again = [b for b in at.button if b.label == "Run again"]
+    assert run_again, [b.label for b in at.button]
+    run_again[0].click().run()
+    assert at.session_state["job_id"] != first, "Run again submitted a new job"
