@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 HEAVY_SQL = "SELECT count(*) AS n FROM range(40000000000) t(x) WHERE x % 7 = 3"
 """DuckDB: tens of seconds on one thread, interruptible at any time."""
-PG_HEAVY_SQL = "SELECT count(*) AS n FROM pg_sleep(60)"
+PG_HEAVY_SQL = "SELECT count(*) AS n FROM pg_sleep(30)"
 
 
 def slow_steps(job: Any, lanes: Any, request: dict[str, Any], settings: Any) -> dict[str, Any]:

@@ -362,15 +362,49 @@ def test_cancel_on_postgresql_interrupts_the_query_on_the_worker(
         pg_url: str, demo_pg_schema: str, redis_url: str, tmp_path: Path) -> None:
     team = Team(pg_url, redis_url, tmp_path, schema=demo_pg_schema)
     try:
-        team.worker("w1")
+        app = team.worker("w1")  # its sessions on the server: by their client ports
         team.wait_workers(1)
         a, b = team.replica(), team.replica()
         key, task = steps(team, steps=1, step_s=0.05, heavy=True)
         job = a.submit(key, task, label="pg_sleep")
         assert wait_until(lambda: job.stages and job.stages[-1].name == "heavy query", 20)
-        time.sleep(0.5)
+        assert wait_until(lambda: _sleeping(pg_url, app) == 1, 5), "the query runs on the server"
         t0 = time.monotonic()
         assert b.cancel(key) and time.monotonic() - t0 < 2.5
         assert job.wait(1) and job.state == "cancelled", job.error
+        assert wait_until(lambda: not _sleeping(pg_url, app), 2.0), \
+            "the query stopped on the server, not only on the page"
     finally:
         team.close()
+
+
+def _sleeping(pg_url: str, worker: subprocess.Popen[bytes]) -> int:
+    """The worker's sessions running a statement on the server (found by the client
+    ports of the worker's connections: other processes may run pg_sleep too)."""
+    import psutil
+    import sqlalchemy as sa
+
+    ports = [c.laddr.port for c in psutil.Process(worker.pid).net_connections("tcp")
+             if c.raddr and c.raddr.port == 5432]
+    if not ports:
+        return 0
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as c:
+            return int(c.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND wait_event = 'PgSleep' AND client_port = ANY(:ports)"),
+                {"ports": ports}).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def test_rq_needs_redis_and_checks_its_bounds(tmp_path: Path) -> None:
+    from core.config import SettingsError
+
+    with pytest.raises(SettingsError, match="job_backend = rq needs redis_url"):
+        make_settings(f"duckdb:///{tmp_path}/x.duckdb", job_backend="rq")
+    with pytest.raises(SettingsError, match="worker_lease_s"):
+        make_settings(f"duckdb:///{tmp_path}/x.duckdb", worker_lease_s=1)
+    with pytest.raises(SettingsError, match="job_backend"):
+        make_settings(f"duckdb:///{tmp_path}/x.duckdb", job_backend="celery")
