@@ -4,8 +4,9 @@ Why a package of its own: traces, defect analyses and reject-history loads all r
 jobs with the same rules (one key rule, stage progress, Cancel, shared by key, a Parquet
 spool per job, results expiring after ``job_ttl_s``). They lived in core.trace, which
 made defects and rejects import the trace engine for them. Here they are in one place,
-behind a small ``JobBackend`` interface so a second backend (issue 18: python-rq on
-Redis, see core.jobs._backend) can be plugged in without touching the callers.
+behind a small ``JobBackend`` interface: the thread backend (in-process, the default) or
+core.jobs.rq (issue 18: python-rq workers on Redis, shared by every dashboard replica),
+chosen by the ``job_backend`` setting without touching the callers.
 
 Public API:
 
