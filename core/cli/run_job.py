@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
-    from core.jobs import Job, JobManager
+    from core.jobs import Job
 
 POLL_S = 0.5
 """How often the progress line is redrawn."""
@@ -38,7 +38,7 @@ def add_local_flag(parser: Any) -> None:
 
 
 @contextmanager
-def job_manager(settings: Settings, *, local: bool = False) -> Iterator[JobManager]:
+def job_manager(settings: Settings, *, local: bool = False) -> Iterator[Any]:
     """The job backend for one command (``local``: the thread backend), closed after."""
     from core.jobs import ThreadBackend, make_backend
 
