@@ -26,6 +26,7 @@ jobs executed). Targets (issue 18): 0 errors, live p99 within 2x idle, identical
 run once, page-ready p95 under load within 3x the single user's.
 
     python bench/load.py [--users 4] [--seconds 60] [--scale small|incident]
+                         [--backend rq|thread]    # thread: today's, to compare
 
 Bounded: at most 20 users and 600 s; every process it starts is stopped at the end and
 its Redis keys deleted.
@@ -91,13 +92,13 @@ def page_url(base: str, page: str, variant: int, work_orders: list[str]) -> str:
 
 # --- processes ---------------------------------------------------------------------------
 class Deployment:
-    def __init__(self, db: Path, redis_url: str, workdir: Path) -> None:
+    def __init__(self, db: Path, redis_url: str, workdir: Path, backend: str = "rq") -> None:
         self.queue = f"load{uuid.uuid4().hex[:8]}"
         self.redis_url = redis_url
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MES_")}
         self.env.update(
             MES_DB_URL=f"duckdb:///{db}", MES_SECRETS_FILE=str(workdir / "no-secrets.toml"),
-            MES_JOB_BACKEND="rq", MES_REDIS_URL=redis_url, MES_RQ_QUEUE=self.queue,
+            MES_JOB_BACKEND=backend, MES_REDIS_URL=redis_url, MES_RQ_QUEUE=self.queue,
             MES_SPOOL_DIR=str(workdir / "spool"), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         self.workdir = workdir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -310,7 +311,7 @@ def report(single: list[dict[str, Any]], load: list[dict[str, Any]], idle: list[
            busy: list[float], live_errors: int, peak: dict[str, float],
            jobs: dict[str, int], args: argparse.Namespace) -> None:
     print(f"\nbench/load.py: {args.users} users, {args.seconds:g} s, 2 replicas, "
-          f"{args.workers} workers, {args.scale} demo\n")
+          f"{args.workers} workers, job_backend {args.backend}, {args.scale} demo\n")
     print(f"{'page':<16}{'single s':>10}{'visits':>8}{'p50 s':>8}{'p95 s':>8}"
           f"{'p95/single':>12}{'errors':>8}")
     base = {v["page"]: v["s"] for v in single}
@@ -332,8 +333,9 @@ def report(single: list[dict[str, Any]], load: list[dict[str, Any]], idle: list[
     variants = {p: len({v["variant"] for v in [*single, *load] if v["page"] == p})
                 for p in JOB_PAGES}
     for page in JOB_PAGES:
+        run = jobs.get(kinds[page], 0) if args.backend == "rq" else "n/a (per replica)"
         print(f"jobs {page:<14} requested {requested[page]:>4}, distinct requests "
-              f"{variants[page]:>2}, run {jobs.get(kinds[page], 0):>3}")
+              f"{variants[page]:>2}, run {run:>3}")
     print("peak RSS MiB   " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(peak.items())))
     print(f"machine        {os.cpu_count()} cores, load average at the end "
           f"{os.getloadavg()[0]:.1f} (other work on the machine skews every ratio)")
@@ -345,6 +347,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--backend", choices=("rq", "thread"), default="rq",
+                    help="thread: jobs on each replica's threads (no workers; to compare)")
     ap.add_argument("--scale", choices=("tiny", "small", "incident"), default="small")
     ap.add_argument("--redis", default=os.environ.get("MES_BENCH_REDIS_URL",
                                                       "redis://127.0.0.1:6379/14"))
@@ -368,7 +372,9 @@ def main() -> int:
             "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 4").fetchall()]
     from core.config import load_settings
 
-    deploy = Deployment(db, args.redis, work)
+    deploy = Deployment(db, args.redis, work, args.backend)
+    if args.backend == "thread":
+        args.workers = 0
     live = LiveLoop(load_settings(env=deploy.env, secrets_path="/nonexistent"))
     sampler: RssSampler | None = None
     try:
@@ -387,8 +393,8 @@ def main() -> int:
         load = asyncio.run(browse(bases, args.users, args.seconds, work_orders, single=False))
         busy = live.take()
         time.sleep(1.0)
-        report(single, load, idle, busy, live.errors, dict(sampler.peak),
-               deploy.jobs_run(), args)
+        jobs = deploy.jobs_run() if args.backend == "rq" else {}
+        report(single, load, idle, busy, live.errors, dict(sampler.peak), jobs, args)
     finally:
         live.stop.set()
         if sampler is not None:
