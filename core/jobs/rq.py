@@ -613,6 +613,11 @@ class RqBackend:
         if not force and mono - self._swept < SWEEP_S:
             return []
         self._swept = mono
+        cutoff = time.time() - self.ttl_s
+        with self._lock:  # this process's view of jobs that expired on the queue
+            for rq_id in [i for i, j in self._jobs.items()
+                          if j.finished is not None and j.finished < cutoff]:
+                del self._jobs[rq_id]
         return sweep_spools(self.redis, self._spools_key, self.settings, now)
 
     def close(self) -> None:
