@@ -79,6 +79,47 @@ def test_redis_down_is_a_message_on_the_page(rq_app: Team, app_env: pytest.Monke
     assert any("unreachable" in e.value for e in system.main.error), _texts(system.main)
 
 
+def _steps_page() -> None:
+    """A page holding a job of 20 steps on the queue, found by key or submitted."""
+    import os
+
+    import streamlit as st
+
+    from core.config import load_settings
+    from core.jobs import Task
+    from dashboard.job_manager import get_job_manager
+    from dashboard.widgets.job_progress import job_result
+    from tests import rq_tasks
+
+    settings = load_settings()
+    manager = get_job_manager(settings)
+    key = os.environ["STEPS_KEY"]
+    job = manager.by_key(key) or manager.submit(
+        key, Task(rq_tasks.slow_steps, {"steps": 20, "step_s": 0.3, "tag": key}),
+        label="twenty steps")
+    st.session_state["job_id"] = job.id
+    job_result(job, key="steps", settings=settings, what="The steps", again="")
+
+
+def test_a_restarted_replica_shows_the_running_job_s_progress(
+        rq_app: Team, app_env: pytest.MonkeyPatch) -> None:  # noqa: F811
+    rq_app.worker("w1")
+    rq_app.wait_workers(1)
+    app_env.setenv("STEPS_KEY", f"test:{rq_app.queue}")
+    first = AppTest.from_function(_steps_page, default_timeout=TIMEOUT_S).run()
+    assert not first.exception, [e.value for e in first.exception]
+    job_id = first.session_state["job_id"]
+    st.cache_resource.clear()  # the replica restarts while the job runs
+    time.sleep(1.5)
+    second = AppTest.from_function(_steps_page, default_timeout=TIMEOUT_S).run()
+    assert not second.exception, [e.value for e in second.exception]
+    assert second.session_state["job_id"] == job_id, "found by key, not run again"
+    shown = " ".join(p.value["text"] if isinstance(p.value, dict) else str(p.proto.text)
+                     for p in second.get("progress"))
+    assert "**steps**" in shown and "/ 20" in shown, shown
+    assert any(b.label == "Cancel" for b in second.button)
+
+
 def _lost_page() -> None:
     """A page holding a slow job on the queue (tests.rq_tasks), shown by job_result."""
     import os
