@@ -112,6 +112,46 @@ _c("originalstartdate", N_("Start date"), "datetime")
 _c("sys_date", N_("Data as of"), "datetime")
 
 # --- trace -------------------------------------------------------------------------------
+# lineage nodes and edges (core.trace), the machine seeds' lots, and the event domains'
+# own columns (history, materials, rejects, holds, machine jobs) the Trace page lists
+_c("kind", N_("Kind"))
+_c("depth", N_("Depth"), "count", N_("Genealogy steps from the nearest seed."))
+_c("is_seed", N_("Seed"))
+_c("firstname", N_("Wafer LOT (origin)"))
+_c("parent_id", N_("Parent container ID"))
+_c("child_id", N_("Child container ID"))
+_c("edge_kind", N_("Link"))
+_c("seed_machines", N_("Machines run on"))
+_c("first_trackin", N_("First Track-in there"), "datetime")
+_c("trackins", N_("Track-ins there"), "count")
+_c("station_group", N_("Station group"))
+_c("station_seq", N_("Station group order"), "count")
+_c("equipmentid", N_("Machine ID"))
+_c("historymainlineid", N_("History line ID"))
+_c("specid", N_("Spec ID"))
+_c("rejectqty", N_("REJECTQTY"), "qty")
+_c("standbyqty", N_("STANDBYQTY"), "qty")
+_c("qtytoprocess", N_("QTYTOPROCESS"), "qty")
+_c("inprocessqty", N_("INPROCESSQTY"), "qty")
+_c("processedqty", N_("PROCESSEDQTY"), "qty")
+_c("charged_qty", N_("Charged scrap"), "qty",
+   N_("The five charged buckets summed (REJECTQTY, STANDBYQTY, QTYTOPROCESS, "
+      "INPROCESSQTY, PROCESSEDQTY)."))
+_c("defect_qty", N_("Uncharged defect"), "qty")
+_c("reason_code", N_("Reason code"))
+_c("holdemp", N_("Hold by"))
+_c("holdempdeptname", N_("Hold department"))
+_c("releaseemp", N_("Release by"))
+_c("releasecomments", N_("Release comment"))
+_c("ncrid", N_("NCR ID"))
+_c("hold_status", N_("Hold status"))
+_c("hold_hours", N_("Hold duration (h)"), "hours")
+_c("jobmodelname", N_("Job model"))
+_c("jobordername", N_("Job order"))
+_c("completedate", N_("Completed"), "datetime")
+_c("causecodename", N_("Cause"))
+_c("repaircodename", N_("Repair"))
+_c("symptomcodename", N_("Symptom"))
 
 # --- defect trace and containment --------------------------------------------------------
 
