@@ -59,7 +59,7 @@ from dashboard.widgets.measures import measures_help
 from dashboard.widgets.trace_figures import lineage_figure, timeline_figure
 
 DOMAIN_TITLES = {"history": _("History"), "materials": _("Materials"),
-                 "rejects": _("Rejects"), "holds": _("Holds"), "jobs": _("Machine jobs")}
+                 "rejects": _("Rejects"), "holds": _("Hold history"), "jobs": _("Machine jobs")}
 DIRECTIONS = {"backward": _("Backward trace"), "forward": _("Forward trace")}
 VIEW_PARAMS = ("focus", "sel", "tl", "tab")
 """What a new trace resets: the view of the previous one (its nodes, lots, tab)."""

@@ -215,7 +215,8 @@ def timeline_figure(events: pd.DataFrame, lot_names: Mapping[str, str], *,
     row_px = max(34, 14 * n + 12)
     fig.update_layout(
         height=max(300, min(1400, row_px * max(len(rows), 1) + 150)),
-        xaxis={"title": _("Time"), "type": "date", "tickformat": "%Y-%m-%d\n%H:%M"},
+        xaxis={"title": _("Time"), "type": "date",
+               "tickformat": "%Y-%m-%d" if span > pd.Timedelta(days=3) else "%m-%d %H:%M"},
         yaxis={"title": _("Station group"), "tickmode": "array",
                "tickvals": list(range(len(rows))),
                "ticktext": [plot_label(r) for r in rows], "autorange": "reversed",
