@@ -468,8 +468,8 @@ if result.domains:
     dres = result.domains[name]
     completeness_banner(
         dres.completeness, DOMAIN_TITLES[name],
-        complete=_("Complete: {n} rows").format(n=fmt.count(dres.rows))
-        + (_(" (from cache)") if dres.cached else "") + ".",
+        complete=(_("Complete: {n} rows (from cache).") if dres.cached
+                  else _("Complete: {n} rows.")).format(n=fmt.count(dres.rows)),
         consequence=_("Rows counted here leave out what is missing; run the trace again.")
         if dres.completeness["status"] == "partial" else "")
     if scope is not None:
