@@ -321,7 +321,7 @@ if selected:
                 .format(n=fmt.count(len(selected)), m=fmt.count(len(scope) - len(selected))))
     s2.button(_("Clear selection"), key="trace.clear_sel", on_click=_clear_selection,
               icon=":material/deselect:")
-g1, g2, _rest = st.columns([1, 1, 3])
+g1, g2, _rest = st.columns([1, 1, 1])
 g1.download_button(_("Download nodes (Parquet)"), data=spool.file("nodes").read_bytes(),
                    file_name="lineage_nodes.parquet", on_click="ignore")
 g2.download_button(_("Download edges (Parquet)"), data=spool.file("edges").read_bytes(),
@@ -404,7 +404,7 @@ def _domain_table(name: str, scope: list[str] | None) -> None:
         state.set_query_param(sort_param, None if value == default_col else value)
         state.set_query_param(f"{name}_page", None)
 
-    c1, c2, c3, c4, c5, c6 = st.columns([2, 2, 2, 1, 1, 1])
+    c1, c2, c3, c4, c5, c6 = st.columns([2, 1.4, 2, 2, 1.1, 1.5])
     c1.selectbox(_("Sort by"), columns, key=f"trace.{name}.sort",
                  format_func=labels.label, on_change=sort_changed)
     c2.toggle(_("Descending"), key=f"trace.{name}.desc", on_change=sort_changed)
@@ -435,7 +435,7 @@ def _domain_table(name: str, scope: list[str] | None) -> None:
         return
     tables.show(table, key=f"trace.{name}.table")
     raw = settings.csv_headers == "names"
-    d1, d2, _rest = st.columns([1, 1, 3])
+    d1, d2, _rest = st.columns([1, 1, 1])  # wide enough for the buttons' whole labels
     d1.download_button(_("Download Parquet (all rows)"),
                        data=lambda: Path(spool.export(name, "parquet", filters or None))
                        .read_bytes(),

@@ -131,7 +131,7 @@ def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
                 "xanchor": "left"},
         margin={"l": 20, "r": 20, "t": 90, "b": 40},
-        dragmode="select", clickmode="event+select",
+        clickmode="event+select",
     )
     return fig
 
