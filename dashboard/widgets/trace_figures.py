@@ -38,6 +38,9 @@ LOT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
 HOLD_COLOUR = "#d62728"
 LABEL_MAX_NODES = 60
 """Node labels are drawn up to this many nodes (hover names them beyond)."""
+LABEL_MIN_CHARS = 8
+"""A node label shortened to fit between generations keeps at least this many characters
+(its end: lots of one family share their start; hover shows the whole name)."""
 MIN_BAR_SHARE = 0.004
 """A timeline bar is at least this share of the drawn span wide (~5 px at 1440 px)."""
 _CHAR_PX = 7.0
@@ -59,6 +62,11 @@ def node_text(row: Mapping[str, object]) -> str:
     return str(row.get("containername") or row.get("containerid") or "?")
 
 
+def short_label(text: str, fit: int) -> str:
+    """``text``, or its last ``fit`` - 1 characters after "…" when it is longer."""
+    return text if len(text) <= fit else "…" + text[-(fit - 1):]
+
+
 def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
                    pos: Mapping[str, tuple[float, float]], *, focus: Iterable[str] = (),
                    selected: Iterable[str] = (), widest: int = 1) -> go.Figure:
@@ -67,6 +75,11 @@ def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
     selected ringed orange), each node's customdata[0] its container id (selections)."""
     focus_ids, selected_ids = set(focus), set(selected)
     labelled = len(nodes) <= LABEL_MAX_NODES
+    xs_all = [x for x, _y in pos.values()] or [0.0]
+    ys_all = [y for _x, y in pos.values()] or [0.0]
+    lo, hi = min(xs_all), max(xs_all)
+    per_gen = _PLOT_PX / max(hi - lo + 1.2, 1.0)  # pixels between two generations
+    fit = max(LABEL_MIN_CHARS, int(per_gen * 0.95 / _CHAR_PX))
     fig = go.Figure()
     for ek, dash in EDGE_DASH.items():
         part = edges[edges["edge_kind"] == ek]
@@ -86,7 +99,9 @@ def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
         if part.empty:
             continue
         rows = part.to_dict("records")
-        shown = [node_text(r) for r in rows]
+        # a serial number is what people typed: always whole
+        shown = [node_text(r) if nk == "SERIAL" else short_label(node_text(r), fit)
+                 for r in rows]
         texts += shown
         seed = [bool(r.get("is_seed")) for r in rows]
         ids = [str(r["containerid"]) for r in rows]
@@ -98,13 +113,17 @@ def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
         fig.add_trace(go.Scatter(
             x=[pos[c][0] for c in ids], y=[pos[c][1] for c in ids],
             mode="markers+text" if labelled else "markers", name=_(KIND_LABELS[nk]),
-            text=label, textposition="top center", cliponaxis=False,
+            text=label, cliponaxis=False,
+            # neighbouring generations label above / below: their texts never meet
+            textposition=["top center" if int(pos[c][0]) % 2 == 0 else "bottom center"
+                          for c in ids],
             textfont={"size": 11},
             marker={"color": colour, "size": [17 if s else 10 for s in seed],
                     "line": {"width": width, "color": ring}},
-            customdata=[[c, plot_label(r.get("containername") or ""), r.get("depth")]
+            customdata=[[c, plot_label(node_text(r)), plot_label(r.get("containername") or "")]
                         for c, r in zip(ids, rows, strict=True)],
-            hovertemplate="%{text}<br>%{customdata[1]}<br>" + _("ID") + " %{customdata[0]}"
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>" + _("ID")
+                          + " %{customdata[0]}"
                           "<extra>" + _(KIND_LABELS[nk]) + "</extra>",
         ))
     _legend_only(fig, _("Seed (large)"), {"color": "#bbb", "size": 15})
@@ -114,20 +133,17 @@ def lineage_figure(nodes: pd.DataFrame, edges: pd.DataFrame,
     if selected_ids:
         _legend_only(fig, _("Selected"), {"color": "white", "size": 12,
                                            "line": {"width": 3, "color": SELECTED_COLOUR}})
-    xs_all = [x for x, _y in pos.values()] or [0.0]
-    ys_all = [y for _x, y in pos.values()] or [0.0]
-    lo, hi = min(xs_all), max(xs_all)
     # half the longest label, in generations, so the outer labels are never cut
     longest = max((len(t) for t in texts), default=0) if labelled else 0
-    per_gen = _PLOT_PX / max(hi - lo + 1.0, 1.0)
     pad = max(0.5, longest * _CHAR_PX / 2 / per_gen + 0.15)
     per_row = 44 if labelled else 18
     fig.update_layout(
         height=max(380, min(1600, per_row * max(widest, 1) + 160)),
         xaxis={"title": _("Generation (ancestors left, descendants right)"),
-               "zeroline": False, "dtick": 1, "range": [lo - pad, hi + pad],
+               "zeroline": False, "range": [lo - pad, hi + pad], "tickmode": "array",
+               "tickvals": list(range(int(lo), int(hi) + 1)),
                "showgrid": False},
-        yaxis={"visible": False, "range": [min(ys_all) - 0.8, max(ys_all) + 0.9]},
+        yaxis={"visible": False, "range": [min(ys_all) - 0.9, max(ys_all) + 0.9]},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
                 "xanchor": "left"},
         margin={"l": 20, "r": 20, "t": 90, "b": 40},
