@@ -255,3 +255,16 @@ def test_the_page_in_zh_tw_speaks_its_terms_and_labels_every_column(spool_env: P
     fig = _plotly(at, 0)
     legend = {t.get("name") for t in fig["data"]}
     assert {"拆批", "併批"} & legend, legend
+
+
+def test_junk_view_parameters_fall_back_to_the_defaults(spool_env: Path) -> None:  # noqa: F811
+    junk = "[x](https://evil.example) <b>'; DROP TABLE x; --"
+    at = _open_url({**FORWARD, "sel": f"{junk},NOPE", "tl": junk, "tab": junk,
+                    "history_sort": f"-{junk}", "history_page": "-7", "focus": junk})
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="trace.sel").value == []
+    assert at.radio(key="trace.tab").value == "history"
+    assert at.selectbox(key="trace.history.sort").value == "trackintimestamp"
+    assert at.number_input(key="trace.history.page").value == 1
+    assert len(at.multiselect(key="trace.tl").value) == 1  # the first lot, as without tl
+    assert any("No container named" in w.value for w in at.warning)
