@@ -80,3 +80,21 @@ def test_the_timeline_rows_are_station_groups_in_flow_order_with_visible_bars() 
     bar = next(t for t in fig.data if t.name == "LOT-A")
     start, end = pd.Timestamp(bar.x[0]), pd.Timestamp(bar.x[1])
     assert end - start >= pd.Timedelta(days=30) * 0.004  # a zero-length stay is visible
+
+
+def test_a_shared_trace_column_yields_to_another_areas_registration(monkeypatch) -> None:
+    """Areas register their columns in parallel branches: the trace section's shared
+    entries (station_group, hold and job columns...) give way instead of breaking the
+    import with "registered twice"."""
+    import pytest
+
+    from core import labels
+
+    monkeypatch.setattr(labels, "_COLUMNS", dict(labels._COLUMNS))
+    assert labels.column("station_group").shared
+    labels._c("station_group", "Station group (theirs)")  # a later section, not shared
+    assert labels.label("station_group") == "Station group (theirs)"
+    labels._c("station_group", "Station group (mine)", shared=True)  # theirs stays
+    assert labels.label("station_group") == "Station group (theirs)"
+    with pytest.raises(ValueError, match="registered twice"):
+        labels._c("station_group", "again")
