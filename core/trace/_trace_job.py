@@ -46,6 +46,10 @@ the request's date range (core.contain's exposed lots: its query, its limits
 contain_max_lots and contain_max_days)."""
 SEED_KINDS: dict[str, str] = {**KINDS, MACHINE: N_("Machines + date range")}
 """Every seed kind of a trace and its label (``_()`` where shown)."""
+STAGES = (N_("seeds"), N_("lineage"), N_("history"), N_("materials"), N_("rejects"),
+          N_("holds"), N_("jobs"))
+"""A trace job's stages (the domains' are their names): messages, shown with ``_()`` by the
+progress block of the session that watches (job threads serve sessions of any language)."""
 TIMELINE_DOMAINS = ("history", "holds", "materials")
 """What the Trace page's per-lot timeline draws: history's bars, hold and material marks."""
 
@@ -182,7 +186,7 @@ def run_trace(
 ) -> TraceResult:
     """Run ``request`` inside ``job`` (its cancel token, stages and spool)."""
     cancel = job.cancel_token
-    seed_stage = job.stage("seeds", total=len(request.seeds))
+    seed_stage = job.stage(N_("seeds"), total=len(request.seeds))
     seeds: dict[str, SeedResult] = {}
     for i, (kind, values) in enumerate(request.seeds, 1):
         if kind == MACHINE:
@@ -192,7 +196,7 @@ def run_trace(
                                         cancel=cancel)
         ids = {c for r in seeds.values() for c in r.container_ids}
         job.progress_for(seed_stage)(done=i, rows=len(ids),
-                                     message=f"{len(ids):,} containers matched")
+                                     message=N_("containers matched"))
     seed_ids = sorted({c for r in seeds.values() for c in r.container_ids})
     if not seed_ids:
         unmatched = [v for r in seeds.values() for v in r.unmatched]
@@ -205,7 +209,7 @@ def run_trace(
             _("The seeds match {total:,} containers, over the limit of {limit:,} (setting "
               "seed_max_matches): narrow the input.").format(
                 total=total, limit=settings.seed_max_matches))
-    lin_stage = job.stage("lineage")
+    lin_stage = job.stage(N_("lineage"))
     lineage: Lineage = trace_lineage(
         lanes, seed_ids, request.direction, settings=settings, cancel=cancel,
         progress=job.progress_for(lin_stage),
