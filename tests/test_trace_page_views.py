@@ -119,6 +119,8 @@ def test_machines_and_a_date_range_are_a_seed_kind(spool_env: Path) -> None:  # 
     assert not again.exception
     assert set(again.dataframe[0].value["containername"]) == expected
     assert again.date_input[0].value == dt.date(2026, 11, 1)
+    assert again.selectbox(key="trace.kind").value == "machine"
+    assert again.text_area[0].value == "DB-005"
 
 
 def test_a_machine_range_over_the_limit_is_a_message(spool_env: Path,  # noqa: F811
@@ -149,8 +151,8 @@ def test_selected_nodes_scope_the_tables_to_them_and_their_sub_lots(spool_env: P
     at.multiselect(key="trace.sel").set_value([cid]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["sel"] == cid
-    line = next(m.value for m in at.markdown if "selected lots" in m.value)
-    assert f"Showing 1 selected lots and their {len(scope) - 1} sub-lots" in line
+    line = next(m.value for m in at.markdown if "selected lot" in m.value)
+    assert f"Showing 1 selected lot and its {len(scope) - 1} sub-lots" in line
     marks = ", ".join("?" for _ in scope)
     expected = _db(db, f"SELECT count(*) FROM dw_mes_lotmaterialshistory "
                        f"WHERE containerid IN ({marks})", sorted(scope))[0][0]

@@ -100,9 +100,17 @@ except (SeedError, LineageError) as exc:
 
 kinds = list(SEED_KINDS)
 url_kind = url_request.seeds[0][0] if url_request else state.query_param("kind", "lot")
+if "trace.kind" not in st.session_state or (url_request is not None and not
+                                            st.session_state.get("trace.kind_touched")):
+    st.session_state["trace.kind"] = url_kind if url_kind in kinds else kinds[0]
+
+
+def _kind_touched() -> None:  # the user's choice, until the next trace: the URL's kind
+    st.session_state["trace.kind_touched"] = True
+
+
 kind = st.selectbox(_("Seed kind"), kinds, format_func=lambda k: _(SEED_KINDS[k]),
-                    index=kinds.index(url_kind) if url_kind in kinds else 0,
-                    key="trace.kind")
+                    key="trace.kind", on_change=_kind_touched)
 machine_kind = kind == MACHINE
 with st.form("trace_form"):
     c1, c2 = st.columns([1, 3])
@@ -156,6 +164,7 @@ if submitted:
         st.error(md_escape(exc))
         request = None
         st.stop()
+    st.session_state["trace.kind_touched"] = False
     state.set_query_param("kind", kind)
     state.set_query_param("values", "\n".join(request.seeds[0][1]))
     state.set_query_param("start", request.start)
@@ -317,7 +326,9 @@ scope: list[str] | None = None
 if selected:
     scope = with_descendants(edges, selected)
     s1, s2 = st.columns([5, 1])
-    s1.markdown(_("Showing {n} selected lots and their {m} sub-lots in the tables below.")
+    s1.markdown(ngettext("Showing {n} selected lot and its {m} sub-lots in the tables below.",
+                         "Showing {n} selected lots and their {m} sub-lots in the tables "
+                         "below.", len(selected))
                 .format(n=fmt.count(len(selected)), m=fmt.count(len(scope) - len(selected))))
     s2.button(_("Clear selection"), key="trace.clear_sel", on_click=_clear_selection,
               icon=":material/deselect:")
