@@ -109,8 +109,9 @@ def _kind_touched() -> None:  # the user's choice, until the next trace: the URL
     st.session_state["trace.kind_touched"] = True
 
 
-kind = st.selectbox(_("Seed kind"), kinds, format_func=lambda k: _(SEED_KINDS[k]),
-                    key="trace.kind", on_change=_kind_touched)
+kind_slot, _rest = st.columns([1, 2])
+kind = kind_slot.selectbox(_("Seed kind"), kinds, format_func=lambda k: _(SEED_KINDS[k]),
+                           key="trace.kind", on_change=_kind_touched)
 machine_kind = kind == MACHINE
 with st.form("trace_form"):
     c1, c2 = st.columns([1, 3])
