@@ -242,15 +242,21 @@ def test_every_view_setting_comes_back_from_the_link(spool_env: Path) -> None:  
 
 
 def test_the_page_in_zh_tw_speaks_its_terms_and_labels_every_column(spool_env: Path) -> None:  # noqa: F811
-    at = _open_url({**FORWARD, "lang": "zh-TW"})
+    at = _open_url({**FORWARD, "domains": "history,materials,rejects,holds,jobs",
+                    "focus": "GA26091001", "lang": "zh-TW"})
     assert not at.exception, [e.value for e in at.exception]
     texts = [s.value for s in at.subheader] + _texts(at.main)
     assert any("血緣" in t for t in texts), texts
     assert any("LOT" in t for t in texts + [m.label for m in at.multiselect])
     assert at.radio(key="trace.tab").label == "事件"
-    assert at.dataframe, "no table shown"
-    for table in at.dataframe:
-        assert not unlabelled(table), unlabelled(table)
+    seen = set()
+    for domain in at.radio(key="trace.tab").options:  # every domain's table, and the
+        at.radio(key="trace.tab").set_value(domain).run()  # focus matches above them
+        assert len(at.dataframe) == 2, domain
+        seen.add(tuple(at.dataframe[-1].value.columns))
+        for table in at.dataframe:
+            assert not unlabelled(table), (domain, unlabelled(table))
+    assert len(seen) == 5  # history, materials, rejects, holds, machine jobs
     at.multiselect(key="trace.sel").set_value([at.multiselect(key="trace.sel").options[0]])
     at.run()
     assert any("子批次" in m.value for m in at.markdown)
