@@ -210,11 +210,12 @@ spool: Spool = job.spool
 # --- seeds and lineage -----------------------------------------------------------------------
 
 lin = result.lineage
-cols = st.columns(5)
 _LINEAGE_KPIS = (("seed_containers", "seeds"), ("containers", "nodes"), ("edges", "edges"),
                  ("roots", "roots"), ("levels", "levels"))
-for col, (key, field) in zip(cols, _LINEAGE_KPIS, strict=True):
-    col.metric(glossary.label(key), fmt.count(lin[field]), help=glossary.help_text(key))
+with st.container(horizontal=True, gap="medium"):  # wraps on a narrow screen, never cut
+    for key, field in _LINEAGE_KPIS:
+        st.metric(glossary.label(key), fmt.count(lin[field]), help=glossary.help_text(key),
+                  width=150)
 for seed in result.seeds.values():
     st.caption(_("{kind}: {matched} of {values} values matched {containers} containers.")
                .format(kind=_(SEED_KINDS[seed.kind]), matched=fmt.count(len(seed.matches)),
@@ -326,17 +327,18 @@ st.plotly_chart(fig, width="stretch", key=graph_key, on_select=_graph_selected,
 scope: list[str] | None = None
 if selected:
     scope = with_descendants(edges, selected)
-    s1, s2 = st.columns([5, 1])
-    s1.markdown(ngettext("Showing {n} selected lot and its {m} sub-lots in the tables below.",
+    line = st.container(horizontal=True, vertical_alignment="center")
+    line.markdown(ngettext("Showing {n} selected lot and its {m} sub-lots in the tables below.",
                          "Showing {n} selected lots and their {m} sub-lots in the tables "
                          "below.", len(selected))
-                .format(n=fmt.count(len(selected)), m=fmt.count(len(scope) - len(selected))))
-    s2.button(_("Clear selection"), key="trace.clear_sel", on_click=_clear_selection,
-              icon=":material/deselect:")
-g1, g2, _rest = st.columns([1, 1, 1])
-g1.download_button(_("Download nodes (Parquet)"), data=spool.file("nodes").read_bytes(),
+                .format(n=fmt.count(len(selected)), m=fmt.count(len(scope) - len(selected))),
+                  width="content")
+    line.button(_("Clear selection"), key="trace.clear_sel", on_click=_clear_selection,
+                icon=":material/deselect:")
+downloads = st.container(horizontal=True)
+downloads.download_button(_("Download nodes (Parquet)"), data=spool.file("nodes").read_bytes(),
                    file_name="lineage_nodes.parquet", on_click="ignore")
-g2.download_button(_("Download edges (Parquet)"), data=spool.file("edges").read_bytes(),
+downloads.download_button(_("Download edges (Parquet)"), data=spool.file("edges").read_bytes(),
                    file_name="lineage_edges.parquet", on_click="ignore")
 
 # --- timeline of several lots ----------------------------------------------------------------
@@ -416,14 +418,17 @@ def _domain_table(name: str, scope: list[str] | None) -> None:
         state.set_query_param(sort_param, None if value == default_col else value)
         state.set_query_param(f"{name}_page", None)
 
-    c1, c2, c3, c4, c5, c6 = st.columns([2, 1.4, 2, 2, 1.1, 1.5])
-    c1.selectbox(_("Sort by"), columns, key=f"trace.{name}.sort",
-                 format_func=labels.label, on_change=sort_changed)
-    c2.toggle(_("Descending"), key=f"trace.{name}.desc", on_change=sort_changed)
-    column = c3.selectbox(_("Filter column"), ["", *columns], key=f"trace.{name}.fcol",
-                          format_func=lambda c: labels.label(c) if c else _("(none)"))
-    text = c4.text_input(_("contains"), key=f"trace.{name}.ftext",
-                         placeholder=_("text, any case"))
+    # rows of controls that wrap on a narrow screen instead of cutting their labels
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    controls.selectbox(_("Sort by"), columns, key=f"trace.{name}.sort",
+                       format_func=labels.label, on_change=sort_changed, width=210)
+    controls.toggle(_("Descending"), key=f"trace.{name}.desc", on_change=sort_changed)
+    column = controls.selectbox(_("Filter column"), ["", *columns], key=f"trace.{name}.fcol",
+                                format_func=lambda c: labels.label(c) if c else _("(none)"),
+                                width=210)
+    text = controls.text_input(_("contains"), key=f"trace.{name}.ftext",
+                               placeholder=_("text, any case"), width=210)
+    pager = st.container(horizontal=True, vertical_alignment="bottom", width=440)
     filters: dict[str, Any] = {}
     if scope is not None:
         filters["containerid"] = scope
@@ -440,20 +445,20 @@ def _domain_table(name: str, scope: list[str] | None) -> None:
 
     try:
         table, _page = tables.paged(fetch, key=f"trace.{name}", param=f"{name}_page",
-                                    settings=settings, slots=(c5, c6),
+                                    settings=settings, slots=(pager, pager),
                                     label=_("Page (of {pages:,}; {total:,} rows)"))
     except SpoolError as exc:
         st.warning(md_escape(exc))
         return
     tables.show(table, key=f"trace.{name}.table")
     raw = settings.csv_headers == "names"
-    d1, d2, _rest = st.columns([1, 1, 1])  # wide enough for the buttons' whole labels
-    d1.download_button(_("Download Parquet (all rows)"),
+    files = st.container(horizontal=True)
+    files.download_button(_("Download Parquet (all rows)"),
                        data=lambda: Path(spool.export(name, "parquet", filters or None))
                        .read_bytes(),
                        file_name=f"{name}.parquet", mime="application/octet-stream",
                        key=f"trace.{name}.dl_parquet", on_click="ignore")
-    d2.download_button(_("Download CSV (all rows)"),
+    files.download_button(_("Download CSV (all rows)"),
                        data=lambda: Path(spool.export(name, "csv", filters or None,
                                                       raw_headers=raw)).read_bytes(),
                        file_name=f"{name}.csv", mime="text/csv",
