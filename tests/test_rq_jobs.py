@@ -408,3 +408,20 @@ def test_rq_needs_redis_and_checks_its_bounds(tmp_path: Path) -> None:
         make_settings(f"duckdb:///{tmp_path}/x.duckdb", worker_lease_s=1)
     with pytest.raises(SettingsError, match="job_backend"):
         make_settings(f"duckdb:///{tmp_path}/x.duckdb", job_backend="celery")
+
+
+def test_a_task_travels_without_its_process_parts(tmp_path: Path) -> None:
+    import pickle
+
+    from core.trace import DomainCache, TraceRequest, run_trace
+
+    s = make_settings(f"duckdb:///{tmp_path}/x.duckdb")
+    request = TraceRequest.build({"lot": "AW-0036"}, "backward")
+    task = Task(run_trace, request, lanes=object(), settings=s,
+                local={"cache": DomainCache(s)})
+    back = pickle.loads(pickle.dumps(task))
+    assert back.fn is run_trace and back.request == request
+    assert back.lanes is None and back.settings is None and back.local == {}
+    bound = back.bound("lanes", s, lambda cls: cls(s))
+    assert bound.lanes == "lanes" and bound.settings is s
+    assert isinstance(bound.local["cache"], DomainCache), "the worker's own cache"

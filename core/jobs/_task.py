@@ -6,7 +6,10 @@ function by its importable name, the request as a small picklable value. A ``Tas
 both: called with the Job it runs like the closures were (``fn(job, lanes, request,
 settings, **kwargs)``), and pickled without its process-local parts (the lanes, the
 settings, ``local`` such as a page's domain cache), which the worker supplies from its
-own process with ``bound``. Pages and the CLI build one per submit; both backends take it.
+own process with ``bound``: its lanes, its settings, and for each ``local`` value one
+object of the same class built with its settings (``cls(settings)``, once per worker
+process: the trace's DomainCache, whose Redis part every process shares). Pages and the
+CLI build one per submit; both backends take it.
 """
 
 from __future__ import annotations
@@ -33,16 +36,22 @@ class Task:
                        **self.local)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"fn": self.fn, "request": self.request, "kwargs": self.kwargs}
+        return {"fn": self.fn, "request": self.request, "kwargs": self.kwargs,
+                "local_types": {k: type(v) for k, v in self.local.items() if v is not None}}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.fn, self.request, self.kwargs = state["fn"], state["request"], state["kwargs"]
         self.lanes = self.settings = None
         self.local = {}
+        self.local_types: dict[str, type] = state.get("local_types", {})
 
-    def bound(self, lanes: Any, settings: Any) -> Task:
-        """This task with a worker's own lanes and settings."""
-        return replace(self, lanes=lanes, settings=settings, local={})
+    def bound(self, lanes: Any, settings: Any,
+              provide: Callable[[type], Any] | None = None) -> Task:
+        """This task with a worker's own lanes and settings, and its ``local`` values
+        rebuilt by ``provide(cls)`` (the worker's one object of that class)."""
+        types = getattr(self, "local_types", {})
+        local = {k: provide(cls) for k, cls in types.items()} if provide else {}
+        return replace(self, lanes=lanes, settings=settings, local=local)
 
     @property
     def name(self) -> str:

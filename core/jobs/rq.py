@@ -669,7 +669,15 @@ class _WorkerContext:
         self.settings = settings
         self.scope = scope_of(settings)
         self._lanes: Any = None
+        self._objects: dict[type, Any] = {}
         self._lock = threading.Lock()
+
+    def provide(self, cls: type) -> Any:
+        """This worker's one ``cls(settings)`` (a task's process-local helper)."""
+        with self._lock:
+            if cls not in self._objects:
+                self._objects[cls] = cls(self.settings)
+            return self._objects[cls]
 
     def lanes(self) -> Any:
         with self._lock:
@@ -702,7 +710,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
         return {"state": "failed", "error": _(
             "This worker serves another database than the dashboard that asked: check "
             "that the workers and the dashboard have the same db_url and schema.")}
-    task: Task = payload["task"].bound(ctx.lanes(), settings)
+    task: Task = payload["task"].bound(ctx.lanes(), settings, ctx.provide)
     cancel_key = f"mesdash:rq:{native.origin}:cancel:{native.id}"
     stop = threading.Event()
     reporter = threading.Thread(target=_report, args=(native, job, cancel_key, stop),
