@@ -67,6 +67,37 @@ def forward_to(page: st.Page, url_path: str) -> st.Page:
     return st.Page(forward, title=page.title, url_path=url_path, visibility="hidden")
 
 
+def not_found_page(path: str) -> st.Page:
+    """A hidden page at the unknown ``path`` a user typed or followed (``/nonexistent``):
+    it says the page does not exist and links every page.
+
+    Streamlit 1.67's st.navigation runs the default page (Trace) for an unknown path and
+    the browser shows an English "Page not found" dialog over it, then rewrites the
+    address to "/": a user saw Trace with no word about the link they followed. Registered
+    at the requested path, the page is what st.navigation resolves, so the address stays
+    as typed and no dialog comes."""
+
+    def view() -> None:
+        show_not_found(path)
+
+    return st.Page(view, title=_("Page not found"), icon=":material/help:",
+                   url_path=path, visibility="hidden")
+
+
+def show_not_found(path: str | None) -> None:
+    """The not-found message and a link to every page (``path`` None: a page of an
+    earlier version of the app, known only by its id)."""
+    st.title(_("Page not found"))
+    if path:
+        st.warning(_("The page `/{path}` does not exist.").format(path=path.replace("`", "'")),
+                   icon=":material/link_off:")
+    else:
+        st.warning(_("The page you asked for does not exist."), icon=":material/link_off:")
+    st.write(_("Open one of the pages:"))
+    for file, title, icon, _url in PAGES:
+        st.page_link(str(PAGES_DIR / file), label=_(title), icon=icon)
+
+
 def settings_or_stop() -> Settings:
     try:
         return state.get_settings()
@@ -203,12 +234,19 @@ def main() -> None:
         for i, (file, title, icon, url) in enumerate(PAGES)
     ]
     alias = forward_to(pages[0], PAGES[0][3])
-    current = st.navigation([*pages, alias])
+    known = [*pages, alias]
+    unknown = state.unknown_page_path({p.url_path for p in known} | {"", DEFAULT_PAGE_RESERVED})
+    missing = not_found_page(unknown) if unknown else None
+    current = st.navigation([*known, missing] if missing else known)
     if current.url_path == alias.url_path:
         current.run()  # forwards: nothing else to do on this run
+    if missing is None and state.unknown_page_id({p._script_hash for p in known}):
+        # an id of no page (an old tab after an upgrade): Streamlit fell back to Trace
+        show_not_found(None)
+        st.stop()
     lanes = open_lanes_or_none(settings)
     if lanes is None:
-        if current.url_path == SYSTEM_PAGE:
+        if current.url_path == SYSTEM_PAGE or current is missing:
             with state.guarded(current.title):
                 current.run()  # the System page works without a database (settings, retry)
         st.stop()

@@ -237,6 +237,48 @@ def language_picker() -> None:
                  format_func=lambda c: i18n.LANGUAGES[c], on_change=picked)
 
 
+# ---------------------------------------------------------------------------------------------
+# Unknown page paths
+# ---------------------------------------------------------------------------------------------
+
+_UNKNOWN_KEY = "mesdash.unknown_pages"
+
+
+def _pages_manager() -> Any:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.pages_manager
+
+
+def unknown_page_path(known_paths: set[str]) -> str | None:
+    """The page path this run was asked for when it names no page (``/nonexistent``),
+    else None. Read from Streamlit's page manager (the browser sends the path on the
+    first load; later reruns of that page send only its id, remembered here per session).
+    """
+    from streamlit.util import calc_hash
+
+    manager = _pages_manager()
+    if manager is None:
+        return None
+    name = (manager.intended_page_name or "").strip().strip("/")
+    seen: dict[str, str] = st.session_state.setdefault(_UNKNOWN_KEY, {})
+    if not name:
+        name = seen.get(manager.intended_page_script_hash or "", "")
+    if not name or name in known_paths or "/" in name:
+        return None
+    seen[calc_hash(name)] = name
+    return name
+
+
+def unknown_page_id(known_ids: set[str]) -> bool:
+    """True when this run was asked for a page id no page has (a tab left open across an
+    upgrade that renamed a page): Streamlit then runs the default page."""
+    manager = _pages_manager()
+    wanted = manager.intended_page_script_hash if manager is not None else None
+    return bool(wanted) and wanted not in known_ids
+
+
 def now_like(value: datetime) -> datetime:
     """The current time, naive or aware like ``value`` (snapshots are usually naive)."""
     if value.tzinfo is None:
