@@ -114,8 +114,10 @@ def settings_or_stop() -> Settings:
 
 
 def build_demo_or_stop(settings: Settings) -> None:
-    """First run on the demo database: build it, showing progress."""
-    with st.status(
+    """First run on the demo database: build it, showing progress. The box goes once the
+    database is ready (the page is drawn below it on the same run)."""
+    box = st.empty()
+    with box.container(), st.status(
         _("Building the demo database (first run only)…"), expanded=True
     ) as status:
         st.write(
@@ -145,14 +147,15 @@ def build_demo_or_stop(settings: Settings) -> None:
             )
             st.stop()
         bar.progress(1.0, text=_("Done"))
-        # The first-run box goes once the page is ready: nothing of it stays on later runs.
-        status.update(label=_("Demo database ready"), state="complete", expanded=False)
+    box.empty()  # the first-run message goes: the page follows on this same run
+    st.toast(_("Demo database ready"), icon=":material/check_circle:")
 
 
 def open_lanes_or_none(settings: Settings) -> Lanes | None:
     """The process's lanes, or None after showing why the database cannot be used."""
     try:
-        lanes = state.get_lanes(settings)
+        with st.spinner(_("Connecting to the database…")):
+            lanes = state.get_lanes(settings)
     except DatabaseUnavailable as exc:
         st.error(state.unreachable_message(settings, exc))
     except Exception as exc:
@@ -175,7 +178,7 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
 
 def wip_markdown(wip: dict) -> str:
     def row(label: str, part: dict) -> str:
-        return f"| {label} | {part['lots']:,} | {part['qty']:,} |"
+        return f"| {label} | {fmt.count(part['lots'])} | {fmt.count(part['qty'])} |"
 
     hold = wip["HOLD"]
     return "\n".join(
@@ -206,7 +209,12 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
             age_s = (state.now_like(snap) - snap).total_seconds()
             text = _("Data as of {time}, {age}").format(
                 time=fmt.datetime(snap, seconds=False), age=fmt.age(age_s))
-            if age_s > settings.snapshot_stale_s:
+            if settings.uses_demo:
+                # the demo is a fixed snapshot: its age grows but it is never "stale"
+                st.caption(":material/science: " + _(
+                    "Data as of {time} (demo data: a fixed snapshot built with the demo "
+                    "database, not live)").format(time=fmt.datetime(snap, seconds=False)))
+            elif age_s > settings.snapshot_stale_s:
                 st.warning(
                     _("{text}. The live snapshot is older than {limit}: it may be "
                       "stale.").format(text=text, limit=fmt.duration(settings.snapshot_stale_s)),
@@ -221,7 +229,7 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
 
 
 def main() -> None:
-    st.set_page_config(layout="wide", page_title="MES dashboard")
+    st.set_page_config(layout="wide", page_title=_("MES dashboard"))
     settings = settings_or_stop()
     state.choose_language(settings)
     with st.sidebar:

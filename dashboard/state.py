@@ -22,6 +22,7 @@ from core import fmt, i18n, realtime
 from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
 from core.errors import InputError
+from core.i18n import _
 from core.redact import mask_text, mask_url
 from core.text import md_escape
 
@@ -46,7 +47,7 @@ def _close_lanes(lanes: Lanes) -> None:
         log.exception("closing the database lanes failed")
 
 
-@st.cache_resource(show_spinner="Connecting to the database…", on_release=_close_lanes)
+@st.cache_resource(show_spinner=False, on_release=_close_lanes)
 def _lanes_for(_settings: Settings, key: str) -> Lanes:
     # ``key`` (the settings' repr) is the cache key; ``_settings`` itself is not hashed.
     lanes = open_lanes(_settings)
@@ -122,7 +123,7 @@ def displayed_setting(settings: Settings, name: str) -> str:
     if isinstance(value, tuple):
         return "; ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if value in (None, ""):
-        return "(empty)"
+        return _("(empty)")
     return str(value)
 
 
@@ -130,22 +131,24 @@ def unreachable_message(settings: Settings, exc: BaseException) -> str:
     """What failed, where (URL masked), and what to check: for st.error."""
     url = mask_url(settings.effective_db_url)
     if settings.uses_demo:
-        hint = (
-            f"No database is configured, so the dashboard uses its demo file "
-            f"`{settings.demo_db_path}`. Check that the file is not being written by another "
+        hint = _(
+            "No database is configured, so the dashboard uses its demo file "
+            "`{path}`. Check that the file is not being written by another "
             "program; delete it to have it rebuilt on the next start, or set `MES_DB_URL`."
-        )
+        ).format(path=settings.demo_db_path)
     else:
-        hint = "The System page shows the settings in effect and can test the connection again."
+        hint = _("The System page shows the settings in effect and can test the connection "
+                 "again.")
     detail = mask_text(str(exc).strip()) or type(exc).__name__
     if not settings.uses_demo and "check" not in detail.lower():
         # The lanes' own messages already say what to check; add it when one does not.
-        hint = (
+        hint = _(
             "Check that the server is running and reachable from this machine (host, port, "
             "firewall, VPN) and that the user and password in `MES_DB_URL` (or "
-            "`[connections.mes] url` in .streamlit/secrets.toml) are right. " + hint
-        )
-    return f"**Cannot reach the MES database** at `{url}`.\n\n{detail}\n\n{hint}"
+            "`[connections.mes] url` in .streamlit/secrets.toml) are right."
+        ) + " " + hint
+    head = _("**Cannot reach the MES database** at `{url}`.").format(url=url)
+    return f"{head}\n\n{detail}\n\n{hint}"
 
 
 @contextmanager
@@ -168,12 +171,14 @@ def guarded(what: str) -> Iterator[None]:
     except QueryTimeout as exc:
         st.warning(f"{what}: {md_escape(exc)}")
     except DatabaseUnavailable as exc:
-        st.error(f"{what}: the database is unavailable. {md_escape(exc)}")
+        st.error(_("{what}: the database is unavailable.").format(what=what)
+                 + f" {md_escape(exc)}")
     except LaneError as exc:
         st.error(f"{what}: {md_escape(exc)}")
     except Exception as exc:
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {type(exc).__name__}: {md_escape(mask_text(str(exc)))}")
+        st.error(_("{what} failed: {error}").format(
+            what=what, error=f"{type(exc).__name__}: {md_escape(mask_text(str(exc)))}"))
 
 
 def humanize_age(seconds: float) -> str:
