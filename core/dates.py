@@ -24,6 +24,9 @@ class DateInputError(InputError):
     """A malformed date, a date outside the accepted window, or a bad range."""
 
 
+_WHAT = (N_("start"), N_("end"))  # the ``what`` of the messages below, shown with _()
+
+
 def window(settings: Any, today: date | None = None) -> tuple[date, date]:
     """The first and last day accepted (settings date_years_back / date_years_ahead)."""
     year = (today or date.today()).year
