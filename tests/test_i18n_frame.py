@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from test_app_pages are parameters here)
 """The frame's share of issue 17 and 19: the catalog, the choice of language, the CLI's
 language and CSV headers, the not-found page, the demo's snapshot and the shared charts.
 
@@ -83,8 +84,9 @@ def test_the_frame_speaks_the_terms_file() -> None:
         assert _("Data as of") == "資料時間"
         assert "⚠ 資料可能過期" in _("{text}. The live snapshot is older than {limit}: it may "
                                     "be stale.")
-        from core.dates import DateInputError, check_range
         from datetime import date
+
+        from core.dates import DateInputError, check_range
 
         with pytest.raises(DateInputError, match="結束日期不可早於開始日期"):
             check_range(date(2026, 11, 30), date(2026, 11, 1), 31, "x")
@@ -165,7 +167,7 @@ def test_an_unknown_page_id_says_the_page_does_not_exist(on_tiny: Path) -> None:
 
 
 def test_the_demo_says_demo_data_instead_of_a_stale_warning(
-        app_env: pytest.MonkeyPatch, tiny_db: Path, tmp_path: Path) -> None:  # noqa: F811
+        app_env: pytest.MonkeyPatch, tiny_db: Path, tmp_path: Path) -> None:
     demo = tmp_path / "demo.duckdb"
     shutil.copyfile(tiny_db, demo)
     app_env.setenv("MES_DEMO_DB_PATH", str(demo))  # no MES_DB_URL: the demo
@@ -189,7 +191,7 @@ def test_the_demo_says_demo_data_instead_of_a_stale_warning(
 
 
 def test_cli_lang_translates_messages_and_keeps_json_keys(
-        capsys: pytest.CaptureFixture[str], tiny_db: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], tiny_db: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
@@ -241,8 +243,13 @@ def test_raw_headers_flag_keeps_column_names_in_csv() -> None:
                                     (12, "Solder ball bridge defect"), (20, "x" * 30),
                                     (60, "站點群組異常原因")])
 def test_pareto_category_labels_never_overlap(n: int, text: str) -> None:
-    from dashboard.widgets.charts import (LINE_PX, PLOT_WIDTH_PX, TICK_FONT_PX,
-                                          category_ticks, text_px)
+    from dashboard.widgets.charts import (
+        LINE_PX,
+        PLOT_WIDTH_PX,
+        TICK_FONT_PX,
+        category_ticks,
+        text_px,
+    )
 
     labels = [f"{text} {i}" for i in range(n)]
     ticks = category_ticks(labels)
