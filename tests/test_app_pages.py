@@ -223,7 +223,7 @@ def test_system_page_masks_secrets(app_env: pytest.MonkeyPatch, tiny_db: Path) -
     at.switch_page("views/system.py").run()
     _assert_clean(at)
     table = at.dataframe[0].value
-    shown = dict(zip(table["setting"], table["value"], strict=True))
+    shown = dict(zip(table["setting"], table["setting_value"], strict=True))
     assert "hunter2" not in shown["redis_url"] and "***" in shown["redis_url"]
 
 
@@ -239,12 +239,12 @@ def test_system_page_shows_each_settings_bounds(
     at.switch_page("views/system.py").run()
     _assert_clean(at)
     table = next(d.value for d in at.dataframe if "setting" in d.value.columns)
-    shown = dict(zip(table["setting"], table["allowed"], strict=True))
+    shown = dict(zip(table["setting"], table["setting_allowed"], strict=True))
     assert shown == {name: allowed(name) for name in SETTINGS_DOC}
     assert shown["slow_parallel_workers"] == "0 – 64"
     assert shown["realtime_deadline_s"] == "> 0"
     assert shown["slow_permits"] == "≥ 1, ≤ slow_connections"
-    values = dict(zip(table["setting"], table["value"], strict=True))
+    values = dict(zip(table["setting"], table["setting_value"], strict=True))
     assert values["system_refresh_s"] == "7"
     assert any(c.value == "Refreshed every 7 s." for c in at.caption)
 
