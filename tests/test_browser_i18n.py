@@ -35,17 +35,20 @@ WIDTHS = (1024, 1440)
 LANGS = {"en": "Data as of", "zh-TW": "資料時間"}
 """Each language and a text the frame's sidebar shows in it once the page has run."""
 
-# Labels of controls, metrics and tabs; a cut one is wider than its box.
+# Text Streamlit ends with "…" when it does not fit: widget labels (their markdown box has
+# text-overflow: ellipsis), metric labels and values, tab and button captions. Cut when the
+# text is wider than the box. Dataframe cells are drawn on a canvas and not checked here.
 CUT_LABELS_JS = """() => {
-  const sel = ['[data-testid="stWidgetLabel"] p', 'label p', '[data-testid="stMetricLabel"] p',
-               '[data-baseweb="tab"] p', 'button p', '[data-testid="stExpander"] summary p'];
   const out = [];
-  for (const el of document.querySelectorAll(sel.join(','))) {
-    if (!el.offsetParent) continue;                      // hidden
-    const style = getComputedStyle(el);
-    if (el.scrollWidth > el.clientWidth + 1 && style.overflow !== 'visible'
-        || style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1) {
-      out.push(el.innerText.slice(0, 80));
+  const roots = ['[data-testid="stMain"]', '[data-testid="stSidebar"]']
+    .map(s => document.querySelector(s)).filter(Boolean);
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('*')) {
+      if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;
+      const style = getComputedStyle(el);
+      if (style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1) {
+        out.push(el.innerText.trim().slice(0, 80));
+      }
     }
   }
   return out;
