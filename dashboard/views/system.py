@@ -23,6 +23,7 @@ from core.i18n import _
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets import tables
+from dashboard.widgets.kpis import Kpi, kpi_row
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
@@ -59,28 +60,27 @@ def _lane_panel(name: str, data: dict[str, Any]) -> None:
     pool = data.get("pool", {}) or {}
     lat = data.get("latency_ms", {}) or {}
     st.markdown(f"**{name}**")
-    c = st.columns(4)
-    c[0].metric(_("Checked out"), f"{_num(pool.get('checked_out'))} / {_num(pool.get('size'))}")
-    c[1].metric(_("Overflow"), _num(pool.get("overflow")))
-    c[2].metric(_("Waiting"), _num(pool.get("waiting")))
-    c[3].metric(_("Latency samples"), _num(lat.get("count")))
-    c = st.columns(4)
     sampled = bool(lat.get("count"))  # no samples yet: show a dash, not a fake 0 ms
-    for col, key in zip(c, ("p50", "p95", "p99"), strict=False):
-        col.metric(f"{key} ms", _num(lat.get(key) if sampled else None, "{:,.1f}"))
-    c[3].metric(_("Timeouts / errors"),
-                f"{_num(data.get('timeouts'))} / {_num(data.get('errors'))}")
+    kpi_row([
+        Kpi(_("Checked out"), f"{_num(pool.get('checked_out'))} / {_num(pool.get('size'))}"),
+        Kpi(_("Overflow"), _num(pool.get("overflow"))),
+        Kpi(_("Waiting"), _num(pool.get("waiting"))),
+        Kpi(_("Latency samples"), _num(lat.get("count"))),
+        *(Kpi(f"{key} ms", _num(lat.get(key) if sampled else None, "{:,.1f}"))
+          for key in ("p50", "p95", "p99")),
+        Kpi(_("Timeouts / errors"),
+            f"{_num(data.get('timeouts'))} / {_num(data.get('errors'))}"),
+    ])
 
 
 def _throttle_panel(throttle: dict[str, Any]) -> None:
     st.markdown("**{}**".format(_("Slow-lane throttle")))
-    c = st.columns(3)
-    c[0].metric(_("Kind"), str(throttle.get("kind", "–")))
-    c[1].metric(
-        _("Permits in use"),
-        f"{_num(throttle.get('in_use'))} / {_num(throttle.get('permits'))}",
-    )
-    c[2].metric(_("Waiting"), _num(throttle.get("waiting")))
+    kpi_row([
+        Kpi(_("Kind"), str(throttle.get("kind", "–"))),
+        Kpi(_("Permits in use"),
+            f"{_num(throttle.get('in_use'))} / {_num(throttle.get('permits'))}"),
+        Kpi(_("Waiting"), _num(throttle.get("waiting"))),
+    ])
     detail = throttle.get("detail") or ""
     if throttle.get("degraded"):
         st.warning(_("Throttle degraded: {detail}").format(detail=detail or _("no detail given")),
