@@ -298,6 +298,12 @@ def test_first_run_builds_the_demo_database(app_env: pytest.MonkeyPatch, tmp_pat
     assert not leftovers
     assert [t.value for t in at.title] == ["Trace"]
     assert any("Data as of" in t for t in _texts(at.sidebar)), _texts(at.sidebar)
+    # the first-run box is gone once the page is ready (a toast says it was built), and
+    # the demo's fixed snapshot is not flagged stale
+    assert not at.get("expandable") and not at.get("status"), at.get("expandable")
+    assert not any("Building the demo database" in t for t in _texts(at))
+    assert [t.value for t in at.toast] == ["Demo database ready"]
+    assert not at.sidebar.warning, [w.value for w in at.sidebar.warning]
     # The next run opens the file it built, without building again.
     mtime = target.stat().st_mtime_ns
     at.run()
