@@ -244,7 +244,10 @@ def main() -> None:
     alias = forward_to(pages[0], PAGES[0][3])
     known = [*pages, alias]
     unknown = state.unknown_page_path({p.url_path for p in known} | {"", DEFAULT_PAGE_RESERVED})
-    missing = not_found_page(unknown) if unknown else None
+    try:
+        missing = not_found_page(unknown) if unknown else None
+    except st.errors.StreamlitAPIException:  # a path st.Page refuses: Streamlit's fallback
+        missing = None
     current = st.navigation([*known, missing] if missing else known)
     if current.url_path == alias.url_path:
         current.run()  # forwards: nothing else to do on this run
