@@ -21,7 +21,14 @@ from streamlit.util import calc_hash
 from core import export, i18n
 from core.cli import main
 from tests.i18n_checks import unlabelled_columns, zh_terms_missing
-from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
+from tests.test_app_pages import (  # noqa: F401 (fixtures)
+    APP,
+    TIMEOUT_S,
+    _clear_caches,
+    app_env,
+    on_tiny,
+    tiny_db,
+)
 
 PO = i18n.LOCALE_DIR / "zh_TW" / "LC_MESSAGES" / "mesdash.po"
 POT = i18n.LOCALE_DIR / "messages.pot"
@@ -126,6 +133,27 @@ def test_language_precedence_url_then_pick_then_setting(on_tiny: Path,
     assert _lang(at) == "zh-TW"
 
 
+def test_the_browser_locale_counts_last(on_tiny: Path, app_env: pytest.MonkeyPatch) -> None:
+    at = _app()
+    at.context["locale"] = "zh-Hant-TW"  # navigator.language of a Taiwanese browser
+    at.run()
+    assert _lang(at) == "zh-TW"
+    at = _app()
+    at.context["locale"] = "en-US"
+    at.run()
+    assert _lang(at) == "en"
+    app_env.setenv("MES_LANGUAGE", "en")  # the setting wins over the browser
+    _clear_caches()  # settings are read once per process
+    at = _app()
+    at.context["locale"] = "zh-TW"
+    at.run()
+    assert _lang(at) == "en"
+    at = _app("zh-TW")  # and the URL over both
+    at.context["locale"] = "en-US"
+    at.run()
+    assert _lang(at) == "zh-TW"
+
+
 def test_the_sidebar_switch_changes_the_language_and_the_url(on_tiny: Path) -> None:
     at = _app()
     at.run()
@@ -179,8 +207,6 @@ def test_the_demo_says_demo_data_instead_of_a_stale_warning(
     assert not at.get("status")  # no first-run box
     # the same snapshot from a configured database is stale, and says so
     app_env.setenv("MES_DB_URL", f"duckdb:///{demo}")
-    from tests.test_app_pages import _clear_caches
-
     _clear_caches()
     at = _app()
     at.run()
