@@ -89,6 +89,10 @@ def test_the_frame_speaks_the_terms_file() -> None:
         assert fmt.duration(2 * 86_400 + 5 * 3_600) == "2 天 5 小時"
         assert _("Cancel query") == "取消查詢"
         assert _("Data as of") == "資料時間"
+        from core.paging import PageSlice
+        from dashboard.widgets.tables import page_caption
+
+        assert page_caption(PageSlice(3, 10, 50, 482)) == "第 3 / 10 頁，共 482 筆"
         assert "⚠ 資料可能過期" in _("{text}. The live snapshot is older than {limit}: it may "
                                     "be stale.")
         from datetime import date
