@@ -308,3 +308,34 @@ def test_pareto_has_a_legend_for_every_colour_and_whole_count_ticks() -> None:
     assert any(t.marker.color == OTHERS_COLOR for t in fig.data if t.type == "bar"
                and t.name != "lots")
     assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis.tickformat == ",d"
+
+
+def _kpi_script() -> None:
+    import streamlit as st
+
+    from core import glossary, i18n
+    from dashboard.widgets.kpis import Kpi, kpi_row, measure_kpi
+
+    i18n.set_language(st.query_params.get("lang", "en"))
+    key = next(iter(glossary.GLOSSARY))
+    kpi_row([measure_kpi(key, "1,234"), Kpi("Plain", "5", "its help")])
+
+
+def test_kpi_row_labels_and_help_come_from_the_glossary() -> None:
+    from core import glossary
+
+    key = next(iter(glossary.GLOSSARY))
+    for lang in ("en", "zh-TW"):
+        at = AppTest.from_function(_kpi_script, default_timeout=TIMEOUT_S)
+        at.query_params["lang"] = lang
+        at.run()
+        assert not at.exception
+        first, second = at.metric
+        assert first.label == glossary.label(key, lang) and first.value == "1,234"
+        i18n.set_language(lang)
+        try:
+            assert first.proto.help == glossary.help_text(key)
+        finally:
+            i18n.set_language("en")
+        assert second.label == "Plain" and second.proto.help == "its help"
+    assert first.label != glossary.label(key, "en")  # zh differs from en
