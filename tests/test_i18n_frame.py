@@ -339,3 +339,31 @@ def test_kpi_row_labels_and_help_come_from_the_glossary() -> None:
             i18n.set_language("en")
         assert second.label == "Plain" and second.proto.help == "its help"
     assert first.label != glossary.label(key, "en")  # zh differs from en
+
+
+def _tables_script() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from core import i18n
+    from dashboard.widgets import tables
+
+    i18n.set_language(st.query_params.get("lang", "en"))
+    df = pd.DataFrame({"lotid": ["A"], "mfgordername": ["W"], "RUN": [1], "defective_lots": [2]})
+    st.dataframe(df)  # raw: every machine name flagged
+    tables.show(df[["lotid", "mfgordername", "RUN"]])  # labelled
+    st.dataframe(df[["defective_lots"]], column_config={"defective_lots": "bad lots"})
+
+
+def test_unlabelled_columns_and_zh_terms_helpers() -> None:
+    from core import labels
+
+    at = AppTest.from_function(_tables_script, default_timeout=TIMEOUT_S)
+    at.query_params["lang"] = "zh-TW"
+    at.run()
+    assert not at.exception
+    expected = [(0, "lotid"), (0, "mfgordername"), (0, "defective_lots")]
+    if not labels.known("defective_lots"):  # unregistered: flagged even with a page label
+        expected.append((2, "defective_lots"))
+    assert sorted(unlabelled_columns(at)) == sorted(expected)
+    assert zh_terms_missing(at, ["LOT ID", "WORKORDER", "工單"]) == ["工單"]
