@@ -367,3 +367,43 @@ def test_unlabelled_columns_and_zh_terms_helpers() -> None:
         expected.append((2, "defective_lots"))
     assert sorted(unlabelled_columns(at)) == sorted(expected)
     assert zh_terms_missing(at, ["LOT ID", "WORKORDER", "工單"]) == ["工單"]
+
+
+def test_contain_csv_headers_follow_raw_headers_and_lang(tmp_path: Path) -> None:
+    """`mesdash contain --csv` (a subprocess on the hand-built factory of test_contain):
+    --raw-headers writes the column names, otherwise the labels in --lang's language."""
+    import csv as _csv
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from core import labels
+    from tests.test_contain import ROOT, load
+
+    url = f"duckdb:///{tmp_path / 'factory.duckdb'}"
+    schema = f"contain_{uuid.uuid4().hex[:8]}"
+    load(url, schema)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MES_")}
+
+    def header(*flags: str) -> list[str]:
+        out = tmp_path / f"hold{uuid.uuid4().hex[:6]}.csv"
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", *flags, "contain", "--db", url, "--machine",
+             "M1", "--start", "2026-11-03", "--end", "2026-11-06", "--csv", str(out)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**clean, "PYTHONPATH": str(ROOT), "MES_SCHEMA": schema})
+        assert done.returncode == 0, done.stderr
+        with out.open(encoding="utf-8-sig") as f:
+            return next(_csv.reader(f))
+
+    raw = header("--raw-headers")
+    assert "containerid" in raw and "status" in raw, raw  # registered columns
+    i18n.set_language("zh-TW")
+    try:
+        zh = header("--lang", "zh-TW")
+        assert zh == labels.headers(raw) and "狀態" in zh, zh
+    finally:
+        i18n.set_language("en")
+    en = header()
+    assert en == labels.headers(raw) and "Container ID" in en and "containerid" not in en
