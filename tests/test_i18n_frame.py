@@ -407,3 +407,15 @@ def test_contain_csv_headers_follow_raw_headers_and_lang(tmp_path: Path) -> None
         i18n.set_language("en")
     en = header()
     assert en == labels.headers(raw) and "Container ID" in en and "containerid" not in en
+
+
+def test_trend_days_read_yyyy_mm_dd_and_partial_periods_have_a_legend() -> None:
+    from dashboard.widgets.charts import trend_figure
+
+    fig = trend_figure(["2026-11-01", "2026-11-02"], [("lots", [1, 2])], [False, True],
+                       y_title="lots")
+    assert fig.layout.xaxis.tickformat == "%Y-%m-%d"
+    assert [t.name for t in fig.data] == ["lots", "partial period"]
+    assert fig.layout.yaxis.dtick == 1  # lots tick on whole numbers
+    weeks = trend_figure(["2026-W45"], [("lots", [1])], [False], y_title="lots")
+    assert weeks.layout.xaxis.tickformat is None and len(weeks.data) == 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ OTHERS_COLOR = "#9aa0a6"
 PARTIAL_OPACITY = 0.45
 PARTIAL_PATTERN = "/"
 _TARGET_TICKS = 5
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 PLOT_WIDTH_PX = 420
 """The narrowest plot area a category axis is laid out for (measured in Chromium: a
@@ -243,8 +245,12 @@ def trend_figure(
     stacked = [sum(float(v or 0) for v in col) for col in zip(*(s for _n, s in series),
                                                                strict=True)]
     every = [v for _n, values in series for v in values]
+    # days (YYYY-MM-DD) would be a date axis ticked "Nov 5 2026" in English: written the
+    # product's way instead, in every language
+    days = bool(labels) and all(_ISO_DAY.fullmatch(v) for v in labels)
     fig.update_layout(
         showlegend=True,
+        xaxis={"tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"} if days else {},
         barmode="stack", height=height, margin={"t": 10, "b": 10},
         yaxis={"title": y_title, **count_axis(every, top=max(stacked, default=0.0))},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
