@@ -36,6 +36,8 @@ OTHERS_COLOR = "#9aa0a6"
 PARTIAL_OPACITY = 0.45
 PARTIAL_PATTERN = "/"
 _TARGET_TICKS = 5
+_NO_HOVER = "<extra></extra>"  # legend-only traces: no hover box (their x is an existing
+# category, drawn through the axis' escaped ticktext)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 PLOT_WIDTH_PX = 420
@@ -187,7 +189,7 @@ def pareto_figure(
                 customdata=shown, hovertemplate=hover)
     if any(is_others(v) for v in labels):  # the grey bar's legend entry (no data)
         fig.add_bar(x=[labels[0]], y=[None], name=_("Others (the rest summed)"),
-                    marker_color=OTHERS_COLOR, hoverinfo="skip")
+                    marker_color=OTHERS_COLOR, hoverinfo="skip", hovertemplate=_NO_HOVER)
     line = [] if cumulative is None else list(cumulative)
     if any(v is not None and v == v for v in line):  # v == v: not NaN
         fig.add_scatter(x=labels, y=line, name=line_name, yaxis="y2", mode="lines+markers",
@@ -195,6 +197,7 @@ def pareto_figure(
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=TOP_LINE_PCT,
                       y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
         fig.add_scatter(x=[labels[0]], y=[None], yaxis="y2", mode="lines", hoverinfo="skip",
+                        hovertemplate=_NO_HOVER,
                         name=_("{pct:g} % line").format(pct=TOP_LINE_PCT),
                         line={"dash": "dot", "color": "grey", "width": 1})
     fig.update_layout(
