@@ -160,7 +160,7 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
 
     try:
         table, shown = paged(fetch, key=key, param=param or f"{domain}_page", settings=settings,
-                         slots=(c3, c4), label=_("Page (of {pages:,}; {total:,} rows)"))
+                         slots=(c3, c4), label=_("Page"))  # of how many: the caption below
     except SpoolError as exc:
         st.warning(md_escape(exc))
         return
