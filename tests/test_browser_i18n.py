@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1024, 1440)
+EVERY_PAGE = [*PAGES, *[p for p in [("containment", "Containment", "containment")]
+                        if p[0] not in {q[0] for q in PAGES}]]
+"""The smoke test's pages, plus any page it leaves out (Containment opens on its form)."""
 LANGS = {"en": "Data as of", "zh-TW": "資料時間"}
 """Each language and a text the frame's sidebar shows in it once the page has run."""
 
@@ -89,7 +92,7 @@ def test_every_page_in_both_languages_at_both_widths(tiny_db: Path, browser: Bro
             try:
                 page = context.new_page()
                 for lang, marker in LANGS.items():
-                    for path, _title, name in PAGES:
+                    for path, _title, name in EVERY_PAGE:
                         page.goto(_url(base, path, lang), wait_until="domcontentloaded")
                         _wait_ready(page, marker)
                         shot = f"i18n_{name}_{lang}_{width}"
