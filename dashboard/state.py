@@ -228,6 +228,17 @@ def choose_language(settings: Settings) -> str:
     return lang
 
 
+def choose_options() -> str:
+    """The placeholder of an empty multiselect in the current language: Streamlit's own
+    default ("Choose options") is English whatever the language. Pages pass
+    ``placeholder=state.choose_options()``; ``choose_option()`` for a selectbox."""
+    return _("Choose options")
+
+
+def choose_option() -> str:
+    return _("Choose an option")
+
+
 def language_picker() -> None:
     """The sidebar's language switch (written to the URL and the session)."""
     codes = list(i18n.LANGUAGES)
