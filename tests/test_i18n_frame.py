@@ -93,6 +93,9 @@ def test_the_frame_speaks_the_terms_file() -> None:
         from dashboard.widgets.tables import page_caption
 
         assert page_caption(PageSlice(3, 10, 50, 482)) == "第 3 / 10 頁，共 482 筆"
+        from dashboard import state
+
+        assert state.choose_options() == "請選擇（可複選）"
         assert "⚠ 資料可能過期" in _("{text}. The live snapshot is older than {limit}: it may "
                                     "be stale.")
         from datetime import date
