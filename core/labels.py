@@ -171,6 +171,12 @@ _c("symptomcodename", N_("Symptom"), shared=True)
 # --- WIP hold and hold history -----------------------------------------------------------
 
 # --- system ------------------------------------------------------------------------------
+_c("setting", N_("Setting"))
+_c("setting_value", N_("Value"))
+_c("setting_default", N_("Default"))
+_c("setting_allowed", N_("Allowed"))
+_c("setting_env", N_("Environment variable"))
+_c("what_it_protects", N_("What it protects"))
 
 
 def column(name: str) -> Column | None:
