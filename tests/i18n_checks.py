@@ -12,8 +12,9 @@ to draw, from the element protos, not from the page code.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from core import labels
@@ -37,6 +38,13 @@ def dataframe_columns(element: Any) -> dict[str, str | None]:
             continue
         out[name] = label or None
     return out
+
+
+def unlabelled(element: Any) -> list[str]:
+    """One table's visible columns shown under their raw name (no label, or the name
+    itself)."""
+    return [name for name, text in dataframe_columns(element).items()
+            if not text or text == name]
 
 
 def unlabelled_columns(at: Any) -> list[tuple[int, str]]:
@@ -88,3 +96,18 @@ def zh_terms_missing(at: Any, terms: Iterable[str]) -> list[str]:
     """The ``terms`` (e.g. LOT, 工單, 扣帳報廢量) that no text of the run shows."""
     text = shown_texts(at)
     return [t for t in terms if t not in text]
+
+
+@contextlib.contextmanager
+def in_test_thread_language(lang: str) -> Iterator[None]:
+    """Run the test's own thread in ``lang`` too: AppTest re-applies a selectbox's
+    ``format_func`` in the test thread (to find the chosen option among the formatted
+    ones), so a zh-TW page whose options are formatted labels needs the test thread to
+    format them the same way. The language is reset afterwards."""
+    from core import i18n
+
+    token = i18n._current.set(i18n.normalize(lang))
+    try:
+        yield
+    finally:
+        i18n._current.reset(token)
