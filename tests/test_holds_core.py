@@ -342,17 +342,20 @@ def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
     assert list(pq_["reason"]) == [current.NO_REASON, NQ, "YieldLimit"]
     assert pq_["qty"].tolist() == [1000, 500, 250]
     assert list(pq_["cum_pct"]) == [57.14, 85.71, 100.0]
-    rows = _csv_rows(current.lot_table(df))  # the page's "Download CSV (all rows)"
-    assert rows[0][:2] == ["lotid", "workorder"] and len(rows) == 1 + 3
+    rows = _csv_rows(current.lot_table(df))  # the page's "Export CSV": labelled headers
+    assert rows[0][:3] == ["LOT ID", "WORKORDER", "Qty"] and len(rows) == 1 + 3
+    assert "Days at station" in rows[0] and "days_at_station" not in rows[0]
+    rows = _csv_rows(current.lot_table(df), raw=True)  # csv_headers = "names"
+    assert rows[0][:2] == ["lotid", "workorder"]
 
 
-def _csv_rows(df: object) -> list[list[str]]:
+def _csv_rows(df: object, raw: bool = False) -> list[list[str]]:
     import csv
     import io
 
     from core.export import csv_bytes
 
-    return list(csv.reader(io.StringIO(csv_bytes(df).decode("utf-8-sig"))))  # type: ignore[arg-type]
+    return list(csv.reader(io.StringIO(csv_bytes(df, raw_headers=raw).decode("utf-8-sig"))))  # type: ignore[arg-type]
 
 
 def test_live_backends_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: Lanes) -> None:

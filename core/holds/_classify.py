@@ -23,13 +23,15 @@ from typing import Any
 
 from core import dates
 from core.errors import InputError
+from core.i18n import N_, _
 from core.wip import NON_QUALITY, QUALITY
 from core.wip import hold_type_of as hold_type_of  # re-exported
 from core.wip import status_of as status_of  # re-exported
 
 ALL = "all"
 HOLD_TYPES = (QUALITY, NON_QUALITY, ALL)
-HOLD_TYPE_LABELS = {QUALITY: "Quality", NON_QUALITY: "Non-quality", ALL: "All"}
+HOLD_TYPE_LABELS = {QUALITY: N_("Quality"), NON_QUALITY: N_("Non-quality"), ALL: N_("All")}
+"""Shown with ``_()`` (品質異常 / 非品質異常 / 全部 in zh-TW)."""
 
 
 class HoldInputError(InputError):
@@ -42,9 +44,8 @@ def parse_hold_type(value: str | None) -> str:
         return ALL
     text = value.strip().lower().replace("_", "-")
     if text not in HOLD_TYPES:
-        raise HoldInputError(
-            f"Unknown hold type {value!r}: choose one of {', '.join(HOLD_TYPES)}."
-        )
+        raise HoldInputError(_("Unknown hold type {value}: choose one of {choices}.").format(
+            value=repr(value), choices=", ".join(HOLD_TYPES)))
     return text
 
 
