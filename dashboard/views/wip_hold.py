@@ -23,7 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import fmt, glossary, labels
+from core import fmt, glossary, i18n, labels
 from core.export import csv_bytes
 from core.holds import (
     ALL,
@@ -119,9 +119,18 @@ def paged_table(total: int, fetch: Callable[[int, int], pd.DataFrame],
         first=fmt.count(shown.first_row), last=fmt.count(shown.last_row),
         total=fmt.count(total)))
     show(rows)
-    st.download_button(_("Export CSV"), csv, file_name=file_name, mime="text/csv",
-                       key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+    st.download_button(_("Export CSV"), in_language(i18n.current(), csv),
+                       file_name=file_name, mime="text/csv", key=f"{key}_csv",
+                       icon=":material/download:", on_click="ignore",
                        help=_("Every row of the list, not only this page."))
+
+
+def in_language(lang: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download built after the run (on another thread): in the run's language."""
+    def run() -> bytes:
+        i18n.set_language(lang)
+        return build()
+    return run
 
 
 def frame_csv(df: pd.DataFrame) -> Callable[[], bytes]:
