@@ -112,9 +112,9 @@ def open_url(params: dict[str, list[str]], browser: Browser | None = None) -> Ap
     return at
 
 
-def same_as_fresh(at: AppTest) -> None:
+def same_as_fresh(at: AppTest, opener: Any = open_url) -> None:
     """A fresh session opened with this URL shows the same controls and numbers."""
-    fresh = open_url(url(at))
+    fresh = opener(url(at))
     assert controls(fresh) == controls(at)
     assert numbers(fresh) == numbers(at)
     assert url(fresh) == url(at)
