@@ -206,16 +206,20 @@ st.button(_("Reset filters"), icon=":material/filter_alt_off:",
                  "no period or bar chosen, the detail on page 1. The query, trend period, "
                  "Pareto and sort stay."))
 toggles: dict[str, bool] = {}
-tcols = st.columns(len(TOGGLE_LABELS))
-for col, (name, label) in zip(tcols, TOGGLE_LABELS.items(), strict=True):
+# rows that wrap at narrow widths: at 1024 px (sidebar open) five toggles or seven filters
+# in fixed columns cut every label
+tcols = st.container(horizontal=True, gap="medium")
+for name, label in TOGGLE_LABELS.items():
+    col = tcols
     seed(f"rj_{name}", qp(TOGGLE_KEYS[name]) == "1")
     toggles[name] = col.toggle(_(label), key=f"rj_{name}", help=_(TOGGLE_HELP[name]))
     state.set_query_param(TOGGLE_KEYS[name], "1" if toggles[name] else None)
 policy = Policy(**toggles)
 
 chosen: dict[str, list[str]] = {}
-fcols = st.columns(len(FILTER_DIMENSIONS))
-for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
+fcols = st.container(horizontal=True, gap="small")
+for dim in FILTER_DIMENSIONS:
+    col = fcols
     fkey = f"rj_f_{dim}"
     if fkey not in st.session_state:
         good, problem = known_values(state.query_param_list(f"f_{dim}"), options[dim],
@@ -225,7 +229,7 @@ for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
         st.session_state[fkey] = good
     help_ = {"workflow": _(WORKFLOW_SOURCE), "machine": _(MACHINE_NOTE)}.get(dim)
     picked = col.multiselect(_dim(dim), options[dim], key=fkey, help=help_,
-                             placeholder=_("All"))
+                             placeholder=_("All"), width=180)
     chosen[dim] = picked
     state.set_query_param(f"f_{dim}", picked or None)
 
@@ -255,11 +259,11 @@ def _count(col: Any, key: str, n: int) -> None:
     label, help_ = _label(key), glossary.help_text(key)
     exact = fmt.count(n)
     if len(exact) <= 11:
-        col.metric(label, exact, help=help_)
+        col.metric(label, exact, help=help_, width="content")
         return
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if abs(n) >= size:
-            col.metric(label, f"{fmt.number(n / size, 2)} {suffix}",
+            col.metric(label, f"{fmt.number(n / size, 2)} {suffix}", width="content",
                        help=help_ + " " + _("Exact: {value}.").format(value=exact))
             return
 
@@ -267,22 +271,22 @@ def _count(col: Any, key: str, n: int) -> None:
 def _pct(col: Any, key: str, value: float) -> None:
     """A percentage on a KPI card: one decimal (core.fmt; the label says %), the exact
     value in the help."""
-    col.metric(_label(key), fmt.number(value, fmt.KPI_PERCENT_PLACES),
+    col.metric(_label(key), fmt.number(value, fmt.KPI_PERCENT_PLACES), width="content",
                help=glossary.help_text(key) + " " + _("Exact: {value}.").format(
                    value=fmt.percent(value, 4)))
 
 
-row1 = st.columns(5)
-_count(row1[0], "charged", k["charged"])
-_count(row1[1], "defect", k["defect"])
-_count(row1[2], "total", k["total"])
-_pct(row1[3], "charged_share_pct", k["charged_share_pct"])
-_count(row1[4], "movein", k["movein"])
-row2 = st.columns(5)
-_pct(row2[0], "reject_rate_pct", k["reject_rate_pct"])
-_pct(row2[1], "defect_rate_pct", k["defect_rate_pct"])
-_count(row2[2], "lots", k["lots"])
-_count(row2[3], "workorders", k["workorders"])
+row1 = st.container(horizontal=True, gap="medium")  # cards as wide as their labels, wrapping
+_count(row1, "charged", k["charged"])
+_count(row1, "defect", k["defect"])
+_count(row1, "total", k["total"])
+_pct(row1, "charged_share_pct", k["charged_share_pct"])
+_count(row1, "movein", k["movein"])
+row2 = st.container(horizontal=True, gap="medium")
+_pct(row2, "reject_rate_pct", k["reject_rate_pct"])
+_pct(row2, "defect_rate_pct", k["defect_rate_pct"])
+_count(row2, "lots", k["lots"])
+_count(row2, "workorders", k["workorders"])
 measures_help("rejects")
 
 
@@ -337,12 +341,13 @@ if period is not None and st.button(_("Clear period filter ({period})").format(
 
 # --- paretos -------------------------------------------------------------------------------
 st.subheader(_("Pareto"))
-pc1, pc2, pc3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+prow = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+pc1 = pc2 = pc3 = prow
 dim = qp("dim", "reason")
 seed("rj_dim", dim if dim in DIMENSIONS else "reason")
 seed("rj_measure", "defect" if qp("measure") == "defect" else "charged")
 seed("rj_top80", qp("top80") == "1")
-new_dim = pc1.selectbox(_("By"), list(DIMENSIONS), format_func=_dim, key="rj_dim")
+new_dim = pc1.selectbox(_("By"), list(DIMENSIONS), format_func=_dim, key="rj_dim", width=220)
 new_measure = pc2.segmented_control(_("Measure"), ["charged", "defect"], key="rj_measure",
                                     required=True,
                                     format_func=lambda m: _label(m, unit=False)) or "charged"
@@ -391,11 +396,13 @@ if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
         state.set_query_param("sel_dim", None)
         state.set_query_param("sel_val", None)
         st.rerun()
-dc = st.columns(4, vertical_alignment="bottom")
+drow = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+dc = [drow, drow, drow.container(width=150), drow.container(width=150)]
 sort = qp("sort", "txndate")
 seed("rj_sort", sort if sort in SORTABLE else "txndate")
 seed("rj_desc", qp("asc") != "1")
-sort = dc[0].selectbox(_("Sort by"), list(SORTABLE), key="rj_sort", format_func=labels.label)
+sort = dc[0].selectbox(_("Sort by"), list(SORTABLE), key="rj_sort", format_func=labels.label,
+                       width=220)
 desc = dc[1].toggle(_("Descending"), key="rj_desc")
 rows, shown = paged(
     lambda offset, size: slicer.detail(policy, filters, selection, sort=sort, descending=desc,

@@ -144,7 +144,13 @@ def metric(col: Any, key: str, value: str, extra: str | None = None,
            unit: bool = True) -> None:
     """A KPI card labelled and explained by core/glossary.py."""
     help_ = glossary.help_text(key) + (f" {extra}" if extra else "")
-    col.metric(glossary.label(key, unit=unit), value, help=help_)
+    col.metric(glossary.label(key, unit=unit), value, help=help_, width="content")
+
+
+def cards() -> Any:
+    """A row of KPI cards as wide as their labels, wrapping at narrow widths (1024 px
+    with the sidebar leaves ~560 px: five fixed columns cut every label)."""
+    return st.container(horizontal=True, gap="medium")
 
 
 def hold_type_label(value: Any) -> str:
@@ -204,15 +210,15 @@ for problem in problems:
 # it, so the browser shows what the data uses)
 seed("wh_view", url_view)
 seed("wh_type", url_hold_type)
-top = st.columns([2, 3, 1], vertical_alignment="bottom")
-view = top[0].segmented_control(_("View"), list(VIEWS), format_func=lambda v: _(VIEWS[v]),
+top = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+view = top.segmented_control(_("View"), list(VIEWS), format_func=lambda v: _(VIEWS[v]),
                                 key="wh_view", required=True) or "live"
-hold_type = top[1].segmented_control(
+hold_type = top.segmented_control(
     _("Hold type"), list(HOLD_TYPES), format_func=hold_type_label, key="wh_type",
     required=True, help=_("Quality holds (品質異常) are every hold reason not on the "
                           "non-quality list of the settings (non_quality_hold_reasons).")
 ) or ALL
-top[2].button(_("Reset filters"), on_click=reset_filters, icon=":material/filter_alt_off:",
+top.button(_("Reset filters"), on_click=reset_filters, icon=":material/filter_alt_off:",
               help=_("Every filter back to all: hold type, reasons, groups, packages, days, "
                      "record type, shift day and the tables' pages. The view, date range, "
                      "trend period and matrix measure stay."))
@@ -248,13 +254,13 @@ def _on_click(chart_key: str, filter_key: str) -> Any:
 
 
 def wip_summary_cards(wip: dict[str, Any]) -> None:
-    c = st.columns(4)
+    row = cards()
     hold = wip["HOLD"]
-    for col, (key, part) in zip(c, (("wip_run_lots", wip["RUN"]),
+    for key, part in (("wip_run_lots", wip["RUN"]),
                                     ("wip_queue_lots", wip["QUEUE"]),
                                     ("wip_hold_quality_lots", hold["quality"]),
-                                    ("wip_hold_non_quality_lots", hold["non_quality"])),
-                                strict=True):
+                      ("wip_hold_non_quality_lots", hold["non_quality"])):
+        col = row.container(width="content", gap=None)
         pcs = _("{qty} pcs").format(qty=fmt.count(part["qty"]))
         metric(col, key, fmt.count(part["lots"]), pcs + ".")
         col.caption(pcs)
@@ -301,14 +307,14 @@ def live_view() -> None:
         df = current.apply_filter(holds.lots, flt)
 
         k = current.kpis(df)
-        c = st.columns(5)
-        metric(c[0], "hold_lots_live", fmt.count(k["lots"]))
-        metric(c[1], "hold_qty_live", fmt.count(k["qty"]))
-        metric(c[2], "avg_days_at_station", fmt.number(k["avg_days_at_station"], 1),
+        row = cards()
+        metric(row, "hold_lots_live", fmt.count(k["lots"]))
+        metric(row, "hold_qty_live", fmt.count(k["qty"]))
+        metric(row, "avg_days_at_station", fmt.number(k["avg_days_at_station"], 1),
                unit=False)
-        metric(c[3], "max_days_at_station", fmt.number(k["max_days_at_station"], 1),
+        metric(row, "max_days_at_station", fmt.number(k["max_days_at_station"], 1),
                unit=False)
-        metric(c[4], "station_groups", fmt.count(k["station_groups"]))
+        metric(row, "station_groups", fmt.count(k["station_groups"]))
         st.caption(_("Days at station (agebydays) is how long a lot has waited at its "
                      "current step, not how long it has been on hold: see Hold history for "
                      "durations. The hold history's open holds can list other lots: Hold "
@@ -450,12 +456,12 @@ def history_view() -> None:
 
 def sources_block(cmp: reconcile.OnHoldComparison) -> None:
     """Both "on hold now" counts, each with its source, and the lots that differ."""
-    c = st.columns(2)
-    metric(c[0], "hold_lots_live", fmt.count(cmp.live_lots),
+    row = cards()
+    metric(row, "hold_lots_live", fmt.count(cmp.live_lots),
            None if cmp.live_as_of is None else
            _("Snapshot of {time}; {qty} pcs.").format(
                time=fmt.datetime(cmp.live_as_of, seconds=False), qty=fmt.count(cmp.live_qty)))
-    metric(c[1], "on_hold_now_history", fmt.count(cmp.history_lots),
+    metric(row, "on_hold_now_history", fmt.count(cmp.history_lots),
            _("Open at {time}; {qty} pcs.").format(
                time=fmt.datetime(cmp.history_as_of, seconds=False),
                qty=fmt.count(cmp.history_qty)))
@@ -523,19 +529,18 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
                                     holds.snapshot if holds else None, v, chart_f))
 
     k = v.kpis(chart_f)
-    c = st.columns(4)
+    row = cards()
     in_range = _("{qty} pcs in the range.")
-    metric(c[0], "new_holds", fmt.count(k["new"]), in_range.format(qty=fmt.count(k["new_qty"])))
-    metric(c[1], "released", fmt.count(k["released"]),
+    metric(row, "new_holds", fmt.count(k["new"]), in_range.format(qty=fmt.count(k["new_qty"])))
+    metric(row, "released", fmt.count(k["released"]),
            in_range.format(qty=fmt.count(k["released_qty"])))
-    metric(c[2], "net_change", f"{k['net_change']:+,}")
-    metric(c[3], "hold_qty_history", fmt.count(k["on_hold_now_qty"]))
+    metric(row, "net_change", f"{k['net_change']:+,}")
+    metric(row, "hold_qty_history", fmt.count(k["on_hold_now_qty"]))
 
-    c = st.columns(4)
-    for col, key in zip(c, ("released_avg_h", "released_max_h", "open_avg_h", "open_max_h"),
-                        strict=True):
+    row = cards()
+    for key in ("released_avg_h", "released_max_h", "open_avg_h", "open_max_h"):
         hours = k[key]
-        metric(col, key, fmt.duration(None if hours is None else hours * 3600), unit=False)
+        metric(row, key, fmt.duration(None if hours is None else hours * 3600), unit=False)
 
     st.subheader(_("Per shift day") if grain == "day" else
                  _("Per {period} (of shift days)").format(
