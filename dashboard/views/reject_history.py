@@ -411,8 +411,9 @@ rows, shown = paged(
 page, pages, total = shown.number, shown.pages, shown.total
 state.set_query_param("sort", None if sort == "txndate" else sort)
 state.set_query_param("asc", None if desc else "1")
-st.caption(_("{total} reject records (one row each, as booked); page {page} of {pages}.")
-           .format(total=fmt.count(total), page=fmt.count(page), pages=fmt.count(pages)))
+st.caption(_("{total} reject records (one row each, as booked); showing page {page} of "
+             "{pages}.").format(total=fmt.count(total), page=fmt.count(page),
+                                pages=fmt.count(pages)))
 show(pd.DataFrame(rows))
 raw_headers = settings.csv_headers == "names"
 st.download_button(
