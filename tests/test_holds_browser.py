@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
 
@@ -45,12 +46,21 @@ CUT_JS = """
   return out;
 }
 """
+LONG_REASON = "大中/安波幅50pcs樣品留樣(PD)"
 VIEWS = {  # name: (path and query, title in en, title in zh-TW)
     "wip_hold_live": ("wip_hold?", "WIP hold", "WIP Hold"),
     "wip_hold_history": ("wip_hold?view=history&start=2026-10-01&end=2026-11-21&",
                          "WIP hold", "WIP Hold"),
     "reject_history": ("reject_history?run=1&start=2026-09-01&end=2026-11-19&",
                        "Reject history", "報廢紀錄"),
+    # long filter chips (the demo's longest hold reason, 19 characters)
+    "wip_hold_filtered": (f"wip_hold?reason={quote(LONG_REASON)}&", "WIP hold", "WIP Hold"),
+    "wip_hold_history_filtered": (
+        f"wip_hold?view=history&start=2026-10-01&end=2026-11-21&hreason={quote(LONG_REASON)}&",
+        "WIP hold", "WIP Hold"),
+    "reject_history_filtered": (
+        "reject_history?run=1&start=2026-09-01&end=2026-11-19&f_reason=231_WIRE_BREAK&"
+        "f_station_group=TMTT&", "Reject history", "報廢紀錄"),
 }
 
 

@@ -229,7 +229,7 @@ for dim in FILTER_DIMENSIONS:
         st.session_state[fkey] = good
     help_ = {"workflow": _(WORKFLOW_SOURCE), "machine": _(MACHINE_NOTE)}.get(dim)
     picked = col.multiselect(_dim(dim), options[dim], key=fkey, help=help_,
-                             placeholder=_("All"), width=180)
+                             placeholder=_("All"), width=260)
     chosen[dim] = picked
     state.set_query_param(f"f_{dim}", picked or None)
 

@@ -88,8 +88,13 @@ def reset_filters() -> None:
     reset_controls(FILTER_DEFAULTS, FILTER_PARAMS, forget=CLICKS)
 
 
+FILTER_PX = 300
+"""A filter's width: room for a long reason chip (19 CJK characters) without an ellipsis;
+filters wrap two to a row at 1024 px, three at 1440 px."""
+
+
 def url_choice(param: str, key: str, label: str, options: list[str],
-               format_func: Callable[[Any], str] = str) -> list[str]:
+               format_func: Callable[[Any], str] = str, where: Any = None) -> list[str]:
     """A multiselect whose first value comes from the URL; unknown URL values are named."""
     if key not in st.session_state:
         wanted = state.query_param_list(param)
@@ -101,8 +106,8 @@ def url_choice(param: str, key: str, label: str, options: list[str],
     elif any(v not in options for v in st.session_state[key]):
         # options can shrink after a refresh: keep only what still exists
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
-    chosen = st.multiselect(label, options, key=key, format_func=format_func,
-                            placeholder=_("All"))
+    chosen = (where or st).multiselect(label, options, key=key, format_func=format_func,
+                                       placeholder=_("All"), width=FILTER_PX)
     state.set_query_param(param, chosen)
     return chosen
 
@@ -291,14 +296,13 @@ def live_view() -> None:
 
         base = current.apply_filter(holds.lots, current.LiveFilter(hold_type=hold_type))
         chosen: dict[str, list[str]] = {}
-        cols = st.columns(3)
-        for i, (param, key, label, column) in enumerate(LIVE_FILTERS):
+        row = st.container(horizontal=True, gap="small")
+        for param, key, label, column in LIVE_FILTERS:
             if column == "age_bucket":
                 options = age_labels(settings.hold_age_edges_days)
             else:
                 options = sorted(base[column].dropna().astype(str).unique())
-            with cols[i % 3]:
-                chosen[column] = url_choice(param, key, _(label), options)
+            chosen[column] = url_choice(param, key, _(label), options, where=row)
         flt = current.LiveFilter(
             hold_type=hold_type, reasons=tuple(chosen["reason"]),
             groups=tuple(chosen["station_group"]), packages=tuple(chosen["package"]),
@@ -492,31 +496,28 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
                  "of {time}.").format(rows=fmt.count(h.rows), seconds=fmt.number(h.load_s, 2),
                                       time=fmt.datetime(h.as_of, seconds=False)))
     seed("wh_h_rec", url_record)
-    c = st.columns([4, 3, 3, 3])  # the record-type control needs room for 3 labels
-    with c[0]:
-        rec = st.segmented_control(
-            _("Records"), list(history.RECORD_TYPES),
-            format_func=lambda r: _(history.RECORD_TYPE_LABELS[r]), key="wh_h_rec",
-            required=True) or "new"
-        state.set_query_param("record", None if rec == "new" else rec)
-    with c[1]:
-        reasons = url_choice("hreason", "wh_h_reason", _("Hold Reason"), v.reasons())
-    with c[2]:
-        buckets = url_choice("bucket", "wh_h_bucket", _("Hold duration"), h.bucket_labels)
-    with c[3]:
-        days = [ALL_DAYS, *[d.isoformat() for d in h.days]]
-        url_day = state.query_param("day", ALL_DAYS)
-        if "wh_h_day" not in st.session_state:
-            if url_day not in days:
-                st.warning(_("Day {day} is not in the range; showing all days.").format(
-                    day=md_escape(repr(url_day))))
-                url_day = ALL_DAYS
-            st.session_state["wh_h_day"] = url_day
-        elif st.session_state["wh_h_day"] not in days:
-            st.session_state["wh_h_day"] = ALL_DAYS
-        day_text = st.selectbox(_("Shift day"), days, key="wh_h_day",
-                                format_func=lambda d: _("All days") if d == ALL_DAYS else d)
-        state.set_query_param("day", None if day_text == ALL_DAYS else day_text)
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    rec = row.segmented_control(
+        _("Records"), list(history.RECORD_TYPES),
+        format_func=lambda r: _(history.RECORD_TYPE_LABELS[r]), key="wh_h_rec",
+        required=True) or "new"
+    state.set_query_param("record", None if rec == "new" else rec)
+    reasons = url_choice("hreason", "wh_h_reason", _("Hold Reason"), v.reasons(), where=row)
+    buckets = url_choice("bucket", "wh_h_bucket", _("Hold duration"), h.bucket_labels,
+                         where=row)
+    days = [ALL_DAYS, *[d.isoformat() for d in h.days]]
+    url_day = state.query_param("day", ALL_DAYS)
+    if "wh_h_day" not in st.session_state:
+        if url_day not in days:
+            st.warning(_("Day {day} is not in the range; showing all days.").format(
+                day=md_escape(repr(url_day))))
+            url_day = ALL_DAYS
+        st.session_state["wh_h_day"] = url_day
+    elif st.session_state["wh_h_day"] not in days:
+        st.session_state["wh_h_day"] = ALL_DAYS
+    day_text = row.selectbox(_("Shift day"), days, key="wh_h_day", width=200,
+                             format_func=lambda d: _("All days") if d == ALL_DAYS else d)
+    state.set_query_param("day", None if day_text == ALL_DAYS else day_text)
     day = None if day_text == ALL_DAYS else date.fromisoformat(day_text)
     f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons), record_type=rec,
                               day=day, buckets=tuple(buckets))
@@ -567,7 +568,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     top = [*t["new"], *t["released"], *t["on_hold_end"], *t["future"]]
     fig.update_layout(barmode="group", height=360, margin={"t": 40, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                      yaxis={"title": _("LOT (new, ON HOLD, Future Hold) / holds (Release)"),
+                      yaxis={"title": _("Lots / holds"),  # the legend names each series
                              **count_axis(top)},
                       xaxis={"type": "category", "title": _(history.GRAIN_LABELS[grain])},
                       clickmode="event+select")
