@@ -586,3 +586,14 @@ def test_whole_periods_are_not_partial(hand: Lanes) -> None:
     assert months["partial"].tolist() == [True] and months["period"].tolist() == ["2026-03"]
     with pytest.raises(HoldInputError, match="Unknown period"):
         history.parse_grain("year")
+
+
+def test_bucket_text_keeps_values_and_shows_units_in_words() -> None:
+    """Bucket labels are values (URLs, filters, CLI); pages show bucket_text: in English
+    the same text, the unit through core.fmt's words ('{n} d', '{n} h')."""
+    from core.holds import bucket_text
+    from core.holds._classify import duration_labels
+
+    labels = classify.age_labels([1, 3, 7]) + duration_labels([4, 24, 72])
+    assert [bucket_text(x) for x in labels] == labels
+    assert bucket_text("odd") == "odd"

@@ -113,6 +113,17 @@ def bucket_labels(edges: Sequence[float], unit: str) -> list[str]:
     return labels
 
 
+def bucket_text(label: str) -> str:
+    """A bucket label in the reader's language ('1–3 d' -> '1–3 天'): labels stay English
+    as values (URLs, filters, the CLI); pages show this. The unit words are core.fmt's."""
+    value, _sep, unit = label.rpartition(" ")
+    if unit == "d":
+        return _("{n} d").format(n=value)
+    if unit == "h":
+        return _("{n} h").format(n=value)
+    return label
+
+
 def bucket_index(value: float | None, edges: Sequence[float]) -> int | None:
     """Index of the [lo, hi) bucket holding ``value`` (None for a null value)."""
     if value is None:

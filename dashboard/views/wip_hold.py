@@ -31,6 +31,7 @@ from core.holds import (
     HOLD_TYPES,
     HoldInputError,
     age_labels,
+    bucket_text,
     check_range,
     current,
     history,
@@ -302,7 +303,9 @@ def live_view() -> None:
                 options = age_labels(settings.hold_age_edges_days)
             else:
                 options = sorted(base[column].dropna().astype(str).unique())
-            chosen[column] = url_choice(param, key, _(label), options, where=row)
+            chosen[column] = url_choice(param, key, _(label), options, where=row,
+                                        format_func=bucket_text if column == "age_bucket"
+                                        else str)
         flt = current.LiveFilter(
             hold_type=hold_type, reasons=tuple(chosen["reason"]),
             groups=tuple(chosen["station_group"]), packages=tuple(chosen["package"]),
@@ -362,7 +365,9 @@ def live_view() -> None:
             fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name=lots_label))
             fig.update_layout(height=340, margin={"t": 40, "b": 10},
                               yaxis={"title": lots_label, **count_axis(a["lots"])},
-                              xaxis={"title": labels.label("days_at_station_bucket")},
+                              xaxis={"title": labels.label("days_at_station_bucket"),
+                                     "tickmode": "array", "tickvals": list(a["days_at_station"]),
+                                     "ticktext": [bucket_text(x) for x in a["days_at_station"]]},
                               clickmode="event+select")
             st.plotly_chart(fig, key="wh_age", on_select=_on_click("wh_age", "wh_f_age"),
                             selection_mode="points")
@@ -504,7 +509,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     state.set_query_param("record", None if rec == "new" else rec)
     reasons = url_choice("hreason", "wh_h_reason", _("Hold Reason"), v.reasons(), where=row)
     buckets = url_choice("bucket", "wh_h_bucket", _("Hold duration"), h.bucket_labels,
-                         where=row)
+                         where=row, format_func=bucket_text)
     days = [ALL_DAYS, *[d.isoformat() for d in h.days]]
     url_day = state.query_param("day", ALL_DAYS)
     if "wh_h_day" not in st.session_state:
@@ -613,7 +618,9 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     fig.update_layout(barmode="group", height=300, margin={"t": 30, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       yaxis={"title": holds_label, **count_axis(b["holds"])},
-                      xaxis={"title": labels.label("duration_bucket")},
+                      xaxis={"title": labels.label("duration_bucket"), "tickmode": "array",
+                             "tickvals": h.bucket_labels,
+                             "ticktext": [bucket_text(x) for x in h.bucket_labels]},
                       clickmode="event+select")
     st.plotly_chart(fig, key="wh_h_buckets", selection_mode="points",
                     on_select=_on_click("wh_h_buckets", "wh_h_bucket"))
