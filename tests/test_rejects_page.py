@@ -95,7 +95,7 @@ def test_a_link_that_names_its_range_runs_it_without_run(on_tiny: Path) -> None:
     assert at.query_params["run"] in ("1", ["1"]) and "start" in at.query_params
     assert next(t for t in at.toggle if t.label == "Excluded").value
     at = _open({"mode": "list"})  # a list named by nothing waits for one
-    assert not at.metric and any("then **Query**" in i.value for i in at.info)
+    assert not at.metric and any("then **Run**" in i.value for i in at.info)
 
 
 def test_a_bare_open_waits_for_run_when_set_so(
@@ -103,7 +103,7 @@ def test_a_bare_open_waits_for_run_when_set_so(
 ) -> None:
     monkeypatch.setenv("MES_REJECT_OPEN_RUNS_DEFAULT", "false")
     at = _open({})
-    assert not at.metric and any("then **Query**" in i.value for i in at.info)
+    assert not at.metric and any("then **Run**" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize(

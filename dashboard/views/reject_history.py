@@ -114,7 +114,7 @@ with st.form("primary"):
         value=values_text, height=100,
         help=_("Wildcards: * or % for any text, _ for one character; \\ escapes them."),
     )
-    submitted = st.form_submit_button(_("Query"), type="primary", icon=":material/play_arrow:")
+    submitted = st.form_submit_button(_("Run"), type="primary", icon=":material/play_arrow:")
 
 if submitted:
     new_mode = mode_choice
@@ -130,7 +130,7 @@ if submitted:
     for key in ("sel_dim", "sel_val", "period", "page"):
         state.set_query_param(key, None)
     state.set_query_param("run", "1")
-    st.session_state.pop("rj.job", None)  # Query: a cancelled or failed load starts again
+    st.session_state.pop("rj.job", None)  # Run: a cancelled or failed load starts again
     st.rerun()
 
 if qp("run") != "1":
@@ -147,7 +147,7 @@ if qp("run") != "1":
 
 if qp("run") != "1":
     st.info(_("Choose a date range (default: the last {days} days) or a container list, then "
-              "**Query**.").format(days=settings.reject_default_days))
+              "**Run**.").format(days=settings.reject_default_days))
     st.stop()
 
 values: list[str] = []
@@ -170,7 +170,7 @@ key = request.key(settings)
 manager = get_job_manager(settings)
 owner = state.session_id()
 mine = manager.get(st.session_state.get("rj.job", ""))
-# this session's job while it asks for the same inputs (whatever its state, until Query),
+# this session's job while it asks for the same inputs (whatever its state, until Run),
 # else the process's job for these inputs (a finished one is served, not run again)
 job = mine if mine is not None and mine.key == key else None
 if job is None:
@@ -184,7 +184,7 @@ manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
 st.session_state["rj.job"] = job.id
 view: RejectView = job_result(job, key="rj.job", settings=settings,
                               what=_("The reject-history load"),
-                              again=_("Press **Query** to load it again."))
+                              again=_("Press **Run** to load it again."))
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
     st.warning(_("{n} value(s) matched no container: {values}").format(
