@@ -397,17 +397,17 @@ if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
         state.set_query_param("sel_val", None)
         st.rerun()
 drow = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
-dc = [drow, drow, drow.container(width=150), drow.container(width=150)]
 sort = qp("sort", "txndate")
 seed("rj_sort", sort if sort in SORTABLE else "txndate")
 seed("rj_desc", qp("asc") != "1")
-sort = dc[0].selectbox(_("Sort by"), list(SORTABLE), key="rj_sort", format_func=labels.label,
+sort = drow.selectbox(_("Sort by"), list(SORTABLE), key="rj_sort", format_func=labels.label,
                        width=220)
-desc = dc[1].toggle(_("Descending"), key="rj_desc")
+desc = drow.toggle(_("Descending"), key="rj_desc")
+slots = (drow.container(width=150), drow.container(width=150))  # rows per page, page
 rows, shown = paged(
     lambda offset, size: slicer.detail(policy, filters, selection, sort=sort, descending=desc,
                                        page=offset // size + 1, page_size=size),
-    key="rj", param="page", size_param="size", settings=settings, slots=(dc[2], dc[3]))
+    key="rj", param="page", size_param="size", settings=settings, slots=slots)
 page, pages, total = shown.number, shown.pages, shown.total
 state.set_query_param("sort", None if sort == "txndate" else sort)
 state.set_query_param("asc", None if desc else "1")
