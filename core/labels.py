@@ -40,17 +40,27 @@ class Column:
     text: str  # English label, a catalog message
     kind: str = "text"
     help: str = ""
+    shared: bool = False  # another area may register it too (``_c(..., shared=True)``)
 
 
 _COLUMNS: dict[str, Column] = {}
 
 
-def _c(name: str, text: str, kind: str = "text", help: str = "") -> None:
+def _c(name: str, text: str, kind: str = "text", help: str = "", *,
+       shared: bool = False) -> None:
+    """Register a column. ``shared``: a column several areas show (station_group, hold
+    and job columns...): whichever area registers it without ``shared`` wins, wherever
+    its section is, and two shared registrations keep the first; areas registering the
+    same name in parallel never break the import."""
     if kind not in KINDS:
         raise ValueError(f"column {name!r}: kind {kind!r} is not one of {KINDS}")
-    if name in _COLUMNS:
-        raise ValueError(f"column {name!r} is registered twice in core/labels.py")
-    _COLUMNS[name] = Column(name, text, kind, help)
+    old = _COLUMNS.get(name)
+    if old is not None:
+        if shared:
+            return
+        if not old.shared:
+            raise ValueError(f"column {name!r} is registered twice in core/labels.py")
+    _COLUMNS[name] = Column(name, text, kind, help, shared)
 
 
 # --- warehouse columns (shared/schema.md) ------------------------------------------------
@@ -112,6 +122,47 @@ _c("originalstartdate", N_("Start date"), "datetime")
 _c("sys_date", N_("Data as of"), "datetime")
 
 # --- trace -------------------------------------------------------------------------------
+# lineage nodes and edges (core.trace), the machine seeds' lots, and the event domains'
+# own columns (history, materials, rejects, holds, machine jobs) the Trace page lists;
+# shared: the containment, reject and hold pages show many of them too (theirs win)
+_c("kind", N_("Kind"), shared=True)
+_c("depth", N_("Depth"), "count", N_("Genealogy steps from the nearest seed."), shared=True)
+_c("is_seed", N_("Seed"), shared=True)
+_c("firstname", N_("Wafer LOT (origin)"), shared=True)
+_c("parent_id", N_("Parent container ID"), shared=True)
+_c("child_id", N_("Child container ID"), shared=True)
+_c("edge_kind", N_("Link"), shared=True)
+_c("seed_machines", N_("Machines run on"), shared=True)
+_c("first_trackin", N_("First Track-in there"), "datetime", shared=True)
+_c("trackins", N_("Track-ins there"), "count", shared=True)
+_c("station_group", N_("Station group"), shared=True)
+_c("station_seq", N_("Station group order"), "count", shared=True)
+_c("equipmentid", N_("Machine ID"), shared=True)
+_c("historymainlineid", N_("History line ID"), shared=True)
+_c("specid", N_("Spec ID"), shared=True)
+_c("rejectqty", N_("REJECTQTY"), "qty", shared=True)
+_c("standbyqty", N_("STANDBYQTY"), "qty", shared=True)
+_c("qtytoprocess", N_("QTYTOPROCESS"), "qty", shared=True)
+_c("inprocessqty", N_("INPROCESSQTY"), "qty", shared=True)
+_c("processedqty", N_("PROCESSEDQTY"), "qty", shared=True)
+_c("charged_qty", N_("Charged scrap"), "qty",
+   N_("The five charged buckets summed (REJECTQTY, STANDBYQTY, QTYTOPROCESS, "
+      "INPROCESSQTY, PROCESSEDQTY)."), shared=True)
+_c("defect_qty", N_("Uncharged defect"), "qty", shared=True)
+_c("reason_code", N_("Reason code"), shared=True)
+_c("holdemp", N_("Hold by"), shared=True)
+_c("holdempdeptname", N_("Hold department"), shared=True)
+_c("releaseemp", N_("Release by"), shared=True)
+_c("releasecomments", N_("Release comment"), shared=True)
+_c("ncrid", N_("NCR ID"), shared=True)
+_c("hold_status", N_("Hold status"), shared=True)
+_c("hold_hours", N_("Hold duration (h)"), "hours", shared=True)
+_c("jobmodelname", N_("Job model"), shared=True)
+_c("jobordername", N_("Job order"), shared=True)
+_c("completedate", N_("Completed"), "datetime", shared=True)
+_c("causecodename", N_("Cause"), shared=True)
+_c("repaircodename", N_("Repair"), shared=True)
+_c("symptomcodename", N_("Symptom"), shared=True)
 
 # --- defect trace and containment --------------------------------------------------------
 
