@@ -32,7 +32,8 @@ def dataframe_columns(element: Any) -> dict[str, str | None]:
     names = [str(c) for c in element.value.columns]
     out: dict[str, str | None] = {}
     for name in names:
-        col = config.get(name) or config.get(f"col:{name}") or {}
+        col = (config.get(name) or config.get(f"name:{name}") or config.get(f"col:{name}")
+               or {})
         label = col.get("label")
         if col.get("hidden"):
             continue
