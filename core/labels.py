@@ -168,9 +168,63 @@ _c("symptomcodename", N_("Symptom"), shared=True)
 
 # --- reject history ----------------------------------------------------------------------
 
+
+def _shared(name: str, text: str, kind: str = "text", help: str = "") -> None:
+    """A column name other areas may register too (lot, package, station group...): the
+    same name means the same column across the product, so the first registration wins
+    (areas are merged concurrently; a second ``_c`` of one name raises)."""
+    if name not in _COLUMNS:
+        _c(name, text, kind, help)
+
+
+_shared("lot", N_("LOT ID"))
+_shared("workcenter", N_("Station"))
+_shared("station_group", N_("Station group"))
+_shared("package", N_("Package"))
+_shared("function", N_("FUNCTION"))
+_shared("type", N_("TYPE"))
+_shared("product", N_("Product"))
+_shared("reason", N_("Loss reason"))
+_shared("machine", N_("Machine"))
+_shared("comment", N_("Comment"))
+_shared("workflow", N_("Workflow"))
+_c("rejectqty", N_("REJECTQTY"), "qty")
+_c("standbyqty", N_("STANDBYQTY"), "qty")
+_c("qtytoprocess", N_("QTYTOPROCESS"), "qty")
+_c("inprocessqty", N_("INPROCESSQTY"), "qty")
+_c("processedqty", N_("PROCESSEDQTY"), "qty")
+_c("period_label", N_("Period"))
+_c("coverage", N_("Coverage of the period"))
+
 # --- WIP hold and hold history -----------------------------------------------------------
+_c("hold_type", N_("Hold type"))
+_c("hold_reason", N_("Hold Reason"))
+_c("wafer_lot", N_("Wafer LOT"))
+_c("days_at_station", N_("Days at station"), "days")
+_c("days_at_station_bucket", N_("Days at station (range)"))
+_c("holdemp", N_("Held by"))
+_c("deptname", N_("Department"))
+_c("holdempdeptname", N_("Department"))
+_c("comment_hold", N_("Hold comment (snapshot)"))
+_c("comment_future", N_("Future Hold comment (snapshot)"))
+_c("hold_day", N_("Hold shift day"), "date")
+_c("release_day", N_("Release shift day"), "date")
+_c("duration_h", N_("Hold duration (h)"), "hours")
+_c("duration_bucket", N_("Hold duration (range)"))
+_c("is_open", N_("Still on hold"))
+_c("releaseemp", N_("Released by"))
+_c("releasecomments", N_("Release comment"))
+_c("ncrid", N_("NCR ID"))
+_c("source", N_("Source"))
+_shared("station", N_("Station"))
 
 # --- system ------------------------------------------------------------------------------
+_c("setting", N_("Setting"))
+_c("setting_value", N_("Value"))
+_c("setting_default", N_("Default"))
+_c("setting_allowed", N_("Allowed"))
+_c("setting_env", N_("Environment variable"))
+_c("what_it_protects", N_("What it protects"))
 
 
 def column(name: str) -> Column | None:

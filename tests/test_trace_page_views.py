@@ -21,7 +21,7 @@ from core.config import load_settings
 from core.db import open_lanes
 from core.stations import station_map
 from core.text import plain
-from tests.table_labels import unlabelled
+from tests.i18n_checks import in_test_thread_language, unlabelled
 from tests.test_app_pages import APP, TIMEOUT_S, _texts, app_env, on_tiny, tiny_db  # noqa: F401
 from tests.test_trace_page import _open, _until_done, spool_env  # noqa: F401
 
@@ -242,6 +242,11 @@ def test_every_view_setting_comes_back_from_the_link(spool_env: Path) -> None:  
 
 
 def test_the_page_in_zh_tw_speaks_its_terms_and_labels_every_column(spool_env: Path) -> None:  # noqa: F811
+    with in_test_thread_language("zh-TW"):
+        _zh_page_checks()
+
+
+def _zh_page_checks() -> None:
     at = _open_url({**FORWARD, "domains": "history,materials,rejects,holds,jobs",
                     "focus": "GA26091001", "lang": "zh-TW"})
     assert not at.exception, [e.value for e in at.exception]

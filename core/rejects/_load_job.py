@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from core.db import local_threads
+from core.i18n import N_
 from core.jobs import job_key, key_prefix
 from core.rejects._load import Loaded, load_containers, load_range, values_digest
 from core.rejects._slicer import Slicer
@@ -104,10 +105,10 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
     cancel = job.cancel_token
     if request.mode == "range":
         assert request.start is not None and request.end is not None
-        job.stage("Reject records (slow lane)")
+        job.stage(N_("Reject records (slow lane)"))
         loaded = load_range(lanes, request.start, request.end, cancel=cancel)
     else:
-        stage = job.stage("Reject records (matched containers, IN-list batches)")
+        stage = job.stage(N_("Reject records (matched containers, IN-list batches)"))
         loaded = load_containers(lanes, list(request.values),
                                  max_matches=settings.seed_max_matches, cancel=cancel,
                                  progress=job.progress_for(stage))
@@ -116,9 +117,9 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
     job.progress_for(job.stages[-1])(rows=loaded.table.num_rows)
     empty = replace(loaded, table=loaded.table.schema.empty_table())
     if job.remote:  # on a worker: the replica serving the session builds the slicer
-        job.stage("Spool (for the dashboard's slicer)")
+        job.stage(N_("Spool (for the dashboard's slicer)"))
         job.spool.write_table(SPOOL_DOMAIN, loaded.table)
         return SpooledRejects(empty)  # type: ignore[return-value]
-    job.stage("Local slicer")
+    job.stage(N_("Local slicer"))
     slicer = Slicer(loaded.table, threads=local_threads(lanes, settings))
     return RejectView(empty, slicer)
