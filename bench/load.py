@@ -71,7 +71,7 @@ READY_JS = """() => {
   if (alerts.length) return 'error';
   const metrics = document.querySelectorAll('[data-testid="stMetric"]').length;
   const cancel = [...document.querySelectorAll('button')]
-      .some(b => b.innerText.trim() === 'Cancel');
+      .some(b => b.innerText.trim().startsWith('Cancel'));
   return metrics > 0 && !cancel ? 'ready' : false;
 }"""
 
