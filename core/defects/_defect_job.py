@@ -224,6 +224,7 @@ def run_defect_analysis(
         job.stage("analysis")
         forward = analyse_forward(det, down.path, stations, history=hist.path,
                                   since=request.start_ts, edges=lineage.edges,
+                                  names=lineage.nodes,
                                   threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]
