@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -454,42 +453,58 @@ def current_context() -> dict[str, Any] | None:
     return {"source": source, "factor": factor, "choices": []}
 
 
-def on_chart(key: str, kinds: dict[str, str] | str) -> Callable[[], None]:
-    """on_select of a chart with machines on its category axis: a click opens the
-    clicked machine's context (``kinds``: the source, or each factor's kind)."""
-    def clicked() -> None:
-        points = (st.session_state.get(key) or {}).get("selection", {}).get("points", [])
-        if not points:
-            return
-        p = points[0]  # the category axis holds the raw name: x on a pareto, y on lift
-        name = next((v for v in (p.get("x"), p.get("y")) if isinstance(v, str)), None)
-        source = kinds if isinstance(kinds, str) else kinds.get(name or "")
-        if name and source:
-            open_context(source, name)
-    return clicked
+def _selection(event: Any) -> list[Any]:
+    """The rows or points of a table's or chart's selection (empty when none)."""
+    try:
+        sel = dict(event["selection"])
+    except (KeyError, TypeError):
+        return []
+    return list(sel.get("rows") or sel.get("points") or [])
 
 
-def on_rows(key: str, names: list[str], kinds: list[str] | str) -> Callable[[], None]:
-    """on_select of a table: a row opens its machine's context (``names`` and ``kinds``
-    per row, in the order shown)."""
-    def picked() -> None:
-        rows = (st.session_state.get(key) or {}).get("selection", {}).get("rows", [])
-        if not rows or rows[0] >= len(names):
-            return
-        source = kinds if isinstance(kinds, str) else kinds[rows[0]]
-        if source:
-            open_context(source, names[rows[0]])
-    return picked
+def picked(event: Any, key: str) -> Any | None:
+    """The first row or point of a new selection of ``key`` (None when nothing is selected
+    or the selection was handled already: a dismissed context stays closed)."""
+    items = _selection(event)
+    mark = f"{key}.handled"
+    if not items:
+        st.session_state.pop(mark, None)
+        return None
+    if st.session_state.get(mark) == repr(items):
+        return None
+    st.session_state[mark] = repr(items)
+    return items[0]
 
 
-def on_lot_row(key: str, machines: list[list[str]]) -> Callable[[], None]:
-    """on_select of the lot detail: a lot opens the context of its first upstream machine,
-    with its other machines to pick from."""
-    def picked() -> None:
-        rows = (st.session_state.get(key) or {}).get("selection", {}).get("rows", [])
-        if rows and rows[0] < len(machines) and machines[rows[0]]:
-            open_context("machine", machines[rows[0]][0], machines[rows[0]])
-    return picked
+def chart_pick(event: Any, key: str, kinds: dict[str, str] | str) -> None:
+    """A click on a chart with machines on its category axis opens the clicked machine's
+    context (``kinds``: the source, or each factor's kind)."""
+    p = picked(event, key)
+    if not isinstance(p, dict):
+        return
+    # the category axis holds the raw name: x on a pareto, y on the lift chart
+    name = next((v for v in (p.get("x"), p.get("y")) if isinstance(v, str)), None)
+    source = kinds if isinstance(kinds, str) else kinds.get(name or "")
+    if name and source:
+        open_context(source, name)
+
+
+def row_pick(event: Any, key: str, names: list[str], kinds: list[str] | str) -> None:
+    """A row of a table opens its machine's context (``names``, ``kinds`` per row)."""
+    row = picked(event, key)
+    if not isinstance(row, int) or row >= len(names):
+        return
+    source = kinds if isinstance(kinds, str) else kinds[row]
+    if source:
+        open_context(source, names[row])
+
+
+def lot_pick(event: Any, key: str, machines: list[list[str]]) -> None:
+    """A lot of the lot detail opens the context of its first upstream machine, with its
+    other machines to pick from."""
+    row = picked(event, key)
+    if isinstance(row, int) and row < len(machines) and machines[row]:
+        open_context("machine", machines[row][0], machines[row])
 
 
 CLICK_HINT = N_("Click a bar or a row to open a machine's context (its lots, defects over "
@@ -610,18 +625,19 @@ def suspects_tab(back: Any, total_lots: int) -> None:
                           on_click=open_context, args=(sus["kind"], sus["factor"]))
     table = pa.Table.from_pylist(tops)
     kinds = {t["factor"]: t["kind"] for t in tops if t["kind"] in MACHINE_KINDS}
-    st.plotly_chart(lift_chart(table.rename_columns(
+    event = st.plotly_chart(lift_chart(table.rename_columns(
         [c if c != "kind" else "factor_kind" for c in table.column_names]),
         _("Suspects: lift with its 95 % interval")), key="chart_suspects",
-        on_select=on_chart("chart_suspects", kinds), selection_mode="points")
+        on_select="rerun", selection_mode="points")
+    chart_pick(event, "chart_suspects", kinds)
     df = table.to_pandas()
     shown = view(df.assign(kind=[kind_names.get(x, x) for x in df["kind"]],
                            detail=df["detail"].fillna("")), FACTOR_VIEW)
     st.caption(_(CLICK_HINT))
-    show(shown, key="table_suspects", on_select=on_rows(
-        "table_suspects", list(df["factor"]),
-        [x if x in MACHINE_KINDS else "" for x in df["kind"]]),
-        selection_mode="single-row", column_config=P_FORMAT)
+    event = show(shown, key="table_suspects", on_select="rerun",
+                 selection_mode="single-row", column_config=P_FORMAT)
+    row_pick(event, "table_suspects", list(df["factor"]),
+             [x if x in MACHINE_KINDS else "" for x in df["kind"]])
     st.download_button(_("Download suspects (CSV)"),
                        lambda d=table: csv_of(d, FACTOR_VIEW),
                        f"defects_suspects_{file_range}.csv", "text/csv", key="dl_suspects")
@@ -759,20 +775,19 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
         state.set_query_param("mmodel", pick_models)
         factors = only_machines(factors, pick_groups, pick_models)
     machines = kind in MACHINE_KINDS
-    click = ({"on_select": on_chart(f"chart_{kind}", kind), "selection_mode": "points"}
-             if machines else {})
+    click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
     sort_name = _(SORTS[by]).lower()
     chart_title = _("{title}: top 10 by {sort}").format(title=title, sort=sort_name)
     if by in ("evidence", "lift"):
-        st.plotly_chart(lift_chart(ranked(factors, kind, by), chart_title),
-                        key=f"chart_{kind}", **click)
+        event = st.plotly_chart(lift_chart(ranked(factors, kind, by), chart_title),
+                                key=f"chart_{kind}", **click)
         st.caption(_("Bars: lift (the exposed lots' defect rate ÷ the other lots'), whiskers: "
                      "its 95 % interval, lots as the units; right of the dotted line at 1 "
                      "the factor's lots fail more than the rest."))
     else:
         top = pareto(factors, kind, by=by, top=10, exposures=back.exposures,
                      seeds=back.seeds)
-        st.plotly_chart(pareto_chart(
+        event = st.plotly_chart(pareto_chart(
             top, chart_title, value=by,
             line_name=_("Coverage: % of defects on lots exposed to these (distinct lots)")),
             key=f"chart_{kind}", **click)
@@ -780,6 +795,8 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
         st.caption(_("A lot counts for every factor it touched, so bars overlap and do not "
                      "add up; the line shows the share of all defects on lots exposed to any "
                      "factor so far."))
+    if machines:
+        chart_pick(event, f"chart_{kind}", kind)
     full = ranked(factors, kind, by)  # the core's order: undefined lift last
     df = full.to_pandas().drop(columns=["factor_kind"])
     shown = view(df.assign(lift=[fmt_lift(v, n) for v, n in zip(
@@ -788,9 +805,9 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
                                                     help=glossary.help_text("lift"))}
     if machines:
         st.caption(_(CLICK_HINT))
-        show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col},
-             on_select=on_rows(f"table_{kind}", list(df["factor"]), kind),
-             selection_mode="single-row")
+        event = show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col},
+                     on_select="rerun", selection_mode="single-row")
+        row_pick(event, f"table_{kind}", list(df["factor"]), kind)
     else:
         show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col})
     # the download holds the data: an undefined lift is an empty cell, not "–"
@@ -832,9 +849,10 @@ def lots_tab(back: Any) -> None:
             key="lot", param="lots_page", settings=settings)
         df = lots.to_pandas()
         st.caption(_("Click a lot to open the context of its upstream machines."))
-        show(view(df, LOT_VIEW), key="table_lots", selection_mode="single-row",
-             on_select=on_lot_row("table_lots", [lot_machines(v) for v in
-                                                 df.get("upstream_machines", [])]))
+        event = show(view(df, LOT_VIEW), key="table_lots", selection_mode="single-row",
+                     on_select="rerun")
+        lot_pick(event, "table_lots", [lot_machines(v) for v in
+                                       df.get("upstream_machines", [])])
     except ResultExpired as exc:
         st.info(md_escape(exc))
     st.caption(_("{n} rows: one per lot and loss reason.").format(n=fmt.count(n_rows)))
@@ -935,17 +953,18 @@ else:
                 st.info(_("No rejects of the defective lots' descendants at later stations."))
                 continue
             machines = dim == "machine"
-            click = ({"on_select": on_chart(f"fwd_{dim}", "forward"),
-                      "selection_mode": "points"} if machines else {})
-            st.plotly_chart(pareto_chart(table.slice(0, 10), _(dim_titles[dim]),
-                                         value="rejects"), key=f"fwd_{dim}", **click)
+            click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
+            event = st.plotly_chart(pareto_chart(table.slice(0, 10), _(dim_titles[dim]),
+                                                 value="rejects"), key=f"fwd_{dim}", **click)
+            if machines:
+                chart_pick(event, f"fwd_{dim}", "forward")
             mapping = {"factor": (FWD_DIMS[dim], 1), **FWD_VIEW}
             shown = view(table, mapping)
             if machines:
                 st.caption(_(CLICK_HINT))
-                show(shown, key=f"fwd_table_{dim}", selection_mode="single-row",
-                     on_select=on_rows(f"fwd_table_{dim}",
-                                       table["factor"].to_pylist(), "forward"))
+                event = show(shown, key=f"fwd_table_{dim}", selection_mode="single-row",
+                             on_select="rerun")
+                row_pick(event, f"fwd_table_{dim}", table["factor"].to_pylist(), "forward")
             else:
                 show(shown, key=f"fwd_table_{dim}")
             st.download_button(_("Download {what} (CSV)").format(what=_(dim_titles[dim])),
