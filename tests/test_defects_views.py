@@ -167,8 +167,8 @@ def test_a_machine_context_opens_from_every_machine_table_and_chart(
         at = ran(BACKWARD)
         first = table(at, key).value["factor"].iloc[0]
         if kind is None:  # the suspects' first row is a machine in the demo
-            assert table(at, key).value["factor_kind"].iloc[0] in ("Machines",
-                                                                  "Detection machines")
+            assert table(at, key).value["factor_kind"].iloc[0] in ("Machine",
+                                                                  "Detection machine")
         at = _pick(at, key, ROW)
         opened[key] = context_open(at) or ""
         assert first.rpartition(" / ")[2] in opened[key], (key, opened)

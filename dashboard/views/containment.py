@@ -19,7 +19,14 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt, glossary, labels
-from core.contain import KINDS, Containment, build_suspect, job_key, run_contain
+from core.contain import (
+    KINDS,
+    VALUE_LABELS,
+    Containment,
+    build_suspect,
+    job_key,
+    run_contain,
+)
 from core.errors import InputError
 from core.export import csv_bytes
 from core.i18n import N_, _
@@ -154,7 +161,20 @@ def sorted_page(data: Any, table: str) -> pd.DataFrame:
     rows, _page = paged(lambda offset, size: (df.iloc[offset:offset + size], len(df)),
                         key=table, param=f"{table}_page", settings=settings,
                         slots=(c3, c4))
-    return rows
+    return readable(rows)
+
+
+def readable(rows: pd.DataFrame) -> pd.DataFrame:
+    """The page's rows as read: coded values (role, state, hold type) in words of the
+    reader's language, an empty text cell blank rather than "None"."""
+    out = rows.copy()
+    for col, words in VALUE_LABELS.items():
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, w=words: _(w[v]) if v in w else v)
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].where(out[col].notna(), "")
+    return out
 
 
 q_tab = state.query_param("tab")

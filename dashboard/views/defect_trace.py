@@ -60,15 +60,22 @@ from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.job_manager import get_job_manager
-from dashboard.widgets.charts import interval_figure, pareto_figure, window_figure
+from dashboard.widgets.charts import interval_figure, pareto_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
-from dashboard.widgets.defect_charts import defect_trend_figure, machine_days_figure
+from dashboard.widgets.defect_charts import (
+    defect_trend_figure,
+    machine_days_figure,
+    suspect_window_figure,
+)
 from dashboard.widgets.job_progress import job_result
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 
 KIND_TABS = (("machine", N_("Machines")), ("material", N_("Materials")),
              ("wafer", N_("Wafer lots")), ("detection_machine", N_("Detection machines")))
+KIND_NAMES = {"machine": N_("Machine"), "material": N_("Material lot"),
+              "wafer": N_("Wafer LOT"), "detection_machine": N_("Detection machine")}
+"""One factor of each kind (a suspect card, the suspects table)."""
 MACHINE_KINDS = ("machine", "detection_machine")
 SORTS = {"evidence": N_("Evidence"), "defects": N_("Defects"), "rate": N_("Defect rate"),
          "lift": N_("Lift")}
@@ -222,7 +229,7 @@ with st.form("defect_input"):
                          index=1 if q_direction == "forward" else 0)
     reasons = st.multiselect(
         _("Loss reasons (none selected = all)"), reasons_all,
-        default=[r for r in q_reasons if r in reasons_all],
+        default=[r for r in q_reasons if r in reasons_all], placeholder=_("All loss reasons"),
         help=_("The reasons seen in the last {days} days.").format(
             days=settings.defect_reason_lookback_days),
     )
@@ -609,7 +616,7 @@ def suspects_tab(back: Any, total_lots: int) -> None:
                   "{min_lots} lots are not tested (setting suspect_min_lots); the tabs list "
                   "every factor.").format(min_lots=fmt.count(settings.suspect_min_lots)))
         return
-    kind_names = {kid: _(text) for kid, text in KIND_TABS}
+    kind_names = {kid: _(text) for kid, text in KIND_NAMES.items()}
     for i, sus in enumerate(tops[:3], start=1):
         with st.container(border=True):
             st.markdown(f"**#{i} · {md_escape(kind_names.get(sus['kind'], sus['kind']))}** · "
@@ -695,7 +702,7 @@ def factor_timeline(back: Any, sus: dict[str, Any], prefix: str, lots: Any,
                        max_value=last_day, value=(default[0], min(default[1], last_day)),
                        key=f"{prefix}_range_{pick}_{period}", format="YYYY-MM-DD")
     chosen = window_between(rates, lo, hi, period=period)
-    st.plotly_chart(window_figure(
+    st.plotly_chart(suspect_window_figure(
         rates, baseline_pct=(sus["rate_unexposed"] or 0.0) * 100,
         window=(lo, hi), marks=marks, y_title=glossary.label("rate_exposed_pct")),
         key=f"chart_{prefix}")
@@ -766,10 +773,10 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
         groups_, models = machine_facets(factors)
         f1, f2 = st.columns(2)
         pick_groups = f1.multiselect(
-            _("Station groups"), groups_, key="machine_groups",
+            _("Station groups"), groups_, key="machine_groups", placeholder=_("All"),
             default=[g for g in state.query_param_list("mgroup") if g in groups_])
         pick_models = f2.multiselect(
-            _("Machine models"), models, key="machine_models",
+            _("Machine models"), models, key="machine_models", placeholder=_("All"),
             default=[m for m in state.query_param_list("mmodel") if m in models])
         state.set_query_param("mgroup", pick_groups)
         state.set_query_param("mmodel", pick_models)

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.widgets.charts import PARTIAL_OPACITY, PARTIAL_PATTERN, count_axis
+from core import fmt
+from core.i18n import N_, _
+from dashboard.widgets.charts import PARTIAL_OPACITY, PARTIAL_PATTERN, count_axis, plot_label
 
 DEFECT_COLOR = "#d62728"
 RATE_COLOR = "#f28e2b"
-LOT_COLORS = ("#d62728", "#9aa0a6")
+LOT_COLORS = ("#4e79a7", "#c7cbd1")
 
 
 def _marker(partial: Sequence[bool], color: str) -> dict[str, Any]:
@@ -96,4 +99,57 @@ def machine_days_figure(days: Sequence[Any], values: Sequence[Any], *, y_title: 
     fig.update_layout(height=height, margin={"t": 10, "b": 10},
                       xaxis={"type": "category"},
                       yaxis={"title": y_title, **count_axis(list(values))})
+    return fig
+
+
+WINDOW_STATES = {"elevated": ("#d62728", N_("elevated")), "quiet": ("#7f7f7f", N_("quiet")),
+                 "thin": ("#c7c7c7", N_("too few lots"))}
+"""A period's state (core.defects' window rule): its colour and its legend, translated."""
+
+
+def suspect_window_figure(
+    rates: pd.DataFrame, *, baseline_pct: float, window: tuple[Any, Any] | None,
+    marks: Sequence[tuple[Any, str]] = (), y_title: str, height: int = 320,
+) -> go.Figure:
+    """A suspect's defect rate per period (bars coloured by elevated / quiet / too few
+    lots, the legend in the reader's language), the rate of the lots that never passed
+    it as a dotted line, the window shaded and ``marks`` (time, label: maintenance jobs)
+    as vertical lines on the same time axis. Periods are categories in time order; a time
+    is placed on the period it falls in. (The defect trace's own: its legend and notes are
+    translated, unlike the shared charts.window_figure it replaces.)"""
+    periods = list(rates["period"])
+    labels = [str(p) for p in periods]
+
+    def slot(when: Any) -> float:  # the index of the period ``when`` falls in
+        return float(max(sum(1 for p in periods if p <= when) - 1, 0))
+
+    fig = go.Figure()
+    hover = _("%{x}: %{y:.2f}% over %{customdata} lots")
+    for state, (colour, name) in WINDOW_STATES.items():
+        part = rates[rates["state"] == state]
+        if part.empty:
+            continue
+        fig.add_bar(x=[str(p) for p in part["period"]], y=list(part["rate"] * 100),
+                    name=_(name), marker_color=colour, customdata=list(part["lots"]),
+                    hovertemplate=hover + "<extra></extra>")
+    fig.add_hline(y=baseline_pct, line_dash="dot", line_color="black",
+                  annotation_text=_("lots that never passed it: {rate}").format(
+                      rate=fmt.percent(baseline_pct)),
+                  annotation_position="top right")
+    if window is not None:
+        fig.add_vrect(x0=slot(window[0]) - 0.5, x1=slot(window[1]) + 0.5,
+                      fillcolor="#d62728", opacity=0.08, line_width=0)
+    for when, label in marks:
+        x = slot(when)
+        fig.add_vline(x=x, line_dash="dash", line_color="#1f77b4", opacity=0.6)
+        fig.add_annotation(x=x, y=1, yref="paper", text=plot_label(label), showarrow=False,
+                           textangle=-90, xanchor="left", yanchor="top",
+                           font={"size": 10, "color": "#1f77b4"})
+    fig.update_layout(
+        barmode="overlay", height=height, margin={"t": 30, "b": 10},
+        xaxis={"type": "category", "title": None, "categoryorder": "array",
+               "categoryarray": labels},
+        yaxis={"title": y_title, "rangemode": "tozero", "ticksuffix": "%"},
+        legend={"orientation": "h", "y": 1.08, "yanchor": "bottom", "x": 0},
+    )
     return fig
