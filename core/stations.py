@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core.catalog import query
+from core.config import SettingsError
 from core.schema import spec_workcenter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,8 +43,12 @@ SPEC_SCHEMA = pa.schema([
 ])
 
 
-class StationMapError(ValueError):
-    """The override file is unreadable or malformed."""
+class StationMapError(SettingsError):
+    """The override file (the ``workcenter_map_file`` setting) is unreadable or malformed:
+    a settings problem (the CLI's exit 2), named with the setting to fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
 
 
 @query("stations.map")

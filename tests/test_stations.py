@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from core.config import SettingsError
 from core.db import Lanes
 from core.stations import StationMapError, build_station_map, load_station_map
 
@@ -37,6 +38,10 @@ def test_override_file_replaces_and_adds(duckdb_lanes: Lanes, tmp_path: Path) ->
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(StationMapError, match="needs the columns"):
         build_station_map(duckdb_lanes.realtime.fetch_arrow(station_map_query()), str(bad))
+    # a settings problem: the CLI's exit 2 (SettingsError), not a crash or a bad-input 1
+    with pytest.raises(SettingsError, match="workcenter_map_file"):
+        build_station_map(duckdb_lanes.realtime.fetch_arrow(station_map_query()),
+                          str(tmp_path / "missing.csv"))
 
 
 def test_steps_follow_their_work_center_override(duckdb_lanes: Lanes, tmp_path: Path) -> None:
