@@ -68,6 +68,17 @@ def split_others(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, dict[st
     return frame[~mask].reset_index(drop=True), rest.iloc[-1].to_dict()
 
 
+def others_added(frame: pd.DataFrame, cum_col: str = CUM_COL) -> float | None:
+    """What the last row (the folded 'others') adds to the cumulative line, in
+    percentage points (None without a line or without a row before it)."""
+    if cum_col not in frame or len(frame) < 2:
+        return None
+    last, before = frame[cum_col].iloc[-1], frame[cum_col].iloc[-2]
+    if pd.isna(last) or pd.isna(before):
+        return None
+    return float(last) - float(before)
+
+
 def others_count(label: object) -> int:
     """N of an 'others (N)' label (0 for any other label)."""
     text = str(label)

@@ -174,6 +174,8 @@ def test_a_machine_context_opens_from_every_machine_table_and_chart(
         assert first.rpartition(" / ")[2] in opened[key], (key, opened)
         assert at.query_params["machine"] in (first, [first])
         assert any(c.value.startswith("Maintenance jobs (") for c in at.caption), key
+        assert not any("No time is known" in i.value for i in at.info), key
+        assert figure(at, "chart_ctx")["data"], key  # its lots' rate over time
     # a bar of the machines' chart (the lift chart: its categories on y)
     at = ran(BACKWARD)
     name = table(at, "table_machine").value["factor"].iloc[0]

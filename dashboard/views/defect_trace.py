@@ -55,7 +55,7 @@ from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
 from core.i18n import N_, _
-from core.pareto import others_count, split_others
+from core.pareto import others_added, others_count, split_others
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
@@ -378,23 +378,15 @@ def pareto_chart(table: pa.Table, title: str, value: str = "defects",
 
 def others_note(table: pa.Table, value: str) -> None:
     """What the factors past the chart's bars add, as a note beside the chart."""
-    _items, others = split_others(table.to_pandas(), "factor")
+    frame = table.to_pandas()
+    _items, others = split_others(frame, "factor")
     if others is None:
         return
     amount = others.get("defects") if value == "rate" else others.get(value)
     st.caption(_("Not drawn: the other {n} factors, whose lots add {pcs} defective pcs "
                  "({share} of all defects) to those shown.").format(
         n=fmt.count(others_count(others["factor"])), pcs=fmt.count(amount or 0),
-        share=fmt.percent(_share_added(table))))
-
-
-def _share_added(table: pa.Table) -> float | None:
-    """The coverage line's last step: what 'others' adds, in % of all defects."""
-    cum = [v for v in table["cumulative_pct"].to_pylist()] if "cumulative_pct" in \
-        table.column_names else []
-    if len(cum) < 2 or cum[-1] is None or cum[-2] is None:
-        return None
-    return cum[-1] - cum[-2]
+        share=fmt.percent(others_added(frame, "cumulative_pct"))))
 
 
 @st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
