@@ -54,7 +54,7 @@ from core.defects import (
 from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
-from core.i18n import N_, _
+from core.i18n import N_, _, is_zh
 from core.pareto import others_added, others_count, split_others
 from core.stations import station_map
 from core.text import md_escape, md_join
@@ -775,7 +775,7 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
         factors = only_machines(factors, pick_groups, pick_models)
     machines = kind in MACHINE_KINDS
     click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
-    sort_name = _(SORTS[by]).lower()
+    sort_name = _(SORTS[by]) if is_zh() else _(SORTS[by]).lower()  # in a sentence
     chart_title = _("{title}: top 10 by {sort}").format(title=title, sort=sort_name)
     if by in ("evidence", "lift"):
         event = st.plotly_chart(lift_chart(ranked(factors, kind, by), chart_title),
@@ -810,7 +810,8 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
     else:
         show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col})
     # the download holds the data: an undefined lift is an empty cell, not "–"
-    st.download_button(_("Download {what} (CSV)").format(what=title.lower()),
+    st.download_button(_("Download {what} (CSV)").format(
+                           what=title if is_zh() else title.lower()),
                        lambda d=full: csv_of(d, FACTOR_VIEW),
                        f"defects_{kind}_{file_range}.csv", "text/csv", key=f"dl_{kind}")
     if kind == "machine" and full.num_rows:
