@@ -107,3 +107,40 @@ def test_suspects_and_containment_in_chromium(
             _screenshot(page, f"containment_{suffix}")
         finally:
             context.close()
+
+
+def test_a_bar_and_a_row_open_the_machine_context_in_chromium(
+    tiny_db: Path, browser: Browser, tmp_path: Path,  # noqa: F811
+) -> None:
+    """The clicks AppTest cannot make: a bar of the machines' chart and a row of their
+    table each open the context dialog (its machine in the link); Escape closes it and
+    the link forgets it, and the selection left behind does not reopen it."""
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/defect_trace?{RUN}&tab=machine", wait_until="domcontentloaded")
+            _settle(page, "Defect trace")
+            chart = page.locator('[data-testid="stPlotlyChart"]:visible').first
+            chart.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(1_000)
+            chart.locator("g.point path").first.click(force=True)
+            dialog = page.get_by_role("dialog")
+            dialog.wait_for(timeout=PAGE_TIMEOUT_MS)
+            assert "machine=" in page.url and "Machine context: " in dialog.inner_text()
+            page.keyboard.press("Escape")
+            dialog.wait_for(state="detached", timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(2_000)
+            assert "machine=" not in page.url and page.get_by_role("dialog").count() == 0
+            grid = page.locator('[data-testid="stDataFrame"]:visible').first
+            grid.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            box = grid.bounding_box()
+            assert box is not None
+            # the third row's selection cell (header 38 px, rows 35 px: tables.show)
+            page.mouse.click(box["x"] + 18, box["y"] + 38 + 35 * 2 + 17)
+            dialog.wait_for(timeout=PAGE_TIMEOUT_MS)
+            assert "machine=" in page.url
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
