@@ -249,3 +249,13 @@ def test_zh_tw_pages_speak_the_factory_words_and_label_every_column(
     assert contain.dataframe
     for d in contain.dataframe:
         _assert_labelled(d)
+
+
+def test_containment_tables_read_as_words(on_tiny: Path) -> None:  # noqa: F811
+    set_language("zh-TW")
+    at = open_contain({"kind": "machine", "name": "DB-003", "start": "2026-09-01",
+                       "end": "2026-11-20", "lang": "zh-TW"})
+    hold = table(at, "qty_pcs").value
+    assert set(hold["role"]) <= {"經過", "子批次", "晶圓來源"}, set(hold["role"])
+    assert not hold["hold_reason"].isna().any()  # blank, not "None"
+    assert set(hold["hold_type"]) <= {"", "品質異常", "非品質異常"}

@@ -172,7 +172,7 @@ def readable(rows: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].map(lambda v, w=words: _(w[v]) if v in w else v)
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].where(out[col].notna(), "")
     return out
 
