@@ -142,10 +142,14 @@ def fmt_lift(v: Any, note: Any) -> str:
 
 def view(data: Any, mapping: dict[str, tuple[str, int]]) -> pd.DataFrame:
     """A table as shown: raw columns renamed to what they are (a registered column or a
-    glossary measure, so they are labelled) and fractions scaled to percent."""
+    glossary measure, so they are labelled), fractions scaled to percent, empty text
+    cells blank."""
     df = data.to_pandas() if hasattr(data, "to_pandas") and not hasattr(data, "iloc") \
         else pd.DataFrame(data)
     out = df.copy()
+    for col in out.columns:  # an empty text cell is blank, not "None"
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].where(out[col].notna(), "")
     for raw, (_name, scale) in mapping.items():
         if raw in out.columns:
             out[raw] = out[raw] * scale if scale != 1 else out[raw]
@@ -545,7 +549,7 @@ def context_body(ctx: dict[str, Any]) -> None:
     factor_timeline(back, sus, "ctx", lots, jobs)
     if jobs is not None:
         st.caption(_("Maintenance jobs ({n})").format(n=fmt.count(jobs.num_rows)))
-        show(jobs.drop_columns(["resourcename"]), key="ctx_jobs")
+        show(view(jobs.drop_columns(["resourcename"]), {}), key="ctx_jobs")
     st.caption(_("Its lots at detection ({n}): when they (or an ancestor) passed it, their "
                  "input and defects.").format(n=fmt.count(len(lots))))
     show(view(lots.drop(columns=["containerid"]), CTX_LOT_VIEW), key="ctx_lots")
@@ -573,7 +577,7 @@ def forward_context(name: str) -> None:
     jobs = _jobs_of(name)
     if jobs is not None:
         st.caption(_("Maintenance jobs ({n})").format(n=fmt.count(jobs.num_rows)))
-        show(jobs.drop_columns(["resourcename"]), key="ctx_jobs")
+        show(view(jobs.drop_columns(["resourcename"]), {}), key="ctx_jobs")
     st.caption(_("Its lots ({n}): descendants of the defective lots, their first track-in "
                  "there and their rejects there.").format(n=fmt.count(len(lots))))
     show(view(lots.drop(columns=["containerid"]), FWD_LOT_VIEW), key="ctx_fwd_lots")
@@ -919,7 +923,7 @@ else:
             st.caption(_("Each defective lot at detection: its descendants, the later "
                          "stations they reached, their rejects there and the station with "
                          "the most."))
-            show(lots_table.drop_columns(["containerid"]), key="fwd_table_lots")
+            show(view(lots_table.drop_columns(["containerid"]), {}), key="fwd_table_lots")
             st.download_button(_("Download by lot (CSV)"),
                                lambda d=lots_table: csv_of(d.drop_columns(["containerid"])),
                                f"defects_forward_lots_{file_range}.csv", "text/csv",
