@@ -39,7 +39,8 @@ WORDS = {
 }
 
 CUT_LABELS = """() => [...document.querySelectorAll(
-    '[data-testid="stWidgetLabel"] p, button[role="tab"] p, [data-testid="stMetricLabel"] p')]
+    '[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, '
+    + '[data-testid="stWidgetLabel"] *, button[role="tab"] *, button *')]
     .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText)"""
 
@@ -105,6 +106,15 @@ def test_suspects_and_containment_in_chromium(
             _settle(page, words["contain"])
             _clean(page, "containment")
             _screenshot(page, f"containment_{suffix}")
+            # at 1024 px nothing is cut either (the KPI cards wrap)
+            page.set_viewport_size({"width": 1024, "height": 900})
+            page.wait_for_timeout(1_500)
+            _clean(page, "containment at 1024 px")
+            page.goto(f"{base}/defect_trace?{RUN}&lang={lang}", wait_until="domcontentloaded")
+            _settle(page, words["title"])
+            page.locator('[data-testid="stMetric"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_timeout(1_500)
+            _clean(page, "suspects at 1024 px")
         finally:
             context.close()
 

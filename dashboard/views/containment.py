@@ -35,6 +35,7 @@ from core.trace import split_values
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.kpi_row import kpi_slots
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 
@@ -122,7 +123,7 @@ if result.truncated:
                  "the suspect or its window.").format(bound=md_escape(result.truncated)))
 kpis = result.kpis()
 for row in KPI_ROWS:
-    cols = st.columns(len(row))
+    cols = kpi_slots(len(row))
     for col, k in zip(cols, row, strict=True):
         col.metric(glossary.label(k), fmt.count(kpis[k]), help=glossary.help_text(k))
 if result.snapshot_at is not None:

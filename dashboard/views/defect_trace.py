@@ -68,6 +68,7 @@ from dashboard.widgets.defect_charts import (
     suspect_window_figure,
 )
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.kpi_row import kpi_slots
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 
@@ -318,7 +319,7 @@ def compact(n: int) -> str:
 
 
 backward = request.direction == "backward"
-cols = st.columns(5)
+cols = kpi_slots(5)
 metric(cols[0], "detection_lots", fmt.count(k["detection_lots"]))
 metric(cols[1], "defective_lots", fmt.count(k["defective_lots"]))
 metric(cols[2], "detection_input", compact(k["detection_input"]),
@@ -328,7 +329,7 @@ if backward:
     metric(cols[4], "affected_machines", fmt.count(k.get("affected_machines", 0)))
 else:
     metric(cols[4], "defective_input", compact(k.get("defective_input", 0)))
-cols = st.columns(5)
+cols = kpi_slots(5)
 metric(cols[0], "detection_defects", compact(k["detection_defects"]),
        _("({n} pcs = {charged} charged + {uncharged} uncharged)").format(
            n=fmt.count(k["detection_defects"]), charged=fmt.count(k["detection_charged"]),
@@ -617,7 +618,7 @@ def suspects_tab(back: Any, total_lots: int) -> None:
         with st.container(border=True):
             st.markdown(f"**#{i} · {md_escape(kind_names.get(sus['kind'], sus['kind']))}** · "
                         + md_escape(describe_suspect(sus, total_lots)))
-            b1, b2, _rest = st.columns([2, 2, 3])
+            b1 = b2 = st.container(horizontal=True, gap="small")  # wraps when narrow
             params = containment_params(sus, request.start, request.end)
             if params and b1.button(_("Contain: lots, descendants, serials"),
                                     key=f"contain_{i}", icon=":material/shield:"):
