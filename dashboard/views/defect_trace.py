@@ -618,13 +618,13 @@ def suspects_tab(back: Any, total_lots: int) -> None:
         with st.container(border=True):
             st.markdown(f"**#{i} · {md_escape(kind_names.get(sus['kind'], sus['kind']))}** · "
                         + md_escape(describe_suspect(sus, total_lots)))
-            b1 = b2 = st.container(horizontal=True, gap="small")  # wraps when narrow
+            buttons = st.container(horizontal=True, gap="small")  # wraps when narrow
             params = containment_params(sus, request.start, request.end)
-            if params and b1.button(_("Contain: lots, descendants, serials"),
-                                    key=f"contain_{i}", icon=":material/shield:"):
+            if params and buttons.button(_("Contain: lots, descendants, serials"),
+                                         key=f"contain_{i}", icon=":material/shield:"):
                 st.switch_page("views/containment.py", query_params=params)
             if sus["kind"] in MACHINE_KINDS:
-                b2.button(_("Machine context"), key=f"ctx_card_{i}",
+                buttons.button(_("Machine context"), key=f"ctx_card_{i}",
                           icon=":material/precision_manufacturing:",
                           on_click=open_context, args=(sus["kind"], sus["factor"]))
     table = pa.Table.from_pylist(tops)
