@@ -259,3 +259,16 @@ def test_containment_tables_read_as_words(on_tiny: Path) -> None:  # noqa: F811
     assert set(hold["role"]) <= {"經過", "子批次", "晶圓來源"}, set(hold["role"])
     assert not hold["hold_reason"].isna().any()  # blank, not "None"
     assert set(hold["hold_type"]) <= {"", "品質異常", "非品質異常"}
+
+
+def test_a_forward_pareto_says_what_its_ten_bars_leave_out(on_tiny: Path) -> None:  # noqa: F811
+    at = ran({**FORWARD, "tab": "reason"})
+    reasons = next(d.value for d in at.dataframe if "reason" in d.value.columns
+                   and "downstream_rate_pct" in d.value.columns)
+    assert len(reasons) > 10, len(reasons)  # the demo books many reasons downstream
+    bars = next(t for t in figure(at, "fwd_reason")["data"] if t["type"] == "bar")
+    assert len(bars["x"]) == 10
+    rest = reasons["downstream_rejects"].iloc[10:].sum()
+    notes = [md_unescape(c.value) for c in at.caption if "Not drawn: the other" in c.value]
+    assert notes == [f"Not drawn: the other {len(reasons) - 10}, with {rest:,} pcs rejected "
+                     "there."], notes

@@ -55,7 +55,7 @@ from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
 from core.i18n import N_, _, is_zh
-from core.pareto import others_added, others_count, split_others
+from core.pareto import fold_others, others_added, others_count, split_others
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
@@ -959,8 +959,15 @@ else:
                 continue
             machines = dim == "machine"
             click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
-            event = st.plotly_chart(pareto_chart(table.slice(0, 10), _(dim_titles[dim]),
-                                                 value="rejects"), key=f"fwd_{dim}", **click)
+            top = pa.Table.from_pandas(fold_others(
+                table.to_pandas(), "factor", 10, sums=("rejects", "uncharged")),
+                preserve_index=False)
+            event = st.plotly_chart(pareto_chart(top, _(dim_titles[dim]), value="rejects"),
+                                    key=f"fwd_{dim}", **click)
+            _items, rest = split_others(top.to_pandas(), "factor")
+            if rest is not None:  # the bars are the top 10: the rest is said, not cut
+                st.caption(_("Not drawn: the other {n}, with {pcs} pcs rejected there.").format(
+                    n=fmt.count(others_count(rest["factor"])), pcs=fmt.count(rest["rejects"])))
             if machines:
                 chart_pick(event, f"fwd_{dim}", "forward")
             mapping = {"factor": (FWD_DIMS[dim], 1), **FWD_VIEW}
