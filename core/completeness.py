@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.i18n import _, ngettext
+
 COMPLETE, PARTIAL, TRUNCATED = "complete", "partial", "truncated"
 SEVERITY = {COMPLETE: 0, PARTIAL: 1, TRUNCATED: 2}
 """Worse is higher. A cut (``truncated``) ranks above failed batches, as a domain whose
@@ -52,13 +54,20 @@ def fetched(
     status = TRUNCATED if limit else PARTIAL if failed else COMPLETE
     parts = []
     if limit:
-        parts.append(f"cut by {limit}")
+        parts.append(_("cut by {limit}").format(limit=limit))
     if failed:
-        of = f" of {batches:,}" if batches else ""
         ranges = "; ".join(f"{f['first_id']}…{f['last_id']}" for f in failed[:RANGES_NAMED])
-        more = f"; {len(failed) - RANGES_NAMED} more" if len(failed) > RANGES_NAMED else ""
-        plural = "es" if max(batches or 0, len(failed)) > 1 else ""
-        parts.append(f"{len(failed)}{of} batch{plural} failed ({unit} {ranges}{more})")
+        more = (_("; {n} more").format(n=len(failed) - RANGES_NAMED)
+                if len(failed) > RANGES_NAMED else "")
+        if batches:
+            text = ngettext("{failed} of {batches} batch failed ({unit} {ranges}{more})",
+                            "{failed} of {batches} batches failed ({unit} {ranges}{more})",
+                            max(batches, len(failed)))
+        else:
+            text = ngettext("{failed} batch failed ({unit} {ranges}{more})",
+                            "{failed} batches failed ({unit} {ranges}{more})", len(failed))
+        parts.append(text.format(failed=len(failed), batches=f"{batches or 0:,}", unit=unit,
+                                 ranges=ranges, more=more))
     return {"status": status, "reason": "; ".join(parts) or None, "failed_batches": failed,
             "batches": batches, "limit": limit}
 
@@ -83,7 +92,8 @@ def _short(record: Mapping[str, Any]) -> str:
         return str(own)
     derived = record.get("derived_from") or {}
     bad = [n for n, s in derived.items() if s != COMPLETE]
-    return f"derived from {', '.join(bad)}" if bad else str(record.get("status"))
+    return (_("derived from {inputs}").format(inputs=", ".join(bad)) if bad
+            else str(record.get("status")))
 
 
 def derive(own: Mapping[str, Any] | None, inputs: Mapping[str, Mapping[str, Any] | None]
@@ -107,7 +117,8 @@ def derive(own: Mapping[str, Any] | None, inputs: Mapping[str, Mapping[str, Any]
         st = rec.get("status") or COMPLETE
         status = worst(status, st)
         if st != COMPLETE and derived.get(name) != st:
-            reasons.append(f"derived from {name}, which is {st}: {_short(rec)}")
+            reasons.append(_("derived from {name}, which is {status}: {reason}").format(
+                name=name, status=st, reason=_short(rec)))
         derived[name] = st
     base.update(status=status, derived_from=derived, own_reason=own_reason,
                 reason="; ".join(reasons) or None)

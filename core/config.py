@@ -427,6 +427,11 @@ class Settings:
         500, "History, hold and material rows one lot's timeline draws (per kind).",
         min=1,
     )
+    timeline_max_shown: int = _s(
+        12, "Lots the Trace page's timeline draws at once (the selected containers, or "
+        "those picked).",
+        min=1, max=50,
+    )
     trace_domain_max_rows: int = _s(
         50_000_000,
         "Rows one event domain of a trace may spool before it is cut and marked "

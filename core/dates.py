@@ -17,10 +17,14 @@ from datetime import date
 from typing import Any
 
 from core.errors import InputError
+from core.i18n import N_, _
 
 
 class DateInputError(InputError):
     """A malformed date, a date outside the accepted window, or a bad range."""
+
+
+_WHAT = (N_("start"), N_("end"))  # the ``what`` of the messages below, shown with _()
 
 
 def window(settings: Any, today: date | None = None) -> tuple[date, date]:
@@ -36,8 +40,9 @@ def check_day(day: date, what: str, settings: Any,
     first, last = window(settings)
     if not first <= day <= last:
         raise error(
-            f"The {what} date {day} is outside the accepted dates, {first} to "
-            f"{last} (settings date_years_back, date_years_ahead): check the year."
+            _("The {what} date {day} is outside the accepted dates, {first} to {last} "
+              "(settings date_years_back, date_years_ahead): check the year.").format(
+                what=_(what), day=day, first=first, last=last)
         )
     return day
 
@@ -59,14 +64,14 @@ def parse_day(value: str | date | None, what: str, error: type[ValueError] = Dat
         except ValueError:
             shown = text if len(text) <= 40 else text[:40] + "…"
             raise error(
-                f"The {what} date {shown!r} is not a date: write it as YYYY-MM-DD, "
-                "e.g. 2026-11-20."
+                _("The {what} date {shown} is not a date: write it as YYYY-MM-DD, "
+                  "e.g. 2026-11-20.").format(what=_(what), shown=repr(shown))
             ) from None
     return day if settings is None else check_day(day, what, settings, error)
 
 
 def check_range(start: date, end: date, max_days: int, setting: str,
-                error: type[ValueError] = DateInputError, hint: str = "Choose a shorter range.",
+                error: type[ValueError] = DateInputError, hint: str = N_("Choose a shorter range."),
                 settings: Any = None) -> None:
     """``error`` when the range is reversed or longer than ``max_days`` (named setting);
     with ``settings``, when either end lies outside the window."""
@@ -74,10 +79,13 @@ def check_range(start: date, end: date, max_days: int, setting: str,
         check_day(start, "start", settings, error)
         check_day(end, "end", settings, error)
     if end < start:
-        raise error(f"The end date {end} is before the start date {start}: swap them.")
+        raise error(_("The end date {end} is before the start date {start}: swap them.")
+                    .format(end=end, start=start))
     days = (end - start).days + 1
     if days > max_days:
         raise error(
-            f"The range {start} to {end} is {days} days; the longest allowed is {max_days} "
-            f"days (setting {setting}). {hint}"
+            _("The range {start} to {end} is {days} days; the longest allowed is {max_days} "
+              "days (setting {setting}).").format(start=start, end=end, days=days,
+                                                  max_days=max_days, setting=setting)
+            + " " + _(hint)
         )

@@ -15,6 +15,7 @@ batch by batch into a file, so memory stays at one batch).
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 from collections.abc import Iterable
@@ -30,19 +31,31 @@ from core import labels
 
 BOM = "\ufeff".encode()
 _OPTIONS = pcsv.WriteOptions(quoting_style="needed", include_header=False)
+_RAW_HEADERS: contextvars.ContextVar[bool] = contextvars.ContextVar("mesdash_raw_headers",
+                                                                   default=False)
 
 
-def csv_bytes(data: pa.Table | pd.DataFrame, raw_headers: bool = False) -> bytes:
+def use_raw_headers(raw: bool) -> None:
+    """Headers of every CSV written later in this context (a CLI command: ``--raw-headers``
+    or ``csv_headers = names``) are the raw column names, unless a caller says otherwise."""
+    _RAW_HEADERS.set(bool(raw))
+
+
+def _raw(raw_headers: bool | None) -> bool:
+    return _RAW_HEADERS.get() if raw_headers is None else raw_headers
+
+
+def csv_bytes(data: pa.Table | pd.DataFrame, raw_headers: bool | None = None) -> bytes:
     """The whole table as CSV bytes (mark, header, rows); headers are the columns' labels
     (core.labels, current language) unless ``raw_headers`` (settings.csv_headers ==
-    "names", the CLI's --raw-headers)."""
+    "names", the CLI's --raw-headers; None: this context's default, use_raw_headers)."""
     buf = io.BytesIO()
     write_csv(_table(data), buf, raw_headers=raw_headers)
     return buf.getvalue()
 
 
 def write_csv_file(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path,
-                   raw_headers: bool = False) -> Path:
+                   raw_headers: bool | None = None) -> Path:
     """Record batches streamed into a CSV file (mark, header, rows)."""
     with path.open("wb") as fh:
         write_csv(batches, fh, schema, raw_headers=raw_headers)
@@ -50,7 +63,7 @@ def write_csv_file(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: P
 
 
 def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
-              schema: pa.Schema | None = None, raw_headers: bool = False) -> None:
+              schema: pa.Schema | None = None, raw_headers: bool | None = None) -> None:
     sink.write(BOM)
     if isinstance(data, pa.Table):
         schema, batches = data.schema, data.to_batches()
@@ -58,7 +71,7 @@ def write_csv(data: pa.Table | Iterable[pa.RecordBatch], sink: IO[bytes],
         assert schema is not None, "a batch stream needs its schema"
         batches = data
     out_schema = pa.schema([pa.field(f.name, _written_type(f.type)) for f in schema])
-    sink.write(_header(labels.headers(schema.names, raw=raw_headers)))
+    sink.write(_header(labels.headers(schema.names, raw=_raw(raw_headers))))
     with pcsv.CSVWriter(sink, out_schema, write_options=_OPTIONS) as writer:
         for batch in batches:
             writer.write_batch(pa.RecordBatch.from_arrays(

@@ -363,6 +363,23 @@ def labels(lang: str = "en") -> set[str]:
     return out
 
 
+def page_table(page: str, lang: str | None = None) -> str:
+    """A page's measures as a markdown table in ``lang`` (default: the current language):
+    label, JSON key, definition and formula (the pages' "Measures on this page")."""
+    zh = (lang or i18n.current()).startswith("zh")
+    head = (i18n._("Measure"), "key", i18n._("Definition"), i18n._("Formula"))
+    rows = ["| " + " | ".join(head) + " |", "|---|---|---|---|"]
+    for m in _MEASURES:
+        if m.page != page:
+            continue
+        definition = i18n.translations(lang or i18n.current()).gettext(m.definition)
+        formula = (i18n.translations(lang or i18n.current()).gettext(m.formula)
+                   if m.formula else "–")
+        name = m.label("zh-TW" if zh else "en")
+        rows.append(f"| {name} | `{m.key}` | {definition} | {formula} |")
+    return "\n".join(rows)
+
+
 def markdown_table(page: str | None = None, lang: str = "en") -> str:
     """The glossary as a markdown table (README, page help, ``mesdash glossary``)."""
     rows = ["| measure | 名稱 | key | unit | definition | formula |",

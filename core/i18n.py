@@ -185,7 +185,8 @@ def extract() -> None:
                              auto_comments=[f"glossary: {m.key}"])
     LOCALE_DIR.mkdir(exist_ok=True)
     with (LOCALE_DIR / "messages.pot").open("wb") as f:
-        write_po(f, template, omit_header=False, sort_output=True, width=100)
+        write_po(f, template, omit_header=False, sort_output=True, width=100,
+                 include_lineno=False)
     for lang in LANGUAGES:
         if lang == DEFAULT:
             continue
@@ -199,7 +200,7 @@ def extract() -> None:
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         with po.open("wb") as f:
-            write_po(f, catalog, sort_output=True, width=100)
+            write_po(f, catalog, sort_output=True, width=100, include_lineno=False)
 
 
 def merge(base: str, ours: str, theirs: str) -> None:
@@ -225,7 +226,7 @@ def merge(base: str, ours: str, theirs: str) -> None:
             have.string = message.string
     mine.obsolete.clear()
     with open(ours, "wb") as f:
-        write_po(f, mine, sort_output=True, width=100)
+        write_po(f, mine, sort_output=True, width=100, include_lineno=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,17 +40,27 @@ class Column:
     text: str  # English label, a catalog message
     kind: str = "text"
     help: str = ""
+    shared: bool = False  # another area may register it too (``_c(..., shared=True)``)
 
 
 _COLUMNS: dict[str, Column] = {}
 
 
-def _c(name: str, text: str, kind: str = "text", help: str = "") -> None:
+def _c(name: str, text: str, kind: str = "text", help: str = "", *,
+       shared: bool = False) -> None:
+    """Register a column. ``shared``: a column several areas show (station_group, hold
+    and job columns...): whichever area registers it without ``shared`` wins, wherever
+    its section is, and two shared registrations keep the first; areas registering the
+    same name in parallel never break the import."""
     if kind not in KINDS:
         raise ValueError(f"column {name!r}: kind {kind!r} is not one of {KINDS}")
-    if name in _COLUMNS:
-        raise ValueError(f"column {name!r} is registered twice in core/labels.py")
-    _COLUMNS[name] = Column(name, text, kind, help)
+    old = _COLUMNS.get(name)
+    if old is not None:
+        if shared:
+            return
+        if not old.shared:
+            raise ValueError(f"column {name!r} is registered twice in core/labels.py")
+    _COLUMNS[name] = Column(name, text, kind, help, shared)
 
 
 # --- warehouse columns (shared/schema.md) ------------------------------------------------
@@ -112,8 +122,51 @@ _c("originalstartdate", N_("Start date"), "datetime")
 _c("sys_date", N_("Data as of"), "datetime")
 
 # --- trace -------------------------------------------------------------------------------
+# lineage nodes and edges (core.trace), the machine seeds' lots, and the event domains'
+# own columns (history, materials, rejects, holds, machine jobs) the Trace page lists;
+# shared: the containment, reject and hold pages show many of them too (theirs win)
+_c("kind", N_("Kind"), shared=True)
+_c("depth", N_("Depth"), "count", N_("Genealogy steps from the nearest seed."), shared=True)
+_c("is_seed", N_("Seed"), shared=True)
+_c("firstname", N_("Wafer LOT (origin)"), shared=True)
+_c("parent_id", N_("Parent container ID"), shared=True)
+_c("child_id", N_("Child container ID"), shared=True)
+_c("edge_kind", N_("Link"), shared=True)
+_c("seed_machines", N_("Machines run on"), shared=True)
+_c("first_trackin", N_("First Track-in there"), "datetime", shared=True)
+_c("trackins", N_("Track-ins there"), "count", shared=True)
+_c("station_group", N_("Station group"), shared=True)
+_c("station_seq", N_("Station group order"), "count", shared=True)
+_c("equipmentid", N_("Machine ID"), shared=True)
+_c("historymainlineid", N_("History line ID"), shared=True)
+_c("specid", N_("Spec ID"), shared=True)
+_c("rejectqty", N_("REJECTQTY"), "qty", shared=True)
+_c("standbyqty", N_("STANDBYQTY"), "qty", shared=True)
+_c("qtytoprocess", N_("QTYTOPROCESS"), "qty", shared=True)
+_c("inprocessqty", N_("INPROCESSQTY"), "qty", shared=True)
+_c("processedqty", N_("PROCESSEDQTY"), "qty", shared=True)
+_c("charged_qty", N_("Charged scrap"), "qty",
+   N_("The five charged buckets summed (REJECTQTY, STANDBYQTY, QTYTOPROCESS, "
+      "INPROCESSQTY, PROCESSEDQTY)."), shared=True)
+_c("defect_qty", N_("Uncharged defect"), "qty", shared=True)
+_c("reason_code", N_("Reason code"), shared=True)
+_c("holdemp", N_("Hold by"), shared=True)
+_c("holdempdeptname", N_("Hold department"), shared=True)
+_c("releaseemp", N_("Release by"), shared=True)
+_c("releasecomments", N_("Release comment"), shared=True)
+_c("ncrid", N_("NCR ID"), shared=True)
+_c("hold_status", N_("Hold status"), shared=True)
+_c("hold_hours", N_("Hold duration (h)"), "hours", shared=True)
+_c("jobmodelname", N_("Job model"), shared=True)
+_c("jobordername", N_("Job order"), shared=True)
+_c("completedate", N_("Completed"), "datetime", shared=True)
+_c("causecodename", N_("Cause"), shared=True)
+_c("repaircodename", N_("Repair"), shared=True)
+_c("symptomcodename", N_("Symptom"), shared=True)
 
 # --- defect trace and containment --------------------------------------------------------
+# (kind, depth, edge_kind, first_trackin, station_group and the job columns: the trace's
+# shared entries; hold_reason, hold_type, days_at_station, wafer_lot: the hold pages')
 _c("factor_kind", N_("Factor kind"))
 _c("factor", N_("Factor"))
 _c("detail", N_("Model / part"))
@@ -127,38 +180,23 @@ _c("partial", N_("Partial day"))
 _c("lot", N_("LOT ID"))
 _c("work_order", N_("WORKORDER"))
 _c("package", N_("Package"))
-_c("wafer_lot", N_("Wafer LOT"))
 _c("detection_machine", N_("Detection machine"))
 _c("detected_at", N_("Detected"), "datetime")
 _c("upstream_machines", N_("Upstream machines"))
 _c("materials", N_("Material lots"))
 _c("passed_at", N_("Passed it"), "datetime")
-_c("first_trackin", N_("First track-in there"), "datetime")
-_c("jobmodelname", N_("Job model"))
-_c("jobordername", N_("Job order"))
-_c("completedate", N_("Completed"), "datetime")
-_c("causecodename", N_("Cause"))
-_c("repaircodename", N_("Repair"))
-_c("symptomcodename", N_("Symptom"))
-_c("station_group", N_("Station group"))
 _c("machine", N_("Machine"))
 _c("descendants", N_("Descendants"), "count")
 _c("stations_reached", N_("Later stations reached"), "count")
 _c("worst_station", N_("Worst later station"))
 _c("worst_station_rejects", N_("Its rejects there (pcs)"), "qty")
 _c("role", N_("Role"))
-_c("kind", N_("Kind"))
 _c("workcenter", N_("Station"))
 _c("step", N_("Step"))
 _c("qty_pcs", N_("Qty (pcs)"), "qty")
 _c("on_hold", N_("On hold"))
-_c("hold_reason", N_("Hold Reason"))
-_c("hold_type", N_("Hold type"))
-_c("days_at_station", N_("Days at station"), "days")
 _c("parent_lot", N_("Parent LOT"))
 _c("parent_name", N_("Parent LOT"))
-_c("edge_kind", N_("Link"))
-_c("depth", N_("Level"), "count")
 _c("serial", N_("Serial number"))
 _c("state", N_("Now"))
 _c("first_at", N_("Passed it"), "datetime")
@@ -167,9 +205,63 @@ _c("events", N_("Passes"), "count")
 
 # --- reject history ----------------------------------------------------------------------
 
+
+def _shared(name: str, text: str, kind: str = "text", help: str = "") -> None:
+    """A column name other areas may register too (lot, package, station group...): the
+    same name means the same column across the product, so the first registration wins
+    (areas are merged concurrently; a second ``_c`` of one name raises)."""
+    if name not in _COLUMNS:
+        _c(name, text, kind, help)
+
+
+_shared("lot", N_("LOT ID"))
+_shared("workcenter", N_("Station"))
+_shared("station_group", N_("Station group"))
+_shared("package", N_("Package"))
+_shared("function", N_("FUNCTION"))
+_shared("type", N_("TYPE"))
+_shared("product", N_("Product"))
+_shared("reason", N_("Loss reason"))
+_shared("machine", N_("Machine"))
+_shared("comment", N_("Comment"))
+_shared("workflow", N_("Workflow"))
+_c("rejectqty", N_("REJECTQTY"), "qty")
+_c("standbyqty", N_("STANDBYQTY"), "qty")
+_c("qtytoprocess", N_("QTYTOPROCESS"), "qty")
+_c("inprocessqty", N_("INPROCESSQTY"), "qty")
+_c("processedqty", N_("PROCESSEDQTY"), "qty")
+_c("period_label", N_("Period"))
+_c("coverage", N_("Coverage of the period"))
+
 # --- WIP hold and hold history -----------------------------------------------------------
+_c("hold_type", N_("Hold type"))
+_c("hold_reason", N_("Hold Reason"))
+_c("wafer_lot", N_("Wafer LOT"))
+_c("days_at_station", N_("Days at station"), "days")
+_c("days_at_station_bucket", N_("Days at station (range)"))
+_c("holdemp", N_("Held by"))
+_c("deptname", N_("Department"))
+_c("holdempdeptname", N_("Department"))
+_c("comment_hold", N_("Hold comment (snapshot)"))
+_c("comment_future", N_("Future Hold comment (snapshot)"))
+_c("hold_day", N_("Hold shift day"), "date")
+_c("release_day", N_("Release shift day"), "date")
+_c("duration_h", N_("Hold duration (h)"), "hours")
+_c("duration_bucket", N_("Hold duration (range)"))
+_c("is_open", N_("Still on hold"))
+_c("releaseemp", N_("Released by"))
+_c("releasecomments", N_("Release comment"))
+_c("ncrid", N_("NCR ID"))
+_c("source", N_("Source"))
+_shared("station", N_("Station"))
 
 # --- system ------------------------------------------------------------------------------
+_c("setting", N_("Setting"))
+_c("setting_value", N_("Value"))
+_c("setting_default", N_("Default"))
+_c("setting_allowed", N_("Allowed"))
+_c("setting_env", N_("Environment variable"))
+_c("what_it_protects", N_("What it protects"))
 
 
 def column(name: str) -> Column | None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.i18n import _
+
 GRAINS = ("day", "week", "month")
 
 
@@ -63,7 +65,10 @@ class Coverage:
 
     def note(self) -> str:
         """'partial (4 of 31 days)' for a partial period, else ''."""
-        return f"partial ({self.days} of {self.period_days} days)" if self.partial else ""
+        if not self.partial:
+            return ""
+        return _("partial ({days} of {period_days} days)").format(
+            days=self.days, period_days=self.period_days)
 
 
 def coverage(grain: str, start: date, span: tuple[date, date] | None) -> Coverage:

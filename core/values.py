@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from core.i18n import N_, _
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.sql import Executable
@@ -170,12 +171,15 @@ def value_problem(texts: Sequence[str], label: str) -> str | None:
     which PostgreSQL refuses outright; absurd lengths), or None."""
     bad_chars = [t for t in texts if any(ord(ch) < 32 or ord(ch) == 127 for ch in t)]
     if bad_chars:
-        return (f"{len(bad_chars)} value(s) contain control characters (e.g. "
-                f"{bad_chars[0].encode('unicode_escape').decode()[:40]!r}); remove them.")
+        return _("{n} value(s) contain control characters (e.g. {example}); remove "
+                 "them.").format(n=len(bad_chars),
+                                 example=repr(bad_chars[0].encode("unicode_escape")
+                                              .decode()[:40]))
     too_long = [t for t in texts if len(t) > MAX_VALUE_CHARS]
     if too_long:
-        return (f"{len(too_long)} value(s) are longer than {MAX_VALUE_CHARS} characters "
-                f"(e.g. {too_long[0][:30]!r}…): no {label} is that long.")
+        return _("{n} value(s) are longer than {max} characters (e.g. {example}…): no "
+                 "{label} is that long.").format(n=len(too_long), max=MAX_VALUE_CHARS,
+                                                 example=repr(too_long[0][:30]), label=label)
     return None
 
 
@@ -188,7 +192,7 @@ def check(
     wildcards: bool = True,
     error: type[InputError] = ValuesError,
     max_values: tuple[int, str] | None = None,
-    hint: str = "split the list",
+    hint: str = N_("split the list"),
 ) -> list[Value]:
     """Split, then enforce every limit; ``error`` (an InputError) names the broken one.
 
@@ -197,8 +201,9 @@ def check(
     texts = split(values, kind)
     limit, name = max_values or (settings.seed_max_values, "setting seed_max_values")
     if len(texts) > limit:
-        raise error(f"{len(texts):,} {label} values exceed the limit of {limit:,} ({name}): "
-                    f"{hint}.")
+        raise error(_("{n} {label} values exceed the limit of {limit} ({name}): {hint}.")
+                    .format(n=f"{len(texts):,}", label=label, limit=f"{limit:,}", name=name,
+                            hint=_(hint)))
     problem = value_problem(texts, label)
     if problem:
         raise error(problem)
@@ -206,9 +211,9 @@ def check(
     patterns = sum(v.pattern is not None for v in parsed)
     if patterns > settings.seed_max_patterns:
         raise error(
-            f"{patterns} {label} values use wildcards (*, %, _); at most "
-            f"{settings.seed_max_patterns} may (setting seed_max_patterns). Escape a "
-            "literal underscore as \\_ or list exact names."
+            _("{n} {label} values use wildcards (*, %, _); at most {max} may (setting "
+              "seed_max_patterns). Escape a literal underscore as \\_ or list exact "
+              "names.").format(n=patterns, label=label, max=settings.seed_max_patterns)
         )
     return parsed
 

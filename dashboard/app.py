@@ -67,6 +67,37 @@ def forward_to(page: st.Page, url_path: str) -> st.Page:
     return st.Page(forward, title=page.title, url_path=url_path, visibility="hidden")
 
 
+def not_found_page(path: str) -> st.Page:
+    """A hidden page at the unknown ``path`` a user typed or followed (``/nonexistent``):
+    it says the page does not exist and links every page.
+
+    Streamlit 1.67's st.navigation runs the default page (Trace) for an unknown path and
+    the browser shows an English "Page not found" dialog over it, then rewrites the
+    address to "/": a user saw Trace with no word about the link they followed. Registered
+    at the requested path, the page is what st.navigation resolves, so the address stays
+    as typed and no dialog comes."""
+
+    def view() -> None:
+        show_not_found(path)
+
+    return st.Page(view, title=_("Page not found"), icon=":material/help:",
+                   url_path=path, visibility="hidden")
+
+
+def show_not_found(path: str | None) -> None:
+    """The not-found message and a link to every page (``path`` None: a page of an
+    earlier version of the app, known only by its id)."""
+    st.title(_("Page not found"))
+    if path:
+        st.warning(_("The page `/{path}` does not exist.").format(path=path.replace("`", "'")),
+                   icon=":material/link_off:")
+    else:
+        st.warning(_("The page you asked for does not exist."), icon=":material/link_off:")
+    st.write(_("Open one of the pages:"))
+    for file, title, icon, _url in PAGES:
+        st.page_link(str(PAGES_DIR / file), label=_(title), icon=icon)
+
+
 def settings_or_stop() -> Settings:
     try:
         return state.get_settings()
@@ -83,8 +114,10 @@ def settings_or_stop() -> Settings:
 
 
 def build_demo_or_stop(settings: Settings) -> None:
-    """First run on the demo database: build it, showing progress."""
-    with st.status(
+    """First run on the demo database: build it, showing progress. The box goes once the
+    database is ready (the page is drawn below it on the same run)."""
+    box = st.empty()
+    with box.container(), st.status(
         _("Building the demo database (first run only)…"), expanded=True
     ) as status:
         st.write(
@@ -114,14 +147,15 @@ def build_demo_or_stop(settings: Settings) -> None:
             )
             st.stop()
         bar.progress(1.0, text=_("Done"))
-        # The first-run box goes once the page is ready: nothing of it stays on later runs.
-        status.update(label=_("Demo database ready"), state="complete", expanded=False)
+    box.empty()  # the first-run message goes: the page follows on this same run
+    st.toast(_("Demo database ready"), icon=":material/check_circle:")
 
 
 def open_lanes_or_none(settings: Settings) -> Lanes | None:
     """The process's lanes, or None after showing why the database cannot be used."""
     try:
-        lanes = state.get_lanes(settings)
+        with st.spinner(_("Connecting to the database…")):
+            lanes = state.get_lanes(settings)
     except DatabaseUnavailable as exc:
         st.error(state.unreachable_message(settings, exc))
     except Exception as exc:
@@ -144,7 +178,7 @@ def open_lanes_or_none(settings: Settings) -> Lanes | None:
 
 def wip_markdown(wip: dict) -> str:
     def row(label: str, part: dict) -> str:
-        return f"| {label} | {part['lots']:,} | {part['qty']:,} |"
+        return f"| {label} | {fmt.count(part['lots'])} | {fmt.count(part['qty'])} |"
 
     hold = wip["HOLD"]
     return "\n".join(
@@ -175,7 +209,12 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
             age_s = (state.now_like(snap) - snap).total_seconds()
             text = _("Data as of {time}, {age}").format(
                 time=fmt.datetime(snap, seconds=False), age=fmt.age(age_s))
-            if age_s > settings.snapshot_stale_s:
+            if settings.uses_demo:
+                # the demo is a fixed snapshot: its age grows but it is never "stale"
+                st.caption(":material/science: " + _(
+                    "Data as of {time} (demo data: a fixed snapshot built with the demo "
+                    "database, not live)").format(time=fmt.datetime(snap, seconds=False)))
+            elif age_s > settings.snapshot_stale_s:
                 st.warning(
                     _("{text}. The live snapshot is older than {limit}: it may be "
                       "stale.").format(text=text, limit=fmt.duration(settings.snapshot_stale_s)),
@@ -190,7 +229,7 @@ def sidebar(settings: Settings, lanes: Lanes) -> None:
 
 
 def main() -> None:
-    st.set_page_config(layout="wide", page_title="MES dashboard")
+    st.set_page_config(layout="wide", page_title=_("MES dashboard"))
     settings = settings_or_stop()
     state.choose_language(settings)
     with st.sidebar:
@@ -203,12 +242,22 @@ def main() -> None:
         for i, (file, title, icon, url) in enumerate(PAGES)
     ]
     alias = forward_to(pages[0], PAGES[0][3])
-    current = st.navigation([*pages, alias])
+    known = [*pages, alias]
+    unknown = state.unknown_page_path({p.url_path for p in known} | {"", DEFAULT_PAGE_RESERVED})
+    try:
+        missing = not_found_page(unknown) if unknown else None
+    except st.errors.StreamlitAPIException:  # a path st.Page refuses: Streamlit's fallback
+        missing = None
+    current = st.navigation([*known, missing] if missing else known)
     if current.url_path == alias.url_path:
         current.run()  # forwards: nothing else to do on this run
+    if missing is None and state.unknown_page_id({p._script_hash for p in known}):
+        # an id of no page (an old tab after an upgrade): Streamlit fell back to Trace
+        show_not_found(None)
+        st.stop()
     lanes = open_lanes_or_none(settings)
     if lanes is None:
-        if current.url_path == SYSTEM_PAGE:
+        if current.url_path == SYSTEM_PAGE or current is missing:
             with state.guarded(current.title):
                 current.run()  # the System page works without a database (settings, retry)
         st.stop()

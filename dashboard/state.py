@@ -22,6 +22,7 @@ from core import fmt, i18n, realtime
 from core.config import Settings, load_settings, shown_value
 from core.db import DatabaseUnavailable, LaneBusy, LaneError, Lanes, QueryTimeout, open_lanes
 from core.errors import InputError
+from core.i18n import _
 from core.redact import mask_text, mask_url
 from core.text import md_escape
 
@@ -46,7 +47,7 @@ def _close_lanes(lanes: Lanes) -> None:
         log.exception("closing the database lanes failed")
 
 
-@st.cache_resource(show_spinner="Connecting to the database…", on_release=_close_lanes)
+@st.cache_resource(show_spinner=False, on_release=_close_lanes)
 def _lanes_for(_settings: Settings, key: str) -> Lanes:
     # ``key`` (the settings' repr) is the cache key; ``_settings`` itself is not hashed.
     lanes = open_lanes(_settings)
@@ -122,7 +123,7 @@ def displayed_setting(settings: Settings, name: str) -> str:
     if isinstance(value, tuple):
         return "; ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if value in (None, ""):
-        return "(empty)"
+        return _("(empty)")
     return str(value)
 
 
@@ -130,22 +131,24 @@ def unreachable_message(settings: Settings, exc: BaseException) -> str:
     """What failed, where (URL masked), and what to check: for st.error."""
     url = mask_url(settings.effective_db_url)
     if settings.uses_demo:
-        hint = (
-            f"No database is configured, so the dashboard uses its demo file "
-            f"`{settings.demo_db_path}`. Check that the file is not being written by another "
+        hint = _(
+            "No database is configured, so the dashboard uses its demo file "
+            "`{path}`. Check that the file is not being written by another "
             "program; delete it to have it rebuilt on the next start, or set `MES_DB_URL`."
-        )
+        ).format(path=settings.demo_db_path)
     else:
-        hint = "The System page shows the settings in effect and can test the connection again."
+        hint = _("The System page shows the settings in effect and can test the connection "
+                 "again.")
     detail = mask_text(str(exc).strip()) or type(exc).__name__
     if not settings.uses_demo and "check" not in detail.lower():
         # The lanes' own messages already say what to check; add it when one does not.
-        hint = (
+        hint = _(
             "Check that the server is running and reachable from this machine (host, port, "
             "firewall, VPN) and that the user and password in `MES_DB_URL` (or "
-            "`[connections.mes] url` in .streamlit/secrets.toml) are right. " + hint
-        )
-    return f"**Cannot reach the MES database** at `{url}`.\n\n{detail}\n\n{hint}"
+            "`[connections.mes] url` in .streamlit/secrets.toml) are right."
+        ) + " " + hint
+    head = _("**Cannot reach the MES database** at `{url}`.").format(url=url)
+    return f"{head}\n\n{detail}\n\n{hint}"
 
 
 @contextmanager
@@ -168,12 +171,14 @@ def guarded(what: str) -> Iterator[None]:
     except QueryTimeout as exc:
         st.warning(f"{what}: {md_escape(exc)}")
     except DatabaseUnavailable as exc:
-        st.error(f"{what}: the database is unavailable. {md_escape(exc)}")
+        st.error(_("{what}: the database is unavailable.").format(what=what)
+                 + f" {md_escape(exc)}")
     except LaneError as exc:
         st.error(f"{what}: {md_escape(exc)}")
     except Exception as exc:
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {type(exc).__name__}: {md_escape(mask_text(str(exc)))}")
+        st.error(_("{what} failed: {error}").format(
+            what=what, error=f"{type(exc).__name__}: {md_escape(mask_text(str(exc)))}"))
 
 
 def humanize_age(seconds: float) -> str:
@@ -223,6 +228,17 @@ def choose_language(settings: Settings) -> str:
     return lang
 
 
+def choose_options() -> str:
+    """The placeholder of an empty multiselect in the current language: Streamlit's own
+    default ("Choose options") is English whatever the language. Pages pass
+    ``placeholder=state.choose_options()``; ``choose_option()`` for a selectbox."""
+    return _("Choose options")
+
+
+def choose_option() -> str:
+    return _("Choose an option")
+
+
 def language_picker() -> None:
     """The sidebar's language switch (written to the URL and the session)."""
     codes = list(i18n.LANGUAGES)
@@ -235,6 +251,48 @@ def language_picker() -> None:
     st.session_state["mesdash.lang_picker"] = i18n.current()
     st.selectbox("Language / 語言", codes, key="mesdash.lang_picker",
                  format_func=lambda c: i18n.LANGUAGES[c], on_change=picked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown page paths
+# ---------------------------------------------------------------------------------------------
+
+_UNKNOWN_KEY = "mesdash.unknown_pages"
+
+
+def _pages_manager() -> Any:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.pages_manager
+
+
+def unknown_page_path(known_paths: set[str]) -> str | None:
+    """The page path this run was asked for when it names no page (``/nonexistent``),
+    else None. Read from Streamlit's page manager (the browser sends the path on the
+    first load; later reruns of that page send only its id, remembered here per session).
+    """
+    from streamlit.util import calc_hash
+
+    manager = _pages_manager()
+    if manager is None:
+        return None
+    name = (manager.intended_page_name or "").strip().strip("/")
+    seen: dict[str, str] = st.session_state.setdefault(_UNKNOWN_KEY, {})
+    if not name:
+        name = seen.get(manager.intended_page_script_hash or "", "")
+    if not name or name in known_paths or "/" in name:
+        return None
+    seen[calc_hash(name)] = name
+    return name
+
+
+def unknown_page_id(known_ids: set[str]) -> bool:
+    """True when this run was asked for a page id no page has (a tab left open across an
+    upgrade that renamed a page): Streamlit then runs the default page."""
+    manager = _pages_manager()
+    wanted = manager.intended_page_script_hash if manager is not None else None
+    return bool(wanted) and wanted not in known_ids
 
 
 def now_like(value: datetime) -> datetime:

@@ -223,7 +223,7 @@ def test_system_page_masks_secrets(app_env: pytest.MonkeyPatch, tiny_db: Path) -
     at.switch_page("views/system.py").run()
     _assert_clean(at)
     table = at.dataframe[0].value
-    shown = dict(zip(table["setting"], table["value"], strict=True))
+    shown = dict(zip(table["setting"], table["setting_value"], strict=True))
     assert "hunter2" not in shown["redis_url"] and "***" in shown["redis_url"]
 
 
@@ -239,12 +239,12 @@ def test_system_page_shows_each_settings_bounds(
     at.switch_page("views/system.py").run()
     _assert_clean(at)
     table = next(d.value for d in at.dataframe if "setting" in d.value.columns)
-    shown = dict(zip(table["setting"], table["allowed"], strict=True))
+    shown = dict(zip(table["setting"], table["setting_allowed"], strict=True))
     assert shown == {name: allowed(name) for name in SETTINGS_DOC}
     assert shown["slow_parallel_workers"] == "0 – 64"
     assert shown["realtime_deadline_s"] == "> 0"
     assert shown["slow_permits"] == "≥ 1, ≤ slow_connections"
-    values = dict(zip(table["setting"], table["value"], strict=True))
+    values = dict(zip(table["setting"], table["setting_value"], strict=True))
     assert values["system_refresh_s"] == "7"
     assert any(c.value == "Refreshed every 7 s." for c in at.caption)
 
@@ -298,6 +298,12 @@ def test_first_run_builds_the_demo_database(app_env: pytest.MonkeyPatch, tmp_pat
     assert not leftovers
     assert [t.value for t in at.title] == ["Trace"]
     assert any("Data as of" in t for t in _texts(at.sidebar)), _texts(at.sidebar)
+    # the first-run box is gone once the page is ready (a toast says it was built), and
+    # the demo's fixed snapshot is not flagged stale
+    assert not at.get("expandable") and not at.get("status"), at.get("expandable")
+    assert not any("Building the demo database" in t for t in _texts(at))
+    assert [t.value for t in at.toast] == ["Demo database ready"]
+    assert not at.sidebar.warning, [w.value for w in at.sidebar.warning]
     # The next run opens the file it built, without building again.
     mtime = target.stat().st_mtime_ns
     at.run()

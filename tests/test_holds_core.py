@@ -342,17 +342,20 @@ def test_live_held_lots_and_aggregates(hand: Lanes) -> None:
     assert list(pq_["reason"]) == [current.NO_REASON, NQ, "YieldLimit"]
     assert pq_["qty"].tolist() == [1000, 500, 250]
     assert list(pq_["cum_pct"]) == [57.14, 85.71, 100.0]
-    rows = _csv_rows(current.lot_table(df))  # the page's "Download CSV (all rows)"
-    assert rows[0][:2] == ["lotid", "workorder"] and len(rows) == 1 + 3
+    rows = _csv_rows(current.lot_table(df))  # the page's "Export CSV": labelled headers
+    assert rows[0][:3] == ["LOT ID", "WORKORDER", "Qty"] and len(rows) == 1 + 3
+    assert "Days at station" in rows[0] and "days_at_station" not in rows[0]
+    rows = _csv_rows(current.lot_table(df), raw=True)  # csv_headers = "names"
+    assert rows[0][:2] == ["lotid", "workorder"]
 
 
-def _csv_rows(df: object) -> list[list[str]]:
+def _csv_rows(df: object, raw: bool = False) -> list[list[str]]:
     import csv
     import io
 
     from core.export import csv_bytes
 
-    return list(csv.reader(io.StringIO(csv_bytes(df).decode("utf-8-sig"))))  # type: ignore[arg-type]
+    return list(csv.reader(io.StringIO(csv_bytes(df, raw_headers=raw).decode("utf-8-sig"))))  # type: ignore[arg-type]
 
 
 def test_live_backends_agree_on_the_demo(duckdb_lanes: Lanes, pg_lanes: Lanes) -> None:
@@ -583,3 +586,14 @@ def test_whole_periods_are_not_partial(hand: Lanes) -> None:
     assert months["partial"].tolist() == [True] and months["period"].tolist() == ["2026-03"]
     with pytest.raises(HoldInputError, match="Unknown period"):
         history.parse_grain("year")
+
+
+def test_bucket_text_keeps_values_and_shows_units_in_words() -> None:
+    """Bucket labels are values (URLs, filters, CLI); pages show bucket_text: in English
+    the same text, the unit through core.fmt's words ('{n} d', '{n} h')."""
+    from core.holds import bucket_text
+    from core.holds._classify import duration_labels
+
+    labels = classify.age_labels([1, 3, 7]) + duration_labels([4, 24, 72])
+    assert [bucket_text(x) for x in labels] == labels
+    assert bucket_text("odd") == "odd"

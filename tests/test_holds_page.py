@@ -124,7 +124,7 @@ def test_live_matrix_counts_qty_or_lots(on_tiny: Path) -> None:  # noqa: F811
 
     def grand_total(at: AppTest) -> int:
         m = next(d.value for d in at.dataframe if "Total" in d.value.columns)
-        return int(m.loc["Total", "Total"])
+        return int(m.set_index("station_group").loc["Total", "Total"])
 
     assert grand_total(at) == qty  # the factory's habit: qty by default
     assert any(c.value.startswith("Qty (pcs), each lot once") for c in at.caption)
@@ -169,7 +169,7 @@ def test_history_labels_both_sources_and_lists_the_differing_lots(
     assert list(table["lot"]) == [queued, held] or list(table["lot"]) == [held, queued]
     assert dict(zip(table["lot"], table["source"], strict=True)) == {
         held: "hold history", queued: "live snapshot"}
-    assert set(table.columns) >= {"lot", "source", "reason", "station"}
+    assert set(table.columns) >= {"lot", "source", "hold_reason", "station"}
 
 
 def test_history_same_lots_and_partial_period(

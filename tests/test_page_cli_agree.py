@@ -60,4 +60,4 @@ def test_reject_history_page_and_cli_agree(on_tiny: Path, tmp_path: Path) -> Non
         shown = next(m for m in at.metric if m.label == glossary.label(key))
         exact = shown.help or shown.value  # large numbers show compact, exact in the help
         assert str(f"{k[key]:,}") in exact or _num(shown.value) == k[key], (key, shown)
-    assert _num(_metric(at, "reject_rate_pct")) == round(k["reject_rate_pct"], 3)
+    assert _num(_metric(at, "reject_rate_pct")) == round(k["reject_rate_pct"], 1)  # KPI: 1 place

@@ -32,7 +32,10 @@ def test_csv_has_bom(demo_duckdb_url: str, tmp_path: object) -> None:
     target = tmp_path / "r.csv"  # type: ignore[operator]
     assert main(["rejects", "--db", demo_duckdb_url, "--start", "2026-10-01", "--end",
                  "2026-11-19", "--include-excluded", "--csv", str(target)]) == 0
-    assert target.read_bytes().startswith(b"\xef\xbb\xbftime,lot")
+    assert target.read_bytes().startswith("\ufeffTransaction time,LOT ID".encode())
+    assert main(["rejects", "--db", demo_duckdb_url, "--start", "2026-10-01", "--end",
+                 "2026-11-19", "--csv", str(target), "--raw-headers"]) == 0
+    assert target.read_bytes().startswith(b"\xef\xbb\xbftxndate,lot,workorder")
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import glossary
+from core import glossary, labels
 from core.jobs import JobManager
 from core.rejects._load_job import KEY_PREFIX
 from core.text import plain
 from dashboard.job_manager import get_job_manager
+from tests.i18n_checks import dataframe_columns
 from tests.test_app_pages import APP, TIMEOUT_S, app_env, on_tiny, tiny_db  # noqa: F401
 
 PAGE = "views/reject_history.py"
@@ -54,13 +55,13 @@ def test_shared_link_runs_and_restores(on_tiny: Path) -> None:  # noqa: F811
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics[glossary.label("charged")].replace(",", "")) > 0
-    assert any(t.label == "Count PB_ diode packages" and t.value for t in at.toggle)
+    assert any(t.label == "PB_ diodes" and t.value for t in at.toggle)
     ms = next(m for m in at.multiselect if m.label == "Station group")
     assert ms.value == ["TMTT"]
     assert "PB_ packages counted" in " ".join(c.value for c in at.caption)
     assert at.dataframe, "detail table"
     before = _slow_queries()
-    next(t for t in at.toggle if t.label == "Count excluded reasons").set_value(True).run()
+    next(t for t in at.toggle if t.label == "Excluded").set_value(True).run()
     assert not at.exception
     assert at.query_params["t_excluded"] == ["1"] or at.query_params["t_excluded"] == "1"
     next(m for m in at.multiselect if m.label == "Station group").set_value([]).run()
@@ -93,7 +94,7 @@ def test_a_link_that_names_its_range_runs_it_without_run(on_tiny: Path) -> None:
     assert {m.label for m in at.metric} >= {glossary.label("charged"), glossary.label("movein")}
     at = _open({"t_excluded": "1"})
     assert at.query_params["run"] in ("1", ["1"]) and "start" in at.query_params
-    assert next(t for t in at.toggle if t.label == "Count excluded reasons").value
+    assert next(t for t in at.toggle if t.label == "Excluded").value
     at = _open({"mode": "list"})  # a list named by nothing waits for one
     assert not at.metric and any("then **Run**" in i.value for i in at.info)
 
@@ -123,7 +124,7 @@ def test_bad_links_are_clear_messages(on_tiny: Path, params: dict, message: str)
 def test_unknown_filter_value_and_unmatched_list(on_tiny: Path) -> None:  # noqa: F811
     at = _open({"run": "1", "start": "2026-09-01", "end": "2026-11-19",
                 "f_package": "NO-SUCH-PKG"})
-    assert any("Unknown package ignored" in w.value for w in at.warning)
+    assert any("Unknown Package ignored" in w.value for w in at.warning)
     at = _open({"run": "1", "mode": "list", "c": ["GA26*", "NOT-A-LOT"]})
     assert any("NOT-A-LOT" in plain(w.value) for w in at.warning), [w.value for w in at.warning]
 
@@ -182,6 +183,12 @@ def test_a_list_matching_too_much_is_a_message_and_stays_until_run(
     assert any("seed_max_matches" in plain(w.value) for w in at.warning)
 
 
+def shown_columns(el: object) -> dict[str, str]:
+    """A dataframe element's columns and the labels the page gives them (a column
+    without one shows its raw name)."""
+    return {name: text or name for name, text in dataframe_columns(el).items()}
+
+
 def _plotly_specs(at: AppTest) -> dict[str, dict]:
     """The page's plotly figures (as JSON) by widget key suffix (rj_trend, rj_pareto)."""
     import json
@@ -206,7 +213,7 @@ def test_every_measure_on_the_page_is_named_by_the_glossary(on_tiny: Path) -> No
     metrics = {m.label: m for m in at.metric}
     assert set(metrics) == {glossary.label(k) for k in KPI_KEYS}
     for key in KPI_KEYS:
-        assert metrics[glossary.label(key)].help == glossary.help_text(key), key
+        assert metrics[glossary.label(key)].help.startswith(glossary.help_text(key)), key
     assert "Uncharged defect rate (%)" in metrics and "Defect rate" not in metrics
     specs = _plotly_specs(at)
     pareto = specs["rj_pareto"]["layout"]
@@ -215,15 +222,19 @@ def test_every_measure_on_the_page_is_named_by_the_glossary(on_tiny: Path) -> No
     assert pareto["yaxis"]["tickformat"] == ",d"  # counts: whole-number ticks
     trend = specs["rj_trend"]
     assert trend["layout"]["yaxis"]["title"]["text"] == glossary.label("total")
-    assert [t["name"] for t in trend["data"]] == [glossary.label("charged", unit=False),
-                                                  glossary.label("defect", unit=False)]
-    frames = [df.value for df in at.dataframe]
-    pareto_table = next(f for f in frames if "reason" in f.columns)
+    shown = [t["name"] for t in trend["data"]
+             if t.get("hoverinfo") != "skip"]  # not the legend-only "partial period"
+    assert shown == [glossary.label("charged", unit=False),
+                     glossary.label("defect", unit=False)]
+    tables = [shown_columns(df) for df in at.dataframe]
+    pareto_table = next(t for t in tables if "reason" in t)
     assert {glossary.label(k) for k in ("charged", "defect", "movein", "lots", "share_pct",
-                                        "cum_pct", "reject_rate_pct")} <= set(pareto_table)
-    detail = next(f for f in frames if "lot" in f.columns)
-    assert {glossary.label("charged"), glossary.label("event_movein")} <= set(detail.columns)
-    assert "charged total" not in detail.columns
+                                        "cum_pct", "reject_rate_pct")} <= set(
+        pareto_table.values())
+    detail = next(t for t in tables if "lot" in t)
+    assert detail["charged"] == glossary.label("charged")
+    assert detail["moveinqty"] == labels.label("moveinqty")  # the event's move-in qty
+    assert all(text != name for name, text in detail.items())  # every column labelled
 
 
 def test_partial_periods_are_marked_and_said(on_tiny: Path) -> None:  # noqa: F811
@@ -236,8 +247,9 @@ def test_partial_periods_are_marked_and_said(on_tiny: Path) -> None:  # noqa: F8
     assert trend["marker"]["pattern"]["shape"] == ["/", "", "/"]
     note = " ".join(c.value for c in at.caption)
     assert "2026-09 partial (28 of 30 days); 2026-11 partial (19 of 30 days)" in note
-    table = next(df.value for df in at.dataframe if "coverage of the period" in df.value.columns)
-    assert list(table["coverage of the period"]) == [
+    el = next(df for df in at.dataframe if "coverage" in df.value.columns)
+    assert shown_columns(el)["coverage"] == "Coverage of the period"
+    assert list(el.value["coverage"]) == [
         "partial (28 of 30 days)", "whole", "partial (19 of 30 days)"]
 
 

@@ -26,7 +26,7 @@ from core import glossary, schema
 from core.db import open_lanes
 from core.db._engines import make_engine
 from core.rejects._load import load_containers, load_range
-from core.rejects._measures import Filters, Selection
+from core.rejects._measures import DETAIL_COLUMNS, Filters, Selection
 from core.rejects._policy import Policy
 from core.rejects._slicer import Slicer
 from tests.conftest import make_settings
@@ -315,15 +315,19 @@ def test_trend_and_period_filter(sl: Slicer) -> None:
 def test_detail_paging_sorting_and_csv(sl: Slicer) -> None:
     rows, total = sl.detail(P, F, sort="charged", descending=True, page=1, page_size=2)
     assert total == 6
-    assert list(rows[glossary.label("charged")]) == [45, 20]
+    assert list(rows["charged"]) == [45, 20]
     rows, _ = sl.detail(P, F, sort="charged", descending=True, page=3, page_size=2)
-    assert list(rows[glossary.label("charged")]) == [8, 4]
+    assert list(rows["charged"]) == [8, 4]
     rows, total = sl.detail(P, F, Selection("reason", "274_OPEN"))
     assert total == 2 and set(rows["lot"]) == {"LOT-A1"}
     data = sl.csv_bytes(P, F)
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("time,lot,work order,workcenter,station group")
+    # labelled headers (core/labels.py; a measure's from the glossary), raw on request
+    assert lines[0].startswith("Transaction time,LOT ID,WORKORDER,Station,Station group")
+    assert glossary.label("charged") in lines[0].split(",")
+    raw = sl.csv_bytes(P, F, raw_headers=True).decode("utf-8-sig").splitlines()
+    assert raw[0].split(",") == list(DETAIL_COLUMNS)
     assert len(lines) == 1 + 6
     assert "焊接_DB" in data.decode("utf-8-sig")
 
@@ -621,7 +625,7 @@ def test_machine_pareto_counts_a_machine_list_for_its_first_machine(sl: Slicer) 
     assert df["cum_pct"].iloc[-1] == pytest.approx(100)
     rows, total = sl.detail(P, F, Selection("machine", "TM-01"), sort="charged")
     assert total == 2
-    assert sorted(zip(rows["machine"], rows[glossary.label("charged")], strict=True)) == [
+    assert sorted(zip(rows["machine"], rows["charged"], strict=True)) == [
         ("TM-01", 8), ("TM-01,TM-02", 4)]
     rows, total = sl.detail(P, F, Selection("machine", "TM-02"))
     assert total == 2 and set(rows["machine"]) == {"TM-02"}

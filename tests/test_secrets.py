@@ -226,7 +226,7 @@ def test_sidebar_and_system_page_mask_every_secret(
     at.switch_page("views/system.py").run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
-    shown = dict(zip(table["setting"], table["value"], strict=True))
+    shown = dict(zip(table["setting"], table["setting_value"], strict=True))
     assert shown["redis_url"] == "redis://:***@127.0.0.1:6379/0?token=***"
     assert shown["db_url"].endswith("@127.0.0.1:5432/test?password=***&application_name=x")
     text = _shown(at)

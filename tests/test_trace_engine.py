@@ -302,7 +302,7 @@ def test_hostile_seed_input_is_a_clear_message_never_sql(hand) -> None:
         resolve_seeds(lanes, "lot", [*many, "one more"], settings=s)
     with pytest.raises(SeedError, match="control characters"):
         resolve_seeds(lanes, "lot", "GA-A1\x00", settings=s)
-    with pytest.raises(SeedError, match="No lot name"):
+    with pytest.raises(SeedError, match="No LOT ID given"):
         resolve_seeds(lanes, "lot", " ,\n ", settings=s)
     with pytest.raises(SeedError, match="Unknown seed kind"):
         resolve_seeds(lanes, "lots; drop", "x", settings=s)
@@ -418,7 +418,10 @@ def test_spool_pages_and_exports_show_the_lot_name_beside_the_id(tmp_path: Path)
     data = Path(spool.export("history", "csv")).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["containerid", "containername", "n"] and ["A", "LOT-A", "1"] in rows
+    assert ["A", "LOT-A", "1"] in rows
+    assert rows[0] == ["Container ID", "LOT ID", "n"]  # labelled (core.labels); n is unknown
+    raw = Path(spool.export("history", "csv", raw_headers=True)).read_bytes()
+    assert raw.decode("utf-8-sig").splitlines()[0] == "containerid,containername,n"
     exported = pq.read_table(spool.export("history", "parquet"))
     assert exported.column_names == ["containerid", "containername", "n"]
     assert spool.sql("SELECT * FROM history").column_names == ["containerid", "n"]

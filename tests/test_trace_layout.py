@@ -49,3 +49,14 @@ def test_focus_matches_names_exactly_then_by_part() -> None:
     assert list(focus_matches(NODES, "A")["containerid"]) == ["A"]
     assert list(focus_matches(NODES, "1")["containerid"]) == list(NODES["containerid"])
     assert focus_matches(NODES, "zz").empty
+
+
+def test_a_selection_covers_its_nodes_and_every_sub_lot_below_them_cycle_safe() -> None:
+    from core.trace import with_descendants
+
+    assert with_descendants(EDGES, ["A"]) == ["A", "M", "S"]
+    assert with_descendants(EDGES, ["W"]) == ["A", "B", "M", "S", "W"]
+    assert with_descendants(EDGES, ["X", "S"]) == ["S", "X"]  # leaves: themselves
+    looped = pd.concat([EDGES, pd.DataFrame({"parent_id": ["S"], "child_id": ["B"],
+                                             "edge_kind": ["split"]})])
+    assert with_descendants(looped, ["M"]) == ["B", "M", "S"]  # S -> B -> M: no loop

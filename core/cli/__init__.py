@@ -6,6 +6,11 @@ this package exposing ``register(subparsers)``; ``main`` turns our typed errors 
 clear line on stderr and an exit code, never a traceback:
 
     0 ok · 1 bad input · 2 bad settings · 3 database unavailable · 4 lane busy/timeout
+
+Global flags, accepted before or after the command: ``-v/--verbose`` (core/cli/logs.py),
+``--lang en|zh-TW`` (messages in that language, else the ``language`` setting, else
+English; JSON keys never change) and ``--raw-headers`` (CSV files keep the raw column
+names, as the ``csv_headers = names`` setting does; labels otherwise).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from core import export, i18n
 from core.cli import logs
-from core.config import SettingsError
+from core.config import Settings, SettingsError, load_settings
 from core.errors import InputError
+from core.i18n import _
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
 OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
@@ -78,16 +85,77 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     logs.add_flag(parser)
+    add_global_flags(parser)
     _add_examples(parser)
     return parser
+
+
+LANG_HELP = ("language of messages: en or zh-TW (default: the language setting, else en); "
+             "JSON keys stay the same")
+RAW_HEADERS_HELP = ("CSV files keep the raw column names as headers (for scripts) instead "
+                    "of readable labels")
+
+
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    """``--lang`` and ``--raw-headers`` on ``parser`` and on every command under it (given
+    before or after the command; a command's absent flag leaves the top-level value)."""
+
+    def add(p: argparse.ArgumentParser, top: bool) -> None:
+        extra = {} if top else {"default": argparse.SUPPRESS}
+        if "--lang" not in p._option_string_actions:
+            p.add_argument("--lang", choices=tuple(i18n.LANGUAGES), help=LANG_HELP,
+                           **({"default": None} if top else extra))
+        if "--raw-headers" not in p._option_string_actions:
+            p.add_argument("--raw-headers", action="store_true", help=RAW_HEADERS_HELP,
+                           **extra)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    add(sub, False)
+
+    add(parser, True)
+
+
+def _settings_or_none() -> Settings | None:
+    try:
+        return load_settings()
+    except SettingsError:
+        return None  # the command itself reports bad settings (exit 2)
+
+
+def apply_global_flags(args: argparse.Namespace, settings: Settings | None) -> str:
+    """This command's language and CSV headers from its flags, else the settings; returns
+    the language."""
+    setting = settings.language if settings is not None else None
+    lang = i18n.set_language(i18n.choose(getattr(args, "lang", None),
+                                         None if setting == "auto" else setting))
+    export.use_raw_headers(bool(getattr(args, "raw_headers", False))
+                           or (settings is not None and settings.csv_headers == "names"))
+    return lang
+
+
+def _lang_in_argv(argv: Sequence[str]) -> str | None:
+    """``--lang X`` / ``--lang=X`` from the raw arguments: a usage error is reported in
+    that language too (before argparse has a namespace)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from core.db import DatabaseUnavailable, LaneBusy, LaneError, QueryTimeout
 
     parser = build_parser()
+    settings = _settings_or_none()
+    raw_argv = list(sys.argv[1:] if argv is None else argv)
+    setting = settings.language if settings is not None else None
+    i18n.set_language(i18n.choose(_lang_in_argv(raw_argv), None if setting == "auto" else setting))
     try:
         args = parser.parse_args(argv)  # a usage error is a UsageError: exit 1
+        apply_global_flags(args, settings)
         logs.route(args)  # library logging off stderr (details with --verbose)
         return int(args.func(args) or 0)
     except InputError as exc:  # every bad input: usage, dates, seeds, requests, ...
@@ -108,11 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version: argparse printed and exits
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
-        print("mesdash: interrupted", file=sys.stderr)
+        print("mesdash: " + _("interrupted"), file=sys.stderr)
         return 130
     except OSError as exc:  # an --out folder or --csv file that cannot be written
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"mesdash: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        print("mesdash: " + _("cannot write{where}: {error}").format(
+            where=where, error=exc.strerror or exc), file=sys.stderr)
         return 1
 
 

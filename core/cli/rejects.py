@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
+from core.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -52,6 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--csv", metavar="FILE", help="write the filtered rows as CSV")
+    p.add_argument("--raw-headers", action="store_true",
+                   help="CSV headers as column names (for scripts), not labels "
+                        "(the csv_headers setting does the same)")
     p.set_defaults(func=run)
 
 
@@ -101,13 +105,14 @@ def run(args: argparse.Namespace) -> int:
     args.group = core_values.literals(args.group, core_values.LABELS)
     for values, dim, what in ((args.package, "package", "package"),
                               (args.group, "station_group", "station group")):
-        _, problem = known_values(values, opts[dim], what)
+        _good, problem = known_values(values, opts[dim], what)
         if problem and sl.rows:
             raise UsageError(problem.replace(" ignored", ""))
     policy = Policy(include_excluded=args.include_excluded)
     filters = Filters(package=tuple(args.package), station_group=tuple(args.group))
     if args.csv:
-        Path(args.csv).write_bytes(sl.csv_bytes(policy, filters))
+        raw = args.raw_headers or settings.csv_headers == "names"
+        Path(args.csv).write_bytes(sl.csv_bytes(policy, filters, raw_headers=raw))
         print(f"wrote {args.csv}")
         return 0
     by = BY[args.by]
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name:<28} {value:,}" if isinstance(value, int)
               else f"  {name:<28} {value:.3f}")
     print()
-    _table(result["pareto"], by, DIMENSIONS[by], args.measure, glossary)
+    _table(result["pareto"], by, _(DIMENSIONS[by]), args.measure, glossary)
     if result["pareto_note"]:
         print(f"note: {result['pareto_note']}")
     if result.get("workflow_as_of"):

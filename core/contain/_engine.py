@@ -250,6 +250,15 @@ def _exposure(lanes: Lanes, suspect: Suspect, settings: Settings,
     return rows, truncated
 
 
+def exposed_lots(lanes: Lanes, suspect: Suspect, *, settings: Settings,
+                 cancel: CancelToken | None = None) -> tuple[pa.Table, str | None]:
+    """Step 1 alone: the lots exposed to ``suspect`` (EXPOSED_SCHEMA, one row per lot, by
+    id) and the bound hit (``contain_max_lots``) or None. The Trace page's "machines +
+    date range" seeds are these lots. ContainError for unknown names."""
+    rows, truncated = _exposure(lanes, suspect, settings, cancel)
+    return _per_lot(rows), truncated
+
+
 def _per_lot(rows: pa.Table) -> pa.Table:
     """One row per lot: first time, the vias joined (sorted), events summed."""
     if not rows.num_rows:

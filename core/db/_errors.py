@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.i18n import N_, _
 from core.redact import mask_text
+
+_WORDS = (N_("slow"), N_("realtime"), N_("query"))  # lanes and ``what``: shown with _()
 
 
 class LaneError(RuntimeError):
@@ -30,8 +33,9 @@ class QueryTimeout(LaneError):
         self.lane = lane
         self.deadline_s = deadline_s
         super().__init__(
-            f"The {what} on the {lane} lane ran past its {deadline_s:g} s deadline and was "
-            "stopped by the database driver. Narrow the input or raise the deadline setting."
+            _("The {what} on the {lane} lane ran past its {deadline} s deadline and was "
+              "stopped by the database driver. Narrow the input or raise the deadline "
+              "setting.").format(what=_(what), lane=_(lane), deadline=f"{deadline_s:g}")
         )
 
 
@@ -43,8 +47,8 @@ class QueryFailed(LaneError):
         self.original = original
         first = str(getattr(original, "orig", None) or original).strip().splitlines()
         super().__init__(
-            f"The database could not run a query on the {lane} lane: "
-            f"{(first[0] if first else type(original).__name__)[:300]}"
+            _("The database could not run a query on the {lane} lane: {error}").format(
+                lane=_(lane), error=(first[0] if first else type(original).__name__)[:300])
         )
 
 
@@ -53,7 +57,7 @@ class QueryCancelled(LaneError):
 
     def __init__(self, lane: str):
         self.lane = lane
-        super().__init__(f"The query on the {lane} lane was cancelled.")
+        super().__init__(_("The query on the {lane} lane was cancelled.").format(lane=_(lane)))
 
 
 class LaneBusy(LaneError):
@@ -63,6 +67,6 @@ class LaneBusy(LaneError):
         self.lane = lane
         self.retry_after_s = max(1.0, float(retry_after_s))
         super().__init__(
-            f"The {lane} lane is busy ({detail}); try again in about "
-            f"{self.retry_after_s:.0f} s."
+            _("The {lane} lane is busy ({detail}); try again in about {seconds} s.").format(
+                lane=_(lane), detail=detail, seconds=f"{self.retry_after_s:.0f}")
         )

@@ -35,6 +35,7 @@ from core.demo.writers import (
     prepare,
     repack_duckdb,
 )
+from core.i18n import N_
 
 SNAPSHOT_TIME = time(8, 0)
 """Time of day of the snapshot ("now") for an explicit anchor: after the 07:30 shift start."""
@@ -99,21 +100,21 @@ def build_demo(
 
     try:
         with engine.begin() as conn:
-            step("preparing tables")
+            step(N_("preparing tables"))
             prepare(conn, schema, replace)
             writer = TableWriter(conn, schema)
 
             def put(table: Table, data: pa.Table) -> None:
                 rows[table.name] = rows.get(table.name, 0) + writer.write(table, data)
 
-            step("reference data")
+            step(N_("reference data"))
             fac = build_factory(sc.machine_factor, sc.days)
             machine_id = ids.draw(len(fac.machine_name))
             spec_id = ids.draw(len(fac.spec_name))
             put(t.spec_workcenter, masters.spec_workcenter_table(fac))
             put(t.resource, masters.resource_table(fac, machine_id))
             put(t.scrap_reasons_exclude, masters.exclude_table(ids.draw(5)))
-            step("genealogy: wafer lots, splits, merges, rework")
+            step(N_("genealogy: wafer lots, splits, merges, rework"))
             g = grow(_rng(seed, 1), ids, fac, sc, clock.start)
             st = lot_state(g, fac)
             vocab = Vocab(
@@ -144,12 +145,12 @@ def build_demo(
             step("dw_mes_equipmentstatus_wip_v")
             put(t.equipmentstatus_wip_v,
                 snapshots.equipment_status(_rng(seed, 8), g, fac, st, vocab, clock))
-            step("indexes and statistics")
+            step(N_("indexes and statistics"))
             create_indexes(conn, schema)
     finally:
         engine.dispose()
     repack_duckdb(url)  # DuckDB: row groups sized for IN-list batches (writers.py)
-    report("done", 1.0)
+    report(N_("done"), 1.0)
     return DemoSummary(scale=sc.name, seed=seed, anchor=anchor, rows=rows,
                        seconds=round(_time.perf_counter() - started, 3))
 

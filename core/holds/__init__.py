@@ -16,6 +16,7 @@ from core.holds._classify import (
     HOLD_TYPES,
     HoldInputError,
     age_labels,
+    bucket_text,
     check_range,
     hold_type_of,
     parse_day,
@@ -25,5 +26,6 @@ from core.holds._classify import (
 )
 
 __all__ = ["ALL", "HOLD_TYPES", "HOLD_TYPE_LABELS", "HoldInputError", "age_labels",
+           "bucket_text",
            "check_range", "hold_type_of", "parse_day", "parse_hold_type", "shift_day",
            "status_of"]

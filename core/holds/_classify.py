@@ -23,13 +23,15 @@ from typing import Any
 
 from core import dates
 from core.errors import InputError
+from core.i18n import N_, _
 from core.wip import NON_QUALITY, QUALITY
 from core.wip import hold_type_of as hold_type_of  # re-exported
 from core.wip import status_of as status_of  # re-exported
 
 ALL = "all"
 HOLD_TYPES = (QUALITY, NON_QUALITY, ALL)
-HOLD_TYPE_LABELS = {QUALITY: "Quality", NON_QUALITY: "Non-quality", ALL: "All"}
+HOLD_TYPE_LABELS = {QUALITY: N_("Quality"), NON_QUALITY: N_("Non-quality"), ALL: N_("All")}
+"""Shown with ``_()`` (品質異常 / 非品質異常 / 全部 in zh-TW)."""
 
 
 class HoldInputError(InputError):
@@ -42,9 +44,8 @@ def parse_hold_type(value: str | None) -> str:
         return ALL
     text = value.strip().lower().replace("_", "-")
     if text not in HOLD_TYPES:
-        raise HoldInputError(
-            f"Unknown hold type {value!r}: choose one of {', '.join(HOLD_TYPES)}."
-        )
+        raise HoldInputError(_("Unknown hold type {value}: choose one of {choices}.").format(
+            value=repr(value), choices=", ".join(HOLD_TYPES)))
     return text
 
 
@@ -110,6 +111,17 @@ def bucket_labels(edges: Sequence[float], unit: str) -> list[str]:
         labels.append(f"{show(lo, lo)}–{show(hi, lo)} {u(lo)}")
     labels.append(f"≥{show(edges[-1], edges[-1])} {u(edges[-1])}")
     return labels
+
+
+def bucket_text(label: str) -> str:
+    """A bucket label in the reader's language ('1–3 d' -> '1–3 天'): labels stay English
+    as values (URLs, filters, the CLI); pages show this. The unit words are core.fmt's."""
+    value, _sep, unit = label.rpartition(" ")
+    if unit == "d":
+        return _("{n} d").format(n=value)
+    if unit == "h":
+        return _("{n} h").format(n=value)
+    return label
 
 
 def bucket_index(value: float | None, edges: Sequence[float]) -> int | None:

@@ -31,6 +31,7 @@ from core import wip as core_wip
 from core.catalog import query
 from core.config import DEFAULT_NON_QUALITY_HOLD_REASONS
 from core.holds._classify import ALL, HoldInputError, age_labels
+from core.i18n import _
 from core.schema import lot_v
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,8 +223,8 @@ def parse_matrix_measure(value: str | None) -> str:
     """'qty' (default) | 'lots'; HoldInputError names the choices."""
     text = (value or MATRIX_MEASURES[0]).strip().lower()
     if text not in MATRIX_MEASURES:
-        raise HoldInputError(
-            f"Unknown matrix measure {value!r}: choose one of {', '.join(MATRIX_MEASURES)}.")
+        raise HoldInputError(_("Unknown matrix measure {value}: choose one of {choices}.")
+                             .format(value=repr(value), choices=", ".join(MATRIX_MEASURES)))
     return text
 
 

@@ -22,12 +22,16 @@ from typing import Any
 
 import pandas as pd
 
+from core import fmt
 from core.holds import current
 from core.holds import history as hist
+from core.i18n import N_, _
 
 LIVE = "live snapshot"
 HISTORY = "hold history"
 SOURCES = {LIVE: "dw_mes_lot_v", HISTORY: "dw_mes_holdreleasehistory"}
+SOURCE_LABELS = {LIVE: N_("live snapshot"), HISTORY: N_("hold history")}
+"""How a page names each source (with ``_()``); the CLI's JSON keeps LIVE and HISTORY."""
 DIFF_COLUMNS = ["lot", "containerid", "source", "reason", "station", "qty"]
 
 
@@ -86,15 +90,16 @@ def compare(live_lots: pd.DataFrame | None, snapshot: datetime | None,
     h_lots, h_qty = len(opened), int(opened["qty"].sum())
     if live_lots is None or snapshot is None:
         return OnHoldComparison(None, None, snapshot, h_lots, h_qty, h_as_of, False,
-                                "The live snapshot is empty: nothing to compare with.",
+                                _("The live snapshot is empty: nothing to compare with."),
                                 _empty())
     held = current.apply_filter(live_lots, current.LiveFilter(hold_type=f.hold_type,
                                                         reasons=f.reasons))
     k = current.kpis(held)
     if h_as_of != snapshot:
-        note = (f"The hold history is as of {h_as_of:%Y-%m-%d %H:%M}, the live snapshot "
-                f"of {snapshot:%Y-%m-%d %H:%M}: they describe different times. Choose a "
-                "range ending on the snapshot's shift day to compare them.")
+        note = _("The hold history is as of {history}, the live snapshot of {live}: they "
+                 "describe different times. Choose a range ending on the snapshot's shift "
+                 "day to compare them.").format(history=fmt.datetime(h_as_of, seconds=False),
+                                                live=fmt.datetime(snapshot, seconds=False))
         return OnHoldComparison(k["lots"], k["qty"], snapshot, h_lots, h_qty, h_as_of,
                                 False, note, _empty())
     lv = held.groupby("containerid", sort=True).agg(

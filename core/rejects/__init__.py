@@ -30,7 +30,7 @@ from core.rejects._measures import (
     chart_items,
     csv_name,
 )
-from core.rejects._policy import TOGGLE_LABELS, Policy
+from core.rejects._policy import TOGGLE_HELP, TOGGLE_LABELS, Policy
 from core.rejects._queries import bare_aggregate, rejects_by_range
 from core.rejects._slicer import Slicer
 from core.rejects._workflow import SOURCE as WORKFLOW_SOURCE
@@ -42,6 +42,7 @@ __all__ = [
     "GRAINS",
     "KEY_PREFIX",
     "SORTABLE",
+    "TOGGLE_HELP",
     "TOGGLE_LABELS",
     "WORKFLOW_SOURCE",
     "Filters",

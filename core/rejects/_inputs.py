@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from core import dates, values
 from core.config import Settings
 from core.errors import InputError
+from core.i18n import _
 
 
 class RejectInputError(InputError):
@@ -43,10 +44,10 @@ def check_range(
     if s is None and e is None:
         return default_range(settings, today)
     if s is None or e is None:
-        raise RejectInputError("Give both a start and an end date (YYYY-MM-DD), or neither "
-                               "for the default range.")
+        raise RejectInputError(_("Give both a start and an end date (YYYY-MM-DD), or "
+                                 "neither for the default range."))
     dates.check_range(s, e, settings.reject_max_days, "reject_max_days", RejectInputError,
-                      "Shorten it, or use a container list.", settings)
+                      _("Shorten it, or use a container list."), settings)
     return s, e
 
 
@@ -66,5 +67,7 @@ def known_values(
     bad = [v for v in chosen if v not in have]
     if not bad:
         return good, None
-    shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-    return good, f"Unknown {what} ignored (not in the loaded data): {shown}."
+    shown = ", ".join(bad[:10]) + (_(" and {n} more").format(n=len(bad) - 10)
+                                   if len(bad) > 10 else "")
+    return good, _("Unknown {what} ignored (not in the loaded data): {values}.").format(
+        what=what, values=shown)

@@ -26,6 +26,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.db import local_threads
+from core.i18n import N_
 from core.jobs import job_key, key_prefix
 from core.rejects._load import Loaded, load_containers, load_range, values_digest
 from core.rejects._slicer import Slicer
@@ -83,16 +84,16 @@ def run_reject_load(job: Job, lanes: Any, request: RejectRequest,
     cancel = job.cancel_token
     if request.mode == "range":
         assert request.start is not None and request.end is not None
-        job.stage("Reject records (slow lane)")
+        job.stage(N_("Reject records (slow lane)"))
         loaded = load_range(lanes, request.start, request.end, cancel=cancel)
     else:
-        stage = job.stage("Reject records (matched containers, IN-list batches)")
+        stage = job.stage(N_("Reject records (matched containers, IN-list batches)"))
         loaded = load_containers(lanes, list(request.values),
                                  max_matches=settings.seed_max_matches, cancel=cancel,
                                  progress=job.progress_for(stage))
         if max(len(request.values), loaded.containers or 0) > settings.cache_max_ids:
             job.private = True  # over the cache limit: this session's, never shared
     job.progress_for(job.stages[-1])(rows=loaded.table.num_rows)
-    job.stage("Local slicer")
+    job.stage(N_("Local slicer"))
     slicer = Slicer(loaded.table, threads=local_threads(lanes, settings))
     return RejectView(replace(loaded, table=loaded.table.schema.empty_table()), slicer)

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import glossary
+from core.i18n import N_
 from core.pareto import fold_others
 from core.periods import GRAINS  # noqa: F401 - the trend's grains, named here for the page
 from core.rejects._queries import BUCKETS
@@ -56,14 +56,14 @@ from core.rejects._records import (  # noqa: F401 - their names stay importable 
     reason_flags,
 )
 
-DIMENSIONS: dict[str, str] = {
-    "reason": "Reason",
-    "package": "Package",
-    "type": "Type",
-    "function": "Function",
-    "station_group": "Station group",
-    "machine": "Machine",
-    "workflow": "Workflow",
+DIMENSIONS: dict[str, str] = {  # shown with _()
+    "reason": N_("Loss reason"),
+    "package": N_("Package"),
+    "type": N_("TYPE"),
+    "function": N_("FUNCTION"),
+    "station_group": N_("Station group"),
+    "machine": N_("Machine"),
+    "workflow": N_("Workflow"),
 }
 FILTER_DIMENSIONS = tuple(DIMENSIONS)
 PARETO_SOURCE: dict[str, str] = {"machine": "machine_first"}
@@ -73,18 +73,15 @@ the machine filter and the detail keep the whole list."""
 MEASURES = ("charged", "defect")
 NONE_LABEL = "(none)"
 
-DETAIL_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("txndate", "time"), ("lot", "lot"), ("workorder", "work order"),
-    ("workcenter", "workcenter"), ("station_group", "station group"),
-    ("package", "package"), ("function", "function"), ("type", "type"),
-    ("product", "product"), ("reason", "reason"), ("machine", "machine"),
-    ("comment", "comment"), *((b, b) for b in BUCKETS),
-    ("charged", glossary.label("charged")), ("defectqty", glossary.label("defect")),
-    ("moveinqty", glossary.label("event_movein")), ("workflow", "workflow"),
+DETAIL_COLUMNS: tuple[str, ...] = (
+    "txndate", "lot", "workorder", "workcenter", "station_group", "package", "function",
+    "type", "product", "reason", "machine", "comment", *BUCKETS, "charged", "defectqty",
+    "moveinqty", "workflow",
 )
-"""Detail and CSV columns (loaded column, header); a measure's header is its glossary
-label. ``workflow`` goes last, after the columns earlier exports had."""
-SORTABLE = tuple(c for c, _ in DETAIL_COLUMNS)
+"""Detail and CSV columns, by their loaded names; their headers are core/labels.py's (a
+measure's from core/glossary.py), in the reader's language. ``workflow`` goes last, after
+the columns earlier exports had."""
+SORTABLE = DETAIL_COLUMNS
 
 
 

@@ -17,13 +17,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-TOGGLE_LABELS: dict[str, str] = {
-    "include_excluded": "Count excluded reasons",
-    "include_non_nnn": "Count reasons not shaped NNN_",
-    "include_xxx_zzz": "Count XXX_/ZZZ_ reasons",
-    "include_material": "Count material scrap",
-    "include_pb": "Count PB_ diode packages",
+from core.i18n import N_, _
+
+TOGGLE_LABELS: dict[str, str] = {  # short: a toggle's label must fit a fifth of 1024 px
+    "include_excluded": N_("Excluded"),
+    "include_non_nnn": N_("Non-NNN_"),
+    "include_xxx_zzz": N_("XXX_/ZZZ_"),
+    "include_material": N_("Material"),
+    "include_pb": N_("PB_ diodes"),
 }
+TOGGLE_HELP: dict[str, str] = {  # what each toggle counts, in the help beside it
+    "include_excluded": N_("Count reasons on the active exclusion list (left out by "
+                           "default)."),
+    "include_non_nnn": N_("Count reasons not shaped NNN_ (three digits and an underscore; "
+                          "left out by default)."),
+    "include_xxx_zzz": N_("Count XXX_ and ZZZ_ reasons (left out by default)."),
+    "include_material": N_("Count the scrap of material containers (left out by default)."),
+    "include_pb": N_("Count PB_ diode packages (left out by default, unless chosen in the "
+                     "Package filter)."),
+}
+"""Labels and help are shown with ``_()``."""
 
 
 @dataclass(frozen=True)
@@ -42,14 +55,15 @@ class Policy:
         """One short phrase per rule, saying what is counted now."""
         pb_chosen = [p for p in chosen_packages if p.startswith("PB_")]
         return [
-            "Excluded reasons counted" if self.include_excluded
-            else "Exclusion list applied",
-            "Non-NNN_ reasons counted" if self.include_non_nnn else "Only NNN_ reasons",
-            "XXX_/ZZZ_ counted" if self.include_xxx_zzz else "XXX_/ZZZ_ left out",
-            "Material scrap counted" if self.include_material else "Material scrap left out",
-            "PB_ packages counted" if self.include_pb
-            else ("PB_ counted: " + ", ".join(pb_chosen)) if pb_chosen
-            else "PB_ packages left out",
+            _("Excluded reasons counted") if self.include_excluded
+            else _("Exclusion list applied"),
+            _("Non-NNN_ reasons counted") if self.include_non_nnn else _("Only NNN_ reasons"),
+            _("XXX_/ZZZ_ counted") if self.include_xxx_zzz else _("XXX_/ZZZ_ left out"),
+            _("Material scrap counted") if self.include_material
+            else _("Material scrap left out"),
+            _("PB_ packages counted") if self.include_pb
+            else (_("PB_ counted: {packages}").format(packages=", ".join(pb_chosen)))
+            if pb_chosen else _("PB_ packages left out"),
         ]
 
     def sql_where(self, chosen_packages: Sequence[str] = ()) -> tuple[list[str], list[object]]:

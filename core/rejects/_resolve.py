@@ -26,6 +26,7 @@ from sqlalchemy.sql import Select
 
 from core.catalog import query
 from core.db import in_ids
+from core.i18n import _
 from core.rejects._inputs import RejectInputError
 from core.rejects._queries import CONTAINER_COLUMNS, container_columns
 from core.schema import container
@@ -105,9 +106,8 @@ def resolve(lanes: object, values: Sequence[str], *, max_matches: int,
         ids.add(str(row["containerid"]))
         if len(ids) > max_matches:
             raise RejectInputError(
-                f"The list matches more than {max_matches:,} containers (setting "
-                "seed_max_matches). Use narrower values or fewer wildcards."
-            )
+                _("The list matches more than {n} containers (setting seed_max_matches). "
+                  "Use narrower values or fewer wildcards.").format(n=f"{max_matches:,}"))
 
     found = resolve_values(
         lanes, [parse(v) for v in values], exact=resolve_exact_query,

@@ -54,7 +54,7 @@ faster (365 days: ~190-230 ms per page rerun against ~330-360 ms with two)."""
 
 _CODED = ("ev", "cid", "wo")
 _KEEP = (
-    *(c for c, _ in DETAIL_COLUMNS), "day", "excluded", "is_nnn", "is_xxx_zzz", "is_pb",
+    *DETAIL_COLUMNS, "day", "excluded", "is_nnn", "is_xxx_zzz", "is_pb",
     "is_material",
 )
 _FILTER_COLUMN = {"machine": "machine_list_c"}
@@ -421,25 +421,28 @@ class Slicer:
         w, p = self.where(policy, filters, selection)
         total = int(self._q(f"SELECT count(*) n FROM r WHERE {w}", p)["n"].iloc[0])
         page = min(max(1, page), max(1, -(-total // max(1, page_size))))  # a link's page
-        cols = ", ".join(c for c, _ in DETAIL_COLUMNS)
+        cols = ", ".join(DETAIL_COLUMNS)
         df = self._q(
             f"SELECT {cols} FROM r WHERE {w} ORDER BY {sort} {'DESC' if descending else 'ASC'}"
             f" NULLS LAST, txndate, lot, reason LIMIT ? OFFSET ?",
             [*p, int(page_size), int((page - 1) * page_size)],
         )
-        return df.rename(columns=dict(DETAIL_COLUMNS)), total
+        return df, total
 
     def csv_bytes(
-        self, policy: Policy, filters: Filters, selection: Selection | None = None
+        self, policy: Policy, filters: Filters, selection: Selection | None = None, *,
+        raw_headers: bool = False,
     ) -> bytes:
-        """The full filtered set as CSV: header row, UTF-8 with BOM (Excel opens it)."""
+        """The full filtered set as CSV: header row, UTF-8 with BOM (Excel opens it); the
+        headers are the columns' labels (core.labels, the current language) unless
+        ``raw_headers`` (settings.csv_headers == "names", the CLI's --raw-headers)."""
         w, p = self.where(policy, filters, selection)
-        cols = ", ".join(f"{c} AS \"{label}\"" for c, label in DETAIL_COLUMNS)
+        cols = ", ".join(DETAIL_COLUMNS)
         with self._lock:
             table = self._con.sql(
                 f"SELECT {cols} FROM r WHERE {w} ORDER BY txndate, lot, reason", params=p
             ).to_arrow_table()
-        return csv_bytes(table)
+        return csv_bytes(table, raw_headers=raw_headers)
 
 
 def _encode(col: Any, *, null_is_value: bool) -> tuple[pa.Array, pa.ChunkedArray]:

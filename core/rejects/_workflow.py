@@ -23,16 +23,18 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from core.catalog import query
+from core.i18n import N_
 from core.schema import lot_v
 
 UNKNOWN = "(unknown: left WIP)"
 """The workflow of a lot that is not in the WIP snapshot now."""
 
-SOURCE = (
+SOURCE = N_(
     "Workflow is read from the live WIP snapshot (dw_mes_lot_v.workflowname): the lot's "
     "workflow now, as no history table keeps it. Lots no longer in WIP (finished, shipped "
-    f"or scrapped) show as '{UNKNOWN}'; a WIP lot without a workflow as '(none)'."
+    "or scrapped) show as '(unknown: left WIP)'; a WIP lot without a workflow as '(none)'."
 )
+"""Shown with ``_()``; it names ``UNKNOWN`` (a value of the data, not translated)."""
 
 
 @query("rejects.workflows")

@@ -11,11 +11,15 @@ This __init__ is the package's face (its modules are private, tests/test_layers.
     resolve_seeds(lanes, kind, values, settings=) -> SeedResult   (SeedError)
     trace_lineage(lanes, seed_ids, direction, settings=) -> Lineage
     DOMAINS; fetch_domain(lanes, name, ids, spool, settings=) -> DomainResult
-    TraceRequest.build(...); run_trace(job, lanes, request, settings, cache=) -> TraceResult
+    TraceRequest.build(seeds, direction, domains, settings, start=, end=); SEED_KINDS, MACHINE
+    run_trace(job, lanes, request, settings, cache=) -> TraceResult
+      (machine seeds: core.contain's exposed lots of the machines in the date range)
     DomainCache(settings): small-set cache (memory LRU + Redis), ids_digest(ids)
     history_query, materials_query: the event queries (bench); spool_query: a domain's rows
-    lineage_frames, timeline_lots: the trace page's reads of a finished spool
-    drawn_part, focus_matches, layered_positions, widest_layer: the lineage graph layout
+    lineage_frames, timeline_lots, timeline_events, seed_lots: the trace page's reads of a
+      finished spool
+    drawn_part, focus_matches, layered_positions, widest_layer, with_descendants: the
+      lineage graph layout and what a selection of its nodes covers
 Completeness records (shared with defects and the pages) are core.completeness.
 """
 
@@ -28,7 +32,13 @@ from core.trace._domains import (
     fetch_domain,
     spool_query,
 )
-from core.trace._layout import drawn_part, focus_matches, layered_positions, widest_layer
+from core.trace._layout import (
+    drawn_part,
+    focus_matches,
+    layered_positions,
+    widest_layer,
+    with_descendants,
+)
 from core.trace._lineage import (
     DIRECTIONS,
     EDGE_KINDS,
@@ -39,8 +49,21 @@ from core.trace._lineage import (
 )
 from core.trace._queries import history_query, materials_query
 from core.trace._seeds import KINDS, SeedError, SeedResult, resolve_seeds, split_values
-from core.trace._spool_reads import lineage_frames, timeline_lots
-from core.trace._trace_job import DEFAULT_DOMAINS, TraceRequest, TraceResult, run_trace
+from core.trace._spool_reads import (
+    TIMELINE_COLUMNS,
+    lineage_frames,
+    seed_lots,
+    timeline_events,
+    timeline_lots,
+)
+from core.trace._trace_job import (
+    DEFAULT_DOMAINS,
+    MACHINE,
+    SEED_KINDS,
+    TraceRequest,
+    TraceResult,
+    run_trace,
+)
 
 __all__ = [
     "DEFAULT_DOMAINS",
@@ -48,7 +71,10 @@ __all__ = [
     "DOMAINS",
     "EDGE_KINDS",
     "KINDS",
+    "MACHINE",
     "NODE_KINDS",
+    "SEED_KINDS",
+    "TIMELINE_COLUMNS",
     "DomainCache",
     "DomainError",
     "DomainResult",
@@ -69,9 +95,12 @@ __all__ = [
     "materials_query",
     "resolve_seeds",
     "run_trace",
+    "seed_lots",
     "split_values",
     "spool_query",
+    "timeline_events",
     "timeline_lots",
     "trace_lineage",
     "widest_layer",
+    "with_descendants",
 ]

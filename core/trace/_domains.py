@@ -45,6 +45,7 @@ from sqlalchemy.sql import Executable
 from core import completeness as comp
 from core.db import IdSet, arrow_schema_for, file_literal, sorted_ids
 from core.errors import InputError
+from core.i18n import N_
 from core.jobs import Spool
 from core.scrap import charged_sql
 from core.stations import station_map
@@ -214,7 +215,7 @@ def fetch_domain(
         completeness = comp.derive(comp.fetched(), inputs or {})
         spool.set_meta(name, {"rows": rows, "completeness": completeness, "cached": True})
         if progress is not None:
-            progress(done=len(ids), total=len(ids), rows=rows, message="from cache")
+            progress(done=len(ids), total=len(ids), rows=rows, message=N_("from cache"))
         return DomainResult(name, str(path), rows, completeness,
                             time.perf_counter() - started, cached=True)
     now = datetime.now().replace(microsecond=0)
@@ -308,7 +309,7 @@ def _stream_into(
                         writer.write(shaped)
                     if progress is not None:
                         progress(done=done, total=len(ids), rows=writer.rows,
-                                 message=f"{len(failed)} failed batches" if failed else "")
+                                 message=N_("some batches failed") if failed else "")
                     if limit_hit:
                         break
         writer.close()

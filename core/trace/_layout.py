@@ -97,3 +97,20 @@ def focus_matches(nodes: pd.DataFrame, focus: str) -> pd.DataFrame:
     if hit.empty:
         hit = nodes[nodes["containername"].fillna("").str.contains(focus, regex=False)]
     return hit
+
+
+def with_descendants(edges: pd.DataFrame, ids: Iterable[str]) -> list[str]:
+    """``ids`` and every container below them in the lineage (their sub-lots: children,
+    the children's children, ...), sorted; cycle-safe. What the Trace page's domain tables
+    show when nodes of the graph are selected."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for p, c in zip(edges["parent_id"], edges["child_id"], strict=True):
+        children[p].append(c)
+    seen = set(ids)
+    todo = deque(seen)
+    while todo:
+        for c in children.get(todo.popleft(), ()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return sorted(seen)

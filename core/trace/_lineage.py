@@ -44,6 +44,7 @@ from sqlalchemy.sql import Executable
 
 from core.db import IdSet, sorted_ids
 from core.errors import InputError
+from core.i18n import N_
 from core.trace._queries import merges_query, nodes_query, wafer_children_query
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -299,7 +300,7 @@ def trace_lineage(
         new = _sorted_by_id(found.filter(pc.invert(_isin(found["containerid"], known_ids))))
         if progress is not None:
             progress(done=level, total=None, rows=len(known_ids) + new.num_rows,
-                     message=f"level {level}: {new.num_rows:,} new containers")
+                     message=N_("levels walked, containers found"))
         if not new.num_rows:
             break
         if level > max_depth:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from core.i18n import N_, _
 from core.trace._queries import (
     seed_exact_query,
     seed_like_query,
@@ -45,11 +46,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.db import CancelToken, Lanes
 
 KINDS: dict[str, str] = {
-    "lot": "Lot name",
-    "wafer_lot": "Wafer lot",
-    "work_order": "Work order",
-    "serial": "Serial number",
+    "lot": N_("LOT ID"),
+    "wafer_lot": N_("Wafer LOT"),
+    "work_order": N_("Work order"),
+    "serial": N_("Serial number"),
 }
+"""Seed kinds resolved by name and their labels (messages: shown with ``_()``)."""
 
 
 class SeedError(InputError):
@@ -65,14 +67,14 @@ def check_values(kind: str, values: str | Sequence[str], settings: Settings) -> 
     """Parse and validate the input by the one rule (core.values.check); SeedError names
     the problem or the limit."""
     if kind not in KINDS:
-        raise SeedError(
-            f"Unknown seed kind {kind!r}: use one of {', '.join(KINDS)}."
-        )
-    label = KINDS[kind].lower()
+        raise SeedError(_("Unknown seed kind {kind}: use one of {kinds}.").format(
+            kind=repr(kind), kinds=", ".join(KINDS)))
+    label = _(KINDS[kind])
     parsed = check(values, settings, label=label, error=SeedError,
-                   hint="split the list into several traces")
+                   hint=_("split the list into several traces"))
     if not parsed:
-        raise SeedError(f"No {label} given: enter one value a line or comma-separated.")
+        raise SeedError(_("No {label} given: enter one value a line or comma-separated.")
+                        .format(label=label))
     return parsed
 
 
@@ -82,6 +84,7 @@ class SeedResult:
     values: list[str]
     matches: dict[str, list[str]] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
+    truncated: str | None = None  # the bound that cut the seeds (machine seeds)
 
     @property
     def container_ids(self) -> list[str]:
@@ -94,6 +97,7 @@ class SeedResult:
             "matched_values": len(self.matches),
             "containers": len(self.container_ids),
             "unmatched": list(self.unmatched),
+            "truncated": self.truncated,
         }
 
 
@@ -113,10 +117,9 @@ class _Collector:
         self.all.add(cid)
         if len(self.all) > self.limit:
             raise SeedError(
-                f"The {self.label} values match more than {self.limit:,} containers "
-                "(setting seed_max_matches): narrow the input (fewer values, longer "
-                "patterns)."
-            )
+                _("The {label} values match more than {limit:,} containers (setting "
+                  "seed_max_matches): narrow the input (fewer values, longer patterns).")
+                .format(label=self.label, limit=self.limit))
 
 
 def resolve_seeds(
@@ -135,7 +138,7 @@ def resolve_seeds(
     """
     parsed = check_values(kind, values, settings)
     limit = settings.seed_max_matches
-    col = _Collector(KINDS[kind].lower(), limit)
+    col = _Collector(_(KINDS[kind]), limit)
     if kind == "serial":
         _resolve_serial(lanes, parsed, col, limit, cancel)
     else:

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from core import completeness as comp
+from core.i18n import N_, _
 from core.jobs import job_key
 from core.trace._domains import DOMAINS, DomainResult, fetch_domain
 from core.trace._lineage import DIRECTIONS, Lineage, LineageError, trace_lineage
@@ -36,6 +40,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.trace._cache import DomainCache
 
 DEFAULT_DOMAINS = ("history", "materials", "rejects", "holds")
+MACHINE = "machine"
+"""The seed kind whose values are machines and whose seeds are the lots that ran on them in
+the request's date range (core.contain's exposed lots: its query, its limits
+contain_max_lots and contain_max_days)."""
+SEED_KINDS: dict[str, str] = {**KINDS, MACHINE: N_("Machines + date range")}
+"""Every seed kind of a trace and its label (``_()`` where shown)."""
+STAGES = (N_("seeds"), N_("lineage"), N_("history"), N_("materials"), N_("rejects"),
+          N_("holds"), N_("jobs"))
+"""A trace job's stages (the domains' are their names): messages, shown with ``_()`` by the
+progress block of the session that watches (job threads serve sessions of any language)."""
 TIMELINE_DOMAINS = ("history", "holds", "materials")
 """What the Trace page's per-lot timeline draws: history's bars, hold and material marks."""
 
@@ -45,6 +59,8 @@ class TraceRequest:
     seeds: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, values) sorted by kind
     direction: str = "backward"
     domains: tuple[str, ...] = DEFAULT_DOMAINS
+    start: str | None = None  # machine seeds: the date range (YYYY-MM-DD, end included)
+    end: str | None = None
 
     @classmethod
     def build(
@@ -53,45 +69,62 @@ class TraceRequest:
         direction: str = "backward",
         domains: Sequence[str] = DEFAULT_DOMAINS,
         settings: Settings | None = None,
+        *,
+        start: str | date | None = None,
+        end: str | date | None = None,
     ) -> TraceRequest:
         """Validate and normalise; SeedError / LineageError for bad input (with
-        ``settings``, the seed limits are checked too, before any query)."""
+        ``settings``, the seed limits are checked too, before any query). ``start`` and
+        ``end`` are the date range of machine seeds (checked by core.contain's rule:
+        both given, at most contain_max_days)."""
         if direction not in DIRECTIONS:
-            raise LineageError(f"Unknown direction {direction!r}: use backward or forward.")
+            raise LineageError(_("Unknown direction {direction}: use backward or forward.")
+                               .format(direction=repr(direction)))
         unknown = [d for d in domains if d not in DOMAINS]
         if unknown:
-            raise SeedError(
-                f"Unknown domain(s) {', '.join(map(repr, unknown))}: choose from "
-                f"{', '.join(DOMAINS)}."
-            )
+            raise SeedError(_("Unknown domain(s) {unknown}: choose from {domains}.").format(
+                unknown=", ".join(map(repr, unknown)), domains=", ".join(DOMAINS)))
         pairs = []
+        window: tuple[str | None, str | None] = (None, None)
         for kind, values in seeds.items():
-            if kind not in KINDS:
-                raise SeedError(f"Unknown seed kind {kind!r}: use one of {', '.join(KINDS)}.")
+            if kind not in SEED_KINDS:
+                raise SeedError(_("Unknown seed kind {kind}: use one of {kinds}.").format(
+                    kind=repr(kind), kinds=", ".join(SEED_KINDS)))
             vals = split_values(values)
-            if vals and settings is not None:
+            if kind == MACHINE:
+                if vals or start or end:
+                    suspect = _machines(vals, start, end, settings)
+                    vals = list(suspect.names)
+                    window = (suspect.start.isoformat(), suspect.end.isoformat())
+            elif vals and settings is not None:
                 check_values(kind, vals, settings)
             if vals:
                 pairs.append((kind, tuple(vals)))
+        if (start or end) and MACHINE not in seeds:
+            raise SeedError(_("A date range goes with machine seeds only."))
         if not pairs:
-            raise SeedError("Nothing to trace: enter at least one lot, wafer lot, work "
-                            "order or serial number.")
+            raise SeedError(_("Nothing to trace: enter at least one lot, wafer lot, work "
+                              "order, serial number or machine."))
         ordered_domains = tuple(d for d in DOMAINS if d in set(domains))
-        return cls(tuple(sorted(pairs)), direction, ordered_domains)
+        return cls(tuple(sorted(pairs)), direction, ordered_domains, *window)
 
     @property
     def key(self) -> str:
         """The job key (core.jobs._keys): identical traces share one job."""
-        return job_key("trace", {
+        what: dict[str, Any] = {
             "seeds": [[k, sorted(v)] for k, v in self.seeds],
             "direction": self.direction,
             "domains": sorted(self.domains),
-        })
+        }
+        if self.start is not None:
+            what["window"] = [self.start, self.end]
+        return job_key("trace", what)
 
     @property
     def label(self) -> str:
-        parts = [f"{len(v)} {KINDS[k].lower()}{'s' if len(v) > 1 else ''}" for k, v in self.seeds]
-        return f"{self.direction} trace of {', '.join(parts)}"
+        parts = [f"{len(v)} {SEED_KINDS[k].lower()}" for k, v in self.seeds]
+        window = f" {self.start} ~ {self.end}" if self.start else ""
+        return f"{self.direction} trace of {', '.join(parts)}{window}"
 
 
 @dataclass
@@ -153,27 +186,30 @@ def run_trace(
 ) -> TraceResult:
     """Run ``request`` inside ``job`` (its cancel token, stages and spool)."""
     cancel = job.cancel_token
-    seed_stage = job.stage("seeds", total=len(request.seeds))
+    seed_stage = job.stage(N_("seeds"), total=len(request.seeds))
     seeds: dict[str, SeedResult] = {}
     for i, (kind, values) in enumerate(request.seeds, 1):
-        seeds[kind] = resolve_seeds(lanes, kind, list(values), settings=settings, cancel=cancel)
+        if kind == MACHINE:
+            seeds[kind] = _machine_seeds(job, lanes, request, settings, cancel)
+        else:
+            seeds[kind] = resolve_seeds(lanes, kind, list(values), settings=settings,
+                                        cancel=cancel)
         ids = {c for r in seeds.values() for c in r.container_ids}
         job.progress_for(seed_stage)(done=i, rows=len(ids),
-                                     message=f"{len(ids):,} containers matched")
+                                     message=N_("containers matched"))
     seed_ids = sorted({c for r in seeds.values() for c in r.container_ids})
     if not seed_ids:
         unmatched = [v for r in seeds.values() for v in r.unmatched]
-        raise SeedError(
-            f"Nothing matched: {', '.join(unmatched[:10])}"
-            f"{' …' if len(unmatched) > 10 else ''}. Check the names and the seed kind."
-        )
+        raise SeedError(_("Nothing matched: {values}{more}. Check the names and the seed "
+                          "kind.").format(values=", ".join(unmatched[:10]),
+                                          more=" …" if len(unmatched) > 10 else ""))
     total = sum(len(r.container_ids) for r in seeds.values())
     if total > settings.seed_max_matches:
         raise SeedError(
-            f"The seeds match {total:,} containers, over the limit of "
-            f"{settings.seed_max_matches:,} (setting seed_max_matches): narrow the input."
-        )
-    lin_stage = job.stage("lineage")
+            _("The seeds match {total:,} containers, over the limit of {limit:,} (setting "
+              "seed_max_matches): narrow the input.").format(
+                total=total, limit=settings.seed_max_matches))
+    lin_stage = job.stage(N_("lineage"))
     lineage: Lineage = trace_lineage(
         lanes, seed_ids, request.direction, settings=settings, cancel=cancel,
         progress=job.progress_for(lin_stage),
@@ -190,4 +226,59 @@ def run_trace(
             lanes, name, ids, job.spool, settings=settings, cancel=cancel,
             progress=job.progress_for(stage), cache=cache, inputs=inputs,
         )
+    return result
+
+
+SEED_LOTS_SCHEMA = pa.schema([
+    ("containerid", pa.string()), ("containername", pa.string()),
+    ("seed_machines", pa.string()), ("first_trackin", pa.timestamp("us")),
+    ("trackins", pa.int64()),
+])
+"""The spool's ``seed_lots`` (machine seeds): each lot that ran on the machines in the range,
+the machines it ran on, its first track-in there and how many track-ins."""
+
+
+def _machines(names: list[str], start: str | date | None, end: str | date | None,
+              settings: Settings | None) -> Any:
+    """core.contain's checked machine suspect (names, window); SeedError says what to fix."""
+    from core.config import load_settings
+    from core.contain import ContainError, build_suspect
+
+    try:
+        return build_suspect(MACHINE, names, settings=settings or load_settings(),
+                             start=start, end=end)
+    except ContainError as exc:
+        raise SeedError(str(exc)) from exc
+
+
+def _machine_seeds(job: Job, lanes: Lanes, request: TraceRequest, settings: Settings,
+                   cancel: Any) -> SeedResult:
+    """The lots that ran on the request's machines in its date range, by core.contain's
+    exposed-lots step (one query, at most contain_max_lots lots); they go to the spool as
+    ``seed_lots``. A machine that ran no lot in the range is unmatched."""
+    from core.contain import ContainError, exposed_lots
+
+    names = dict(request.seeds)[MACHINE]
+    suspect = _machines(list(names), request.start, request.end, settings)
+    try:
+        lots, cut = exposed_lots(lanes, suspect, settings=settings, cancel=cancel)
+    except ContainError as exc:
+        raise SeedError(str(exc)) from exc
+    table = pa.table({
+        "containerid": lots["containerid"], "containername": lots["containername"],
+        "seed_machines": lots["via"], "first_trackin": lots["first_at"],
+        "trackins": lots["events"],
+    }).cast(SEED_LOTS_SCHEMA)
+    job.spool.write_table("seed_lots", table, {"rows": table.num_rows, "truncated": cut})
+    matches: dict[str, list[str]] = {}
+    for cid, via in zip(table["containerid"].to_pylist(), table["seed_machines"].to_pylist(),
+                        strict=True):
+        for machine in (via or "").split(", "):
+            matches.setdefault(machine, []).append(cid)
+    result = SeedResult(MACHINE, list(names), truncated=cut)
+    for name in names:
+        if matches.get(name):
+            result.matches[name] = sorted(matches[name])
+        else:
+            result.unmatched.append(name)
     return result

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import fmt, glossary, labels
+from core import fmt, labels
 from core.contain import (
     KINDS,
     VALUE_LABELS,
@@ -35,7 +35,7 @@ from core.trace import split_values
 from dashboard import state
 from dashboard.job_manager import get_job_manager
 from dashboard.widgets.job_progress import job_result
-from dashboard.widgets.kpi_row import kpi_slots
+from dashboard.widgets.kpis import kpi_row, measure_kpi
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 
@@ -123,9 +123,7 @@ if result.truncated:
                  "the suspect or its window.").format(bound=md_escape(result.truncated)))
 kpis = result.kpis()
 for row in KPI_ROWS:
-    cols = kpi_slots(len(row))
-    for col, k in zip(cols, row, strict=True):
-        col.metric(glossary.label(k), fmt.count(kpis[k]), help=glossary.help_text(k))
+    kpi_row([measure_kpi(k, fmt.count(kpis[k])) for k in row])
 if result.snapshot_at is not None:
     st.caption(_("Where lots are now: the live snapshot of {when}.").format(
         when=fmt.datetime(result.snapshot_at, seconds=False)))

@@ -68,7 +68,7 @@ from dashboard.widgets.defect_charts import (
     suspect_window_figure,
 )
 from dashboard.widgets.job_progress import job_result
-from dashboard.widgets.kpi_row import kpi_slots
+from dashboard.widgets.kpis import Kpi, kpi_row, measure_kpi
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 
@@ -165,10 +165,11 @@ def csv_of(data: Any, mapping: dict[str, tuple[str, int]] | None = None) -> byte
     return csv_bytes(view(data, mapping))
 
 
-def metric(col: Any, key: str, value: str, help_extra: str = "") -> None:
-    """A KPI card labelled and explained by core.glossary."""
-    col.metric(glossary.label(key), value,
-               help=glossary.help_text(key) + (f" {help_extra}" if help_extra else ""))
+def card(key: str, value: str, help_extra: str = "") -> Kpi:
+    """A KPI card labelled and explained by core.glossary (``help_extra``: the exact
+    number or the parts behind a compact one)."""
+    base = measure_kpi(key, value)
+    return Kpi(base.label, value, (base.help or "") + (f" {help_extra}" if help_extra else ""))
 
 
 def tabs_in_url(spec: tuple[tuple[str, str], ...], marks: dict[str, str]) -> dict[str, Any]:
@@ -319,30 +320,31 @@ def compact(n: int) -> str:
 
 
 backward = request.direction == "backward"
-cols = kpi_slots(5)
-metric(cols[0], "detection_lots", fmt.count(k["detection_lots"]))
-metric(cols[1], "defective_lots", fmt.count(k["defective_lots"]))
-metric(cols[2], "detection_input", compact(k["detection_input"]),
-       _("({n} pcs)").format(n=fmt.count(k["detection_input"])))
-metric(cols[3], "detection_defect_rate_pct", fmt.kpi_percent(k["detection_defect_rate_pct"]))
-if backward:
-    metric(cols[4], "affected_machines", fmt.count(k.get("affected_machines", 0)))
-else:
-    metric(cols[4], "defective_input", compact(k.get("defective_input", 0)))
-cols = kpi_slots(5)
-metric(cols[0], "detection_defects", compact(k["detection_defects"]),
-       _("({n} pcs = {charged} charged + {uncharged} uncharged)").format(
-           n=fmt.count(k["detection_defects"]), charged=fmt.count(k["detection_charged"]),
-           uncharged=fmt.count(k["detection_uncharged"])))
-metric(cols[1], "detection_charged", compact(k["detection_charged"]))
-metric(cols[2], "detection_uncharged", compact(k["detection_uncharged"]))
+kpi_row([
+    card("detection_lots", fmt.count(k["detection_lots"])),
+    card("defective_lots", fmt.count(k["defective_lots"])),
+    card("detection_input", compact(k["detection_input"]),
+         _("({n} pcs)").format(n=fmt.count(k["detection_input"]))),
+    card("detection_defect_rate_pct", fmt.kpi_percent(k["detection_defect_rate_pct"])),
+    card("affected_machines", fmt.count(k.get("affected_machines", 0))) if backward
+    else card("defective_input", compact(k.get("defective_input", 0))),
+])
+second = [
+    card("detection_defects", compact(k["detection_defects"]),
+         _("({n} pcs = {charged} charged + {uncharged} uncharged)").format(
+             n=fmt.count(k["detection_defects"]), charged=fmt.count(k["detection_charged"]),
+             uncharged=fmt.count(k["detection_uncharged"]))),
+    card("detection_charged", compact(k["detection_charged"])),
+    card("detection_uncharged", compact(k["detection_uncharged"])),
+]
 if backward:
     top_reason = k.get("top_reason") or fmt.MISSING
-    metric(cols[3], "top_reason", md_escape(top_reason.split("_", 1)[0]),
-           f"({md_escape(top_reason)})")
+    second.append(card("top_reason", md_escape(top_reason.split("_", 1)[0]),
+                       f"({md_escape(top_reason)})"))
 else:
-    metric(cols[3], "downstream_rejects", compact(k.get("downstream_rejects", 0)))
-    metric(cols[4], "downstream_uncharged", compact(k.get("downstream_uncharged", 0)))
+    second += [card("downstream_rejects", compact(k.get("downstream_rejects", 0))),
+               card("downstream_uncharged", compact(k.get("downstream_uncharged", 0)))]
+kpi_row(second)
 if k.get("unattributed_rows"):
     st.warning(_("**{n} event rows not attributed**: ").format(
         n=fmt.count(k["unattributed_rows"])) + glossary.help_text("unattributed_rows"))
@@ -903,8 +905,7 @@ else:
     mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
     amp = k.get("amplification")
     if amp is not None:
-        st.metric(glossary.label("amplification"), fmt.ratio(amp, 2),
-                  help=glossary.help_text("amplification"))
+        kpi_row([card("amplification", fmt.ratio(amp, 2))])
     if not (k.get("downstream_rejects") or k.get("downstream_uncharged")):
         reached = int(pc.sum(fwd["lots"]["stations_reached"]).as_py() or 0) if isinstance(
             fwd.get("lots"), pa.Table) else 0

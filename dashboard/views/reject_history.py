@@ -12,22 +12,24 @@ The whole view lives in st.query_params, so a shared link restores and runs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core import glossary, i18n
+from core import fmt, glossary, i18n, labels
 from core.dates import parse_day
 from core.errors import InputError
+from core.i18n import N_, _
 from core.rejects import (
-    DETAIL_COLUMNS,
     DIMENSIONS,
     FILTER_DIMENSIONS,
     GRAINS,
     KEY_PREFIX,
     SORTABLE,
+    TOGGLE_HELP,
     TOGGLE_LABELS,
     WORKFLOW_SOURCE,
     Filters,
@@ -49,29 +51,43 @@ from dashboard.job_manager import get_job_manager
 from dashboard.widgets.charts import pareto_figure, trend_figure
 from dashboard.widgets.job_progress import job_result
 from dashboard.widgets.measures import measures_help
-from dashboard.widgets.tables import paged
+from dashboard.widgets.tables import paged, show
+from dashboard.widgets.url_state import reset_controls, seed
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
 qp = state.query_param
 TOGGLE_KEYS = {name: "t_" + name.removeprefix("include_") for name in Policy.names()}
-MACHINE_NOTE = ("A record booked on several machines (\"A,B\") counts for its first listed "
-                "machine in the pareto; the machine filter finds it under any of them and the "
-                "detail shows the whole list.")
+MACHINE_NOTE = N_("A record booked on several machines (\"A,B\") counts for its first listed "
+                  "machine in the pareto; the machine filter finds it under any of them and "
+                  "the detail shows the whole list.")
+GRAIN_LABELS = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month")}
+RESET_DEFAULTS: dict[str, Any] = {
+    **{f"rj_{name}": False for name in Policy.names()},
+    **{f"rj_f_{dim}": [] for dim in FILTER_DIMENSIONS},
+}
+RESET_PARAMS = (*TOGGLE_KEYS.values(), *(f"f_{d}" for d in FILTER_DIMENSIONS), "period",
+                "sel_dim", "sel_val", "page")
 
 
 def _label(key: str, unit: bool = True) -> str:
     """A measure's glossary label in the language of this run."""
-    return glossary.label(key, i18n.current(), unit)
+    return glossary.label(key, unit=unit)
 
 
-def _measure_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table's measure columns titled by their glossary labels."""
-    return frame.rename(columns={c: _label(c) for c in frame.columns
-                                 if c in glossary.GLOSSARY})
+def _in_language(lang: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download built after the run (on another thread): in the run's language."""
+    def run() -> bytes:
+        i18n.set_language(lang)
+        return build()
+    return run
 
 
-st.title("Reject history")
+def _dim(dim: str) -> str:
+    return _(DIMENSIONS[dim])
+
+
+st.title(_("Reject history"))
 
 
 # --- the primary query ---------------------------------------------------------------------
@@ -84,21 +100,24 @@ try:
 except RejectInputError as exc:
     range_error = str(exc)
 values_text = "\n".join(state.query_param_list("c"))
+MODES = {"range": N_("Date range"), "list": N_("Container list")}
 
 with st.form("primary"):
-    mode_label = st.radio("Query by", ["Date range", "Container list"], horizontal=True,
-                          index=1 if mode == "list" else 0)
+    mode_choice = st.radio(_("Query by"), list(MODES), horizontal=True,
+                           format_func=lambda m: _(MODES[m]),
+                           index=1 if mode == "list" else 0)
     c1, c2 = st.columns(2)
-    d_start = c1.date_input("Start", value=start or date.today(), format="YYYY-MM-DD")
-    d_end = c2.date_input("End", value=end or date.today(), format="YYYY-MM-DD")
+    d_start = c1.date_input(_("Start date"), value=start or date.today(), format="YYYY-MM-DD")
+    d_end = c2.date_input(_("End date"), value=end or date.today(), format="YYYY-MM-DD")
     typed = st.text_area(
-        "Lots, GA/GC work orders or wafer lots (one per line; * % _ wildcards, \\ escapes)",
+        _("LOT, GA/GC WORKORDER or Wafer LOT (one per line)"),
         value=values_text, height=100,
+        help=_("Wildcards: * or % for any text, _ for one character; \\ escapes them."),
     )
-    submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
+    submitted = st.form_submit_button(_("Run"), type="primary", icon=":material/play_arrow:")
 
 if submitted:
-    new_mode = "list" if mode_label == "Container list" else "range"
+    new_mode = mode_choice
     state.set_query_param("mode", new_mode)
     state.set_query_param("start", d_start.isoformat() if new_mode == "range" else None)
     state.set_query_param("end", d_end.isoformat() if new_mode == "range" else None)
@@ -127,8 +146,8 @@ if qp("run") != "1":
         state.set_query_param("run", "1")
 
 if qp("run") != "1":
-    st.info("Choose a date range (default: the last "
-            f"{settings.reject_default_days} days) or a container list, then **Run**.")
+    st.info(_("Choose a date range (default: the last {days} days) or a container list, then "
+              "**Run**.").format(days=settings.reject_default_days))
     st.stop()
 
 values: list[str] = []
@@ -142,7 +161,7 @@ if mode == "list":
         st.error(md_escape(exc))
         st.stop()
     if not values:
-        st.error("The container list is empty: paste lots, work orders or wafer lots.")
+        st.error(_("The container list is empty: paste lots, work orders or wafer lots."))
         st.stop()
 
 # --- the load: a background job (progress, Cancel), one per primary inputs ------------------
@@ -164,37 +183,53 @@ manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
                     max_bytes=settings.reject_cache_mb << 20)
 st.session_state["rj.job"] = job.id
 view: RejectView = job_result(job, key="rj.job", settings=settings,
-                              what="The reject-history load",
-                              again="Press **Run** to load it again.")
+                              what=_("The reject-history load"),
+                              again=_("Press **Run** to load it again."))
 loaded, slicer = view.loaded, view.slicer
 if loaded.unmatched:
-    st.warning(f"{len(loaded.unmatched)} value(s) matched no container: "
-               + md_join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else ""))
+    st.warning(_("{n} value(s) matched no container: {values}").format(
+        n=fmt.count(len(loaded.unmatched)),
+        values=md_join(loaded.unmatched[:50]) + (" …" if len(loaded.unmatched) > 50 else "")))
 if slicer.rows == 0:
-    st.info("No rejects in this range or for these containers.")
+    st.info(_("No rejects in this range or for these containers."))
     st.stop()
 
 options = slicer.options()
 
 # --- toggles and filters (local) -------------------------------------------------------------
-toggles = {name: qp(key) == "1" for name, key in TOGGLE_KEYS.items()}
-tcols = st.columns(len(TOGGLE_LABELS))
-for col, (name, label) in zip(tcols, TOGGLE_LABELS.items(), strict=True):
-    value = col.toggle(label, value=toggles[name], key=f"rj_{name}")
-    toggles[name] = value
-    state.set_query_param(TOGGLE_KEYS[name], "1" if value else None)
+# each control's first value comes from the URL, then the control owns it; "Reset filters"
+# sets the controls (so the browser shows what the data uses) and drops their parameters
+st.button(_("Reset filters"), icon=":material/filter_alt_off:",
+          on_click=reset_controls, args=(RESET_DEFAULTS, RESET_PARAMS),
+          kwargs={"forget": ("rj_trend", "rj_pareto")},
+          help=_("Counting toggles back to the default policy, every filter back to all, "
+                 "no period or bar chosen, the detail on page 1. The query, trend period, "
+                 "Pareto and sort stay."))
+toggles: dict[str, bool] = {}
+# rows that wrap at narrow widths: at 1024 px (sidebar open) five toggles or seven filters
+# in fixed columns cut every label
+tcols = st.container(horizontal=True, gap="medium")
+for name, label in TOGGLE_LABELS.items():
+    col = tcols
+    seed(f"rj_{name}", qp(TOGGLE_KEYS[name]) == "1")
+    toggles[name] = col.toggle(_(label), key=f"rj_{name}", help=_(TOGGLE_HELP[name]))
+    state.set_query_param(TOGGLE_KEYS[name], "1" if toggles[name] else None)
 policy = Policy(**toggles)
 
 chosen: dict[str, list[str]] = {}
-fcols = st.columns(len(FILTER_DIMENSIONS))
-for col, dim in zip(fcols, FILTER_DIMENSIONS, strict=True):
-    wanted = state.query_param_list(f"f_{dim}")
-    good, problem = known_values(wanted, options[dim], DIMENSIONS[dim].lower())
-    if problem:
-        st.warning(md_escape(problem))
-    help_ = {"workflow": WORKFLOW_SOURCE, "machine": MACHINE_NOTE}.get(dim)
-    picked = col.multiselect(DIMENSIONS[dim], options[dim], default=good, key=f"rj_f_{dim}",
-                             help=help_)
+fcols = st.container(horizontal=True, gap="small")
+for dim in FILTER_DIMENSIONS:
+    col = fcols
+    fkey = f"rj_f_{dim}"
+    if fkey not in st.session_state:
+        good, problem = known_values(state.query_param_list(f"f_{dim}"), options[dim],
+                                     _dim(dim))
+        if problem:
+            st.warning(md_escape(problem))
+        st.session_state[fkey] = good
+    help_ = {"workflow": _(WORKFLOW_SOURCE), "machine": _(MACHINE_NOTE)}.get(dim)
+    picked = col.multiselect(_dim(dim), options[dim], key=fkey, help=help_,
+                             placeholder=_("All"), width=260)
     chosen[dim] = picked
     state.set_query_param(f"f_{dim}", picked or None)
 
@@ -205,11 +240,13 @@ if qp("period"):
     try:
         period = (grain, parse_day(qp("period"), "period", settings=settings) or date.today())
     except InputError as exc:
-        st.warning(f"Ignored the period in the link: {md_escape(exc)}")
+        st.warning(_("Ignored the period in the link: {problem}").format(
+            problem=md_escape(exc)))
 filters = Filters(**{d: tuple(v) for d, v in chosen.items()}, period=period)
 
-shown_range = f"{loaded.start} to {loaded.end}" if loaded.start else "no rows"
-st.caption(" · ".join([f"Range {shown_range}", *policy.chips(filters.package)]))
+shown_range = fmt.date_range(loaded.start, loaded.end) if loaded.start else _("no rows")
+st.caption(" · ".join([_("Range {range}").format(range=shown_range),
+                       *policy.chips(filters.package)]))
 
 # --- KPIs ----------------------------------------------------------------------------------
 k = slicer.kpis(policy, filters)
@@ -220,31 +257,36 @@ def _count(col: Any, key: str, n: int) -> None:
     tile, else compact (1.97 B) with the exact number in the tooltip too (a year's move-in
     runs to ten digits)."""
     label, help_ = _label(key), glossary.help_text(key)
-    exact = f"{n:,}"
+    exact = fmt.count(n)
     if len(exact) <= 11:
-        col.metric(label, exact, help=help_)
+        col.metric(label, exact, help=help_, width="content")
         return
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
         if abs(n) >= size:
-            col.metric(label, f"{n / size:.2f} {suffix}", help=f"{exact}. {help_}")
+            col.metric(label, f"{fmt.number(n / size, 2)} {suffix}", width="content",
+                       help=help_ + " " + _("Exact: {value}.").format(value=exact))
             return
 
 
-def _pct(col: Any, key: str, value: float, decimals: int) -> None:
-    col.metric(_label(key), f"{value:.{decimals}f}", help=glossary.help_text(key))
+def _pct(col: Any, key: str, value: float) -> None:
+    """A percentage on a KPI card: one decimal (core.fmt; the label says %), the exact
+    value in the help."""
+    col.metric(_label(key), fmt.number(value, fmt.KPI_PERCENT_PLACES), width="content",
+               help=glossary.help_text(key) + " " + _("Exact: {value}.").format(
+                   value=fmt.percent(value, 4)))
 
 
-row1 = st.columns(5)
-_count(row1[0], "charged", k["charged"])
-_count(row1[1], "defect", k["defect"])
-_count(row1[2], "total", k["total"])
-_pct(row1[3], "charged_share_pct", k["charged_share_pct"], 1)
-_count(row1[4], "movein", k["movein"])
-row2 = st.columns(5)
-_pct(row2[0], "reject_rate_pct", k["reject_rate_pct"], 3)
-_pct(row2[1], "defect_rate_pct", k["defect_rate_pct"], 3)
-_count(row2[2], "lots", k["lots"])
-_count(row2[3], "workorders", k["workorders"])
+row1 = st.container(horizontal=True, gap="medium")  # cards as wide as their labels, wrapping
+_count(row1, "charged", k["charged"])
+_count(row1, "defect", k["defect"])
+_count(row1, "total", k["total"])
+_pct(row1, "charged_share_pct", k["charged_share_pct"])
+_count(row1, "movein", k["movein"])
+row2 = st.container(horizontal=True, gap="medium")
+_pct(row2, "reject_rate_pct", k["reject_rate_pct"])
+_pct(row2, "defect_rate_pct", k["defect_rate_pct"])
+_count(row2, "lots", k["lots"])
+_count(row2, "workorders", k["workorders"])
 measures_help("rejects")
 
 
@@ -256,8 +298,10 @@ def _points(event: Any) -> list[dict[str, Any]]:
 
 
 # --- trend ---------------------------------------------------------------------------------
-st.subheader("Trend")
-g = st.segmented_control("Period", list(GRAINS), default=grain, key="rj_grain") or "day"
+st.subheader(_("Trend"))
+seed("rj_grain", grain)
+g = st.segmented_control(_("Time grain"), list(GRAINS), key="rj_grain", required=True,
+                         format_func=lambda x: _(GRAIN_LABELS.get(x, x))) or "day"
 if g != grain:
     state.set_query_param("grain", None if g == "day" else g)
     state.set_query_param("period", None)
@@ -275,15 +319,14 @@ fig = trend_figure(
 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="rj_trend")
 partial = trend[trend["partial"]]
 if not partial.empty:
-    st.caption("Hatched, lighter bars: periods the range covers only in part, so they are "
-               "not comparable with whole ones: "
-               + "; ".join(f"{r.label} {r.coverage}" for r in partial.itertuples()) + ".")
-with st.expander("Trend table"):
+    st.caption(_("Hatched, lighter bars: periods the range covers only in part, so they are "
+                 "not comparable with whole ones: {periods}.").format(
+        periods="; ".join(f"{r.label} {r.coverage}" for r in partial.itertuples())))
+with st.expander(_("Trend table")):
     table = trend[["label", "charged", "defect", "movein", "reject_rate_pct",
-                   "defect_rate_pct", "coverage"]].rename(
-        columns={"label": "period", "coverage": "coverage of the period"})
-    table["coverage of the period"] = table["coverage of the period"].replace("", "whole")
-    st.dataframe(_measure_columns(table), hide_index=True, width="stretch")
+                   "defect_rate_pct", "coverage"]].rename(columns={"label": "period_label"})
+    table["coverage"] = table["coverage"].replace("", _("whole"))
+    show(table)
 pts = _points(event)
 if pts and pts[0].get("customdata") is not None:
     clicked = pts[0]["customdata"]
@@ -291,23 +334,25 @@ if pts and pts[0].get("customdata") is not None:
     if clicked != qp("period"):
         state.set_query_param("period", str(clicked))
         st.rerun()
-if period is not None and st.button(f"Clear period filter ({period[1]})",
-                                   icon=":material/close:"):
+if period is not None and st.button(_("Clear period filter ({period})").format(
+        period=period[1]), icon=":material/close:"):
     state.set_query_param("period", None)
     st.rerun()
 
 # --- paretos -------------------------------------------------------------------------------
-st.subheader("Pareto")
-pc1, pc2, pc3 = st.columns([2, 1, 1])
+st.subheader(_("Pareto"))
+prow = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+pc1 = pc2 = pc3 = prow
 dim = qp("dim", "reason")
-dim = dim if dim in DIMENSIONS else "reason"
-new_dim = pc1.selectbox("By", list(DIMENSIONS), index=list(DIMENSIONS).index(dim),
-                        format_func=DIMENSIONS.get, key="rj_dim")
-measure = "defect" if qp("measure") == "defect" else "charged"
-new_measure = pc2.radio("Measure", ["charged", "defect"], horizontal=True,
-                        index=1 if measure == "defect" else 0, key="rj_measure",
-                        format_func=lambda m: _label(m, unit=False))
-only80 = pc3.toggle("Top 80 % only", value=qp("top80") == "1", key="rj_top80")
+seed("rj_dim", dim if dim in DIMENSIONS else "reason")
+seed("rj_measure", "defect" if qp("measure") == "defect" else "charged")
+seed("rj_top80", qp("top80") == "1")
+new_dim = pc1.selectbox(_("By"), list(DIMENSIONS), format_func=_dim, key="rj_dim", width=220)
+new_measure = pc2.segmented_control(_("Measure"), ["charged", "defect"], key="rj_measure",
+                                    required=True,
+                                    format_func=lambda m: _label(m, unit=False)) or "charged"
+only80 = pc3.toggle(_("Top 80 %"), key="rj_top80",
+                    help=_("Only the items that make up the first 80 % of the measure."))
 state.set_query_param("dim", None if new_dim == "reason" else new_dim)
 state.set_query_param("measure", None if new_measure == "charged" else new_measure)
 state.set_query_param("top80", "1" if only80 else None)
@@ -318,15 +363,16 @@ pfig = pareto_figure(bars[new_dim], bars[new_measure], bars["cum_pct"],
                      bar_name=_label(new_measure), line_name=_label("cum_pct"))
 pev = st.plotly_chart(pfig, on_select="rerun", selection_mode="points", key="rj_pareto")
 if new_dim == "machine":
-    st.caption(MACHINE_NOTE)
+    st.caption(_(MACHINE_NOTE))
 elif new_dim == "workflow":
-    as_of = (f" Snapshot as of {loaded.workflow_as_of:%Y-%m-%d %H:%M:%S}."
-             if loaded.workflow_as_of else " The WIP snapshot holds no lot.")
-    st.caption(WORKFLOW_SOURCE + as_of)
+    as_of = (_("Snapshot as of {time}.").format(time=fmt.datetime(loaded.workflow_as_of))
+             if loaded.workflow_as_of else _("The WIP snapshot holds no lot."))
+    st.caption(f"{_(WORKFLOW_SOURCE)} {as_of}")
 if cut:
-    st.caption(f"The chart draws the top {settings.pareto_max_bars} of {len(par):,} "
-               f"{DIMENSIONS[new_dim].lower()} values and sums the rest into "
-               f"'{bars[new_dim].iloc[-1]}'; the pareto table lists every one.")
+    st.caption(_("The chart draws the top {n} of {total} {dimension} values and sums the rest "
+                 "into '{others}'; the Pareto table lists every one.").format(
+        n=settings.pareto_max_bars, total=fmt.count(len(par)), dimension=_dim(new_dim),
+        others=bars[new_dim].iloc[-1]))
 drawn = set(par[new_dim].astype(str))  # a click on 'others (N)' selects nothing
 ppts = [p for p in _points(pev) if str(p.get("x")) in drawn]
 if ppts and ppts[0].get("x") is not None and (
@@ -336,40 +382,47 @@ if ppts and ppts[0].get("x") is not None and (
     state.set_query_param("sel_val", str(ppts[0]["x"]))
     state.set_query_param("page", None)
     st.rerun()
-with st.expander("Pareto table"):
-    st.dataframe(_measure_columns(par), hide_index=True, width="stretch")
+with st.expander(_("Pareto table")):
+    show(par)
 
 # --- detail --------------------------------------------------------------------------------
-st.subheader("Detail")
+st.subheader(_("Detail"))
 selection = None
 if qp("sel_dim") in DIMENSIONS and qp("sel_val") is not None:
     selection = Selection(str(qp("sel_dim")), str(qp("sel_val")))
-    if st.button(f"Clear bar filter ({DIMENSIONS[selection.dim]} = "
-                 f"{md_escape(selection.value)})",
-                 icon=":material/close:"):
+    if st.button(_("Clear bar filter ({dimension} = {value})").format(
+            dimension=_dim(selection.dim), value=md_escape(selection.value)),
+            icon=":material/close:"):
         state.set_query_param("sel_dim", None)
         state.set_query_param("sel_val", None)
         st.rerun()
-dc = st.columns(4)
+drow = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
 sort = qp("sort", "txndate")
-sort = sort if sort in SORTABLE else "txndate"
-sort = dc[0].selectbox("Sort by", list(SORTABLE), index=list(SORTABLE).index(sort),
-                       key="rj_sort", format_func=dict(DETAIL_COLUMNS).get)
-desc = dc[1].toggle("Descending", value=qp("asc") != "1", key="rj_desc")
+seed("rj_sort", sort if sort in SORTABLE else "txndate")
+seed("rj_desc", qp("asc") != "1")
+sort = drow.selectbox(_("Sort by"), list(SORTABLE), key="rj_sort", format_func=labels.label,
+                       width=220)
+desc = drow.toggle(_("Descending"), key="rj_desc")
+slots = (drow.container(width=150), drow.container(width=150))  # rows per page, page
 rows, shown = paged(
     lambda offset, size: slicer.detail(policy, filters, selection, sort=sort, descending=desc,
                                        page=offset // size + 1, page_size=size),
-    key="rj", param="page", size_param="size", settings=settings, slots=(dc[2], dc[3]))
+    key="rj", param="page", size_param="size", settings=settings, slots=slots)
 page, pages, total = shown.number, shown.pages, shown.total
 state.set_query_param("sort", None if sort == "txndate" else sort)
 state.set_query_param("asc", None if desc else "1")
-st.caption(f"{total:,} reject records (one row each, as booked); showing page {page} of {pages}.")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.caption(_("{total} reject records (one row each, as booked); showing page {page} of "
+             "{pages}.").format(total=fmt.count(total), page=fmt.count(page),
+                                pages=fmt.count(pages)))
+show(pd.DataFrame(rows))
+raw_headers = settings.csv_headers == "names"
 st.download_button(
-    "Download CSV (all filtered rows)",
+    _("Export CSV"),
     # built only when clicked (the full 365-day CSV takes seconds; no st.* calls inside)
-    data=lambda: slicer.csv_bytes(policy, filters, selection),
+    data=_in_language(i18n.current(), lambda: slicer.csv_bytes(
+        policy, filters, selection, raw_headers=raw_headers)),
     file_name=csv_name(loaded.start, loaded.end),
     mime="text/csv",
     icon=":material/download:",
+    help=_("Every filtered row, not only this page."),
 )

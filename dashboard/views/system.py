@@ -17,32 +17,38 @@ import pandas as pd
 import psutil
 import streamlit as st
 
-from core import realtime
+from core import fmt, realtime
 from core.config import ENV_PREFIX, SETTINGS_DOC, allowed
+from core.i18n import _
 from dashboard import state
 from dashboard.job_manager import get_job_manager
+from dashboard.widgets import tables
+from dashboard.widgets.kpis import Kpi, kpi_row
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
 
-st.title("System")
+st.title(_("System"))
 
 # --- connection ------------------------------------------------------------------------------
-st.subheader("Database")
+st.subheader(_("Database"))
 if lanes is not None:
-    st.markdown(f"Backend **{lanes.backend}** at `{lanes.url_display}`")
+    st.markdown(_("Backend **{backend}** at `{url}`").format(backend=lanes.backend,
+                                                          url=lanes.url_display))
 else:
-    st.markdown(f"Not connected. Configured URL: `{state.mask_url(settings.effective_db_url)}`")
-if st.button("Test connection", icon=":material/network_check:"):
+    st.markdown(_("Not connected. Configured URL: `{url}`").format(
+        url=state.mask_url(settings.effective_db_url)))
+if st.button(_("Test connection"), icon=":material/network_check:"):
     if lanes is None:
         state.reset_lanes()
         state.set_lanes_problem(None)
         st.rerun()  # the frame reconnects and reports
-    with state.guarded("Test connection"):
+    with state.guarded(_("Test connection")):
         ms = realtime.ping(lanes)
         snap = realtime.snapshot_time(lanes)
-        shown = f"{snap:%Y-%m-%d %H:%M:%S}" if snap else "no snapshot rows"
-        st.success(f"Connected: round trip {ms:.1f} ms; live snapshot as of {shown}.")
+        shown = fmt.datetime(snap) if snap else _("no snapshot rows")
+        st.success(_("Connected: round trip {ms} ms; live snapshot as of {time}.").format(
+            ms=fmt.number(ms, 1), time=shown))
 
 
 # --- lane statistics -------------------------------------------------------------------------
@@ -53,57 +59,59 @@ def _num(value: Any, fmt: str = "{:,.0f}") -> str:
 def _lane_panel(name: str, data: dict[str, Any]) -> None:
     pool = data.get("pool", {}) or {}
     lat = data.get("latency_ms", {}) or {}
-    st.markdown(f"**{name} lane**")
-    c = st.columns(4)
-    c[0].metric("Checked out", f"{_num(pool.get('checked_out'))} / {_num(pool.get('size'))}")
-    c[1].metric("Overflow", _num(pool.get("overflow")))
-    c[2].metric("Waiting", _num(pool.get("waiting")))
-    c[3].metric("Latency samples", _num(lat.get("count")))
-    c = st.columns(4)
+    st.markdown(f"**{name}**")
     sampled = bool(lat.get("count"))  # no samples yet: show a dash, not a fake 0 ms
-    for col, key in zip(c, ("p50", "p95", "p99"), strict=False):
-        col.metric(f"{key} ms", _num(lat.get(key) if sampled else None, "{:,.1f}"))
-    c[3].metric("Timeouts / errors", f"{_num(data.get('timeouts'))} / {_num(data.get('errors'))}")
+    kpi_row([
+        Kpi(_("Checked out"), f"{_num(pool.get('checked_out'))} / {_num(pool.get('size'))}"),
+        Kpi(_("Overflow"), _num(pool.get("overflow"))),
+        Kpi(_("Waiting"), _num(pool.get("waiting"))),
+        Kpi(_("Latency samples"), _num(lat.get("count"))),
+        *(Kpi(f"{key} ms", _num(lat.get(key) if sampled else None, "{:,.1f}"))
+          for key in ("p50", "p95", "p99")),
+        Kpi(_("Timeouts / errors"),
+            f"{_num(data.get('timeouts'))} / {_num(data.get('errors'))}"),
+    ])
 
 
 def _throttle_panel(throttle: dict[str, Any]) -> None:
-    st.markdown("**Slow-lane throttle**")
-    c = st.columns(3)
-    c[0].metric("Kind", str(throttle.get("kind", "–")))
-    c[1].metric(
-        "Permits in use",
-        f"{_num(throttle.get('in_use'))} / {_num(throttle.get('permits'))}",
-    )
-    c[2].metric("Waiting", _num(throttle.get("waiting")))
+    st.markdown("**{}**".format(_("Slow-lane throttle")))
+    kpi_row([
+        Kpi(_("Kind"), str(throttle.get("kind", "–"))),
+        Kpi(_("Permits in use"),
+            f"{_num(throttle.get('in_use'))} / {_num(throttle.get('permits'))}"),
+        Kpi(_("Waiting"), _num(throttle.get("waiting"))),
+    ])
     detail = throttle.get("detail") or ""
     if throttle.get("degraded"):
-        st.warning(f"Throttle degraded: {detail or 'no detail given'}", icon=":material/warning:")
+        st.warning(_("Throttle degraded: {detail}").format(detail=detail or _("no detail given")),
+                   icon=":material/warning:")
     else:
-        st.caption(f":material/check_circle: Throttle healthy. {detail}")
+        st.caption(":material/check_circle: " + _("Throttle healthy.") + f" {detail}")
 
 
 @st.fragment(run_every=settings.system_refresh_s)
 def lane_statistics() -> None:
-    st.subheader("Lanes")
+    st.subheader(_("Lanes"))
     if lanes is None:
-        st.info("No statistics: the database is not connected.")
+        st.info(_("No statistics: the database is not connected."))
         return
-    with state.guarded("Lane statistics"):
+    with state.guarded(_("Lane statistics")):
         stats = lanes.stats()
         left, right = st.columns(2, gap="large")
         with left:
-            _lane_panel("Realtime", stats.get("realtime", {}) or {})
+            _lane_panel(_("Realtime lane"), stats.get("realtime", {}) or {})
         with right:
             slow = stats.get("slow", {}) or {}
-            _lane_panel("Slow", slow)
+            _lane_panel(_("Slow lane"), slow)
             _throttle_panel(slow.get("throttle", {}) or {})
         rss = psutil.Process().memory_info().rss
-        st.metric("Memory of this dashboard process (RSS)", f"{rss / 2**20:,.0f} MiB",
-                  help="What the server process holds now: live data, finished jobs' "
-                       "results (reject slicers, defect tables), caches. The incident's "
-                       "three copies of a trace result ran a 7 GB machine out of memory.")
-        st.caption(f"Refreshed every {settings.system_refresh_s} s.")
-        with st.expander("Raw statistics"):
+        st.metric(_("Memory of this dashboard process (RSS)"),
+                  f"{fmt.number(rss / 2**20)} MiB",
+                  help=_("What the server process holds now: live data, finished jobs' "
+                         "results (reject slicers, defect tables), caches. The incident's "
+                         "three copies of a trace result ran a 7 GB machine out of memory."))
+        st.caption(_("Refreshed every {seconds} s.").format(seconds=settings.system_refresh_s))
+        with st.expander(_("Raw statistics")):
             st.json(stats)
 
 
@@ -152,30 +160,28 @@ def jobs_panel() -> None:
 jobs_panel()
 
 # --- settings ----------------------------------------------------------------------------------
-st.subheader("Settings in effect")
+st.subheader(_("Settings in effect"))
 st.caption(
-    "Read once per process from the environment (`MES_<NAME>`), `.streamlit/secrets.toml` "
-    "and the defaults; credentials are masked. *allowed*: the values each setting accepts "
-    "(anything else stops the app with a message naming it)."
+    _("Read once per process from the environment (`MES_<NAME>`), `.streamlit/secrets.toml` "
+      "and the defaults; credentials are masked. *Allowed*: the values each setting accepts "
+      "(anything else stops the app with a message naming it).")
 )
 rows = [
     {
         "setting": name,
-        "value": state.displayed_setting(settings, name),
-        "default": "yes" if getattr(settings, name) == default else "",
-        "allowed": allowed(name),
-        "environment": f"{ENV_PREFIX}{name.upper()}",
-        "what it protects": doc,
+        "setting_value": state.displayed_setting(settings, name),
+        "setting_default": _("yes") if getattr(settings, name) == default else "",
+        "setting_allowed": allowed(name),
+        "setting_env": f"{ENV_PREFIX}{name.upper()}",
+        "what_it_protects": doc,
     }
     for name, (doc, default) in SETTINGS_DOC.items()
 ]
-st.dataframe(
+tables.show(
     pd.DataFrame(rows),
-    hide_index=True,
-    width="stretch",
     height="content",
     column_config={
-        "value": st.column_config.TextColumn(width="medium"),
-        "what it protects": st.column_config.TextColumn(width="large"),
+        "setting_value": st.column_config.TextColumn(width="medium"),
+        "what_it_protects": st.column_config.TextColumn(width="large"),
     },
 )

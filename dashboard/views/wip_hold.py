@@ -23,7 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import glossary
+from core import fmt, glossary, i18n, labels
 from core.export import csv_bytes
 from core.holds import (
     ALL,
@@ -31,6 +31,7 @@ from core.holds import (
     HOLD_TYPES,
     HoldInputError,
     age_labels,
+    bucket_text,
     check_range,
     current,
     history,
@@ -39,42 +40,75 @@ from core.holds import (
     reconcile,
     shift_day,
 )
+from core.i18n import N_, _
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.widgets.charts import count_axis, pareto_figure
 from dashboard.widgets.measures import measures_help
-from dashboard.widgets.tables import paged
+from dashboard.widgets.tables import paged, show
+from dashboard.widgets.url_state import reset_controls, seed
 
 settings = state.get_settings()
 lanes = state.get_lanes(settings)
+raw_headers = settings.csv_headers == "names"
 
-st.title("WIP hold")
+st.title(_("WIP hold"))
 
-VIEWS = {"live": "Live holds", "history": "Hold history"}
+VIEWS = {"live": N_("Live holds"), "history": N_("Hold history")}
+ALL_DAYS = "all days"  # the shift-day list's "no day" choice (a value, shown translated)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
 
+LIVE_FILTERS = (  # (url param, session key, label, column of the held lots)
+    ("reason", "wh_f_reason", N_("Hold Reason"), "reason"),
+    ("group", "wh_f_group", N_("Station group"), "station_group"),
+    ("package", "wh_f_package", N_("Package"), "package"),
+    ("ptype", "wh_f_ptype", N_("TYPE"), "pj_type"),
+    ("wafer", "wh_f_wafer", N_("Wafer LOT"), "firstname"),
+    ("age", "wh_f_age", N_("Days at station"), "age_bucket"),
+)
+FILTER_DEFAULTS: dict[str, Any] = {
+    # (session key: value after a reset); the URL parameters below are dropped with them
+    "wh_type": ALL, "wh_h_rec": "new", "wh_h_day": ALL_DAYS, "wh_h_reason": [],
+    "wh_h_bucket": [], **{key: [] for _p, key, _l, _c in LIVE_FILTERS},
+}
+FILTER_PARAMS = ("type", "record", "day", "hreason", "bucket", "lots_page", "records_page",
+                 *(p for p, _k, _l, _c in LIVE_FILTERS))
+CLICKS = ("wh_matrix", "wh_pareto", "wh_age", "wh_trend", "wh_h_pareto_n", "wh_h_pareto_q",
+          "wh_h_buckets")
+"""Chart and matrix selections: forgotten on a reset (their filters are reset above)."""
+
 
 def reset_filters() -> None:
-    st.query_params.clear()
-    for key in [k for k in st.session_state if str(k).startswith("wh_")]:
-        del st.session_state[key]
+    """Every filter back to "all" in the controls the browser shows, the URL and the data:
+    hold type, the live filters, record type, reasons, durations, shift day and the tables'
+    pages. The view, the date range, the trend period and the matrix measure stay."""
+    reset_controls(FILTER_DEFAULTS, FILTER_PARAMS, forget=CLICKS)
 
 
-def url_choice(param: str, key: str, label: str, options: list[str]) -> list[str]:
+FILTER_PX = 300
+"""A filter's width: room for a long reason chip (19 CJK characters) without an ellipsis;
+filters wrap two to a row at 1024 px, three at 1440 px."""
+
+
+def url_choice(param: str, key: str, label: str, options: list[str],
+               format_func: Callable[[Any], str] = str, where: Any = None) -> list[str]:
     """A multiselect whose first value comes from the URL; unknown URL values are named."""
     if key not in st.session_state:
         wanted = state.query_param_list(param)
         unknown = [v for v in wanted if v not in options]
         if unknown:
-            st.warning(f"{label}: {md_join(unknown)} not found in the data shown; ignored.")
+            st.warning(_("{label}: {values} not found in the data shown; ignored.").format(
+                label=label, values=md_join(unknown)))
         st.session_state[key] = [v for v in wanted if v in options]
-    else:  # options can shrink after a refresh: keep only what still exists
+    elif any(v not in options for v in st.session_state[key]):
+        # options can shrink after a refresh: keep only what still exists
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
-    chosen = st.multiselect(label, options, key=key)
+    chosen = (where or st).multiselect(label, options, key=key, format_func=format_func,
+                                       placeholder=_("All"), width=FILTER_PX)
     state.set_query_param(param, chosen)
     return chosen
 
@@ -85,29 +119,55 @@ def paged_table(total: int, fetch: Callable[[int, int], pd.DataFrame],
     size twin) and a CSV of every row, built only when the button is clicked."""
     left, mid, right = st.columns([1, 1, 2])
     rows, shown = paged(lambda o, n: (fetch(o, n), total), key=key, param=param,
-                        settings=settings, slots=(left, mid), label="Page")
-    right.caption(f"Rows {shown.first_row:,}–{shown.last_row:,} of {total:,}")
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button("Download CSV (all rows)", csv, file_name=file_name, mime="text/csv",
-                       key=f"{key}_csv", icon=":material/download:", on_click="ignore")
+                        settings=settings, slots=(left, mid),
+                        label=_("Page (of {pages:,})"))
+    right.caption(_("Rows {first}–{last} of {total}").format(
+        first=fmt.count(shown.first_row), last=fmt.count(shown.last_row),
+        total=fmt.count(total)))
+    show(rows)
+    st.download_button(_("Export CSV"), in_language(i18n.current(), csv),
+                       file_name=file_name, mime="text/csv", key=f"{key}_csv",
+                       icon=":material/download:", on_click="ignore",
+                       help=_("Every row of the list, not only this page."))
+
+
+def in_language(lang: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download built after the run (on another thread): in the run's language."""
+    def run() -> bytes:
+        i18n.set_language(lang)
+        return build()
+    return run
 
 
 def frame_csv(df: pd.DataFrame) -> Callable[[], bytes]:
-    return lambda: csv_bytes(df)
+    return lambda: csv_bytes(df, raw_headers=raw_headers)
 
 
-MEASURE_LABELS = {"qty": "Qty (pcs)", "lots": "Lots"}
+MEASURE_LABELS = {"qty": N_("Qty (pcs)"), "lots": N_("LOT")}
 
 
 def metric(col: Any, key: str, value: str, extra: str | None = None,
            unit: bool = True) -> None:
     """A KPI card labelled and explained by core/glossary.py."""
     help_ = glossary.help_text(key) + (f" {extra}" if extra else "")
-    col.metric(glossary.label(key, unit=unit), value, help=help_)
+    col.metric(glossary.label(key, unit=unit), value, help=help_, width="content")
 
 
-def days_text(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1f}"
+def cards() -> Any:
+    """A row of KPI cards as wide as their labels, wrapping at narrow widths (1024 px
+    with the sidebar leaves ~560 px: five fixed columns cut every label)."""
+    return st.container(horizontal=True, gap="medium")
+
+
+def hold_type_label(value: Any) -> str:
+    return _(HOLD_TYPE_LABELS.get(value, str(value)))
+
+
+def hold_types_shown(df: pd.DataFrame) -> pd.DataFrame:
+    """A table's hold_type values in words of the current language."""
+    if "hold_type" in df.columns:
+        df = df.assign(hold_type=df["hold_type"].map(hold_type_label))
+    return df
 
 
 def points(key: str) -> list[dict[str, Any]]:
@@ -126,33 +186,48 @@ problems: list[str] = []
 try:
     url_hold_type = parse_hold_type(state.query_param("type"))
 except HoldInputError as exc:
-    problems.append(f"{md_escape(exc)} Showing all holds.")
+    problems.append(_("{problem} Showing all holds.").format(problem=md_escape(exc)))
     url_hold_type = ALL
 try:
     url_measure = current.parse_matrix_measure(state.query_param("matrix"))
 except HoldInputError as exc:
-    problems.append(f"{md_escape(exc)} Showing qty.")
+    problems.append(_("{problem} Showing qty.").format(problem=md_escape(exc)))
     url_measure = current.MATRIX_MEASURES[0]
 try:
     url_grain = history.parse_grain(state.query_param("grain"))
 except HoldInputError as exc:
-    problems.append(f"{md_escape(exc)} Showing days.")
+    problems.append(_("{problem} Showing days.").format(problem=md_escape(exc)))
     url_grain = "day"
 url_view = state.query_param("view", "live")
 if url_view not in VIEWS:
-    problems.append(f"Unknown view {md_escape(repr(url_view))}: choose live or history. "
-                    "Showing live holds.")
+    problems.append(_("Unknown view {view}: choose live or history. Showing live holds.")
+                    .format(view=md_escape(repr(url_view))))
     url_view = "live"
+url_record = state.query_param("record", "new")
+if url_record not in history.RECORD_TYPES:
+    problems.append(_("Unknown record type {value}: choose one of {choices}. Showing new "
+                      "holds.").format(value=md_escape(repr(url_record)),
+                                       choices=", ".join(history.RECORD_TYPES)))
+    url_record = "new"
 for problem in problems:
     st.error(problem, icon=":material/error:")
 
-top = st.columns([2, 3, 1])
-view = top[0].segmented_control("View", list(VIEWS), format_func=VIEWS.get, default=url_view,
-                                key="wh_view") or "live"
-hold_type = top[1].segmented_control(
-    "Hold type", list(HOLD_TYPES), format_func=HOLD_TYPE_LABELS.get, default=url_hold_type,
-    key="wh_type") or ALL
-top[2].button("Reset filters", on_click=reset_filters, icon=":material/filter_alt_off:")
+# a control's first value comes from the URL; after that the control owns it (a reset sets
+# it, so the browser shows what the data uses)
+seed("wh_view", url_view)
+seed("wh_type", url_hold_type)
+top = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+view = top.segmented_control(_("View"), list(VIEWS), format_func=lambda v: _(VIEWS[v]),
+                                key="wh_view", required=True) or "live"
+hold_type = top.segmented_control(
+    _("Hold type"), list(HOLD_TYPES), format_func=hold_type_label, key="wh_type",
+    required=True, help=_("Quality holds (品質異常) are every hold reason not on the "
+                          "non-quality list of the settings (non_quality_hold_reasons).")
+) or ALL
+top.button(_("Reset filters"), on_click=reset_filters, icon=":material/filter_alt_off:",
+              help=_("Every filter back to all: hold type, reasons, groups, packages, days, "
+                     "record type, shift day and the tables' pages. The view, date range, "
+                     "trend period and matrix measure stay."))
 state.set_query_param("view", None if view == "live" else view)
 state.set_query_param("type", None if hold_type == ALL else hold_type)
 
@@ -160,15 +235,6 @@ state.set_query_param("type", None if hold_type == ALL else hold_type)
 # ---------------------------------------------------------------------------------------------
 # live view
 # ---------------------------------------------------------------------------------------------
-
-LIVE_FILTERS = (  # (url param, session key, label, column of the held lots)
-    ("reason", "wh_f_reason", "Hold reason", "reason"),
-    ("group", "wh_f_group", "Station group", "station_group"),
-    ("package", "wh_f_package", "Package", "package"),
-    ("ptype", "wh_f_ptype", "Type", "pj_type"),
-    ("wafer", "wh_f_wafer", "Wafer lot", "firstname"),
-    ("age", "wh_f_age", "Days at station", "age_bucket"),
-)
 
 
 def _on_matrix() -> None:
@@ -178,6 +244,8 @@ def _on_matrix() -> None:
     row, column = cells[0]
     groups = st.session_state.get("wh_matrix_rows", [])
     group = groups[row] if 0 <= row < len(groups) else current.TOTAL
+    if column == "station_group":
+        column = current.TOTAL
     st.session_state["wh_f_group"] = [] if group == current.TOTAL else [group]
     st.session_state["wh_f_package"] = [] if column == current.TOTAL else [column]
 
@@ -192,47 +260,52 @@ def _on_click(chart_key: str, filter_key: str) -> Any:
 
 
 def wip_summary_cards(wip: dict[str, Any]) -> None:
-    c = st.columns(4)
+    row = cards()
     hold = wip["HOLD"]
-    for col, (key, part) in zip(c, (("wip_run_lots", wip["RUN"]),
+    for key, part in (("wip_run_lots", wip["RUN"]),
                                     ("wip_queue_lots", wip["QUEUE"]),
                                     ("wip_hold_quality_lots", hold["quality"]),
-                                    ("wip_hold_non_quality_lots", hold["non_quality"])),
-                                strict=True):
-        metric(col, key, f"{part['lots']:,}", f"{part['qty']:,} pcs.")
-        col.caption(f"{part['qty']:,} pcs")
+                      ("wip_hold_non_quality_lots", hold["non_quality"])):
+        col = row.container(width="content", gap=None)
+        pcs = _("{qty} pcs").format(qty=fmt.count(part["qty"]))
+        metric(col, key, fmt.count(part["lots"]), pcs + ".")
+        col.caption(pcs)
 
 
 @st.fragment(run_every=settings.snapshot_refresh_s)
 def live_view() -> None:
-    with state.guarded("Live holds"):
+    with state.guarded(_("Live holds")):
         watcher = st.session_state.setdefault("wh_watcher", current.LiveHoldsWatcher())
-        holds, _ = watcher.poll(lanes, settings)
+        holds, _changed = watcher.poll(lanes, settings)
         if holds.snapshot is None:
-            st.warning("The live snapshot (dw_mes_lot_v) is empty: no WIP to show.")
+            st.warning(_("The live snapshot (dw_mes_lot_v) is empty: no WIP to show."))
             return
         age_s = current.snapshot_age_s(holds.snapshot)
-        as_of = f"Data as of {holds.snapshot:%Y-%m-%d %H:%M} ({state.humanize_age(age_s)})"
+        as_of = _("Data as of {time} ({age})").format(
+            time=fmt.datetime(holds.snapshot, seconds=False), age=state.humanize_age(age_s))
         if current.is_stale(holds.snapshot, settings):
-            st.warning(f"{as_of}. The snapshot is older than {settings.snapshot_stale_s // 60} "
-                       "min: it may be stale.", icon=":material/schedule:")
+            st.warning(_("{as_of}. The snapshot is older than {minutes} min: it may be "
+                         "stale.").format(as_of=as_of,
+                                          minutes=settings.snapshot_stale_s // 60),
+                       icon=":material/schedule:")
         else:
-            st.caption(f":material/schedule: {as_of}; checked every "
-                       f"{settings.snapshot_refresh_s} s.")
-        st.markdown("**WIP summary** (status rule: RUN on a machine, else HOLD if held, "
-                    "else QUEUE)")
+            st.caption(":material/schedule: " + _("{as_of}; checked every {seconds} s.")
+                       .format(as_of=as_of, seconds=settings.snapshot_refresh_s))
+        st.markdown(_("**WIP summary** (status rule: RUN on a machine, else HOLD if held, "
+                      "else QUEUE)"))
         wip_summary_cards(holds.wip)
 
         base = current.apply_filter(holds.lots, current.LiveFilter(hold_type=hold_type))
         chosen: dict[str, list[str]] = {}
-        cols = st.columns(3)
-        for i, (param, key, label, column) in enumerate(LIVE_FILTERS):
+        row = st.container(horizontal=True, gap="small")
+        for param, key, label, column in LIVE_FILTERS:
             if column == "age_bucket":
                 options = age_labels(settings.hold_age_edges_days)
             else:
                 options = sorted(base[column].dropna().astype(str).unique())
-            with cols[i % 3]:
-                chosen[column] = url_choice(param, key, label, options)
+            chosen[column] = url_choice(param, key, _(label), options, where=row,
+                                        format_func=bucket_text if column == "age_bucket"
+                                        else str)
         flt = current.LiveFilter(
             hold_type=hold_type, reasons=tuple(chosen["reason"]),
             groups=tuple(chosen["station_group"]), packages=tuple(chosen["package"]),
@@ -241,56 +314,66 @@ def live_view() -> None:
         df = current.apply_filter(holds.lots, flt)
 
         k = current.kpis(df)
-        c = st.columns(5)
-        metric(c[0], "hold_lots_live", f"{k['lots']:,}")
-        metric(c[1], "hold_qty_live", f"{k['qty']:,}")
-        metric(c[2], "avg_days_at_station", days_text(k["avg_days_at_station"]), unit=False)
-        metric(c[3], "max_days_at_station", days_text(k["max_days_at_station"]), unit=False)
-        metric(c[4], "station_groups", f"{k['station_groups']:,}")
-        st.caption("Days at station (agebydays) is how long a lot has waited at its current "
-                   "step, not how long it has been on hold: see Hold history for durations. "
-                   "The hold history's open holds can list other lots: Hold history "
-                   "compares both sources lot by lot.")
+        row = cards()
+        metric(row, "hold_lots_live", fmt.count(k["lots"]))
+        metric(row, "hold_qty_live", fmt.count(k["qty"]))
+        metric(row, "avg_days_at_station", fmt.number(k["avg_days_at_station"], 1),
+               unit=False)
+        metric(row, "max_days_at_station", fmt.number(k["max_days_at_station"], 1),
+               unit=False)
+        metric(row, "station_groups", fmt.count(k["station_groups"]))
+        st.caption(_("Days at station (agebydays) is how long a lot has waited at its "
+                     "current step, not how long it has been on hold: see Hold history for "
+                     "durations. The hold history's open holds can list other lots: Hold "
+                     "history compares both sources lot by lot."))
 
-        head = st.columns([3, 2])
-        head[0].subheader("Held lots: station group × package")
+        head = st.columns([3, 2], vertical_alignment="bottom")
+        head[0].subheader(_("Held lots: station group × Package"))
+        seed("wh_matrix_measure", url_measure)
         measure = head[1].segmented_control(
-            "Matrix counts", list(current.MATRIX_MEASURES), format_func=MEASURE_LABELS.get,
-            default=url_measure, key="wh_matrix_measure") or current.MATRIX_MEASURES[0]
+            _("Matrix counts"), list(current.MATRIX_MEASURES),
+            format_func=lambda m: _(MEASURE_LABELS[m]), key="wh_matrix_measure",
+            required=True) or current.MATRIX_MEASURES[0]
         state.set_query_param("matrix", None if measure == current.MATRIX_MEASURES[0]
                               else measure)
         m = current.matrix(df, measure)
         st.session_state["wh_matrix_rows"] = list(m.index)
-        st.caption(f"{MEASURE_LABELS[measure]}, each lot once. Every package is a column "
-                   "(scroll sideways); click a cell to filter the lot table, a Total cell to "
-                   "clear that filter.")
-        st.dataframe(m, key="wh_matrix", on_select=_on_matrix, selection_mode="single-cell",
-                     width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="localized")
-                                    for c in m.columns})
+        st.caption(_("{measure}, each lot once. Every Package is a column (scroll sideways); "
+                     "click a cell to filter the lot table, a Total cell to clear that "
+                     "filter.").format(measure=_(MEASURE_LABELS[measure])))
+        shown = m.reset_index()
+        shown["station_group"] = shown["station_group"].replace({current.TOTAL: _("Total")})
+        number = {c: st.column_config.NumberColumn(
+            _("Total") if c == current.TOTAL else str(c), format="localized")
+            for c in m.columns}
+        show(shown, key="wh_matrix", on_select=_on_matrix, selection_mode="single-cell",
+             column_config=number)
 
         left, right = st.columns(2)
+        lots_label = _("Lots")
         with left:
-            st.markdown("**On-hold reasons** (lots, pareto)")
+            st.markdown(_("**Hold Reasons of lots on hold** (LOT, Pareto)"))
             p = current.pareto(df)
-            fig = pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name="lots")
-            fig.update_layout(yaxis={"title": "lots", **count_axis(p["lots"])})
+            fig = pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name=lots_label,
+                                line_name=glossary.label("cum_pct"))
             st.plotly_chart(fig, key="wh_pareto",
                             on_select=_on_click("wh_pareto", "wh_f_reason"),
                             selection_mode="points")
         with right:
-            st.markdown("**Days at station** (agebydays; not hold duration)")
+            st.markdown(_("**Days at station** (agebydays; not the Hold duration)"))
             a = current.age_buckets(df, settings)
-            fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name="lots"))
-            fig.update_layout(height=320, margin={"t": 30, "b": 10},
-                              yaxis={"title": "lots", **count_axis(a["lots"])},
-                              xaxis={"title": "days at station (agebydays)"},
+            fig = go.Figure(go.Bar(x=a["days_at_station"], y=a["lots"], name=lots_label))
+            fig.update_layout(height=340, margin={"t": 40, "b": 10},
+                              yaxis={"title": lots_label, **count_axis(a["lots"])},
+                              xaxis={"title": labels.label("days_at_station_bucket"),
+                                     "tickmode": "array", "tickvals": list(a["days_at_station"]),
+                                     "ticktext": [bucket_text(x) for x in a["days_at_station"]]},
                               clickmode="event+select")
             st.plotly_chart(fig, key="wh_age", on_select=_on_click("wh_age", "wh_f_age"),
                             selection_mode="points")
 
-        st.subheader("Lots on hold")
-        table = current.lot_table(df)
+        st.subheader(_("Lots on hold"))
+        table = hold_types_shown(current.lot_table(df))
         paged_table(len(table), lambda o, n: table.iloc[o:o + n], frame_csv(table), "wh_lots",
                     "lots_page", f"lots_on_hold_{holds.snapshot:%Y%m%d_%H%M}.csv")
 
@@ -312,9 +395,9 @@ def load_range(url: str, schema: str, start: date, end: date, as_of: datetime
 def live_now() -> current.LiveHolds | None:
     """The live snapshot's held lots, from the live view's watcher (one tiny query when
     the snapshot did not change)."""
-    with state.guarded("Live snapshot"):
+    with state.guarded(_("Live snapshot")):
         watcher = st.session_state.setdefault("wh_watcher", current.LiveHoldsWatcher())
-        holds, _ = watcher.poll(lanes, settings)
+        holds, _changed = watcher.poll(lanes, settings)
         return holds
     return None
 
@@ -329,15 +412,18 @@ def history_range(snap: datetime | None) -> tuple[date, date] | None:
         return None
     end = end or today
     start = start or end - timedelta(days=history.DEFAULT_DAYS - 1)
-    c = st.columns([2, 2, 3])
-    start = c[0].date_input("From shift day", start, key="wh_start")
-    end = c[1].date_input("To shift day", end, key="wh_end")
+    seed("wh_start", start)
+    seed("wh_end", end)
+    seed("wh_h_grain", url_grain)
+    c = st.columns([2, 2, 3], vertical_alignment="bottom")
+    start = c[0].date_input(_("Start date (shift day)"), key="wh_start", format="YYYY-MM-DD")
+    end = c[1].date_input(_("End date (shift day)"), key="wh_end", format="YYYY-MM-DD")
     state.set_query_param("start", start.isoformat())
     state.set_query_param("end", end.isoformat())
     with c[2]:
         grain = st.segmented_control(
-            "Trend period", list(history.GRAINS), format_func=history.GRAIN_LABELS.get,
-            default=url_grain, key="wh_h_grain") or "day"
+            _("Period"), list(history.GRAINS), format_func=lambda g: _(history.GRAIN_LABELS[g]),
+            key="wh_h_grain", required=True) or "day"
     state.set_query_param("grain", None if grain == "day" else grain)
     st.session_state["wh_h_grain_now"] = grain
     try:
@@ -345,8 +431,8 @@ def history_range(snap: datetime | None) -> tuple[date, date] | None:
     except HoldInputError as exc:
         st.error(md_escape(exc), icon=":material/error:")
         return None
-    st.caption(f"A shift day starts at {settings.shift_day_start} the calendar day before "
-               "(an event at or after that time belongs to the next day).")
+    st.caption(_("A shift day starts at {time} the calendar day before (an event at or after "
+                 "that time belongs to the next day).").format(time=settings.shift_day_start))
     return start, end
 
 
@@ -366,8 +452,9 @@ def history_view() -> None:
         return
     start, end = rng
     as_of = history.as_of_for(start, end, settings, snap)
-    with state.guarded("Hold history"):
-        with st.spinner(f"Loading holds {start} – {end} (once per range)…"):
+    with state.guarded(_("Hold history")):
+        with st.spinner(_("Loading holds {range} (once per range)…").format(
+                range=fmt.date_range(start, end))):
             h = load_range(settings.effective_db_url, settings.schema, start, end, as_of)
             if not h.exists():  # the spool was swept: read the range again
                 load_range.clear()
@@ -378,92 +465,101 @@ def history_view() -> None:
 
 def sources_block(cmp: reconcile.OnHoldComparison) -> None:
     """Both "on hold now" counts, each with its source, and the lots that differ."""
-    c = st.columns(2)
-    metric(c[0], "hold_lots_live", "–" if cmp.live_lots is None else f"{cmp.live_lots:,}",
+    row = cards()
+    metric(row, "hold_lots_live", fmt.count(cmp.live_lots),
            None if cmp.live_as_of is None else
-           f"Snapshot of {cmp.live_as_of:%Y-%m-%d %H:%M}; {cmp.live_qty:,} pcs.")
-    metric(c[1], "on_hold_now_history", f"{cmp.history_lots:,}",
-           f"Open at {cmp.history_as_of:%Y-%m-%d %H:%M}; {cmp.history_qty:,} pcs.")
+           _("Snapshot of {time}; {qty} pcs.").format(
+               time=fmt.datetime(cmp.live_as_of, seconds=False), qty=fmt.count(cmp.live_qty)))
+    metric(row, "on_hold_now_history", fmt.count(cmp.history_lots),
+           _("Open at {time}; {qty} pcs.").format(
+               time=fmt.datetime(cmp.history_as_of, seconds=False),
+               qty=fmt.count(cmp.history_qty)))
     if not cmp.comparable:
-        st.info(cmp.note or "The two sources are not compared.", icon=":material/info:")
+        st.info(_(cmp.note) if cmp.note else _("The two sources are not compared."),
+                icon=":material/info:")
         return
     if cmp.differing.empty:
-        st.caption(":material/check: Both sources list the same lots on hold.")
+        st.caption(":material/check: " + _("Both sources list the same lots on hold."))
         return
     n = len(cmp.differing)
-    st.warning(f"The two sources differ by {n:,} lot(s): {cmp.only_live:,} only in the live "
-               f"snapshot, {cmp.only_history:,} only in the hold history (open there, not "
-               "held in the snapshot: released since, running on a machine, or not WIP).",
+    st.warning(_("The two sources differ by {n} lot(s): {live} only in the live snapshot, "
+                 "{hist} only in the hold history (open there, not held in the snapshot: "
+                 "released since, running on a machine, or not WIP).").format(
+                     n=fmt.count(n), live=fmt.count(cmp.only_live),
+                     hist=fmt.count(cmp.only_history)),
                icon=":material/compare_arrows:")
-    with st.expander(f"Lots on hold in one source only ({n:,})"):
-        st.dataframe(cmp.differing.drop(columns=["containerid"]), hide_index=True,
-                     width="stretch")
+    with st.expander(_("Lots on hold in one source only ({n})").format(n=fmt.count(n))):
+        diff = cmp.differing.drop(columns=["containerid"]).rename(
+            columns={"reason": "hold_reason"})
+        diff["source"] = diff["source"].map(lambda s: _(reconcile.SOURCE_LABELS.get(s, s)))
+        show(diff)
 
 
 def history_body(h: history.HoldHistory, v: history.HistoryView,
                  holds: current.LiveHolds | None) -> None:
-    st.caption(f"{h.rows:,} hold records loaded in {h.load_s:.2f} s; open holds and "
-               f"durations as of {h.as_of:%Y-%m-%d %H:%M}.")
-    c = st.columns([5, 3, 3, 3])  # the record-type control needs room for 4 labels
-    with c[0]:
-        rec = st.segmented_control(
-            "Records", list(history.RECORD_TYPES), format_func=history.RECORD_TYPE_LABELS.get,
-            default=state.query_param("record", "new")
-            if state.query_param("record", "new") in history.RECORD_TYPES else "new",
-            key="wh_h_rec") or "new"
-        state.set_query_param("record", None if rec == "new" else rec)
-    with c[1]:
-        reasons = url_choice("hreason", "wh_h_reason", "Hold reason", v.reasons())
-    with c[2]:
-        buckets = url_choice("bucket", "wh_h_bucket", "Hold duration", h.bucket_labels)
-    with c[3]:
-        days = ["all days", *[d.isoformat() for d in h.days]]
-        url_day = state.query_param("day", "all days")
-        if "wh_h_day" not in st.session_state:
-            if url_day not in days:
-                st.warning(f"Day {md_escape(repr(url_day))} is not in the range; showing all "
-                           "days.")
-                url_day = "all days"
-            st.session_state["wh_h_day"] = url_day
-        elif st.session_state["wh_h_day"] not in days:
-            st.session_state["wh_h_day"] = "all days"
-        day_text = st.selectbox("Shift day", days, key="wh_h_day")
-        state.set_query_param("day", None if day_text == "all days" else day_text)
-    day = None if day_text == "all days" else date.fromisoformat(day_text)
+    st.caption(_("{rows} hold records loaded in {seconds} s; open holds and durations as "
+                 "of {time}.").format(rows=fmt.count(h.rows), seconds=fmt.number(h.load_s, 2),
+                                      time=fmt.datetime(h.as_of, seconds=False)))
+    seed("wh_h_rec", url_record)
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    rec = row.segmented_control(
+        _("Records"), list(history.RECORD_TYPES),
+        format_func=lambda r: _(history.RECORD_TYPE_LABELS[r]), key="wh_h_rec",
+        required=True) or "new"
+    state.set_query_param("record", None if rec == "new" else rec)
+    reasons = url_choice("hreason", "wh_h_reason", _("Hold Reason"), v.reasons(), where=row)
+    buckets = url_choice("bucket", "wh_h_bucket", _("Hold duration"), h.bucket_labels,
+                         where=row, format_func=bucket_text)
+    days = [ALL_DAYS, *[d.isoformat() for d in h.days]]
+    url_day = state.query_param("day", ALL_DAYS)
+    if "wh_h_day" not in st.session_state:
+        if url_day not in days:
+            st.warning(_("Day {day} is not in the range; showing all days.").format(
+                day=md_escape(repr(url_day))))
+            url_day = ALL_DAYS
+        st.session_state["wh_h_day"] = url_day
+    elif st.session_state["wh_h_day"] not in days:
+        st.session_state["wh_h_day"] = ALL_DAYS
+    day_text = row.selectbox(_("Shift day"), days, key="wh_h_day", width=200,
+                             format_func=lambda d: _("All days") if d == ALL_DAYS else d)
+    state.set_query_param("day", None if day_text == ALL_DAYS else day_text)
+    day = None if day_text == ALL_DAYS else date.fromisoformat(day_text)
     f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons), record_type=rec,
                               day=day, buckets=tuple(buckets))
     chart_f = history.HistoryFilter(hold_type=hold_type, reasons=tuple(reasons),
                                     record_type=rec)
     grain = st.session_state.get("wh_h_grain_now", "day")
 
-    st.markdown("**On hold now, by source**")
+    st.markdown(_("**ON HOLD now, by source**"))
     sources_block(reconcile.compare(holds.lots if holds else None,
                                     holds.snapshot if holds else None, v, chart_f))
 
     k = v.kpis(chart_f)
-    c = st.columns(4)
-    metric(c[0], "new_holds", f"{k['new']:,}", f"{k['new_qty']:,} pcs in the range.")
-    metric(c[1], "released", f"{k['released']:,}", f"{k['released_qty']:,} pcs in the range.")
-    metric(c[2], "net_change", f"{k['net_change']:+,}")
-    metric(c[3], "hold_qty_history", f"{k['on_hold_now_qty']:,}")
+    row = cards()
+    in_range = _("{qty} pcs in the range.")
+    metric(row, "new_holds", fmt.count(k["new"]), in_range.format(qty=fmt.count(k["new_qty"])))
+    metric(row, "released", fmt.count(k["released"]),
+           in_range.format(qty=fmt.count(k["released_qty"])))
+    metric(row, "net_change", f"{k['net_change']:+,}")
+    metric(row, "hold_qty_history", fmt.count(k["on_hold_now_qty"]))
 
-    def hours(x: float | None) -> str:
-        return "–" if x is None else (f"{x:.1f} h" if x < 48 else f"{x / 24:.1f} d")
+    row = cards()
+    for key in ("released_avg_h", "released_max_h", "open_avg_h", "open_max_h"):
+        hours = k[key]
+        metric(row, key, fmt.duration(None if hours is None else hours * 3600), unit=False)
 
-    c = st.columns(4)
-    for col, key in zip(c, ("released_avg_h", "released_max_h", "open_avg_h", "open_max_h"),
-                        strict=True):
-        metric(col, key, hours(k[key]), unit=False)
-
-    st.subheader("Per shift day" if grain == "day" else f"Per {grain} (of shift days)")
+    st.subheader(_("Per shift day") if grain == "day" else
+                 _("Per {period} (of shift days)").format(
+                     period=_(history.GRAIN_LABELS[grain])))
     t = v.trend(chart_f, grain)
     x = list(t["period"])
     hatch = ["/" if p else "" for p in t["partial"]]
+    partial_text = _(" (partial period)")
     fig = go.Figure()
     for col, key in (("new", "new_holds"), ("released", "released")):
         fig.add_bar(x=x, y=t[col], name=glossary.label(key),
                     marker={"pattern": {"shape": hatch}},
-                    customdata=t["partial"].map({True: " (partial period)", False: ""}),
+                    customdata=t["partial"].map({True: partial_text, False: ""}),
                     hovertemplate="%{x}%{customdata}: %{y:,d}<extra>%{fullData.name}</extra>")
     symbols = ["circle-open" if p else "circle" for p in t["partial"]]
     for col, key in (("on_hold_end", "on_hold_end"), ("future", "future_holds")):
@@ -472,64 +568,74 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     for i, is_partial in enumerate(t["partial"]):
         if is_partial:  # a grey band shows it even where the bars are 0
             fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor="grey", opacity=0.12,
-                          line_width=0, annotation_text="partial",
+                          line_width=0, annotation_text=_("partial"),
                           annotation_position="top left")
     top = [*t["new"], *t["released"], *t["on_hold_end"], *t["future"]]
     fig.update_layout(barmode="group", height=360, margin={"t": 40, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                      yaxis={"title": "lots (new, on hold, future) / holds (released)",
+                      yaxis={"title": _("Lots / holds"),  # the legend names each series
                              **count_axis(top)},
-                      xaxis={"type": "category", "title": history.GRAIN_LABELS[grain]},
+                      xaxis={"type": "category", "title": _(history.GRAIN_LABELS[grain])},
                       clickmode="event+select")
     st.plotly_chart(fig, key="wh_trend", on_select=_day_click, selection_mode="points")
     partial = t[t["partial"]]
     if len(partial):
-        parts = "; ".join(f"{r.period} covers {r.covered_from:%Y-%m-%d %H:%M} – "
-                          f"{r.covered_to:%Y-%m-%d %H:%M} only"
-                          for r in partial.itertuples())
-        st.caption(":material/contrast: Shaded (hatched bars, open markers): partial "
-                   f"periods: {parts}.")
+        parts = "; ".join(_("{period} covers {range} only").format(
+            period=r.period, range=f"{fmt.datetime(r.covered_from, seconds=False)} – "
+                                   f"{fmt.datetime(r.covered_to, seconds=False)}")
+            for r in partial.itertuples())
+        st.caption(":material/contrast: " + _("Shaded (hatched bars, open markers): partial "
+                                              "periods: {parts}.").format(parts=parts))
     if grain == "day":
-        st.caption("Click a day to list its records.")
+        st.caption(_("Click a day to list its records."))
 
     left, right = st.columns(2)
     p = v.reason_pareto(chart_f)
-    label = history.RECORD_TYPE_LABELS[rec].lower()
+    label = _(history.RECORD_TYPE_LABELS[rec])
+    holds_label = _("Holds")
     with left:
-        st.markdown(f"**Reasons of {label}, by count** (holds)")
-        fig = pareto_figure(p["reason"], p["count"], p["count_cum_pct"], bar_name="holds")
-        fig.update_layout(yaxis={"title": "holds", **count_axis(p["count"])})
+        st.markdown(_("**Hold Reasons of {records}, by count** (holds)").format(records=label))
+        fig = pareto_figure(p["reason"], p["count"], p["count_cum_pct"], bar_name=holds_label,
+                            line_name=glossary.label("cum_pct"))
         st.plotly_chart(fig, key="wh_h_pareto_n", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_n", "wh_h_reason"))
     with right:
-        st.markdown(f"**Reasons of {label}, by qty** (pcs)")
+        st.markdown(_("**Hold Reasons of {records}, by qty** (pcs)").format(records=label))
         pq_ = v.by_qty(p)
         st.plotly_chart(pareto_figure(pq_["reason"], pq_["qty"], pq_["qty_cum_pct"],
-                                      bar_name="pcs"),
+                                      bar_name=_("Qty (pcs)"),
+                                      line_name=glossary.label("cum_pct")),
                         key="wh_h_pareto_q", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_q", "wh_h_reason"))
 
-    st.markdown("**Hold duration** (hold to release, or to the as-of time while open; "
-                "not days at station)")
+    st.markdown(_("**Hold duration** (Hold to Release, or to the as-of time while open; not "
+                  "days at station)"))
     b = v.duration_buckets(chart_f)
     fig = go.Figure()
-    for kind, name in (("released", "released"), ("open", "still open")):
+    for kind, name in (("released", _("Released")), ("open", _("Still open"))):
         part = b[b["kind"] == kind]
         fig.add_bar(x=part["duration_bucket"], y=part["holds"], name=name)
     fig.update_layout(barmode="group", height=300, margin={"t": 30, "b": 10},
-                      yaxis={"title": "holds", **count_axis(b["holds"])},
-                      xaxis={"title": "hold duration"}, clickmode="event+select")
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                      yaxis={"title": holds_label, **count_axis(b["holds"])},
+                      xaxis={"title": labels.label("duration_bucket"), "tickmode": "array",
+                             "tickvals": h.bucket_labels,
+                             "ticktext": [bucket_text(x) for x in h.bucket_labels]},
+                      clickmode="event+select")
     st.plotly_chart(fig, key="wh_h_buckets", selection_mode="points",
                     on_select=_on_click("wh_h_buckets", "wh_h_bucket"))
 
-    st.subheader(f"{history.RECORD_TYPE_LABELS[rec]}" + (f" on {day}" if day else ""))
-    _, total = v.records(f, limit=0)
+    st.subheader(_("{records} on {day}").format(records=label, day=day) if day else label)
+    _rows, total = v.records(f, limit=0)
+
+    def shown(frame: pd.DataFrame) -> pd.DataFrame:
+        return hold_types_shown(frame.rename(columns={"reason": "hold_reason"}))
 
     def csv() -> bytes:
         with history.HistoryView(h) as own:  # runs on its own thread: its own connection
-            return csv_bytes(own.records(f)[0])
+            return csv_bytes(shown(own.records(f)[0]), raw_headers=raw_headers)
 
-    paged_table(total, lambda o, n: v.records(f, offset=o, limit=n)[0], csv, "wh_hist",
+    paged_table(total, lambda o, n: shown(v.records(f, offset=o, limit=n)[0]), csv, "wh_hist",
                 "records_page",
                 f"holds_{rec}_{h.start}_{h.end}.csv")
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.i18n import N_, _
 from core.pareto import TOP_SHARE as TOP_LINE_PCT  # the one top-80 % rule
 from core.pareto import is_others
 
@@ -34,6 +36,84 @@ OTHERS_COLOR = "#9aa0a6"
 PARTIAL_OPACITY = 0.45
 PARTIAL_PATTERN = "/"
 _TARGET_TICKS = 5
+_NO_HOVER = "<extra></extra>"  # legend-only traces: no hover box (their x is an existing
+# category, drawn through the axis' escaped ticktext)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+PLOT_WIDTH_PX = 420
+"""The narrowest plot area a category axis is laid out for (measured in Chromium: a
+1024 px window less the sidebar, the page's padding and the two y axes). Wider windows
+only add room."""
+TICK_FONT_PX = 12
+LINE_PX = 15  # a tick label's line height at TICK_FONT_PX
+MAX_LINES = 3
+"""At most this many wrapped lines under a bar; longer labels are rotated instead."""
+
+
+def text_px(text: str, font_px: int = TICK_FONT_PX) -> float:
+    """The drawn width of ``text``: a wide (CJK, full-width) character is about one em,
+    any other about 0.6 em (plotly's default sans-serif)."""
+    import unicodedata
+
+    return sum(font_px * (1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6)
+               for ch in text)
+
+
+def _wrap(text: str, width_px: float, font_px: int) -> list[str]:
+    """``text`` broken into lines no wider than ``width_px``: at spaces, and between any
+    two wide characters (Chinese has no spaces); a single word wider than the line makes
+    the result fail the fit check of the caller."""
+    import unicodedata
+
+    tokens: list[str] = []
+    for word in text.split(" "):
+        buf = ""
+        for ch in word:
+            if unicodedata.east_asian_width(ch) in "WF":
+                if buf:
+                    tokens.append(buf)
+                    buf = ""
+                tokens.append(ch)
+            else:
+                buf += ch
+        tokens.append(buf + " ")
+    lines: list[str] = []
+    line = ""
+    for tok in tokens:
+        if line and text_px((line + tok).rstrip(), font_px) > width_px:
+            lines.append(line.rstrip())
+            line = tok.lstrip()
+        else:
+            line += tok
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def category_ticks(labels: Sequence[str], width_px: float = PLOT_WIDTH_PX
+                   ) -> dict[str, Any]:
+    """How a category axis shows ``labels`` without two labels overlapping, chosen by how
+    many there are and how long: level (wrapped on up to MAX_LINES lines) when each fits
+    its bar's slot, else slanted 45° when a slot is at least a line and a half high
+    (slanted labels are spaced by slot·sin 45°), else upright (90°, a line apart), with
+    a smaller font when even that is too tight. Returns ``tickangle``, ``ticktext``
+    (escaped, ``<br>`` between wrapped lines), ``tickfont`` and ``mode`` (level, slanted,
+    upright) for tests and callers."""
+    n = max(len(labels), 1)
+    slot = width_px / n
+    shown = [str(v) for v in labels]
+    font = TICK_FONT_PX
+    wrapped = [_wrap(t, slot * 0.9, font) for t in shown]
+    if all(len(lines) <= MAX_LINES and all(text_px(x, font) <= slot * 0.9 for x in lines)
+           for lines in wrapped):
+        return {"mode": "level", "tickangle": 0, "tickfont": {"size": font},
+                "ticktext": ["<br>".join(plot_labels(lines)) for lines in wrapped]}
+    if slot * math.sin(math.radians(45)) >= LINE_PX * 1.1:
+        return {"mode": "slanted", "tickangle": -45, "tickfont": {"size": font},
+                "ticktext": plot_labels(shown)}
+    font = TICK_FONT_PX if slot >= LINE_PX else max(8, int(slot / 1.25))
+    return {"mode": "upright", "tickangle": -90, "tickfont": {"size": font},
+            "ticktext": plot_labels(shown)}
 
 
 def _whole(values: Sequence[Any]) -> list[float] | None:
@@ -92,22 +172,37 @@ def pareto_figure(
 ) -> go.Figure:
     """Bars with the cumulative % line on the right axis (0-100, round ticks, 80 % line);
     the axes are titled ``bar_name`` and ``line_name``; counts tick on whole numbers.
+    Category labels never overlap (``category_ticks``: level and wrapped, slanted or
+    upright by their count and length); every colour has a legend entry (the bars, the
+    grey "others" bar, the line, the dotted 80 % line).
 
     ``cumulative`` None (or all missing) draws the bars only."""
+    if line_name == "cumulative %":
+        line_name = _("Cumulative %")
     labels = [str(v) for v in x]
     colors = [OTHERS_COLOR if is_others(v) else BAR_COLOR for v in labels]
     fig = go.Figure()
     shown = plot_labels(labels)
+    ticks = category_ticks(labels)
     hover = "%{customdata}<br>%{y}<extra></extra>"
     fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors,
                 customdata=shown, hovertemplate=hover)
+    if any(is_others(v) for v in labels):  # the grey bar's legend entry (no data)
+        fig.add_bar(x=[labels[0]], y=[None], name=_("Others (the rest summed)"),
+                    marker_color=OTHERS_COLOR, hoverinfo="skip", hovertemplate=_NO_HOVER)
     line = [] if cumulative is None else list(cumulative)
     if any(v is not None and v == v for v in line):  # v == v: not NaN
         fig.add_scatter(x=labels, y=line, name=line_name, yaxis="y2", mode="lines+markers",
                         line={"color": "#f28e2b"}, customdata=shown, hovertemplate=hover)
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=TOP_LINE_PCT,
                       y1=TOP_LINE_PCT, line={"dash": "dot", "color": "grey", "width": 1})
+        fig.add_scatter(x=[labels[0]], y=[None], yaxis="y2", mode="lines", hoverinfo="skip",
+                        hovertemplate=_NO_HOVER,
+                        name=_("{pct:g} % line").format(pct=TOP_LINE_PCT),
+                        line={"dash": "dot", "color": "grey", "width": 1})
     fig.update_layout(
+        showlegend=True,
+        barmode="overlay",
         title=title,
         yaxis={"title": bar_name, **count_axis(list(bars))},
         yaxis2={"title": line_name, "overlaying": "y", "side": "right",
@@ -117,7 +212,8 @@ def pareto_figure(
         # above the plot: below it the legend covered the long, slanted factor labels
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         xaxis={"automargin": True, "tickmode": "array", "tickvals": labels,
-               "ticktext": shown},
+               "ticktext": ticks["ticktext"], "tickangle": ticks["tickangle"],
+               "tickfont": ticks["tickfont"]},
         clickmode="event+select",
     )
     return fig
@@ -144,10 +240,20 @@ def trend_figure(
             marker={"opacity": [PARTIAL_OPACITY if p else 1.0 for p in marks],
                     "pattern": {"shape": [PARTIAL_PATTERN if p else "" for p in marks]}},
         )
-    stacked = [sum(float(v or 0) for v in col) for col in zip(*(s for _, s in series),
+    if any(marks):  # the hatched bars' legend entry (no data)
+        fig.add_bar(x=[labels[marks.index(True)]], y=[None], name=_("partial period"),
+                    marker={"color": "#ffffff", "line": {"color": "#888888", "width": 1},
+                            "pattern": {"shape": PARTIAL_PATTERN, "fgcolor": "#888888"}},
+                    hoverinfo="skip")
+    stacked = [sum(float(v or 0) for v in col) for col in zip(*(s for _n, s in series),
                                                                strict=True)]
-    every = [v for _, values in series for v in values]
+    every = [v for _n, values in series for v in values]
+    # days (YYYY-MM-DD) would be a date axis ticked "Nov 5 2026" in English: written the
+    # product's way instead, in every language
+    days = bool(labels) and all(_ISO_DAY.fullmatch(v) for v in labels)
     fig.update_layout(
+        showlegend=True,
+        xaxis={"tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"} if days else {},
         barmode="stack", height=height, margin={"t": 10, "b": 10},
         yaxis={"title": y_title, **count_axis(every, top=max(stacked, default=0.0))},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
@@ -198,6 +304,7 @@ def interval_figure(
 
 
 WINDOW_COLOURS = {"elevated": "#d62728", "quiet": "#7f7f7f", "thin": "#c7c7c7"}
+WINDOW_STATES = {"elevated": N_("elevated"), "quiet": N_("quiet"), "thin": N_("thin")}
 
 
 def window_figure(
@@ -220,10 +327,13 @@ def window_figure(
         if part.empty:
             continue
         fig.add_bar(x=[str(p) for p in part["period"]], y=list(part["rate"] * 100),
-                    name=state, marker_color=colour, customdata=list(part["lots"]),
-                    hovertemplate="%{x}: %{y:.2f} % over %{customdata} lots<extra></extra>")
+                    name=_(WINDOW_STATES[state]), marker_color=colour,
+                    customdata=list(part["lots"]),
+                    hovertemplate=_("%{x}: %{y:.2f} % over %{customdata:,} lots")
+                    + "<extra></extra>")
     fig.add_hline(y=baseline_pct, line_dash="dot", line_color="black",
-                  annotation_text=f"lots that never passed it: {baseline_pct:.2f} %",
+                  annotation_text=_("lots that never passed it: {pct} %").format(
+                      pct=f"{baseline_pct:.2f}"),
                   annotation_position="top right")
     if window is not None:
         fig.add_vrect(x0=slot(window[0]) - 0.5, x1=slot(window[1]) + 0.5,
@@ -239,6 +349,7 @@ def window_figure(
         xaxis={"type": "category", "title": None, "categoryorder": "array",
                "categoryarray": labels},
         yaxis={"title": y_title, "rangemode": "tozero"},
+        showlegend=True,
         legend={"orientation": "h", "y": 1.08, "yanchor": "bottom", "x": 0},
     )
     return fig

@@ -13,7 +13,10 @@ from typing import Any
 
 import streamlit as st
 
+from core.i18n import N_, _
 from core.text import md_escape
+
+_STATUS_WORDS = (N_("complete"), N_("partial"), N_("truncated"))  # shown with _()
 
 ERROR_CHARS = 160
 """How much of the first failed batch's database error a banner quotes."""
@@ -22,7 +25,7 @@ ERROR_CHARS = 160
 def status_mark(record: Mapping[str, Any] | None) -> str:
     """" · partial" / " · truncated" for a tab or a label; "" when complete."""
     status = (record or {}).get("status") or "complete"
-    return "" if status == "complete" else f" · {status}"
+    return "" if status == "complete" else f" · {_(status)}"
 
 
 def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
@@ -37,12 +40,13 @@ def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
             st.caption(complete)
         return
     # the reason and the error quote ids, names and database text: shown literally
-    text = f"**{what}: {status}** — {md_escape(record.get('reason') or status)}."
+    text = f"**{what}: {_(status)}** — {md_escape(record.get('reason') or _(status))}."
     failed = record.get("failed_batches") or []
     if failed:
         error = str(failed[0].get("error", ""))
-        text += (f" First error: {md_escape(error[:ERROR_CHARS])}"
-                 f"{'…' if len(error) > ERROR_CHARS else ''}.")
+        text += " " + _("First error: {error}").format(
+            error=md_escape(error[:ERROR_CHARS]) + ("…" if len(error) > ERROR_CHARS else "")
+        ) + "."
     if consequence:
         text += f" {consequence}"
     if status == "partial":

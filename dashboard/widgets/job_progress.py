@@ -15,13 +15,16 @@ from typing import Any
 
 import streamlit as st
 
+from core import fmt
 from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
+from core.i18n import N_, _
 from core.jobs import Job
 from core.text import md_escape
 from dashboard import state
 
 POLL_S = 1.0
+_STATE_WORDS = (N_("queued"), N_("running"), N_("done"), N_("failed"), N_("cancelled"))
 
 
 def _render(job: Job, key: str) -> None:
@@ -29,15 +32,20 @@ def _render(job: Job, key: str) -> None:
     for stage in snap["stages"]:
         total = stage["total"]
         done = stage["done"]
-        label = f"**{stage['name']}**: {done:,}" + (f" / {total:,}" if total else "")
-        label += f" · {stage['rows']:,} rows · {stage['seconds']:.1f} s"
+        # stage names and messages are made on the job's thread (N_) for sessions of
+        # any language: translated here, where they are shown
+        label = f"**{_(stage['name'])}**: {fmt.count(done)}" + (
+            f" / {fmt.count(total)}" if total else "")
+        label += " · " + _("{rows} rows").format(rows=fmt.count(stage["rows"]))
+        label += f" · {fmt.number(stage['seconds'], 1)} s"
         if stage["message"]:
-            label += f" · {md_escape(stage['message'])}"
+            label += f" · {md_escape(_(stage['message']))}"
         if total:
             st.progress(min(1.0, done / total), text=label)
         else:
             st.caption(label)
-    if job.active and st.button("Cancel", key=f"{key}.cancel", icon=":material/cancel:"):
+    if job.active and st.button(_("Cancel query"), key=f"{key}.cancel",
+                                icon=":material/cancel:"):
         job.cancel()
         st.rerun()
 
@@ -49,7 +57,7 @@ def job_progress(job: Job, *, key: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def block() -> None:
-        with st.status(f"{md_escape(job.label)}: {job.state}…", expanded=True):
+        with st.status(f"{md_escape(_(job.label))}: {_(job.state)}…", expanded=True):
             _render(job, key)
         state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
         if not job.active:
@@ -74,15 +82,15 @@ def job_result(job: Job, *, key: str, settings: Settings, what: str, again: str,
     if job.state == "done":
         return job.result
     if job.state == "cancelled":
-        st.warning(f"{what} was cancelled. {again}")
+        st.warning(_("{what} was cancelled.").format(what=what) + f" {again}")
     elif job.input_error:
-        st.warning(md_escape(job.error or "Bad input."))
+        st.warning(md_escape(job.error or _("Bad input.")))
     elif isinstance(job.exception, (LaneBusy, QueryTimeout)):  # not broken: try again later
         st.warning(f"{what}: {md_escape(job.error)} {again}")
     else:
-        st.error(f"{what} failed: {md_escape(job.error)} {again} The System page shows the "
-                 "database lanes.")
-    if retry is not None and st.button("Run again", key=f"{key}.again"):
+        st.error(_("{what} failed: {error}").format(what=what, error=md_escape(job.error))
+                 + f" {again} " + _("The System page shows the database lanes."))
+    if retry is not None and st.button(_("Run again"), key=f"{key}.again"):
         retry()
         st.rerun()
     st.stop()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import glossary
+from core import glossary, i18n
+from core.i18n import _
 
 
 def measures_help(page: str) -> None:
     """An expander with the glossary rows of ``page`` (defects, rejects, holds, trace,
     contain). The table is the product's own text, never data."""
-    with st.expander("Measures on this page", icon=":material/menu_book:"):
-        st.markdown(glossary.markdown_table(page))
+    with st.expander(_("Measures on this page"), icon=":material/menu_book:"):
+        st.markdown(glossary.page_table(page, i18n.current()))

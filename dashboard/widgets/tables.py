@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from core import labels
+from core import fmt, i18n, labels
 from core.config import Settings
 from core.i18n import _
 from core.jobs import Spool, SpoolError
@@ -132,6 +132,12 @@ def paged(fetch: Callable[[int, int], tuple[Rows, int]], *, key: str, param: str
     return rows, shown
 
 
+def page_caption(shown: PageSlice) -> str:
+    """'Page 3 of 10, 482 rows' / '第 3 / 10 頁，共 482 筆' (shared/terms-zh-TW.md)."""
+    return _("Page {page} of {pages}, {total} rows").format(
+        page=fmt.count(shown.number), pages=fmt.count(shown.pages), total=fmt.count(shown.total))
+
+
 def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
                 order_by: str | list | None = None, param: str | None = None) -> None:
     """Render ``domain`` of ``spool`` as a filtered, paged table with downloads; its page
@@ -153,20 +159,28 @@ def paged_table(spool: Spool, domain: str, *, key: str, settings: Settings,
                            filters=filters), spool.count(domain, filters))
 
     try:
-        table, _shown = paged(fetch, key=key, param=param or f"{domain}_page", settings=settings,
-                         slots=(c3, c4), label=_("Page (of {pages:,}; {total:,} rows)"))
+        table, shown = paged(fetch, key=key, param=param or f"{domain}_page", settings=settings,
+                         slots=(c3, c4), label=_("Page"))  # of how many: the caption below
     except SpoolError as exc:
         st.warning(md_escape(exc))
         return
     show(table)
-    d1, d2, _rest = st.columns([1, 1, 3])
+    st.caption(page_caption(shown))
     # Files are written and read only when a button is clicked (a domain can be large):
-    # the callables run outside the script, so they touch no st.* API.
-    d1.download_button(_("Download Parquet (all rows)"),
+    # the callables run outside the script, so they touch no st.* API. The buttons are as
+    # wide as their labels (in columns they were cut at 1024 px) and wrap when needed.
+    row = st.container(horizontal=True, gap="small")
+    lang, raw = i18n.current(), settings.csv_headers == "names"
+
+    def csv_file() -> bytes:  # runs outside the script run: its language is carried in
+        i18n.set_language(lang)
+        return Path(spool.export(domain, "csv", filters, raw_headers=raw)).read_bytes()
+
+    row.download_button(_("Download Parquet (all rows)"),
                        data=lambda: Path(spool.export(domain, "parquet", filters)).read_bytes(),
                        file_name=f"{domain}.parquet", mime="application/octet-stream",
-                       key=f"{key}.dl_parquet", on_click="ignore")
-    d2.download_button(_("Download CSV (all rows)"),
-                       data=lambda: Path(spool.export(domain, "csv", filters)).read_bytes(),
+                       key=f"{key}.dl_parquet", on_click="ignore", width="content")
+    row.download_button(_("Download CSV (all rows)"),
+                       data=csv_file,
                        file_name=f"{domain}.csv", mime="text/csv",
-                       key=f"{key}.dl_csv", on_click="ignore")
+                       key=f"{key}.dl_csv", on_click="ignore", width="content")

@@ -32,6 +32,7 @@ from core.holds._classify import (
     shift_day_bounds,
     shift_offset,
 )
+from core.i18n import N_
 from core.schema import container, holdreleasehistory
 from core.wip import hold_type_arrow
 
@@ -45,7 +46,8 @@ NO_REASON = "(no reason)"
 # a limit: the longest range is settings.hold_history_max_days).
 DEFAULT_DAYS = 7
 RECORD_TYPES = ("new", "on_hold", "released")
-RECORD_TYPE_LABELS = {"new": "New holds", "on_hold": "On hold", "released": "Released"}
+RECORD_TYPE_LABELS = {"new": N_("New holds"), "on_hold": N_("On hold"),
+                      "released": N_("Released")}  # shown with _()
 
 
 @query(

@@ -15,6 +15,7 @@ from core.holds._classify import (
     HoldInputError,
     shift_day_bounds,
 )
+from core.i18n import N_, _
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -27,7 +28,7 @@ from core.holds.history._view import HistoryFilter, HistoryView
 # ---------------------------------------------------------------------------------------------
 
 GRAINS = ("day", "week", "month")
-GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+GRAIN_LABELS = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month")}  # shown with _()
 _SUMMED = ("new", "new_qty", "released", "released_qty", "future")
 _AT_END = ("on_hold_end", "on_hold_end_qty")
 
@@ -36,7 +37,8 @@ def parse_grain(value: str | None) -> str:
     """'day' | 'week' | 'month' (default 'day'); HoldInputError names the choices."""
     text = (value or "day").strip().lower()
     if text not in GRAINS:
-        raise HoldInputError(f"Unknown period {value!r}: choose one of {', '.join(GRAINS)}.")
+        raise HoldInputError(_("Unknown period {value}: choose one of {choices}.").format(
+            value=repr(value), choices=", ".join(GRAINS)))
     return text
 
 
