@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core import glossary, labels
 from core.i18n import set_language
 from core.text import md_unescape
+from tests.i18n_checks import unlabelled_columns
 from tests.test_app_pages import _assert_clean, app_env, on_tiny, tiny_db  # noqa: F401
 from tests.test_contain_page import _open as open_contain
 from tests.test_defects_page import finish_jobs, open_page
@@ -236,7 +237,7 @@ def test_zh_tw_pages_speak_the_factory_words_and_label_every_column(
                      + [t.label for t in at.tabs] + [s.label for s in at.selectbox])
     assert "偵測站" in texts and "不良率" in texts, texts
     assert at.title[0].value == "不良追溯"
-    assert at.dataframe
+    assert at.dataframe and unlabelled_columns(at) == []  # the shared check, and ours:
     for d in at.dataframe:
         _assert_labelled(d)
     if params is BACKWARD:
@@ -246,7 +247,7 @@ def test_zh_tw_pages_speak_the_factory_words_and_label_every_column(
     contain = open_contain({"kind": "machine", "name": "DB-003", "start": "2026-09-01",
                             "end": "2026-11-20", "lang": "zh-TW"})
     assert contain.title[0].value == "圍堵"
-    assert contain.dataframe
+    assert contain.dataframe and unlabelled_columns(contain) == []
     for d in contain.dataframe:
         _assert_labelled(d)
 
