@@ -4,7 +4,11 @@ On the `incident` demo (built on first use by bench/_demo.py, anchored on 2026-1
 the machine of station group 焊接_DB with the most lots tracked in over the 30 days
 before the anchor is the suspect; ``core.contain.contain`` goes exposed lots ->
 descendants -> serials -> current status. Measured: wall time per step, queries sent
-(slow + realtime lane), peak RSS of the process. The bound: the same rows fetched by ONE
+(slow + realtime lane), peak RSS of the process, and the live widgets' latency: the
+frame's realtime-lane queries (bench/lanes.py's ``live_loop``: snapshot time, WIP summary,
+every 50 ms) played idle first, then while containments run back to back (after the timed
+runs, so they do not slow those), their p50/p99 and errors (targets: p99 during <= 2x
+idle, 0 errors). The bound: the same rows fetched by ONE
 streaming query per step, the id lists known in advance and sent as one array bind (no
 level-by-level walk, no IN-list batches): exposure, the lineage's container rows, their
 merges, their snapshot rows, their finished-goods passes. The ratio contain / bound is
@@ -12,6 +16,7 @@ printed (best of ``--repeat`` and of the medians: one lucky run moves a best-of 
 shared machine), with the load average before and after (the machine is shared).
 
     python bench/contain.py [--backends duckdb,postgresql] [--repeat N] [--days 30]
+                            [--idle-s 10] [--live-s 10] [--interval-ms 50]
     python bench/contain.py --db URL [--schema NAME]     (one database)
 """
 
@@ -25,15 +30,18 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
 from _demo import ANCHOR, ensure_incident  # noqa: E402  (bench/_demo.py)
+from lanes import live_loop, pct  # noqa: E402  (bench/lanes.py: the live widget loop)
 from sqlalchemy.dialects.postgresql import ARRAY  # noqa: E402
 
 from core import schema as t  # noqa: E402
@@ -70,17 +78,25 @@ def main() -> None:
     ap.add_argument("--backends", default="duckdb,postgresql")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--idle-s", type=float, default=10.0,
+                    help="seconds of live widget queries before the containment")
+    ap.add_argument("--live-s", type=float, default=10.0,
+                    help="seconds of containments back to back with the live widgets")
+    ap.add_argument("--interval-ms", type=float, default=50.0,
+                    help="live widget query interval (several per second)")
     args = ap.parse_args()
     if args.db:
-        print(json.dumps(run_one(args.db, args.schema, args.repeat, args.days)))
+        print(json.dumps(run_one(args.db, args.schema, args.repeat, args.days,
+                                 args.idle_s, args.interval_ms / 1000, args.live_s)))
         return
     summary = []
     for name in args.backends.split(","):
         url, schema = BACKENDS[name]
         done = subprocess.run(
             [sys.executable, __file__, "--db", url, "--schema", schema, "--repeat",
-             str(args.repeat), "--days", str(args.days)], capture_output=True, text=True,
-            cwd=ROOT)
+             str(args.repeat), "--days", str(args.days), "--idle-s", str(args.idle_s),
+             "--live-s", str(args.live_s), "--interval-ms", str(args.interval_ms)],
+            capture_output=True, text=True, cwd=ROOT)
         out = done.stdout.rstrip().splitlines()
         if done.returncode != 0 or not out:
             print(f"\n{name}: not run ({(done.stderr.strip().splitlines() or ['?'])[-1]})")
@@ -88,13 +104,20 @@ def main() -> None:
         print("\n".join(out[:-1]))
         summary.append((name, json.loads(out[-1])))
     print("\n| backend | machine | exposed -> containers -> serials | contain s (best / median) "
-          "| bound s | ratio best (median) | queries | peak RSS MiB | load before -> after |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+          "| bound s | ratio best (median) | queries | peak RSS MiB "
+          "| live p99 idle -> during ms (x) | live errors | load before -> after |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, r in summary:
         print(f"| {name} | {r['machine']} | {r['exposed']:,} -> {r['containers']:,} -> "
               f"{r['serials']:,} | {r['best']:.2f} / {r['median']:.2f} | {r['bound']:.2f} | "
               f"{r['ratio']:.2f}x ({r['median_ratio']:.2f}x) | {r['queries']} | "
-              f"{r['peak_mib']:.0f} | {r['load_before']} -> {r['load_after']} |")
+              f"{r['peak_mib']:.0f} | {r['idle_p99']:.2f} -> {r['busy_p99']:.2f} "
+              f"({r['busy_p99'] / r['idle_p99']:.2f}x) | {r['live_errors']} | "
+              f"{r['load_before']} -> {r['load_after']} |")
+    if summary:
+        ok = all(r["busy_p99"] <= 2 * r["idle_p99"] and r["live_errors"] == 0
+                 for _, r in summary)
+        print(f"\nlive targets (p99 during <= 2x idle, 0 errors): {'met' if ok else 'NOT met'}")
 
 
 def busiest_machine(lanes, start: dt.datetime, end: dt.datetime, workcenters: list[str]) -> str:
@@ -133,7 +156,26 @@ def bound_statements(machine_ids, start, end, ids: list[str], fg: list[str]) -> 
     ]
 
 
-def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
+class LiveLoop:
+    """The live widgets (bench/lanes.py's loop) on a thread while the block runs; the
+    latencies go to ``out``, failures to ``errors``."""
+
+    def __init__(self, lanes, out: list[float], errors: list[str], interval_s: float) -> None:
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=live_loop,
+                                   args=(lanes, self._stop, out, errors, interval_s))
+
+    def __enter__(self) -> LiveLoop:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def run_one(url: str, schema: str, repeat: int, days: int, idle_s: float = 10.0,
+            interval_s: float = 0.05, live_s: float = 10.0) -> dict:
     ensure_incident(url, schema)  # built on first use (bench/_demo.py)
     load_before = load()
     settings = load_settings(env={}, secrets_path="/nonexistent", db_url=url, schema=schema)
@@ -144,6 +186,11 @@ def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
     machine = busiest_machine(lanes, start, end, smap.workcenters_of(GROUP))
     suspect = build_suspect("machine", [machine], settings=settings, start=start.date(),
                             end=(end - dt.timedelta(days=1)).date())
+    idle: list[float] = []
+    busy: list[float] = []
+    live_errors: list[str] = []
+    with LiveLoop(lanes, idle, live_errors, interval_s):  # the live widgets, idle
+        time.sleep(idle_s)
     runs, bounds, results = [], [], None
     for _ in range(repeat):
         q0 = lanes.stats()
@@ -171,6 +218,14 @@ def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
             steps.append((label, time.perf_counter() - b0, n))
         bounds.append(steps)
     assert results is not None
+    # the live widgets during the containment: containments back to back for live_s
+    # seconds (one takes well under a second: a few samples each would make p99 a max)
+    contained = 0
+    with LiveLoop(lanes, busy, live_errors, interval_s):
+        t_live = time.perf_counter()
+        while time.perf_counter() - t_live < live_s:
+            contain(lanes, suspect, settings=settings)
+            contained += 1
     k = results.kpis()
     best = min(runs, key=lambda r: r[0])
     best_bound = min(bounds, key=lambda s: sum(x[1] for x in s))
@@ -201,12 +256,19 @@ def run_one(url: str, schema: str, repeat: int, days: int) -> dict:
           f"{len(best_bound)} | |")
     print(f"\ncontain / bound: {best[0] / bound_t:.2f}x best of {repeat}, "
           f"{med / med_bound:.2f}x medians; peak RSS {rss:.0f} MiB")
+    print(f"live widgets (realtime lane, every {interval_s * 1000:.0f} ms): idle p50 "
+          f"{pct(idle, 50):.2f} / p99 {pct(idle, 99):.2f} ms ({len(idle)} queries), during "
+          f"{contained} containments back to back p50 {pct(busy, 50):.2f} / p99 "
+          f"{pct(busy, 99):.2f} ms ({len(busy)} queries), {len(live_errors)} errors"
+          + (f" (first: {live_errors[0]})" if live_errors else ""))
     lanes.close()
     return {"machine": machine, "exposed": k["contain_exposed_lots"],
             "containers": results.lots.num_rows, "serials": k["contain_serials"],
             "best": best[0],
             "median": med, "bound": bound_t, "ratio": best[0] / bound_t,
             "median_ratio": med / med_bound, "queries": best[1], "peak_mib": rss,
+            "idle_p50": pct(idle, 50), "idle_p99": pct(idle, 99), "busy_p50": pct(busy, 50),
+            "busy_p99": pct(busy, 99), "live_n": len(busy), "live_errors": len(live_errors),
             "load_before": load_before, "load_after": load_after}
 
 

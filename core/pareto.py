@@ -18,6 +18,8 @@ machine, package), no page or measure knowledge:
   frame that carries several paretos (one per measure), each in its own order;
 - ``top80``: items up to and including the one whose cumulative % reaches 80;
 - ``fold_others``: the first N items, then one ``others (N)`` item summing the rest;
+  ``split_others`` takes it apart again for a chart (drawn as a note, never a bar that
+  dwarfs the items);
 - ``coverage_by_rank``: for a pareto of overlapping items (a lot counts for every item
   it touched), what each ranked item adds over distinct lots: each lot counts once, for
   the best-ranked item it touched (items past the ranked ones: 'others'); summed, they
@@ -51,6 +53,39 @@ def others_label(count: int) -> str:
 def is_others(label: object) -> bool:
     """Whether a pareto item is the folded 'others (N)' item."""
     return str(label).startswith(f"{OTHERS} (")
+
+
+def split_others(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The items and the folded 'others (N)' row apart (None when there is none).
+
+    'others' sums what many items bring, so drawn as one more bar beside the items it
+    can dwarf them all (issue 19): a chart draws the items and says what the others
+    add in a note beside it."""
+    mask = frame[label].map(is_others).astype(bool) if len(frame) else pd.Series([], bool)
+    if not mask.any():
+        return frame, None
+    rest = frame[mask]
+    return frame[~mask].reset_index(drop=True), rest.iloc[-1].to_dict()
+
+
+def others_added(frame: pd.DataFrame, cum_col: str = CUM_COL) -> float | None:
+    """What the last row (the folded 'others') adds to the cumulative line, in
+    percentage points (None without a line or without a row before it)."""
+    if cum_col not in frame or len(frame) < 2:
+        return None
+    last, before = frame[cum_col].iloc[-1], frame[cum_col].iloc[-2]
+    if pd.isna(last) or pd.isna(before):
+        return None
+    return float(last) - float(before)
+
+
+def others_count(label: object) -> int:
+    """N of an 'others (N)' label (0 for any other label)."""
+    text = str(label)
+    if not is_others(text):
+        return 0
+    digits = text[len(OTHERS) + 2:].rstrip(")")
+    return int(digits) if digits.isdigit() else 0
 
 
 def rank(frame: pd.DataFrame, value: str, label: str) -> pd.DataFrame:

@@ -296,7 +296,10 @@ def test_cli_json_shape_and_csv(factory, tmp_path: Path) -> None:
     assert data["kpis"]["contain_wip_lots"] == 2 and data["kpis"]["contain_exposed_lots"] == 2
     rows = pcsv.read_csv(out).to_pylist()
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel's UTF-8 mark
-    assert sorted(r["lot"] for r in rows) == ["A-01", "R"]
+    # headers are labels (core.labels' "defect trace and containment" section)
+    from core.labels import label
+
+    assert sorted(r[label("lot")] for r in rows) == ["A-01", "R"]
 
 
 def test_cli_repeated_flags_add_names(factory) -> None:
@@ -319,7 +322,7 @@ def test_cli_help_shows_an_example(factory) -> None:
     (["--machine", "M1", "--start", "2026-11-06", "--end", "2026-11-03"], "before the start"),
     (["--machine", "M1"], "needs a time window"),
     (["--machine", "M1", "--start", "2026-11-01", "--end", "2027-11-01"], "contain_max_days"),
-    (["--wafer-lot", "W2", "--start", "2026-11-01"], "--machine only"),
+    (["--wafer-lot", "W2", "--start", "2026-11-01"], "with a machine only"),
 ])
 def test_cli_bad_input_is_exit_1(factory, argv: list[str], text: str) -> None:
     done = cli(factory, *argv)

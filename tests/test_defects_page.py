@@ -63,7 +63,7 @@ def test_shared_link_runs_the_analysis_and_shows_results(on_tiny: Path) -> None:
     assert any("Fisher exact" in m.value for m in at.markdown)
     assert len(at.tabs) >= 8 and at.dataframe  # paretos and lot detail
     # sorting by lift re-renders without a new job or an exception
-    at.radio(key="sort_machine").set_value("Lift").run()
+    at.radio(key="sort_machine").set_value("lift").run()
     _assert_clean(at)
 
 
@@ -119,10 +119,13 @@ def test_forward_link_shows_downstream_kpis_and_rates(on_tiny: Path) -> None:  #
     labels = {m.label for m in at.metric}
     assert {glossary.label(k) for k in ("defective_input", "downstream_rejects",
                                         "downstream_uncharged", "detection_charged")} <= labels
-    tables = [d.value for d in at.dataframe if "rejects" in d.value.columns]
-    assert tables and {"input", "uncharged", "rate"} <= set(tables[0].columns)
+    tables = [d.value for d in at.dataframe if "station_group" in d.value.columns
+              and "downstream_rejects" in d.value.columns]
+    assert tables and {"downstream_input", "downstream_uncharged",
+                       "downstream_rate_pct"} <= set(tables[0].columns)
     station = tables[0]
-    assert (station["input"] > 0).all() and (station["rate"] > 0).all()
+    assert (station["downstream_input"] > 0).all()
+    assert (station["downstream_rate_pct"] > 0).all()
     # the forward view completed: amplification, per lot, reason × station
     assert glossary.label("amplification") in labels
     assert {"By lot", "Reason × station"} <= {t.label.split(" ·")[0] for t in at.tabs}
@@ -151,14 +154,14 @@ def test_the_analysis_opens_on_ranked_suspects_and_the_sort_is_in_the_link(
     assert cards and cards[0].startswith("**#1"), cards
     assert "lots passed it" in cards[0] and "q =" in cards[0]
     # the per-kind tabs open sorted by evidence; a new sort goes into the link
-    assert at.radio(key="sort_machine").value == "Evidence"
-    at.radio(key="sort_machine").set_value("Lift").run()
+    assert at.radio(key="sort_machine").value == "evidence"
+    at.radio(key="sort_machine").set_value("lift").run()
     _assert_clean(at)
     assert at.query_params["sort"] in ("lift", ["lift"])
     again = open_page({**params, "sort": "rate"})
     finish_jobs()
     again.run()
-    assert again.radio(key="sort_material").value == "Defect rate"
+    assert again.radio(key="sort_material").value == "rate"
 
 
 def test_the_suspect_window_shows_since_when_and_leads_to_containment(
@@ -193,8 +196,8 @@ def test_a_machine_context_shows_its_rate_over_time_jobs_and_lots(
     assert at.selectbox(key="ctx_machine").value == "焊接_DB / DB-003"
     assert any(c.value.startswith("Maintenance jobs (") for c in at.caption)
     lots = next(d.value for d in at.dataframe if "containername" in d.value.columns
-                and "when" in d.value.columns)
-    assert len(lots) > 0 and lots["when"].notna().all()
+                and "passed_at" in d.value.columns)
+    assert len(lots) > 0 and lots["passed_at"].notna().all()
     assert any(md_unescape(m.value).startswith("DB-003 (焊接_DB") for m in at.markdown)
     at.selectbox(key="ctx_machine").set_value("–").run()
     _assert_clean(at)

@@ -115,8 +115,8 @@ def test_top_suspects_and_their_words() -> None:
     assert set(tops[0]) == {"kind", "factor", "detail", "lots", "rate", "rate_unexposed",
                             "lift", "lift_low", "lift_high", "p_value", "q_value"}
     text = describe_suspect({**tops[0], "lift_low": 2.9, "lift_high": 5.8}, 635)
-    assert text == ("planted (焊接_DB): 89 of 635 lots passed it; their defect rate 1.63 % "
-                    "vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 1.0e-06")
+    assert text == ("planted (焊接_DB): 89 of 635 lots passed it; their defect rate 1.63% "
+                    "vs 0.40% for the rest, 4.1x (95 %: 2.9-5.8x), q = 1.0e-06")
 
 
 def test_factor_table_ranks_suspects_from_lots() -> None:

@@ -13,7 +13,14 @@ See core/contain/_engine.py for the steps and the rule that says where a lot is 
 """
 
 from core.contain._contain_job import job_key, run_contain
-from core.contain._engine import ROLES, STATES, Containment, contain, exposed_lots
+from core.contain._engine import (
+    ROLES,
+    STATES,
+    VALUE_LABELS,
+    Containment,
+    contain,
+    exposed_lots,
+)
 from core.contain._queries import machine_exposure_query
 from core.contain._suspect import KINDS, ContainError, Suspect, build_suspect
 
@@ -21,6 +28,7 @@ __all__ = [
            "KINDS",
            "ROLES",
            "STATES",
+           "VALUE_LABELS",
            "ContainError",
            "Containment",
            "Suspect",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.contain._engine import Containment, contain
 from core.contain._suspect import Suspect
+from core.i18n import N_
 from core.jobs import job_key as _job_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +29,7 @@ def job_key(suspect: Suspect) -> str:
 
 def run_contain(job: Job, lanes: Lanes, suspect: Suspect, settings: Settings) -> Containment:
     """``contain`` with the job's cancel token, its progress as one stage of three steps."""
-    stage = job.stage("containment", total=STEPS)
+    stage = job.stage(N_("containment"), total=STEPS)
     update = job.progress_for(stage)
     done = [0]
 

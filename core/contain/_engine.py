@@ -52,6 +52,7 @@ from core.contain._queries import (
     wafer_exposure_query,
 )
 from core.contain._suspect import LABELS, ContainError, Suspect
+from core.i18n import N_
 from core.realtime import snapshot_time_query
 from core.stations import station_map
 from core.trace import trace_lineage
@@ -62,6 +63,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 STATES = ("WIP", "FINISHED", "MERGED", "SPLIT", "LEFT_WIP")
 ROLES = ("exposed", "descendant", "origin")  # origin: a suspect wafer lot's own container
+VALUE_LABELS = {
+    "role": {"exposed": N_("exposed"), "descendant": N_("descendant"),
+             "origin": N_("wafer origin")},
+    "state": {"WIP": N_("in WIP"), "FINISHED": N_("finished"), "MERGED": N_("merged"),
+              "SPLIT": N_("split"), "LEFT_WIP": N_("left WIP")},
+    "hold_type": {"quality": N_("quality"), "non-quality": N_("non-quality")},
+}
+"""What a page shows for the values of these columns (translated with ``_`` where shown);
+the data, the CSV and the JSON keep the values."""
 
 EXPOSED_SCHEMA = pa.schema([
     ("containerid", pa.string()), ("containername", pa.string()),

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING
 from core import dates, values
 from core.config import ORACLE_IN_LIST_LIMIT
 from core.errors import InputError
+from core.i18n import N_, _
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
 
 KINDS = ("machine", "material_lot", "wafer_lot")
-LABELS = {"machine": "machine", "material_lot": "material lot", "wafer_lot": "wafer lot"}
+LABELS = {"machine": N_("machine"), "material_lot": N_("material lot"),
+          "wafer_lot": N_("wafer lot")}
 
 
 class ContainError(InputError):
@@ -59,7 +61,8 @@ def build_suspect(kind: str, names: str | list[str] | tuple[str, ...], *, settin
                   start: str | date | None = None, end: str | date | None = None) -> Suspect:
     """A checked suspect; ContainError names the problem."""
     if kind not in KINDS:
-        raise ContainError(f"Unknown suspect kind {kind!r}: use one of {', '.join(KINDS)}.")
+        raise ContainError(_("Unknown suspect kind {kind}: use one of {kinds}.").format(
+            kind=repr(kind), kinds=", ".join(KINDS)))
     label = LABELS[kind]
     # one name list rule (core.values): commas, semicolons, spaces, newlines; no wildcards
     clean = list(dict.fromkeys(v.literal for v in values.check(
@@ -67,17 +70,17 @@ def build_suspect(kind: str, names: str | list[str] | tuple[str, ...], *, settin
         max_values=(ORACLE_IN_LIST_LIMIT, "in one containment"),
         hint="split the containment")))
     if not clean:
-        raise ContainError(f"No {label} given: name at least one.")
+        raise ContainError(_("No {what} given: name at least one.").format(what=_(label)))
     first = dates.parse_day(start, "start", ContainError, settings)
     last = dates.parse_day(end, "end", ContainError, settings)
     if kind != "machine":
         if first or last:
-            raise ContainError(f"A {label} has no time window: --start/--end go with "
-                               "--machine only.")
+            raise ContainError(_("A {what} has no time window: a start and an end date go "
+                                 "with a machine only.").format(what=_(label)))
         return Suspect(kind, tuple(clean))
     if first is None or last is None:
-        raise ContainError("A machine suspect needs a time window: give both --start and "
-                           "--end (YYYY-MM-DD, the end day included).")
+        raise ContainError(_("A machine suspect needs a time window: give both a start and "
+                             "an end date (YYYY-MM-DD, the end day included)."))
     dates.check_range(first, last, settings.contain_max_days, "contain_max_days",
                       ContainError, settings=settings)
     return Suspect(kind, tuple(clean), first, last)

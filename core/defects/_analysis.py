@@ -325,9 +325,10 @@ def analyse_backward(
                    coalesce(nullif(trim(firstname), ''), '{UNKNOWN}'), '',
                    NULL::TIMESTAMP FROM seeds
             UNION ALL
+            -- a detection machine's time is the lot's pass there (its context's timeline)
             SELECT DISTINCT containerid, 'detection_machine',
                    coalesce(nullif(trim(detection_machine), ''), '{UNKNOWN}'), '',
-                   NULL::TIMESTAMP FROM seeds
+                   CAST(detected_at AS TIMESTAMP) FROM seeds
             """,  # the UNKNOWN names are fixed text of this module
             {"seq": det_seq},
         )
@@ -448,7 +449,7 @@ _SINCE = ("(SELECT * FROM hist_all WHERE CAST($since AS TIMESTAMP) IS NULL "
 def analyse_forward(
     detection: Detection, downstream: Source, stations: StationMap, *,
     history: Source | None = None, since: dt.datetime | None = None, threads: int = 1,
-    edges: pa.Table | None = None,
+    edges: pa.Table | None = None, names: pa.Table | None = None,
 ) -> dict[str, pa.Table | dict[str, Any]]:
     """Rejects of the defective lots' descendants at later stations, with rates against
     what those descendants brought into each station. ``downstream`` holds containerid (a
@@ -459,7 +460,10 @@ def analyse_forward(
     by), never the detection input. ``edges`` (parent_id, child_id: the forward lineage)
     maps each descendant to the defective detection lots it came from, for the per-lot
     table (``lots``); the reason × station ``matrix`` and the ``amplification`` KPI
-    (downstream defects per defect at detection) need no edges."""
+    (downstream defects per defect at detection) need no edges. ``machine_lots`` (per
+    later machine and descendant: its first track-in there, the qty it brought, its
+    rejects there) is a machine's context on the page; ``names`` (containerid,
+    containername: the lineage's nodes) names its lots."""
     con = local_duckdb(threads=threads)
     try:
         con.register("seeds", detection.seeds)
@@ -491,7 +495,7 @@ def analyse_forward(
             CREATE TEMP TABLE entered AS
             SELECT t.containerid, st.station_group,
                    coalesce(nullif(trim(t.equipmentname), ''), '{UNKNOWN}') AS machine,
-                   coalesce(t.{ENTERED}, 0) AS qty
+                   t.trackintimestamp, coalesce(t.{ENTERED}, 0) AS qty
             FROM ({entered_grouped_sql(_SINCE, extra=("workcentername", "equipmentname"))}) t
             JOIN stations st ON st.work_center = t.workcentername
             WHERE st.group_seq > $seq
@@ -536,6 +540,7 @@ def analyse_forward(
             FROM later GROUP BY 1, 2 ORDER BY 1, 2
             """).to_arrow_table()
         tables["lots"] = _forward_lots(con, edges)
+        tables["machine_lots"] = _machine_lots(con, names)
         station = tables["station"]
         rejects = int(sum(station.column("rejects").to_pylist() or [0]))
         uncharged = int(sum(station.column("uncharged").to_pylist() or [0]))
@@ -551,6 +556,35 @@ def analyse_forward(
     finally:
         con.close()
     return tables
+
+
+_MACHINE_LOTS = pa.schema([
+    ("machine", pa.string()), ("containerid", pa.string()), ("containername", pa.string()),
+    ("when", pa.timestamp("us")), ("input", pa.int64()), ("rejects", pa.int64()),
+    ("uncharged", pa.int64()),
+])
+
+
+def _machine_lots(con: duckdb.DuckDBPyConnection, names: pa.Table | None) -> pa.Table:
+    """Per later machine and descendant lot: its first track-in there (``when``), the
+    qty it brought (``input``) and its rejects there (charged, uncharged)."""
+    con.register("fwd_names", names.select(["containerid", "containername"])
+                 if names is not None else pa.table({"containerid": pa.array([], pa.string()),
+                                                     "containername": pa.array([], pa.string())}))
+    return con.sql(
+        """
+        WITH e AS (SELECT machine, containerid, min(trackintimestamp) AS "when",
+                          sum(qty) AS input FROM entered GROUP BY 1, 2),
+        r AS (SELECT machine, containerid, sum(charged) AS rejects,
+                     sum(defectqty) AS uncharged FROM later GROUP BY 1, 2),
+        n AS (SELECT containerid, min(containername) AS containername FROM fwd_names
+              GROUP BY 1)
+        SELECT machine, containerid, coalesce(n.containername, containerid) AS containername,
+               e."when", e.input::BIGINT AS input, coalesce(r.rejects, 0)::BIGINT AS rejects,
+               coalesce(r.uncharged, 0)::BIGINT AS uncharged
+        FROM e FULL JOIN r USING (machine, containerid) LEFT JOIN n USING (containerid)
+        ORDER BY machine, "when" NULLS LAST, containername
+        """).to_arrow_table().cast(_MACHINE_LOTS)
 
 
 _FORWARD_LOTS_EMPTY = pa.schema([

@@ -33,6 +33,7 @@ from core.defects._detection import Detection, detect
 from core.defects._queries import downstream_rejects_query
 from core.defects._request import DefectRequest
 from core.defects._summary import describe
+from core.i18n import N_
 from core.jobs import Job
 from core.realtime import snapshot_time_query
 from core.schema import resource
@@ -130,6 +131,11 @@ def _empty_kpis() -> dict[str, Any]:
             "unattributed_rows": 0}
 
 
+EVENT_STAGES = {"history": N_("events: history"), "materials": N_("events: materials")}
+"""Stage names are created on the job's thread and shared by sessions of different
+languages: marked here, translated where they are shown (N_)."""
+
+
 def run_defect_analysis(
     job: Job, lanes: Lanes, request: DefectRequest, settings: Settings,
     *, stations: StationMap | None = None,
@@ -138,7 +144,7 @@ def run_defect_analysis(
     queries_before = lanes.slow.stats.queries
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    stage = job.stage("detection", total=2)
+    stage = job.stage(N_("detection"), total=2)
     stations = stations or station_map(lanes, settings)
     det: Detection = detect(lanes, request, stations, cancel=cancel)
     job.progress_for(stage)(done=2, rows=det.seeds.num_rows,
@@ -155,7 +161,7 @@ def run_defect_analysis(
     if request.direction == "backward":
         seed_ids = det.seeds.column("containerid")  # Arrow: no 70K Python strings
         t0 = time.perf_counter()
-        stage = job.stage("lineage")
+        stage = job.stage(N_("lineage"))
         lineage = trace_lineage(lanes, seed_ids, "backward", settings=settings,
                                 cancel=cancel, progress=job.progress_for(stage))
         job.spool.write_table("lineage_edges", lineage.edges)
@@ -165,14 +171,14 @@ def run_defect_analysis(
         ids = lineage.container_id_array
         domains = {}
         for name in ("history", "materials"):
-            stage = job.stage(f"events: {name}", total=len(ids))
+            stage = job.stage(EVENT_STAGES[name], total=len(ids))
             domains[name] = fetch_domain(lanes, name, ids, job.spool, settings=settings,
                                          cancel=cancel, progress=job.progress_for(stage),
                                          inputs={"lineage": completeness["lineage"]})
             completeness[name] = domains[name].completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        job.stage("analysis")
+        job.stage(N_("analysis"))
         resources = lanes.slow.fetch_arrow(resources_query(), cancel=cancel)
         # the warehouse's "now" (the live snapshot's time): a trend day after it is partial
         snap = lanes.slow.fetch_arrow(snapshot_time_query(), cancel=cancel)
@@ -199,14 +205,14 @@ def run_defect_analysis(
             result.summary = describe(result)
             return result
         t0 = time.perf_counter()
-        stage = job.stage("lineage")
+        stage = job.stage(N_("lineage"))
         lineage = trace_lineage(lanes, defective, "forward", settings=settings,
                                 cancel=cancel, progress=job.progress_for(stage))
         seconds["lineage"] = time.perf_counter() - t0
         _record_lineage(lineage, scope, completeness)
         t0 = time.perf_counter()
         ids = lineage.container_id_array
-        stage = job.stage("events: downstream rejects", total=len(ids))
+        stage = job.stage(N_("events: downstream rejects"), total=len(ids))
         down = spool_query(
             lanes, "downstream", lambda chunk: downstream_rejects_query(chunk, request.start_ts),
             ids, job.spool, settings=settings, cancel=cancel, progress=job.progress_for(stage),
@@ -214,16 +220,17 @@ def run_defect_analysis(
         )
         completeness["downstream"] = down.completeness
         # the descendants' own track-ins: what they brought into each later station
-        stage = job.stage("events: history", total=len(ids))
+        stage = job.stage(EVENT_STAGES["history"], total=len(ids))
         hist = fetch_domain(lanes, "history", ids, job.spool, settings=settings,
                             cancel=cancel, progress=job.progress_for(stage),
                             inputs={"lineage": completeness["lineage"]})
         completeness["history"] = hist.completeness
         seconds["events"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        job.stage("analysis")
+        job.stage(N_("analysis"))
         forward = analyse_forward(det, down.path, stations, history=hist.path,
                                   since=request.start_ts, edges=lineage.edges,
+                                  names=lineage.nodes,
                                   threads=local_threads(lanes, settings))
         seconds["analysis"] = time.perf_counter() - t0
         kpis.update(forward["kpis"])  # type: ignore[arg-type]

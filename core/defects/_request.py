@@ -15,6 +15,7 @@ from core import dates
 from core import values as core_values
 from core.config import Settings
 from core.errors import InputError
+from core.i18n import _
 from core.jobs import job_key
 
 DIRECTIONS = ("backward", "forward")
@@ -28,7 +29,7 @@ class DefectInputError(InputError):
 def parse_date(text: str | dt.date, what: str, settings: Settings | None = None) -> dt.date:
     day = dates.parse_day(text, what, DefectInputError, settings)
     if day is None:
-        raise DefectInputError(f"The {what} date is missing (YYYY-MM-DD).")
+        raise DefectInputError(_("The {what} date is missing (YYYY-MM-DD).").format(what=what))
     return day
 
 
@@ -80,30 +81,31 @@ class DefectRequest:
         ``types`` and ``packages`` label lists (a package may hold a space)."""
         station = (station or settings.defect_default_station).strip()
         if known_stations is not None and station not in known_stations:
-            raise DefectInputError(
-                f"Unknown detection station {station!r}. Known station groups: "
-                f"{', '.join(known_stations[:20])}{' …' if len(known_stations) > 20 else ''}."
-            )
+            raise DefectInputError(_(
+                "Unknown detection station {station}. Known station groups: {known}."
+            ).format(station=repr(station), known=", ".join(known_stations[:20])
+                     + (" …" if len(known_stations) > 20 else "")))
         values = tuple(core_values.texts(
             seed_values, settings, label="seed", error=DefectInputError,
             hint="split the list into several defect traces"))
         if values and seed_kind not in SEED_KINDS:
-            raise DefectInputError(
-                f"Seed list kind must be one of {', '.join(SEED_KINDS)}, not {seed_kind!r}."
-            )
+            raise DefectInputError(_(
+                "Seed list kind must be one of {kinds}, not {kind}.").format(
+                kinds=", ".join(SEED_KINDS), kind=repr(seed_kind)))
         s: dt.date | None = None
         e: dt.date | None = None
         if start or end or not values:  # list mode may go without a range
             if not start or not end:
-                raise DefectInputError(
+                raise DefectInputError(_(
                     "Give a start and an end date (YYYY-MM-DD), or a list of lots, work "
                     "orders or wafer lots."
-                )
+                ))
             s, e = parse_date(start, "start", settings), parse_date(end, "end", settings)
             dates.check_range(s, e, settings.defect_max_days, "defect_max_days",
                               DefectInputError, settings=settings)
         if direction not in DIRECTIONS:
-            raise DefectInputError(f"Direction must be backward or forward, not {direction!r}.")
+            raise DefectInputError(_("Direction must be backward or forward, not {direction}.")
+                                   .format(direction=repr(direction)))
         return cls(station, s, e, _labels(reasons), _labels(types), _labels(packages),
                    direction, _names(lots), seed_kind if values else "", values)
 

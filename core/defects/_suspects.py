@@ -34,6 +34,9 @@ import numpy as np
 import pyarrow as pa
 from scipy.stats import false_discovery_control
 
+from core import fmt
+from core.i18n import _
+
 WEAK_Q = 0.2
 """A suspect's q from which its card says the evidence is weak (chance is a fair reading)."""
 Z95 = 1.959963984540054
@@ -167,32 +170,36 @@ def containment_params(s: dict[str, Any], start: Any, end: Any) -> dict[str, str
 
 
 def _pct(x: float | None) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x * 100:.2f} %"
+    return fmt.percent(None if x is None or not math.isfinite(x) else x * 100)
 
 
 def _q(x: float | None) -> str:
     if x is None or not math.isfinite(x):
-        return "–"
+        return fmt.MISSING
     return f"{x:.3f}" if x >= 0.001 else f"{x:.1e}"
 
 
 def describe_suspect(s: dict[str, Any], total_lots: int) -> str:
-    """One suspect in plain words: "DB-003 (焊接_DB, ASM AD838L): 89 of 635 lots passed it;
-    their defect rate 1.63 % vs 0.40 % for the rest, 4.1x (95 %: 2.9-5.8x), q = 0.003".
-    Plain text: the caller escapes it before rendering it as markdown."""
-    where, _, name = str(s["factor"]).rpartition(" / ")  # "group / machine", "part / lot"
+    """One suspect in plain words, in the current language: "DB-003 (焊接_DB, ASM AD838L):
+    89 of 635 lots passed it; their defect rate 1.63% vs 0.40% for the rest, 4.1x (95 %:
+    2.9-5.8x), q = 0.003". Plain text: the caller escapes it before rendering it as
+    markdown."""
+    where, _sep, name = str(s["factor"]).rpartition(" / ")  # "group / machine", "part / lot"
     context = [c for c in (where, s.get("detail")) if c]
     label = f"{name} ({', '.join(context)})" if context else name
     lift = s.get("lift")
     low, high = s.get("lift_low"), s.get("lift_high")
-    interval = (f" (95 %: {low:.1f}-{high:.1f}x)"
+    interval = (_(" (95 %: {low}-{high}x)").format(low=f"{low:.1f}", high=f"{high:.1f}")
                 if low is not None and high is not None
                 and math.isfinite(low) and math.isfinite(high) else "")
     lift_text = (f"{lift:.1f}x" if lift is not None and math.isfinite(lift)
-                 else "no defect on the other lots" if s.get("rate_unexposed") == 0 else "–")
+                 else _("no defect on the other lots") if s.get("rate_unexposed") == 0
+                 else fmt.MISSING)
     q = s.get("q_value")
-    weak = (f" (weak evidence: q ≥ {WEAK_Q:g} means chance could give as much)"
-            if q is not None and q >= WEAK_Q else "")
-    return (f"{label}: {s['lots']:,} of {total_lots:,} lots passed it; their "
-            f"defect rate {_pct(s['rate'])} vs {_pct(s['rate_unexposed'])} for the rest, "
-            f"{lift_text}{interval}, q = {_q(q)}{weak}")
+    weak = (_(" (weak evidence: q ≥ {weak} means chance could give as much)").format(
+        weak=f"{WEAK_Q:g}") if q is not None and q >= WEAK_Q else "")
+    return _("{label}: {lots} of {total} lots passed it; their defect rate {rate} vs "
+             "{rest} for the rest, {lift}{interval}, q = {q}{weak}").format(
+        label=label, lots=fmt.count(s["lots"]), total=fmt.count(total_lots),
+        rate=_pct(s["rate"]), rest=_pct(s["rate_unexposed"]), lift=lift_text,
+        interval=interval, q=_q(q), weak=weak)

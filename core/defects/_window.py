@@ -28,8 +28,10 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from core.i18n import N_, _
+
 PERIODS = ("day", "week")
-RULE = ("A period is elevated when at least {min_lots} of the suspect's lots passed it "
+RULE = N_("A period is elevated when at least {min_lots} of the suspect's lots passed it "
         "then and their defect rate at detection is at least {factor:g}x the rate of the lots "
         "that never passed it; the window is the longest run of elevated periods (one quiet "
         "period inside it is bridged; periods with fewer lots never end it).")
@@ -37,6 +39,12 @@ RULE = ("A period is elevated when at least {min_lots} of the suspect's lots pas
 MIN_LOTS = 3
 FACTOR = 1.5
 RULE_TEXT = RULE.format(min_lots=MIN_LOTS, factor=FACTOR)
+"""The rule in English (the CLI, docs); the page shows ``rule_text()``."""
+
+
+def rule_text() -> str:
+    """The window rule in words, in the current language."""
+    return _(RULE).format(min_lots=MIN_LOTS, factor=FACTOR)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ The page only gathers input (kept in the URL, so a link reopens the analysis), s
 the analysis as a background job (core.defects._defect_job on the slow lane), shows its stages
 with a Cancel button, then the results: KPI cards, paretos sortable by defects, rate or
 lift, a machine's maintenance jobs, the daily trend, the paged lot detail, CSV downloads
-of every table and the analysis summary in plain words.
+of every table and the analysis summary in plain words. The open tab (``tab``), the sort
+(``sort``) and an open machine context (``machine``) are in the URL too. A machine's
+context (its lots, defects over time, maintenance jobs) opens as a dialog from any chart
+or table that shows machines: a click on a bar or a row.
 """
 
 from __future__ import annotations
@@ -15,63 +18,109 @@ import datetime as dt
 import math
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
 from core import dates as core_dates
-from core import glossary
+from core import fmt, glossary
 from core import values as core_values
 from core.defects import (
     LIFT_UNBOUNDED,
-    WINDOW_RULE,
     DefectInputError,
     DefectRequest,
     DefectResult,
     ResultExpired,
     containment_params,
     describe_suspect,
+    forward_machine_days,
+    forward_machine_lots,
+    lot_machines,
     lot_pages_cacheable,
     machine_facets,
     machine_jobs,
+    machine_name,
     only_machines,
     pareto,
     ranked,
     run_defect_analysis,
     suggest_period,
+    summary_text,
     window_between,
+    window_rule,
 )
 from core.defects import reasons_seen as core_reasons_seen
 from core.errors import InputError
 from core.export import csv_bytes
+from core.i18n import N_, _, is_zh
 from core.jobs import Task
+from core.pareto import fold_others, others_added, others_count, split_others
 from core.stations import station_map
 from core.text import md_escape, md_join
 from dashboard import state
 from dashboard.job_manager import get_job_manager
-from dashboard.widgets.charts import interval_figure, pareto_figure, trend_figure, window_figure
+from dashboard.widgets.charts import interval_figure, pareto_figure
 from dashboard.widgets.completeness import completeness_banner, status_mark
+from dashboard.widgets.defect_charts import (
+    defect_trend_figure,
+    machine_days_figure,
+    suspect_window_figure,
+)
 from dashboard.widgets.job_progress import job_result
+from dashboard.widgets.kpis import Kpi, kpi_row, measure_kpi
 from dashboard.widgets.measures import measures_help
-from dashboard.widgets.tables import paged
+from dashboard.widgets.tables import paged, show
 
-KIND_TABS = (("machine", "Machines"), ("material", "Materials"), ("wafer", "Wafer lots"),
-             ("detection_machine", "Detection machines"))
-SORTS = {"Evidence": "evidence", "Defects": "defects", "Defect rate": "rate", "Lift": "lift"}
-SORT_HELP = ("Evidence: suspects first, by q (Fisher p adjusted for the factors tested), then "
-             "the lift's 95 % low end. Defects and defect rate favour factors many lots "
-             "pass; lift compares each factor's lots with the rest.")
+KIND_TABS = (("machine", N_("Machines")), ("material", N_("Materials")),
+             ("wafer", N_("Wafer lots")), ("detection_machine", N_("Detection machines")))
+KIND_NAMES = {"machine": N_("Machine"), "material": N_("Material lot"),
+              "wafer": N_("Wafer LOT"), "detection_machine": N_("Detection machine")}
+"""One factor of each kind (a suspect card, the suspects table)."""
+MACHINE_KINDS = ("machine", "detection_machine")
+SORTS = {"evidence": N_("Evidence"), "defects": N_("Defects"), "rate": N_("Defect rate"),
+         "lift": N_("Lift")}
+SORT_HELP = N_("Evidence: suspects first, by q (Fisher p adjusted for the factors tested), "
+               "then the lift's 95 % low end. Defects and defect rate favour factors many "
+               "lots pass; lift compares each factor's lots with the rest.")
+BACK_TABS = (("suspects", N_("Suspects")), *KIND_TABS, ("reasons", N_("Loss reasons")),
+             ("trend", N_("Daily trend")), ("lots", N_("Lot detail")),
+             ("summary", N_("Summary")))
+FWD_TABS = (("station", N_("By station")), ("machine", N_("By machine")),
+            ("reason", N_("By reason")), ("lots", N_("By lot")),
+            ("matrix", N_("Reason × station")), ("summary", N_("Summary")))
+FWD_DIMS = {"station": "station_group", "machine": "machine", "reason": "reason"}
+
+# What a table shows a raw column as: (registered column or glossary measure, scale).
+FACTOR_VIEW = {"kind": ("factor_kind", 1), "lots": ("exposed_lots", 1),
+               "input": ("detection_input", 1), "defects": ("detection_defects", 1),
+               "charged": ("detection_charged", 1), "uncharged": ("detection_uncharged", 1),
+               "rate": ("rate_exposed_pct", 100), "rate_unexposed": ("rate_unexposed_pct", 100)}
+TREND_VIEW = {"lots": ("detection_lots", 1), "input": ("detection_input", 1),
+              "defects": ("detection_defects", 1), "charged": ("detection_charged", 1),
+              "uncharged": ("detection_uncharged", 1),
+              "rate": ("detection_defect_rate_pct", 100)}
+REASON_VIEW = {"defects": ("detection_defects", 1), "charged": ("detection_charged", 1),
+               "uncharged": ("detection_uncharged", 1)}
+LOT_VIEW = {"input": ("detection_input", 1), "defects": ("detection_defects", 1),
+            "charged": ("detection_charged", 1), "uncharged": ("detection_uncharged", 1)}
+CTX_LOT_VIEW = {"when": ("passed_at", 1), "input": ("detection_input", 1),
+                "defects": ("detection_defects", 1)}
+FWD_VIEW = {"input": ("downstream_input", 1), "rejects": ("downstream_rejects", 1),
+            "uncharged": ("downstream_uncharged", 1), "rate": ("downstream_rate_pct", 100)}
+FWD_LOT_VIEW = {"when": ("first_trackin", 1), **FWD_VIEW}
+P_FORMAT = {c: st.column_config.NumberColumn(format="%.2g") for c in ("p_value", "q_value")}
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
-st.title("Defect trace")
-st.caption(
+st.title(_("Defect trace"))
+st.caption(_(
     "Attribute defects found at a detection station to upstream machines, materials and "
-    "wafer lots (backward), or follow the defective lots to later stations (forward)."
-)
+    "wafer lots (backward), or follow the defective lots to later stations (forward)."))
 if lanes is None:
     st.stop()
+RAW_HEADERS = settings.csv_headers == "names"
 
 
 @st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
@@ -81,7 +130,7 @@ def reasons_seen(db_key: str, days: int) -> list[str]:  # db_key: part of the ca
 
 @st.cache_data(ttl=settings.cache_ttl_s, show_spinner=False)
 def station_groups(db_key: str) -> list[str]:  # db_key: part of the cache key
-    return [g for g, _ in station_map(lanes, settings).groups()]
+    return [g for g, _n in station_map(lanes, settings).groups()]
 
 
 def fmt_lift(v: Any, note: Any) -> str:
@@ -89,22 +138,63 @@ def fmt_lift(v: Any, note: Any) -> str:
     if note == LIFT_UNBOUNDED:
         return "∞"
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{v:.2f}"
+        return fmt.MISSING
+    return fmt.number(v, 2)
 
 
-def metric(col: Any, key: str, value: str, help_extra: str = "") -> None:
-    """A KPI card labelled and explained by core.glossary."""
-    col.metric(glossary.label(key), value,
-               help=glossary.help_text(key) + (f" {help_extra}" if help_extra else ""))
+def view(data: Any, mapping: dict[str, tuple[str, int]]) -> pd.DataFrame:
+    """A table as shown: raw columns renamed to what they are (a registered column or a
+    glossary measure, so they are labelled), fractions scaled to percent, empty text
+    cells blank."""
+    df = data.to_pandas() if hasattr(data, "to_pandas") and not hasattr(data, "iloc") \
+        else pd.DataFrame(data)
+    out = df.copy()
+    for col in out.columns:  # an empty text cell is blank, not "None"
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].where(out[col].notna(), "")
+    for raw, (_name, scale) in mapping.items():
+        if raw in out.columns:
+            out[raw] = out[raw] * scale if scale != 1 else out[raw]
+    return out.rename(columns={raw: name for raw, (name, _s) in mapping.items()})
+
+
+def csv_of(data: Any, mapping: dict[str, tuple[str, int]] | None = None) -> bytes:
+    """A table's CSV: labelled headers (the shown names and units), or the raw table
+    with machine names when settings.csv_headers is "names"."""
+    if RAW_HEADERS or not mapping:
+        return csv_bytes(data, raw_headers=RAW_HEADERS)
+    return csv_bytes(view(data, mapping))
+
+
+def card(key: str, value: str, help_extra: str = "") -> Kpi:
+    """A KPI card labelled and explained by core.glossary (``help_extra``: the exact
+    number or the parts behind a compact one)."""
+    base = measure_kpi(key, value)
+    return Kpi(base.label, value, (base.help or "") + (f" {help_extra}" if help_extra else ""))
+
+
+def tabs_in_url(spec: tuple[tuple[str, str], ...], marks: dict[str, str]) -> dict[str, Any]:
+    """Tabs whose open one is in the URL (``tab``, a stable id: links survive a language
+    switch) and restored from it."""
+    labels = {tid: _(text) + marks.get(tid, "") for tid, text in spec}
+    ids = {v: k for k, v in labels.items()}
+    q_tab = state.query_param("tab")
+
+    def changed() -> None:
+        tid = ids.get(st.session_state.get("defect_tab"))
+        state.set_query_param("tab", None if tid in (None, spec[0][0]) else tid)
+
+    tabs = st.tabs(list(labels.values()), key="defect_tab", on_change=changed,
+                   default=labels.get(q_tab or "", labels[spec[0][0]]))
+    return dict(zip(labels, tabs, strict=True))
 
 
 # --- input (state in the URL) ------------------------------------------------------------------
 db_key = repr((settings.effective_db_url, settings.schema))
-with state.guarded("Loading the station list"):
+with state.guarded(_("Loading the station list")):
     groups = station_groups(db_key)
 reasons_all: list[str] = []
-with state.guarded("Loading the loss reasons"):
+with state.guarded(_("Loading the loss reasons")):
     reasons_all = reasons_seen(db_key, settings.defect_reason_lookback_days)
 
 yesterday = dt.date.today() - dt.timedelta(days=1)
@@ -127,38 +217,44 @@ def _date(text: str | None, fallback: dt.date) -> dt.date:
         return fallback
 
 
+DIRECTIONS = {"backward": N_("Backward trace"), "forward": N_("Forward trace")}
+SEED_KINDS = {"lot": N_("Lots"), "work_order": N_("Work orders"), "wafer_lot": N_("Wafer lots")}
+
 with st.form("defect_input"):
     c1, c2, c3 = st.columns([1, 2, 1])
     station_options = groups or [q_station or "TMTT"]
     station = c1.selectbox(
-        "Detection station", station_options,
+        _("Detection station"), station_options,
         index=station_options.index(q_station) if q_station in station_options else 0,
     )
     dates = c2.date_input(
-        f"Detection date range (at most {settings.defect_max_days} days)",
+        _("Detection date range (at most {days} days)").format(days=settings.defect_max_days),
         value=(_date(q_start, yesterday - dt.timedelta(days=29)), _date(q_end, yesterday)),
     )
-    direction = c3.radio("Direction", ["backward", "forward"], horizontal=True,
+    direction = c3.radio(_("Direction"), list(DIRECTIONS), horizontal=True,
+                         format_func=lambda d: _(DIRECTIONS[d]),
                          index=1 if q_direction == "forward" else 0)
     reasons = st.multiselect(
-        f"Loss reasons (seen in the last {settings.defect_reason_lookback_days} days; none "
-        "selected = all)", reasons_all, default=[r for r in q_reasons if r in reasons_all],
+        _("Loss reasons (none selected = all)"), reasons_all,
+        default=[r for r in q_reasons if r in reasons_all], placeholder=_("All loss reasons"),
+        help=_("The reasons seen in the last {days} days.").format(
+            days=settings.defect_reason_lookback_days),
     )
     c4, c5 = st.columns(2)
-    types = c4.text_input("Product types (comma-separated, optional)", q_types)
-    packages = c5.text_input("Packages (comma-separated, optional)", q_packages)
-    with st.expander("Or start from a list of lots, work orders or wafer lots",
+    types = c4.text_input(_("Product types (comma-separated, optional)"), q_types)
+    packages = c5.text_input(_("Packages (comma-separated, optional)"), q_packages)
+    with st.expander(_("Or start from a list of lots, work orders or wafer lots"),
                      expanded=bool(q_seeds)):
-        kinds = {"lot": "Lots", "work_order": "Work orders", "wafer_lot": "Wafer lots"}
-        seed_kind = st.radio("List of", list(kinds), format_func=kinds.get, horizontal=True,
-                             index=list(kinds).index(q_seed_kind) if q_seed_kind in kinds
-                             else 0)
-        seed_text = st.text_area("One value a line, or separated by commas or spaces "
-                                 "(* % _ wildcards, \\ escapes); each listed lot's latest "
-                                 "pass at the station is a seed",
+        seed_kind = st.radio(_("List of"), list(SEED_KINDS),
+                             format_func=lambda k: _(SEED_KINDS[k]), horizontal=True,
+                             index=list(SEED_KINDS).index(q_seed_kind)
+                             if q_seed_kind in SEED_KINDS else 0)
+        seed_text = st.text_area(_("One value a line, or separated by commas or spaces "
+                                   "(* % _ wildcards, \\ escapes); each listed lot's latest "
+                                   "pass at the station is a seed"),
                                  "\n".join(q_seeds))
-        use_range = st.checkbox("Also restrict to the date range above", q_use_range)
-    submitted = st.form_submit_button("Run defect trace", type="primary")
+        use_range = st.checkbox(_("Also restrict to the date range above"), q_use_range)
+    submitted = st.form_submit_button(_("Run defect trace"), type="primary")
 
 if submitted:
     start, end = (dates if isinstance(dates, tuple) and len(dates) == 2
@@ -178,8 +274,8 @@ if submitted:
     st.rerun()
 
 if state.query_param("run") != "1":
-    st.info("Choose a station and a date range, then **Run defect trace**. The analysis "
-            "runs in the background on the slow lane; live widgets are not affected.")
+    st.info(_("Choose a station and a date range, then **Run defect trace**. The analysis "
+              "runs in the background on the slow lane; live widgets are not affected."))
     st.stop()
 
 try:
@@ -204,50 +300,53 @@ job = manager.submit(request.key(), task,
 
 # --- progress ---------------------------------------------------------------------------------
 result: DefectResult = job_result(
-    job, key="defects", settings=settings, what="The defect trace",
-    again="Press **Run again** to restart it.",
+    job, key="defects", settings=settings, what=_("The defect trace"),
+    again=_("Press **Run again** to restart it."),
     retry=lambda: manager.submit(request.key(), task, label=job.label, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
+summary = summary_text(result)  # in the reader's language (the job's is English)
 # the analysis' record is derived from its inputs' (it names them and says why)
-completeness_banner(result.completeness.get("analysis"), "Analysis",
-                    consequence="What is built on the incomplete inputs (the tabs marked so) "
-                                "leaves out what is missing: run it again.")
+completeness_banner(result.completeness.get("analysis"), _("Analysis"),
+                    consequence=_("What is built on the incomplete inputs (the tabs marked "
+                                  "so) leaves out what is missing: run it again."))
 
 k = result.kpis
 
 
 def compact(n: int) -> str:
-    return f"{n / 1e6:.1f} M" if abs(n) >= 10_000_000 else f"{n:,}"
+    return (fmt.number(n / 1e6, 1) + " M") if abs(n) >= 10_000_000 else fmt.count(n)
 
 
 backward = request.direction == "backward"
-cols = st.columns(5)
-metric(cols[0], "detection_lots", f"{k['detection_lots']:,}")
-metric(cols[1], "defective_lots", f"{k['defective_lots']:,}")
-metric(cols[2], "detection_input", compact(k["detection_input"]),
-       f"({k['detection_input']:,} pcs)")
-metric(cols[3], "detection_defect_rate_pct", f"{k['detection_defect_rate_pct']:.3f} %")
+kpi_row([
+    card("detection_lots", fmt.count(k["detection_lots"])),
+    card("defective_lots", fmt.count(k["defective_lots"])),
+    card("detection_input", compact(k["detection_input"]),
+         _("({n} pcs)").format(n=fmt.count(k["detection_input"]))),
+    card("detection_defect_rate_pct", fmt.kpi_percent(k["detection_defect_rate_pct"])),
+    card("affected_machines", fmt.count(k.get("affected_machines", 0))) if backward
+    else card("defective_input", compact(k.get("defective_input", 0))),
+])
+second = [
+    card("detection_defects", compact(k["detection_defects"]),
+         _("({n} pcs = {charged} charged + {uncharged} uncharged)").format(
+             n=fmt.count(k["detection_defects"]), charged=fmt.count(k["detection_charged"]),
+             uncharged=fmt.count(k["detection_uncharged"]))),
+    card("detection_charged", compact(k["detection_charged"])),
+    card("detection_uncharged", compact(k["detection_uncharged"])),
+]
 if backward:
-    metric(cols[4], "affected_machines", f"{k.get('affected_machines', 0):,}")
+    top_reason = k.get("top_reason") or fmt.MISSING
+    second.append(card("top_reason", md_escape(top_reason.split("_", 1)[0]),
+                       f"({md_escape(top_reason)})"))
 else:
-    metric(cols[4], "defective_input", compact(k.get("defective_input", 0)))
-cols = st.columns(5)
-metric(cols[0], "detection_defects", compact(k["detection_defects"]),
-       f"({k['detection_defects']:,} pcs = {k['detection_charged']:,} charged + "
-       f"{k['detection_uncharged']:,} uncharged)")
-metric(cols[1], "detection_charged", compact(k["detection_charged"]))
-metric(cols[2], "detection_uncharged", compact(k["detection_uncharged"]))
-if backward:
-    top_reason = k.get("top_reason") or "–"
-    metric(cols[3], "top_reason", md_escape(top_reason.split("_", 1)[0]),
-           f"({md_escape(top_reason)})")
-else:
-    metric(cols[3], "downstream_rejects", compact(k.get("downstream_rejects", 0)))
-    metric(cols[4], "downstream_uncharged", compact(k.get("downstream_uncharged", 0)))
+    second += [card("downstream_rejects", compact(k.get("downstream_rejects", 0))),
+               card("downstream_uncharged", compact(k.get("downstream_uncharged", 0)))]
+kpi_row(second)
 if k.get("unattributed_rows"):
-    st.warning(f"**{k['unattributed_rows']:,} event rows not attributed**: "
-               + glossary.help_text("unattributed_rows"))
+    st.warning(_("**{n} event rows not attributed**: ").format(
+        n=fmt.count(k["unattributed_rows"])) + glossary.help_text("unattributed_rows"))
 # a KPI built on an incomplete input says so beside the row (its label stays the measure's)
 for part in (("affected_machines",) if result.backward is not None
              else ("downstream_rejects",)):
@@ -257,11 +356,13 @@ for part in (("affected_machines",) if result.backward is not None
                    f"{md_escape(record['reason'])}.")
 
 if result.unmatched:
-    st.warning(f"{len(result.unmatched)} listed value(s) matched no container: "
-               + md_join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
+    st.warning(_("{n} listed value(s) matched no container: ").format(
+        n=fmt.count(len(result.unmatched)))
+        + md_join(result.unmatched[:20]) + (" …" if len(result.unmatched) > 20 else ""))
 if k["detection_lots"] == 0:
-    st.info(f"No lot passed {md_escape(request.station)} ({md_escape(request.range_label)}).")
-    st.markdown(result.summary)
+    st.info(_("No lot passed {station} ({range}).").format(
+        station=md_escape(request.station), range=md_escape(request.range_label)))
+    st.markdown(summary)
     st.stop()
 
 
@@ -271,12 +372,27 @@ BAR_MEASURES = {"defects": ("detection_defects", 1), "rate": ("rate_exposed_pct"
 
 
 def pareto_chart(table: pa.Table, title: str, value: str = "defects",
-                 line_name: str = "Cumulative %") -> go.Figure:
-    df = table.to_pandas()
+                 line_name: str | None = None) -> go.Figure:
+    """The items' bars (and the coverage or cumulative line); a folded 'others' item is
+    not a bar (it would dwarf the items): ``others_note`` says what it adds."""
+    df, _others = split_others(table.to_pandas(), "factor")
     key, scale = BAR_MEASURES[value]
     return pareto_figure(df["factor"], df[value] * scale, df.get("cumulative_pct"),
-                         bar_name=glossary.label(key), line_name=line_name, title=title,
-                         height=380)
+                         bar_name=glossary.label(key),
+                         line_name=line_name or _("Cumulative %"), title=title, height=380)
+
+
+def others_note(table: pa.Table, value: str) -> None:
+    """What the factors past the chart's bars add, as a note beside the chart."""
+    frame = table.to_pandas()
+    _items, others = split_others(frame, "factor")
+    if others is None:
+        return
+    amount = others.get("defects") if value == "rate" else others.get(value)
+    st.caption(_("Not drawn: the other {n} factors, whose lots add {pcs} defective pcs "
+                 "({share} of all defects) to those shown.").format(
+        n=fmt.count(others_count(others["factor"])), pcs=fmt.count(amount or 0),
+        share=fmt.percent(others_added(frame, "cumulative_pct"))))
 
 
 @st.cache_data(show_spinner=False, ttl=settings.job_ttl_s,
@@ -300,59 +416,235 @@ def lift_chart(table: pa.Table, title: str) -> go.Figure:
         [r["factor"] for r in rows], [r["lift"] for r in rows],
         [r.get("lift_low") for r in rows], [r.get("lift_high") for r in rows],
         x_title=glossary.label("lift"),
-        text=[f"q {r['q_value']:.2g}" if r.get("q_value") is not None else "not tested"
+        text=[f"q {r['q_value']:.2g}" if r.get("q_value") is not None else _("not tested")
               for r in rows])
     fig.update_layout(title=title, margin={"t": 40, "b": 10, "l": 10})
     return fig
 
 
+# --- the machine context: one click from any chart or table that shows machines ----------------
+CTX_KEY = "machine_ctx"
+
+
+def open_context(source: str, factor: str, choices: list[str] | None = None) -> None:
+    """Open ``factor``'s context (``source``: machine, detection_machine or forward)."""
+    st.session_state[CTX_KEY] = {"source": source, "factor": factor,
+                                 "choices": choices or []}
+    st.session_state.pop("ctx_pick", None)
+    state.set_query_param("machine", factor)
+    state.set_query_param("mkind", None if source in ("machine", "forward") else source)
+
+
+def close_context() -> None:
+    st.session_state.pop(CTX_KEY, None)
+    st.session_state["ctx_closed"] = True
+    state.set_query_param("machine", None)
+    state.set_query_param("mkind", None)
+
+
+def current_context() -> dict[str, Any] | None:
+    """The open context: this session's, else the link's (``machine``, ``mkind``)."""
+    ctx = st.session_state.get(CTX_KEY)
+    if ctx:
+        return ctx
+    if st.session_state.pop("ctx_closed", False):
+        return None
+    factor = state.query_param("machine")
+    if not factor:
+        return None
+    source = "forward" if not backward else (
+        state.query_param("mkind") if state.query_param("mkind") in MACHINE_KINDS
+        else "machine")
+    return {"source": source, "factor": factor, "choices": []}
+
+
+def _selection(event: Any) -> list[Any]:
+    """The rows or points of a table's or chart's selection (empty when none)."""
+    try:
+        sel = dict(event["selection"])
+    except (KeyError, TypeError):
+        return []
+    return list(sel.get("rows") or sel.get("points") or [])
+
+
+def picked(event: Any, key: str) -> Any | None:
+    """The first row or point of a new selection of ``key`` (None when nothing is selected
+    or the selection was handled already: a dismissed context stays closed)."""
+    items = _selection(event)
+    mark = f"{key}.handled"
+    if not items:
+        st.session_state.pop(mark, None)
+        return None
+    if st.session_state.get(mark) == repr(items):
+        return None
+    st.session_state[mark] = repr(items)
+    return items[0]
+
+
+def chart_pick(event: Any, key: str, kinds: dict[str, str] | str) -> None:
+    """A click on a chart with machines on its category axis opens the clicked machine's
+    context (``kinds``: the source, or each factor's kind)."""
+    p = picked(event, key)
+    if not isinstance(p, dict):
+        return
+    # the category axis holds the raw name: x on a pareto, y on the lift chart
+    name = next((v for v in (p.get("x"), p.get("y")) if isinstance(v, str)), None)
+    source = kinds if isinstance(kinds, str) else kinds.get(name or "")
+    if name and source:
+        open_context(source, name)
+
+
+def row_pick(event: Any, key: str, names: list[str], kinds: list[str] | str) -> None:
+    """A row of a table opens its machine's context (``names``, ``kinds`` per row)."""
+    row = picked(event, key)
+    if not isinstance(row, int) or row >= len(names):
+        return
+    source = kinds if isinstance(kinds, str) else kinds[row]
+    if source:
+        open_context(source, names[row])
+
+
+def lot_pick(event: Any, key: str, machines: list[list[str]]) -> None:
+    """A lot of the lot detail opens the context of its first upstream machine, with its
+    other machines to pick from."""
+    row = picked(event, key)
+    if isinstance(row, int) and row < len(machines) and machines[row]:
+        open_context("machine", machines[row][0], machines[row])
+
+
+CLICK_HINT = N_("Click a bar or a row to open a machine's context (its lots, defects over "
+                "time, maintenance jobs).")
+
+
+def _jobs_of(name: str) -> pa.Table | None:
+    """A machine's maintenance jobs in the analysis' window (one query)."""
+    with state.guarded(_("Loading maintenance jobs")):
+        return machine_jobs(lanes, name, request.end, settings)
+    return None
+
+
+def context_body(ctx: dict[str, Any]) -> None:
+    """The machine context (inside the dialog): the machine in plain words, its lots'
+    defects over time with its maintenance jobs on the same axis, its jobs, its lots."""
+    factor = ctx["factor"]
+    if ctx.get("choices"):
+        factor = st.selectbox(_("Machine of this lot"), ctx["choices"], key="ctx_pick",
+                              index=ctx["choices"].index(factor)
+                              if factor in ctx["choices"] else 0)
+    name = machine_name(factor)
+    if ctx["source"] == "forward":
+        forward_context(name)
+        return
+    back = result.backward
+    assert back is not None
+    table = back.factors
+    row = table.filter(pc.and_(pc.equal(table["factor_kind"], ctx["source"]),
+                               pc.equal(table["factor"], factor))).to_pylist()
+    if not row:
+        st.info(_("{name} is not among this analysis' machines.").format(
+            name=md_escape(factor)))
+        return
+    sus = {**row[0], "kind": ctx["source"]}
+    lots = back.exposed_lots(ctx["source"], factor)  # read once: the timeline and the table
+    jobs = _jobs_of(name)  # one query: the chart's marks and the table
+    st.markdown(md_escape(describe_suspect(sus, k["detection_lots"])))
+    factor_timeline(back, sus, "ctx", lots, jobs)
+    if jobs is not None:
+        st.caption(_("Maintenance jobs ({n})").format(n=fmt.count(jobs.num_rows)))
+        show(view(jobs.drop_columns(["resourcename"]), {}), key="ctx_jobs")
+    st.caption(_("Its lots at detection ({n}): when they (or an ancestor) passed it, their "
+                 "input and defects.").format(n=fmt.count(len(lots))))
+    show(view(lots.drop(columns=["containerid"]), CTX_LOT_VIEW), key="ctx_lots")
+
+
+def forward_context(name: str) -> None:
+    """A later machine: the defective lots' descendants it ran, their rejects on it per
+    day, its maintenance jobs."""
+    fwd = result.forward or {}
+    lots = forward_machine_lots(fwd, name)
+    if lots.empty:
+        st.info(_("No descendant of the defective lots passed {name}.").format(
+            name=md_escape(name)))
+        return
+    days = forward_machine_days(lots)
+    st.markdown(_("**{name}**: {lots} descendants of the defective lots entered it "
+                  "({pcs} pcs); {rejects} pcs rejected there.").format(
+        name=md_escape(name), lots=fmt.count(lots["containerid"].nunique()),
+        pcs=fmt.count(lots["input"].sum()), rejects=fmt.count(lots["rejects"].sum())))
+    if not days.empty:
+        st.plotly_chart(machine_days_figure(days["day"], days["rejects"],
+                                            y_title=glossary.label("downstream_rejects")),
+                        key="ctx_fwd_days")
+        show(view(days, FWD_VIEW), key="ctx_fwd_days_table")
+    jobs = _jobs_of(name)
+    if jobs is not None:
+        st.caption(_("Maintenance jobs ({n})").format(n=fmt.count(jobs.num_rows)))
+        show(view(jobs.drop_columns(["resourcename"]), {}), key="ctx_jobs")
+    st.caption(_("Its lots ({n}): descendants of the defective lots, their first track-in "
+                 "there and their rejects there.").format(n=fmt.count(len(lots))))
+    show(view(lots.drop(columns=["containerid"]), FWD_LOT_VIEW), key="ctx_fwd_lots")
+
+
+def context_dialog() -> None:
+    """The open machine context as a dialog over the page (closing it clears the link)."""
+    ctx = current_context()
+    if not ctx:
+        return
+    title = _("Machine context: {name}").format(name=md_escape(machine_name(ctx["factor"])))
+    st.dialog(title, width="large", on_dismiss=close_context)(context_body)(ctx)
+
+
+# --- suspects ----------------------------------------------------------------------------------
 def suspects_tab(back: Any, total_lots: int) -> None:
     """The ranked suspects across every factor kind: cards in plain words for the first
     three, their lifts with intervals, and the table (CSV)."""
     tops = back.suspects(20)
     tested = int(pc.sum(back.factors["tested"]).as_py() or 0)
-    st.caption(
-        f"Factors of every kind (machines, material lots, wafer lots, detection machines) "
-        f"with at least {settings.suspect_min_lots:,} lots and some lots that did not pass "
-        f"them are tested ({tested:,} of {back.factors.num_rows:,}); a suspect's lots fail "
-        "more often than the rest (lift > 1). Ranked by q, the Fisher p adjusted for the "
-        "number of factors tested (Benjamini-Hochberg), then by the lift's 95 % low end. "
-        "Correlation, not proof: check the machine's maintenance jobs and the lots.")
+    st.caption(_(
+        "Factors of every kind (machines, material lots, wafer lots, detection machines) "
+        "with at least {min_lots} lots and some lots that did not pass them are tested "
+        "({tested} of {factors}); a suspect's lots fail more often than the rest (lift > 1). "
+        "Ranked by q, the Fisher p adjusted for the number of factors tested "
+        "(Benjamini-Hochberg), then by the lift's 95 % low end. Correlation, not proof: "
+        "check the machine's maintenance jobs and the lots.").format(
+        min_lots=fmt.count(settings.suspect_min_lots), tested=fmt.count(tested),
+        factors=fmt.count(back.factors.num_rows)))
     if not tops:
-        st.info(f"No tested factor's lots fail more than the rest. Factors with fewer than "
-                f"{settings.suspect_min_lots:,} lots are not tested (setting "
-                "suspect_min_lots); the tabs list every factor.")
+        st.info(_("No tested factor's lots fail more than the rest. Factors with fewer than "
+                  "{min_lots} lots are not tested (setting suspect_min_lots); the tabs list "
+                  "every factor.").format(min_lots=fmt.count(settings.suspect_min_lots)))
         return
+    kind_names = {kid: _(text) for kid, text in KIND_NAMES.items()}
     for i, sus in enumerate(tops[:3], start=1):
         with st.container(border=True):
-            kind = dict(KIND_TABS).get(sus["kind"], sus["kind"])
-            st.markdown(f"**#{i} · {md_escape(kind)}** · "
+            st.markdown(f"**#{i} · {md_escape(kind_names.get(sus['kind'], sus['kind']))}** · "
                         + md_escape(describe_suspect(sus, total_lots)))
+            buttons = st.container(horizontal=True, gap="small")  # wraps when narrow
             params = containment_params(sus, request.start, request.end)
-            if params and st.button("Contain: lots, descendants, serials, where now",
-                                    key=f"contain_{i}", icon=":material/shield:"):
+            if params and buttons.button(_("Contain: lots, descendants, serials"),
+                                         key=f"contain_{i}", icon=":material/shield:"):
                 st.switch_page("views/containment.py", query_params=params)
+            if sus["kind"] in MACHINE_KINDS:
+                buttons.button(_("Machine context"), key=f"ctx_card_{i}",
+                          icon=":material/precision_manufacturing:",
+                          on_click=open_context, args=(sus["kind"], sus["factor"]))
     table = pa.Table.from_pylist(tops)
-    st.plotly_chart(lift_chart(table.rename_columns(
+    kinds = {t["factor"]: t["kind"] for t in tops if t["kind"] in MACHINE_KINDS}
+    event = st.plotly_chart(lift_chart(table.rename_columns(
         [c if c != "kind" else "factor_kind" for c in table.column_names]),
-        "Suspects: lift with its 95 % interval"), key="chart_suspects")
+        _("Suspects: lift with its 95 % interval")), key="chart_suspects",
+        on_select="rerun", selection_mode="points")
+    chart_pick(event, "chart_suspects", kinds)
     df = table.to_pandas()
-    shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
-                      kind=[dict(KIND_TABS).get(k, k) for k in df["kind"]],
-                      detail=df["detail"].fillna(""))
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "kind": "Kind", "factor": "Factor", "detail": "Detail",
-        "lots": st.column_config.NumberColumn(glossary.label("exposed_lots"),
-                                              format="localized"),
-        **{c: st.column_config.NumberColumn(glossary.label(key), format=fmt,
-                                            help=glossary.help_text(key))
-           for c, key, fmt in (("rate", "rate_exposed_pct", "%.3f"),
-                               ("rate_unexposed", "rate_unexposed_pct", "%.3f"),
-                               ("lift", "lift", "%.2f"), ("lift_low", "lift_low", "%.2f"),
-                               ("lift_high", "lift_high", "%.2f"),
-                               ("p_value", "p_value", "%.2g"),
-                               ("q_value", "q_value", "%.2g"))}})
-    st.download_button("Download suspects (CSV)", lambda d=table: csv_bytes(d),
+    shown = view(df.assign(kind=[kind_names.get(x, x) for x in df["kind"]],
+                           detail=df["detail"].fillna("")), FACTOR_VIEW)
+    st.caption(_(CLICK_HINT))
+    event = show(shown, key="table_suspects", on_select="rerun",
+                 selection_mode="single-row", column_config=P_FORMAT)
+    row_pick(event, "table_suspects", list(df["factor"]),
+             [x if x in MACHINE_KINDS else "" for x in df["kind"]])
+    st.download_button(_("Download suspects (CSV)"),
+                       lambda d=table: csv_of(d, FACTOR_VIEW),
                        f"defects_suspects_{file_range}.csv", "text/csv", key="dl_suspects")
     window_section(back, [t for t in tops if t["kind"] in ("machine", "material")])
 
@@ -363,25 +655,19 @@ def window_section(back: Any, timed: list[dict[str, Any]]) -> None:
     lots that never passed it, which the engineer can move before containing."""
     if not timed:
         return
-    st.subheader("Suspect window: since when?")
+    st.subheader(_("Suspect window: since when?"))
     names = [t["factor"] for t in timed]
     q_pick = state.query_param("window_of")
-    pick = st.selectbox("Suspect", names, key="window_of",
+    pick = st.selectbox(_("Suspect"), names, key="window_of",
                         index=names.index(q_pick) if q_pick in names else 0,
                         format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})")
     state.set_query_param("window_of", pick if pick != names[0] else None)
     sus = next(t for t in timed if t["factor"] == pick)
     factor_timeline(back, sus, "window", back.exposed_lots(sus["kind"], pick),
-                    _jobs_of(sus))
+                    _jobs_of(machine_name(pick)) if sus["kind"] == "machine" else None)
 
 
-def _jobs_of(sus: dict[str, Any]) -> pa.Table | None:
-    """A machine suspect's maintenance jobs in the analysis' window (one query), else None."""
-    if sus["kind"] != "machine":
-        return None
-    with state.guarded("Loading maintenance jobs"):
-        return machine_jobs(lanes, sus["factor"].rpartition(" / ")[2], request.end, settings)
-    return None
+PERIODS = {"day": N_("Day"), "week": N_("Week")}
 
 
 def factor_timeline(back: Any, sus: dict[str, Any], prefix: str, lots: Any,
@@ -392,15 +678,16 @@ def factor_timeline(back: Any, sus: dict[str, Any], prefix: str, lots: Any,
     pick = sus["factor"]
     suggested = suggest_period(lots)
     q_period = state.query_param(f"{prefix}_period")
-    period = st.radio("Period", ["day", "week"], horizontal=True,
+    period = st.radio(_("Period"), list(PERIODS), horizontal=True,
+                      format_func=lambda p: _(PERIODS[p]),
                       key=f"{prefix}_period_{pick}",
-                      index=["day", "week"].index(q_period if q_period in ("day", "week")
-                                                  else suggested),
-                      help="Week when most days carry too few of the lots to judge.")
+                      index=list(PERIODS).index(q_period if q_period in PERIODS
+                                                else suggested),
+                      help=_("Week when most days carry too few of the lots to judge."))
     state.set_query_param(f"{prefix}_period", period if period != suggested else None)
     rates, found = back.suspect_window(sus["kind"], pick, period=period, lots=lots)
     if rates.empty:
-        st.info("No time is known for this factor's lots.")
+        st.info(_("No time is known for this factor's lots."))
         return
     first, last = rates["period"].iloc[0], rates["period"].iloc[-1]
     marks = [(r["createdate"].date(), r["jobmodelname"] or r["jobordername"] or "job")
@@ -409,302 +696,293 @@ def factor_timeline(back: Any, sus: dict[str, Any], prefix: str, lots: Any,
     axis = list(rates["period"])
     last_day = axis[-1] + dt.timedelta(days=6 if period == "week" else 0)
     default = (found.start, found.end) if found.found else (axis[0], last_day)
-    lo, hi = st.slider("Window (move its ends if you know better)", min_value=axis[0],
+    lo, hi = st.slider(_("Window (move its ends if you know better)"), min_value=axis[0],
                        max_value=last_day, value=(default[0], min(default[1], last_day)),
                        key=f"{prefix}_range_{pick}_{period}", format="YYYY-MM-DD")
     chosen = window_between(rates, lo, hi, period=period)
-    st.plotly_chart(window_figure(
+    st.plotly_chart(suspect_window_figure(
         rates, baseline_pct=(sus["rate_unexposed"] or 0.0) * 100,
         window=(lo, hi), marks=marks, y_title=glossary.label("rate_exposed_pct")),
         key=f"chart_{prefix}")
-    st.caption(WINDOW_RULE + (f" Blue dashed lines: the machine's {len(marks)} maintenance "
-                              "jobs in the range." if marks else ""))
+    st.caption(window_rule() + (" " + _("Blue dashed lines: the machine's {n} maintenance "
+                                        "jobs in the range.").format(n=len(marks))
+                                if marks else ""))
     if found.found:
-        st.markdown(md_escape(
-            f"Elevated from {found.start} to {found.end}: {found.lots:,} lots, defect rate "
-            f"{found.rate * 100:.2f} % vs {found.baseline * 100:.2f} % for the lots that "
-            "never passed it."))
+        st.markdown(md_escape(_(
+            "Elevated from {start} to {end}: {lots} lots, defect rate {rate} vs {base} for "
+            "the lots that never passed it.").format(
+            start=fmt.date(found.start), end=fmt.date(found.end), lots=fmt.count(found.lots),
+            rate=fmt.percent(found.rate * 100), base=fmt.percent(found.baseline * 100))))
     else:
-        st.markdown("No run of elevated periods: these lots do not stand above the rest in "
-                    "any stretch of the range.")
-    st.markdown(md_escape(
-        f"Chosen window {chosen.start} to {chosen.end}: {chosen.lots:,} lots, defect rate "
-        f"{chosen.rate * 100:.2f} %.") if chosen.found else "The chosen window has no lots.")
+        st.markdown(_("No run of elevated periods: these lots do not stand above the rest "
+                      "in any stretch of the range."))
+    st.markdown(md_escape(_(
+        "Chosen window {start} to {end}: {lots} lots, defect rate {rate}.").format(
+        start=fmt.date(chosen.start), end=fmt.date(chosen.end), lots=fmt.count(chosen.lots),
+        rate=fmt.percent(chosen.rate * 100))) if chosen.found
+        else _("The chosen window has no lots."))
     params = containment_params(sus, chosen.start, chosen.end)
-    if params and chosen.found and st.button("Contain the lots of this window",
+    if params and chosen.found and st.button(_("Contain the lots of this window"),
                                              key=f"contain_{prefix}",
                                              icon=":material/shield:"):
         st.switch_page("views/containment.py", query_params=params)
 
 
-def _machine_click() -> None:
-    """A click on a machine's bar opens its context (the bar's raw name, not its label)."""
-    points = (st.session_state.get("chart_machine") or {}).get("selection", {}).get(
-        "points", [])
-    if points:  # the category axis holds the raw name: x on a pareto, y on the lift chart
-        p = points[0]
-        name = next((v for v in (p.get("x"), p.get("y")) if isinstance(v, str)), None)
-        if name:
-            st.session_state["machine_clicked"] = name
-            st.session_state.pop("ctx_machine", None)  # the selectbox takes the click
+def machine_picker(names: list[str]) -> None:
+    """The Machines tab's picker: the open context's machine, or choose one."""
+    ctx = current_context()
+    now = ctx["factor"] if ctx and ctx["source"] == "machine" and ctx["factor"] in names \
+        else "–"
+    st.session_state["ctx_machine"] = now
+
+    def picked() -> None:
+        value = st.session_state.get("ctx_machine")
+        if value and value != "–":
+            open_context("machine", value)
+        else:
+            close_context()
+
+    st.selectbox(_("Machine context (or click a bar or a row)"), ["–", *names],
+                 key="ctx_machine", on_change=picked,
+                 format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})"
+                 if f != "–" else "–")
 
 
-def machine_context(back: Any, full: pa.Table) -> None:
-    """A machine's context, one pick (or a click on its bar) away: its lots' defect rate
-    over time with its maintenance jobs, the window, its jobs and its lots."""
-    names = full["factor"].to_pylist()
-    clicked = st.session_state.get("machine_clicked")
-    q_machine = state.query_param("machine")
-    first = clicked if clicked in names else q_machine if q_machine in names else None
-    pick = st.selectbox("Machine context (or click a bar)", ["–", *names], key="ctx_machine",
-                        index=names.index(first) + 1 if first else 0,
-                        format_func=lambda f: f.rpartition(" / ")[2] + f"  ({f})"
-                        if f != "–" else "–")
-    state.set_query_param("machine", None if pick == "–" else pick)
-    if pick == "–":
-        return
-    row = {**next(r for r in full.to_pylist() if r["factor"] == pick), "kind": "machine"}
-    lots = back.exposed_lots("machine", pick)  # read once: the timeline and the table
-    jobs = _jobs_of(row)  # one query: the chart's marks and the table
-    with st.container(border=True):
-        st.markdown(md_escape(describe_suspect(row, k["detection_lots"])))
-        factor_timeline(back, row, "ctx", lots, jobs)
-        if jobs is not None:
-            st.caption(f"Maintenance jobs ({jobs.num_rows:,})")
-            st.dataframe(jobs.to_pandas(), hide_index=True, width="stretch")
-        st.caption(f"Its lots at detection ({len(lots):,}): when they (or an ancestor) "
-                   "passed it, their input and defects.")
-        st.dataframe(lots, hide_index=True, width="stretch", column_config={
-            "containerid": None, "containername": "LOT", "when": "Passed it",
-            "input": glossary.label("detection_input"),
-            "defects": glossary.label("detection_defects")})
+def sort_control(kind: str, q_sort: str) -> str:
+    """The sort of every factor tab, one value in the URL (``sort``): a change in one
+    tab sorts them all."""
+    def changed() -> None:
+        by = st.session_state.get(f"sort_{kind}") or "evidence"
+        state.set_query_param("sort", None if by == "evidence" else by)
+        for other, _t in KIND_TABS:
+            st.session_state[f"sort_{other}"] = by
+
+    st.session_state[f"sort_{kind}"] = q_sort
+    return st.radio(_("Sort by"), list(SORTS), horizontal=True,
+                    format_func=lambda s: _(SORTS[s]), key=f"sort_{kind}",
+                    on_change=changed, help=_(SORT_HELP))
+
+
+def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
+    completeness_banner(result.completeness_of(kind), title)
+    by = sort_control(kind, q_sort)
+    factors = back.factors
+    if kind == "machine":
+        groups_, models = machine_facets(factors)
+        f1, f2 = st.columns(2)
+        pick_groups = f1.multiselect(
+            _("Station groups"), groups_, key="machine_groups", placeholder=_("All"),
+            default=[g for g in state.query_param_list("mgroup") if g in groups_])
+        pick_models = f2.multiselect(
+            _("Machine models"), models, key="machine_models", placeholder=_("All"),
+            default=[m for m in state.query_param_list("mmodel") if m in models])
+        state.set_query_param("mgroup", pick_groups)
+        state.set_query_param("mmodel", pick_models)
+        factors = only_machines(factors, pick_groups, pick_models)
+    machines = kind in MACHINE_KINDS
+    click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
+    sort_name = _(SORTS[by]) if is_zh() else _(SORTS[by]).lower()  # in a sentence
+    chart_title = _("{title}: top 10 by {sort}").format(title=title, sort=sort_name)
+    if by in ("evidence", "lift"):
+        event = st.plotly_chart(lift_chart(ranked(factors, kind, by), chart_title),
+                                key=f"chart_{kind}", **click)
+        st.caption(_("Bars: lift (the exposed lots' defect rate ÷ the other lots'), whiskers: "
+                     "its 95 % interval, lots as the units; right of the dotted line at 1 "
+                     "the factor's lots fail more than the rest."))
+    else:
+        top = pareto(factors, kind, by=by, top=10, exposures=back.exposures,
+                     seeds=back.seeds)
+        event = st.plotly_chart(pareto_chart(
+            top, chart_title, value=by,
+            line_name=_("Coverage: % of defects on lots exposed to these (distinct lots)")),
+            key=f"chart_{kind}", **click)
+        others_note(top, by)
+        st.caption(_("A lot counts for every factor it touched, so bars overlap and do not "
+                     "add up; the line shows the share of all defects on lots exposed to any "
+                     "factor so far."))
+    if machines:
+        chart_pick(event, f"chart_{kind}", kind)
+    full = ranked(factors, kind, by)  # the core's order: undefined lift last
+    df = full.to_pandas().drop(columns=["factor_kind"])
+    shown = view(df.assign(lift=[fmt_lift(v, n) for v, n in zip(
+        df["lift"], df["lift_note"], strict=True)]), FACTOR_VIEW)
+    lift_col = {"lift": st.column_config.TextColumn(glossary.label("lift"),
+                                                    help=glossary.help_text("lift"))}
+    if machines:
+        st.caption(_(CLICK_HINT))
+        event = show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col},
+                     on_select="rerun", selection_mode="single-row")
+        row_pick(event, f"table_{kind}", list(df["factor"]), kind)
+    else:
+        show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col})
+    # the download holds the data: an undefined lift is an empty cell, not "–"
+    st.download_button(_("Download {what} (CSV)").format(
+                           what=title if is_zh() else title.lower()),
+                       lambda d=full: csv_of(d, FACTOR_VIEW),
+                       f"defects_{kind}_{file_range}.csv", "text/csv", key=f"dl_{kind}")
+    if kind == "machine" and full.num_rows:
+        machine_picker(full["factor"].to_pylist())
+
+
+def trend_tab(back: Any) -> None:
+    trend = back.trend.to_pandas()
+    st.plotly_chart(defect_trend_figure(
+        trend["day"], defects=trend["defects"], rate_pct=list(trend["rate"] * 100),
+        lots=[(glossary.label("defective_lots"), trend["defective_lots"]),
+              (glossary.label("clean_lots"), trend["clean_lots"])],
+        partial=list(trend["partial"]), defects_title=glossary.label("detection_defects"),
+        rate_title=glossary.label("detection_defect_rate_pct"),
+        lots_title=glossary.label("detection_lots")), key="chart_trend")
+    st.caption(_("Above: defects at detection per day (bars) and the defect rate (line, "
+                 "right axis); below: the lots that passed the station, with and without "
+                 "defects."))
+    if bool(trend["partial"].any()):
+        days = ", ".join(fmt.date(d) for d, p in zip(trend["day"], trend["partial"],
+                                                      strict=True) if p)
+        st.caption(_("Hatched: {days}, covered only in part (the data end within the day); "
+                     "its counts are not comparable with a whole day's.").format(days=days))
+    show(view(trend, TREND_VIEW), key="table_trend")
+    st.download_button(_("Download trend (CSV)"), lambda d=back.trend: csv_of(d, TREND_VIEW),
+                       f"defects_trend_{file_range}.csv", "text/csv")
+
+
+def lots_tab(back: Any) -> None:
+    completeness_banner(result.completeness_of("lot_detail"), _("Lot detail"))
+    n_rows = back.lot_rows()  # counted once per result
+    try:
+        lots, _page = paged(lambda offset, size: (
+            _lot_page(job.id, offset // size + 1, size, back), n_rows),
+            key="lot", param="lots_page", settings=settings)
+        df = lots.to_pandas()
+        st.caption(_("Click a lot to open the context of its upstream machines."))
+        event = show(view(df, LOT_VIEW), key="table_lots", selection_mode="single-row",
+                     on_select="rerun")
+        lot_pick(event, "table_lots", [lot_machines(v) for v in
+                                       df.get("upstream_machines", [])])
+    except ResultExpired as exc:
+        st.info(md_escape(exc))
+    st.caption(_("{n} rows: one per lot and loss reason.").format(n=fmt.count(n_rows)))
+    # the whole detail is built only when the download is clicked (~1 s for 70K lots)
+    st.download_button(_("Download lot detail (CSV, all rows)"),
+                       lambda: csv_of(back.lot_detail(), LOT_VIEW),
+                       f"defects_lots_{file_range}.csv", "text/csv")
 
 
 measures_help("defects")
+q_sort = state.query_param("sort", "evidence")
+q_sort = q_sort if q_sort in SORTS else "evidence"
 
 if result.backward is not None:
     back = result.backward
-    tabs = st.tabs(["Suspects"]
-                   + [t + status_mark(result.completeness_of(k)) for k, t in KIND_TABS]
-                   + ["Loss reasons", "Daily trend",
-                      "Lot detail" + status_mark(result.completeness_of("lot_detail")),
-                      "Summary"])
-    with tabs[0]:
+    marks = {kid: status_mark(result.completeness_of(kid)) for kid, _t in KIND_TABS}
+    marks["lots"] = status_mark(result.completeness_of("lot_detail"))
+    tabs = tabs_in_url(BACK_TABS, marks)
+    with tabs["suspects"]:
         suspects_tab(back, k["detection_lots"])
-    tabs = tabs[1:]
-    q_sort = state.query_param("sort", "evidence")
-    sort_names = {v: n for n, v in SORTS.items()}
-    default_sort = sort_names.get(q_sort or "", "Evidence")
-    for (kind, title), tab in zip(KIND_TABS, tabs, strict=False):
-        with tab:
-            completeness_banner(result.completeness_of(kind), title)
-            sort_label = st.radio("Sort by", list(SORTS), horizontal=True,
-                                  index=list(SORTS).index(default_sort),
-                                  key=f"sort_{kind}", help=SORT_HELP)
-            by = SORTS[sort_label]
-            if by != q_sort:
-                state.set_query_param("sort", None if by == "evidence" else by)
-            click = ({"on_select": _machine_click, "selection_mode": "points"}
-                     if kind == "machine" else {})
-            factors = back.factors
-            if kind == "machine":
-                groups, models = machine_facets(factors)
-                f1, f2 = st.columns(2)
-                pick_groups = f1.multiselect(
-                    "Station groups", groups, key="machine_groups",
-                    default=[g for g in state.query_param_list("mgroup") if g in groups])
-                pick_models = f2.multiselect(
-                    "Machine models", models, key="machine_models",
-                    default=[m for m in state.query_param_list("mmodel") if m in models])
-                state.set_query_param("mgroup", pick_groups)
-                state.set_query_param("mmodel", pick_models)
-                factors = only_machines(factors, pick_groups, pick_models)
-            if by in ("evidence", "lift"):
-                st.plotly_chart(lift_chart(ranked(factors, kind, by),
-                                           f"{title}: top 10 by {sort_label.lower()}"),
-                                key=f"chart_{kind}", **click)
-                st.caption("Bars: lift (the exposed lots' defect rate ÷ the other lots'), "
-                           "whiskers: its 95 % interval, lots as the units; right of the "
-                           "dotted line at 1 the factor's lots fail more than the rest.")
-            else:
-                top = pareto(factors, kind, by=by, top=10, exposures=back.exposures,
-                             seeds=back.seeds)
-                st.plotly_chart(pareto_chart(
-                    top, f"{title}: top 10 by {sort_label.lower()}",
-                    value=by,
-                    line_name="Coverage: % of defects on lots exposed to these "
-                              "(distinct lots)"),
-                    key=f"chart_{kind}", **click)
-                st.caption("A lot counts for every factor it touched, so bars overlap and do "
-                           "not add up; the line shows the share of all defects on lots "
-                           "exposed to any factor so far, and 'others' what the remaining "
-                           "factors add.")
-            full = ranked(factors, kind, by)  # the core's order: undefined lift last
-            df = full.to_pandas().drop(columns=["factor_kind"])
-            shown = df.assign(rate=df["rate"] * 100, rate_unexposed=df["rate_unexposed"] * 100,
-                              lift=[fmt_lift(v, n) for v, n in zip(df["lift"],
-                                                                    df["lift_note"],
-                                                                    strict=True)])
-            st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                "lots": st.column_config.NumberColumn(
-                    glossary.label("exposed_lots"), format="localized",
-                    help=glossary.help_text("exposed_lots")),
-                **{c: st.column_config.NumberColumn(glossary.label(key), format="localized",
-                                                    help=glossary.help_text(key))
-                   for c, key in (("defective_lots", "defective_lots"),
-                                  ("input", "detection_input"),
-                                  ("defects", "detection_defects"),
-                                  ("charged", "detection_charged"),
-                                  ("uncharged", "detection_uncharged"))},
-                "rate": st.column_config.NumberColumn(
-                    glossary.label("rate_exposed_pct"), format="%.3f",
-                    help=glossary.help_text("rate_exposed_pct")),
-                "rate_unexposed": st.column_config.NumberColumn(
-                    glossary.label("rate_unexposed_pct"), format="%.3f",
-                    help=glossary.help_text("rate_unexposed_pct")),
-                "lift": st.column_config.TextColumn(glossary.label("lift"),
-                                                    help=glossary.help_text("lift")),
-                "p_value": st.column_config.NumberColumn(
-                    glossary.label("p_value"), format="%.4f",
-                    help=glossary.help_text("p_value")),
-                **{c: st.column_config.NumberColumn(glossary.label(c), format=fmt,
-                                                    help=glossary.help_text(c))
-                   for c, fmt in (("lift_low", "%.2f"), ("lift_high", "%.2f"),
-                                  ("q_value", "%.4f"), ("suspect_rank", "%d"))},
-                "tested": st.column_config.CheckboxColumn(
-                    "Tested", help=glossary.help_text("q_value")),
-                "lift_note": st.column_config.TextColumn("Lift note"),
-                "detail": st.column_config.TextColumn("Detail"),
-                "factor": st.column_config.TextColumn("Factor")})
-            # the download holds the data: an undefined lift is an empty cell, not "–"
-            st.download_button(f"Download {title.lower()} (CSV)", lambda d=full: csv_bytes(d),
-                               f"defects_{kind}_{file_range}.csv",
-                               "text/csv", key=f"dl_{kind}")
-            if kind == "machine" and full.num_rows:
-                machine_context(back, full)
-    with tabs[4]:
-        st.plotly_chart(pareto_chart(pa.table({
-            "factor": back.reasons["reason"], "defects": back.reasons["defects"],
-            "cumulative_pct": back.reasons["cumulative_pct"]}), "Loss reasons at detection"),
-            key="chart_reasons")
-        st.dataframe(back.reasons.to_pandas(), hide_index=True, width="stretch")
-        st.download_button("Download reasons (CSV)", lambda d=back.reasons: csv_bytes(d),
+    for kind, title in KIND_TABS:
+        with tabs[kind]:
+            factor_tab(back, kind, _(title), q_sort)
+    with tabs["reasons"]:
+        reasons = pa.table({"factor": back.reasons["reason"],
+                            "defects": back.reasons["defects"],
+                            "cumulative_pct": back.reasons["cumulative_pct"]})
+        st.plotly_chart(pareto_chart(reasons, _("Loss reasons at detection")),
+                        key="chart_reasons")
+        show(view(back.reasons, REASON_VIEW), key="table_reasons")
+        st.download_button(_("Download reasons (CSV)"),
+                           lambda d=back.reasons: csv_of(d, REASON_VIEW),
                            f"defects_reasons_{file_range}.csv", "text/csv")
-    with tabs[5]:
-        trend = back.trend.to_pandas()
-        # lots per day (defective + the rest, stacked: the bar is every seed lot), whole
-        # ticks, partial days lighter and hatched (the shared trend chart), rate on the right
-        fig = trend_figure(trend["day"], [
-            (glossary.label("defective_lots"), trend["defective_lots"]),
-            (glossary.label("clean_lots"), trend["clean_lots"])],
-            list(trend["partial"]), y_title=glossary.label("detection_lots"), height=380)
-        fig.add_scatter(x=[str(d) for d in trend["day"]], y=trend["rate"] * 100,
-                        name=glossary.label("detection_defect_rate_pct"), yaxis="y2",
-                        line={"color": "#f28e2b"})
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "%",
-                                  "rangemode": "tozero", "tickmode": "auto",
-                                  "showgrid": False})
-        st.plotly_chart(fig, key="chart_trend")
-        if bool(trend["partial"].any()):
-            days = ", ".join(str(d) for d, p in zip(trend["day"], trend["partial"],
-                                                     strict=True) if p)
-            st.caption(f"Hatched: {days}, covered only in part (the data end within the "
-                       "day); its counts are not comparable with a whole day's.")
-        st.dataframe(trend, hide_index=True, width="stretch")
-        st.download_button("Download trend (CSV)", lambda d=back.trend: csv_bytes(d),
-                           f"defects_trend_{file_range}.csv", "text/csv")
-    with tabs[6]:
-        completeness_banner(result.completeness_of("lot_detail"), "Lot detail")
-        n_rows = back.lot_rows()  # counted once per result
-        try:
-            lots, _ = paged(lambda offset, size: (
-                _lot_page(job.id, offset // size + 1, size, back), n_rows),
-                key="lot", param="lots_page", settings=settings)
-            st.dataframe(lots.to_pandas(), hide_index=True, width="stretch")
-        except ResultExpired as exc:
-            st.info(md_escape(exc))
-        st.caption(f"{n_rows:,} rows: one per lot and loss reason.")
-        # the whole detail is built only when the download is clicked (~1 s for 70K lots)
-        st.download_button("Download lot detail (CSV, all rows)",
-                           lambda: csv_bytes(back.lot_detail()),
-                           f"defects_lots_{file_range}.csv", "text/csv")
-    with tabs[7]:
-        st.markdown(result.summary)
+    with tabs["trend"]:
+        trend_tab(back)
+    with tabs["lots"]:
+        lots_tab(back)
+    with tabs["summary"]:
+        st.markdown(summary)
+    context_dialog()
 else:
     fwd = result.forward or {}
     mark = status_mark(result.completeness_of("forward"))  # every table: lineage, rejects
     amp = k.get("amplification")
     if amp is not None:
-        st.metric(glossary.label("amplification"), f"{amp:.2f}x",
-                  help=glossary.help_text("amplification"))
+        kpi_row([card("amplification", fmt.ratio(amp, 2))])
     if not (k.get("downstream_rejects") or k.get("downstream_uncharged")):
         reached = int(pc.sum(fwd["lots"]["stations_reached"]).as_py() or 0) if isinstance(
             fwd.get("lots"), pa.Table) else 0
-        st.info("Nothing to show downstream: "
-                + ("the defective lots' descendants reached no station after "
-                   f"{md_escape(request.station)}" if not reached else
-                   "the descendants passed later stations but no reject was booked on them")
-                + ". Try an earlier detection station or a longer range.")
-        with st.expander("Summary"):
-            st.markdown(result.summary)
+        st.info((_("Nothing to show downstream: the defective lots' descendants reached no "
+                   "station after {station}.").format(station=md_escape(request.station))
+                 if not reached else
+                 _("Nothing to show downstream: the descendants passed later stations but "
+                   "no reject was booked on them."))
+                + " " + _("Try an earlier detection station or a longer range."))
+        with st.expander(_("Summary")):
+            st.markdown(summary)
         st.stop()
-    tabs = st.tabs([f"By station{mark}", f"By machine{mark}", f"By reason{mark}",
-                    f"By lot{mark}", f"Reason × station{mark}", "Summary"])
-    with tabs[3]:
+    tabs = tabs_in_url(FWD_TABS, {tid: mark for tid, _t in FWD_TABS if tid != "summary"})
+    with tabs["lots"]:
         lots_table = fwd.get("lots")
         if isinstance(lots_table, pa.Table):
-            st.caption("Each defective lot at detection: its descendants, the later stations "
-                       "they reached, their rejects there and the station with the most.")
-            st.dataframe(lots_table.drop_columns(["containerid"]).to_pandas(),
-                         hide_index=True, width="stretch", column_config={
-                             "containername": "LOT",
-                             "detection_defects": glossary.label("detection_defects"),
-                             "descendants": "Descendants",
-                             "stations_reached": "Later stations reached",
-                             "downstream_rejects": glossary.label("downstream_rejects"),
-                             "downstream_uncharged": glossary.label("downstream_uncharged"),
-                             "worst_station": "Worst later station",
-                             "worst_station_rejects": "Its rejects (pcs)"})
-            st.download_button("Download by lot (CSV)", lambda d=lots_table: csv_bytes(d),
+            st.caption(_("Each defective lot at detection: its descendants, the later "
+                         "stations they reached, their rejects there and the station with "
+                         "the most."))
+            show(view(lots_table.drop_columns(["containerid"]), {}), key="fwd_table_lots")
+            st.download_button(_("Download by lot (CSV)"),
+                               lambda d=lots_table: csv_of(d.drop_columns(["containerid"])),
                                f"defects_forward_lots_{file_range}.csv", "text/csv",
                                key="fwd_dl_lots")
-    with tabs[4]:
+    with tabs["matrix"]:
         matrix = fwd.get("matrix")
         if isinstance(matrix, pa.Table) and matrix.num_rows:
             wide = matrix.to_pandas().pivot_table(index="reason", columns="station_group",
                                                   values="rejects", aggfunc="sum",
                                                   fill_value=0)
-            st.caption("Charged rejects of the descendants by loss reason (rows) and later "
-                       "station group (columns).")
-            st.dataframe(wide, width="stretch")
-            st.download_button("Download reason × station (CSV)",
-                               lambda d=matrix: csv_bytes(d),
+            st.caption(_("Charged rejects of the descendants by loss reason (rows) and "
+                         "later station group (columns)."))
+            wide.columns = [str(c) for c in wide.columns]
+            show(wide.reset_index(), key="fwd_table_matrix", column_config={
+                c: st.column_config.NumberColumn(c, format="localized")
+                for c in wide.columns if c != "reason"})
+            st.download_button(_("Download reason × station (CSV)"),
+                               lambda d=matrix: csv_of(d, {"rejects": (
+                                   "downstream_rejects", 1), "uncharged": (
+                                   "downstream_uncharged", 1)}),
                                f"defects_forward_matrix_{file_range}.csv", "text/csv",
                                key="fwd_dl_matrix")
-    for tab, dim in zip(tabs[:3], ("station", "machine", "reason"), strict=True):
-        with tab:
-            completeness_banner(result.completeness_of(dim), f"Downstream rejects by {dim}")
+    dim_titles = {"station": N_("Downstream rejects by station"),
+                  "machine": N_("Downstream rejects by machine"),
+                  "reason": N_("Downstream rejects by reason")}
+    for dim in ("station", "machine", "reason"):
+        with tabs[dim]:
+            completeness_banner(result.completeness_of(dim), _(dim_titles[dim]))
             table = fwd.get(dim)
             if not isinstance(table, pa.Table) or table.num_rows == 0:
-                st.info("No rejects of the defective lots' descendants at later stations.")
+                st.info(_("No rejects of the defective lots' descendants at later stations."))
                 continue
-            st.plotly_chart(pareto_chart(table.slice(0, 10), f"Downstream rejects by {dim}",
-                                         value="rejects"), key=f"fwd_{dim}")
-            shown = table.to_pandas()
-            shown["rate"] = shown["rate"] * 100
-            st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                "lots": st.column_config.NumberColumn(format="localized"),
-                **{c: st.column_config.NumberColumn(glossary.label(key), format="localized",
-                                                    help=glossary.help_text(key))
-                   for c, key in (("input", "downstream_input"),
-                                  ("rejects", "downstream_rejects"),
-                                  ("uncharged", "downstream_uncharged"))},
-                "rate": st.column_config.NumberColumn(
-                    glossary.label("downstream_rate_pct"), format="%.4f",
-                    help=glossary.help_text("downstream_rate_pct")),
-            })
-            st.download_button(f"Download by {dim} (CSV)", lambda d=table: csv_bytes(d),
+            machines = dim == "machine"
+            click = {"on_select": "rerun", "selection_mode": "points"} if machines else {}
+            top = pa.Table.from_pandas(fold_others(
+                table.to_pandas(), "factor", 10, sums=("rejects", "uncharged")),
+                preserve_index=False)
+            event = st.plotly_chart(pareto_chart(top, _(dim_titles[dim]), value="rejects"),
+                                    key=f"fwd_{dim}", **click)
+            _items, rest = split_others(top.to_pandas(), "factor")
+            if rest is not None:  # the bars are the top 10: the rest is said, not cut
+                st.caption(_("Not drawn: the other {n}, with {pcs} pcs rejected there.").format(
+                    n=fmt.count(others_count(rest["factor"])), pcs=fmt.count(rest["rejects"])))
+            if machines:
+                chart_pick(event, f"fwd_{dim}", "forward")
+            mapping = {"factor": (FWD_DIMS[dim], 1), **FWD_VIEW}
+            shown = view(table, mapping)
+            if machines:
+                st.caption(_(CLICK_HINT))
+                event = show(shown, key=f"fwd_table_{dim}", selection_mode="single-row",
+                             on_select="rerun")
+                row_pick(event, f"fwd_table_{dim}", table["factor"].to_pylist(), "forward")
+            else:
+                show(shown, key=f"fwd_table_{dim}")
+            st.download_button(_("Download {what} (CSV)").format(what=_(dim_titles[dim])),
+                               lambda d=table, m=mapping: csv_of(d, m),
                                f"defects_forward_{dim}_{file_range}.csv",
                                "text/csv", key=f"fwd_dl_{dim}")
-    with tabs[5]:
-        st.markdown(result.summary)
+    with tabs["summary"]:
+        st.markdown(summary)
+    context_dialog()
