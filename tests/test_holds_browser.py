@@ -23,7 +23,13 @@ from urllib.parse import quote
 import pytest
 
 from tests import test_browser_smoke as smoke
-from tests.test_browser_smoke import CHROMIUM_ARGS, SHOTS, serve, tiny_db  # noqa: F401
+from tests.test_browser_smoke import (  # noqa: F401
+    CHROMIUM_ARGS,
+    SHOTS,
+    browser,
+    serve,
+    tiny_db,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -81,17 +87,6 @@ def base(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
         smoke._free_port = original  # type: ignore[assignment]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(smoke.CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
 
 def settle(page: Page, title: str) -> None:
     page.locator("h1", has_text=title).first.wait_for(timeout=TIMEOUT_MS)
@@ -126,7 +121,7 @@ def query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
 
-def test_reset_in_the_browser(base: str, browser: Browser) -> None:
+def test_reset_in_the_browser(base: str, browser: Browser) -> None:  # noqa: F811
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         page = context.new_page()
@@ -153,7 +148,7 @@ def test_reset_in_the_browser(base: str, browser: Browser) -> None:
         context.close()
 
 
-def test_links_restore_in_a_fresh_context(base: str, browser: Browser) -> None:
+def test_links_restore_in_a_fresh_context(base: str, browser: Browser) -> None:  # noqa: F811
     for path, title, expect in (
         ("wip_hold?type=non-quality&matrix=lots", "WIP hold", ("Non-quality", "LOT")),
         ("wip_hold?view=history&start=2026-10-01&end=2026-11-21&grain=week&record=released",
@@ -174,7 +169,7 @@ def test_links_restore_in_a_fresh_context(base: str, browser: Browser) -> None:
 
 @pytest.mark.parametrize("width", [1024, 1440])
 @pytest.mark.parametrize("lang", ["en", "zh-TW"])
-def test_no_label_is_cut(base: str, browser: Browser, lang: str, width: int) -> None:
+def test_no_label_is_cut(base: str, browser: Browser, lang: str, width: int) -> None:  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": 1000})
     cut: dict[str, Any] = {}

@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS, ROOT
+from tests.test_browser_smoke import (
+    PAGE_TIMEOUT_MS,
+    ROOT,
+    browser,  # noqa: F401
+)
 from tests.test_rq_jobs import Team, team  # noqa: F401
 
 if TYPE_CHECKING:
@@ -63,17 +67,6 @@ def replicas(team: Team) -> Iterator[list[str]]:  # noqa: F811
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_the_same_trace_on_two_replicas_is_one_job(team: Team, browser: Browser  # noqa: F811
