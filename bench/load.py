@@ -25,7 +25,7 @@ errors), peak RSS per process, jobs requested (job-page visits) against jobs run
 jobs executed). Targets (issue 18): 0 errors, live p99 within 2x idle, identical requests
 run once, page-ready p95 under load within 3x the single user's.
 
-    python bench/load.py [--users 4] [--seconds 60] [--scale small|incident]
+    python bench/load.py [--users 10] [--seconds 120] [--scale small|incident]
                          [--backend rq|thread]    # thread: today's, to compare
 
 Bounded: at most 20 users and 600 s; every process it starts is stopped at the end and
@@ -343,8 +343,8 @@ def report(single: list[dict[str, Any]], load: list[dict[str, Any]], idle: list[
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--users", type=int, default=4)
-    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--users", type=int, default=10)
+    ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--backend", choices=("rq", "thread"), default="rq",
