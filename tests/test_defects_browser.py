@@ -154,3 +154,31 @@ def test_a_bar_and_a_row_open_the_machine_context_in_chromium(
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             context.close()
+
+
+def test_a_shared_link_opens_the_same_tab_and_sort_in_a_fresh_context(
+    tiny_db: Path, browser: Browser, tmp_path: Path,  # noqa: F811
+) -> None:
+    """Issue 19: the tab and the sort a user set travel in the link: a new browser (no
+    session, no history) opened on it shows that tab selected and that sort chosen, and
+    the same suspects table as the session that made the link."""
+    link = f"defect_trace?{RUN}&tab=machine&sort=rate"
+    shown: list[str] = []
+    with serve(f"duckdb:///{tiny_db}", tmp_path / "streamlit.log") as base:
+        for _visit in range(2):
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                page = context.new_page()
+                page.goto(f"{base}/{link}", wait_until="domcontentloaded")
+                _settle(page, WORDS["en"]["title"])
+                page.locator('[data-testid="stMetric"]').first.wait_for(
+                    timeout=PAGE_TIMEOUT_MS)
+                _settle(page, WORDS["en"]["title"])
+                tab = page.get_by_role("tab", name=WORDS["en"]["machines"], exact=True).first
+                assert tab.get_attribute("aria-selected") == "true"
+                panel = page.locator('[role="tabpanel"]:visible').first
+                assert panel.get_by_role("radio", name="Defect rate").first.is_checked()
+                shown.append(panel.inner_text())
+            finally:
+                context.close()
+    assert shown[0] == shown[1]
