@@ -49,3 +49,33 @@ def test_trace_bad_input_is_exit_1(demo_duckdb_url: str, argv: list[str], text: 
     rc = main(["trace", "--db", demo_duckdb_url, *argv])
     err = capsys.readouterr().err
     assert rc == 1 and text in err and "Traceback" not in err
+
+
+def test_trace_from_machines_and_a_date_range(demo_duckdb_url: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--machine NAME --start --end`: the page's "machines + date range" seed kind; its
+    seeds are the lots that ran on the machine in the range (the same request as the
+    page's, so the same lots as core.contain's exposed lots)."""
+    from core.config import load_settings
+    from core.contain import build_suspect, exposed_lots
+    from core.db import open_lanes
+
+    monkeypatch.setenv("MES_SPOOL_DIR", str(tmp_path / "spool"))
+    rc = main(["trace", "--db", demo_duckdb_url, "--machine", "DB-005", "--start",
+               "2026-11-01", "--end", "2026-11-10", "--domains", "", "--json", "--local"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    seeds = set().union(*json.loads(captured.out)["seeds"].values())
+    settings = load_settings(db_url=demo_duckdb_url)
+    suspect = build_suspect("machine", ["DB-005"], settings=settings, start="2026-11-01",
+                            end="2026-11-10")
+    lanes = open_lanes(settings)
+    try:
+        expected, _cut = exposed_lots(lanes, suspect, settings=settings)
+    finally:
+        lanes.close()
+    assert seeds and seeds == set(expected.column("containerid").to_pylist())
+    rc = main(["trace", "--db", demo_duckdb_url, "--start", "2026-11-01", "--lot", "A"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--machine" in err and "Traceback" not in err

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from core import jsonsafe, values
 from core.config import load_settings
+from core.errors import InputError
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +34,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="work orders")
     p.add_argument("--serial", action="extend", nargs="+", default=[], metavar="SN",
                    help="serial numbers")
+    p.add_argument("--machine", action="extend", nargs="+", default=[], metavar="NAME",
+                   help="machines: the lots that ran on them between --start and --end")
+    p.add_argument("--start", metavar="YYYY-MM-DD", help="first day of the machines' range")
+    p.add_argument("--end", metavar="YYYY-MM-DD", help="last day of the machines' range")
     p.add_argument("--direction", choices=("backward", "forward"), default="backward")
     p.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                    help=f"comma-separated, from {','.join(DOMAINS)} (empty: lineage only)")
@@ -50,10 +56,14 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(**({"db_url": args.db} if args.db else {}))
     seeds = {"lot": args.lot, "wafer_lot": args.wafer_lot, "work_order": args.work_order,
-             "serial": args.serial}
+             "serial": args.serial, "machine": args.machine}
+    if (args.start or args.end) and not args.machine:
+        raise InputError(_("--start and --end give the range of --machine: name the machines "
+                           "too."))
     domains = values.split(args.domains, values.LABELS)
-    request = TraceRequest.build({k: v for k, v in seeds.items() if v}, args.direction,
-                                 domains)  # a SeedError, LineageError is an InputError: exit 1
+    request = TraceRequest.build(  # a SeedError, LineageError is an InputError: exit 1
+        {k: v for k, v in seeds.items() if v}, args.direction, domains, settings,
+        start=args.start, end=args.end)
     lanes = open_lanes(settings)
     try:
         with run_job.job_manager(settings, local=args.local) as manager:
