@@ -16,7 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.config import allowed, load_settings, settings_markdown, shown_value
+from core.config import SETTINGS_DOC, allowed, load_settings, settings_markdown, shown_value
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,5 +108,6 @@ def run_config(args: argparse.Namespace) -> int:
     settings = load_settings()
     for key, value in sorted(vars(settings).items()):
         bounds = allowed(key)
+        print(f"# {_(SETTINGS_DOC[key][0])}")  # the doc in the command's language
         print(f"{key} = {shown_value(key, value)!r}" + (f"  # {bounds}" if bounds else ""))
     return 0

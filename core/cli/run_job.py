@@ -51,8 +51,10 @@ def job_manager(settings: Settings, *, local: bool = False) -> Iterator[Any]:
 
 def progress_line(job: Job) -> str:
     """The job's stages in one line: ``name done/total`` each."""
+    from core.jobs import stage_text
+
     stages = job.snapshot()["stages"]
-    return " · ".join(f"{s['name']} {s['done']}/{s['total'] or '?'}" for s in stages)
+    return " · ".join(f"{stage_text(s)[0]} {s['done']}/{s['total'] or '?'}" for s in stages)
 
 
 def wait_for(job: Job, *, what: str, show_progress: bool = True) -> int | None:

@@ -33,6 +33,11 @@ CANCEL_WAIT_S = 2.0
 
 @dataclass
 class Stage:
+    """One stage of a job. ``name`` and ``message`` are catalog msgids (marked ``N_`` where
+    made) and ``message_args`` the message's named format arguments: a job runs on a
+    thread or a worker and is read by sessions of any language, so the text is made where
+    it is shown (``stage_text``), in the reader's language."""
+
     name: str
     done: int = 0
     total: int | None = None
@@ -41,11 +46,33 @@ class Stage:
     state: str = "running"  # running, done
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    message_args: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "done": self.done, "total": self.total, "rows": self.rows,
-                "message": self.message, "state": self.state,
+                "message": self.message, "message_args": dict(self.message_args),
+                "state": self.state,
                 "seconds": round((self.finished or time.time()) - self.started, 2)}
+
+
+def stage_text(stage: dict[str, Any]) -> tuple[str, str]:
+    """A stage (``Stage.as_dict``, also from an RQ job's meta) as (name, message) in the
+    current language: ``_(message).format(**message_args)``. A message whose arguments do
+    not fit its text (a catalog entry from another version) is shown untranslated."""
+    from core.i18n import _
+
+    message, args = stage.get("message") or "", stage.get("message_args") or {}
+    text = ""
+    if message:
+        try:
+            text = _(message).format(**args)
+        except (KeyError, IndexError, ValueError):
+            try:
+                text = message.format(**args)
+            except (KeyError, IndexError, ValueError):
+                text = message
+    name = stage.get("name")
+    return (_(name) if name else ""), text
 
 
 class Job:
@@ -85,7 +112,10 @@ class Job:
 
     def progress_for(self, stage: Stage) -> Callable[..., None]:
         def update(*, done: int | None = None, total: int | None = None, rows: int | None = None,
-                   message: str | None = None) -> None:
+                   message: str | None = None,
+                   message_args: dict[str, Any] | None = None) -> None:
+            """``message``: a msgid (``N_``) with named placeholders filled from
+            ``message_args`` where it is shown (``stage_text``)."""
             with self._lock:
                 if done is not None:
                     stage.done = done
@@ -95,6 +125,7 @@ class Job:
                     stage.rows = rows
                 if message is not None:
                     stage.message = message
+                    stage.message_args = dict(message_args or {})
         return update
 
     # --- state -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.jobs._job import CANCEL_WAIT_S, Job
+from core.jobs._job import CANCEL_WAIT_S, Job, stage_text
 from core.jobs._spool import Spool
 
 
@@ -108,7 +108,7 @@ class ThreadBackend:
             stage = snap["stages"][-1] if snap["stages"] else None
             progress = ""
             if stage is not None:
-                progress = stage["name"]
+                progress = stage_text(stage)[0]  # the reader's language
                 if stage["total"]:
                     progress += f" {stage['done']:,}/{stage['total']:,}"
             end = job.finished or now

@@ -62,7 +62,7 @@ from rq.registry import FinishedJobRegistry, StartedJobRegistry
 from core.errors import InputError
 from core.i18n import _
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
-from core.jobs._job import CANCEL_WAIT_S, Job, Stage
+from core.jobs._job import CANCEL_WAIT_S, Job, Stage, stage_text
 from core.jobs._spool import Spool, spool_root
 from core.jobs._task import Task
 from core.redact import mask_url
@@ -156,7 +156,8 @@ class RqJob(Job):
     @property
     def stages(self) -> list[Stage]:  # type: ignore[override]
         self.refresh()
-        return [Stage(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"])
+        return [Stage(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"],
+                      message_args=dict(s.get("message_args") or {}))
                 for s in self._stages]
 
     @stages.setter
@@ -553,7 +554,7 @@ class RqBackend:
             stage = snap["stages"][-1] if snap["stages"] else None
             progress = ""
             if stage is not None:
-                progress = stage["name"]
+                progress = stage_text(stage)[0]  # the reader's language
                 if stage["total"]:
                     progress += f" {stage['done']:,}/{stage['total']:,}"
             end = job.finished or now
@@ -762,7 +763,8 @@ def _report(native: RqNativeJob, job: Job, cancel_key: str, stop: threading.Even
             if now >= next_report:
                 next_report = now + REPORT_S
                 stages = job.snapshot()["stages"]
-                seen = [(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"])
+                seen = [(s["name"], s["done"], s["total"], s["rows"], s["message"],
+                         sorted(s["message_args"].items()), s["state"])
                         for s in stages]
                 if seen != last:
                     native.meta.update(stages=stages, private=job.private)

@@ -199,7 +199,7 @@ rows = [
         "setting_default": _("yes") if getattr(settings, name) == default else "",
         "setting_allowed": allowed(name),
         "setting_env": f"{ENV_PREFIX}{name.upper()}",
-        "what_it_protects": doc,
+        "what_it_protects": _(doc),  # a catalog message (core.i18n.extract adds it)
     }
     for name, (doc, default) in SETTINGS_DOC.items()
 ]
