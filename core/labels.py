@@ -31,7 +31,10 @@ ratio: a multiple (lift); p: a probability (p, q); number: any other decimal; ho
 durations in that unit; date and datetime: formatted YYYY-MM-DD [HH:mm:ss]."""
 
 _UNIT_KIND = {"pcs": "qty", "%": "percent", "x": "ratio", "h": "hours", "days": "days",
-              "lots": "count", "work orders": "count", "": "count"}
+              "lots": "count", "work orders": "count", "holds": "count", "": "count"}
+_MEASURE_KIND = {"p_value": "p", "q_value": "p", "top_reason": "text"}
+"""Measures whose unit does not say their kind: probabilities (not whole counts) and a
+name."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,17 @@ _c("setting_default", N_("Default"))
 _c("setting_allowed", N_("Allowed"))
 _c("setting_env", N_("Environment variable"))
 _c("what_it_protects", N_("What it protects"))
+_c("job", N_("Job"))
+_c("job_state", N_("State"))
+_c("stage", N_("Stage"))
+_c("seconds", N_("Run time (s)"), "number")
+_c("age_s", N_("Age (s)"), "number")
+_c("private", N_("Private"), help=N_("Over cache_max_ids: its session's own"))
+_c("spool_mb", N_("Spool (MB)"), "number")
+_c("memory_mb", N_("Memory (MB)"), "number",
+   help=N_("What the finished result holds in memory (a reject-history load's slicer; "
+           "reject_cache_mb bounds them)"))
+_c("error", N_("Error"))
 
 
 def column(name: str) -> Column | None:
@@ -270,7 +284,8 @@ def column(name: str) -> Column | None:
         return _COLUMNS[name]
     if name in glossary.GLOSSARY:
         m = glossary.GLOSSARY[name]
-        return Column(name, m.en, _UNIT_KIND.get(m.unit, "number"), m.definition)
+        kind = _MEASURE_KIND.get(name) or _UNIT_KIND.get(m.unit, "number")
+        return Column(name, m.en, kind, m.definition)
     return None
 
 

@@ -11,6 +11,7 @@ The System page is opened last, so its jobs table lists the other pages' jobs.
 from __future__ import annotations
 
 import ast
+import json
 import time
 from pathlib import Path
 
@@ -97,6 +98,23 @@ def test_every_page_labels_every_column(on_tiny: Path, lang: str) -> None:
     assert all(at.dataframe for at in pages.values())  # every page shows a table
     bad = {f: unlabelled_columns(at) for f, at in pages.items() if unlabelled_columns(at)}
     assert bad == {}, bad
+    # p- and q-values read as probabilities (two significant digits), never whole counts
+    suspects = [d for d in pages["defect_trace.py"].dataframe if "p_value" in d.value.columns]
+    assert suspects
+    for d in suspects:
+        config = json.loads(d.proto.columns)
+        for name in ("p_value", "q_value"):
+            col = config.get(name) or config.get(f"name:{name}") or {}
+            assert col.get("type_config", {}).get("format") == "%.2g", (name, col)
     if lang == "zh-TW":
         missing = {f: zh_terms_missing(pages[f], TERMS[f]) for f in pages}
         assert {f: m for f, m in missing.items() if m} == {}
+
+
+def test_p_values_and_hold_counts_take_their_kind_from_one_home() -> None:
+    from core import glossary, labels
+
+    assert labels.kind("p_value") == labels.kind("q_value") == "p"
+    assert labels.kind("released") == "count"  # unit "holds": a whole count
+    assert labels.kind("top_reason") == "text"
+    assert glossary.label("released", "en") == "Released"  # no "(holds)" unit
