@@ -9,7 +9,10 @@ they reach the catalog through core.i18n.extract; these tests catch a doc that d
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +59,61 @@ def test_config_text_follows_lang_and_markdown_stays_english(
     assert cli(["config", "--markdown", "--lang", "zh-TW"]) == 0
     markdown = capsys.readouterr().out
     assert doc in markdown and _zh(doc) not in markdown
+
+
+# --- the commands' text follows --lang, their JSON keys never change ----------------------
+WINDOW = ["--start", "2026-09-01", "--end", "2026-11-20"]
+COMMANDS: dict[str, tuple[list[str], str, str]] = {
+    # command: (arguments, a zh-TW text it prints, the same text in English)
+    "holds": (["holds"], "來源       即時快照", "source     live snapshot"),
+    "hold-history": (["hold-history", "--start", "2026-11-01", "--end", "2026-11-20"],
+                     "時間粒度：班別日", "per shift day"),
+    "rejects": (["rejects", "--start", "2026-09-01", "--end", "2026-11-19", "--by", "machine"],
+                "機台 Pareto，依扣帳報廢量", "Machine pareto by charged scrap"),
+    "trace": (["trace", "--lot", "GA2609100*", "--direction", "forward"],
+              "血緣（正向追溯）", "lineage (forward)"),
+    "defects": (["defects", "--station", "TMTT", *WINDOW, "--top", "2"],
+                "偵測站 TMTT", "Detection station TMTT"),
+    "contain": (["contain", "--machine", "DB-003", *WINDOW], "嫌疑因子  機台 DB-003",
+                "suspect  machine DB-003"),
+    "db check": (["db", "check"], "可連線", "reachable"),
+    "glossary": (["glossary", "--page", "holds"], "ON HOLD LOT (即時) [hold_lots_live]",
+                 "Lots on hold (live snapshot) [hold_lots_live]"),
+}
+
+
+def _keys(value: Any, path: str = "") -> set[str]:
+    """Every key path of a JSON value (lists: the keys of their items)."""
+    if isinstance(value, dict):
+        return set().union(*({f"{path}.{k}"} | _keys(v, f"{path}.{k}")
+                             for k, v in value.items())) if value else set()
+    if isinstance(value, list):
+        return set().union(set(), *(_keys(v, f"{path}[]") for v in value))
+    return set()
+
+
+@pytest.fixture
+def on_demo(cli, monkeypatch: pytest.MonkeyPatch, tiny_db: Path, tmp_path: Path):  # noqa: F811
+    for key in [k for k in os.environ if k.startswith("MES_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MES_SECRETS_FILE", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("MES_DB_URL", f"duckdb:///{tiny_db}")
+    monkeypatch.setenv("MES_SPOOL_DIR", str(tmp_path / "spool"))
+    return cli
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_command_text_follows_lang_and_json_keys_do_not(
+        on_demo, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    args, zh, en = COMMANDS[name]
+    assert on_demo(["--lang", "zh-TW", *args]) == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert zh in text and en not in text, text[:600]
+    assert on_demo([*args, "--lang", "en"]) == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert en in text and zh not in text, text[:600]
+    keys = {}
+    for lang in ("en", "zh-TW"):
+        assert on_demo(["--lang", lang, *args, "--json"]) == 0, capsys.readouterr().err
+        keys[lang] = _keys(json.loads(capsys.readouterr().out))
+    assert keys["en"] == keys["zh-TW"] and keys["en"]

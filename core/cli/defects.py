@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(jsonsafe.dumps(out, indent=1))
             else:
-                _print_text(job.result.summary, out, args.top)
+                # the summary in this command's language (the job's thread has none)
+                from core.defects import summary_text
+
+                _print_text(summary_text(job.result), out, args.top)
             return 0
     finally:
         lanes.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core import jsonsafe, values
 from core.config import load_settings
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,17 +82,22 @@ def _print_text(result: object, out: str | None) -> None:
     res = result  # TraceResult
     lin = res.lineage  # type: ignore[attr-defined]
     for kind, seed in res.seeds.items():  # type: ignore[attr-defined]
-        print(f"{kind}: {len(seed.matches)} of {len(seed.values)} values matched "
-              f"{len(seed.container_ids)} containers")
+        print(_("{kind}: {matched} of {values} values matched {containers} containers").format(
+            kind=kind, matched=len(seed.matches), values=len(seed.values),
+            containers=len(seed.container_ids)))
         if seed.unmatched:
-            print(f"  unmatched: {', '.join(seed.unmatched)}")
-    print(f"lineage ({lin['direction']}): {lin['nodes']} containers, {lin['edges']} edges, "
-          f"{lin['roots']} roots, {lin['levels']} levels")
+            print("  " + _("unmatched: {values}").format(values=", ".join(seed.unmatched)))
+    direction = {"backward": _("backward"), "forward": _("forward")}
+    print(_("lineage ({direction}): {nodes} containers, {edges} edges, {roots} roots, "
+            "{levels} levels").format(
+        direction=direction.get(lin["direction"], lin["direction"]), nodes=lin["nodes"],
+        edges=lin["edges"], roots=lin["roots"], levels=lin["levels"]))
     if lin["truncated"]:
-        print(f"  TRUNCATED by {lin['truncated']}")
+        print("  " + _("TRUNCATED by {bound}").format(bound=lin["truncated"]))
     for name, d in res.domains.items():  # type: ignore[attr-defined]
         c = d.completeness  # its reason names failed batches, cuts and partial inputs
-        print(f"{name}: {d.rows} rows, {c['status']}"
+        print(_("{domain}: {rows} rows, {status}").format(domain=name, rows=d.rows,
+                                                          status=c["status"])
               + (f": {c['reason']}" if c.get("reason") else ""))
     if out:
-        print(f"Parquet files written to {out}")
+        print(_("Parquet files written to {folder}").format(folder=out))

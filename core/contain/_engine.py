@@ -295,7 +295,7 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
         mark[:] = [now, sent]
 
     say = progress or (lambda _m, **_a: None)
-    say(N_("exposed lots of {suspect}"), suspect=suspect.describe())
+    say(N_("exposed lots of {names}"), names=", ".join(suspect.names))
     rows, truncated = _exposure(lanes, suspect, settings, cancel)
     exposed = _per_lot(rows)
     stage("exposed")

@@ -53,8 +53,10 @@ class Suspect:
                 "end": self.end.isoformat() if self.end else None}
 
     def describe(self) -> str:
-        what = f"{LABELS[self.kind]} {', '.join(self.names)}"
-        return f"{what} from {self.start} to {self.end}" if self.start else what
+        what = f"{_(LABELS[self.kind])} {', '.join(self.names)}"  # in the caller's language
+        return (_("{what} from {start} to {end}").format(what=what, start=self.start,
+                                                        end=self.end)
+                if self.start else what)
 
 
 def build_suspect(kind: str, names: str | list[str] | tuple[str, ...], *, settings: Settings,

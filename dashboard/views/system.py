@@ -155,9 +155,8 @@ def jobs_panel() -> None:
     if not rows:
         st.caption(_("No background job in this process."))
         return
-    # "state" is a lot's state elsewhere (core.labels): the job's is job_state here
-    shown = pd.DataFrame(rows).drop(columns=["id"]).rename(columns={"state": "job_state"})
-    tables.show(shown.assign(job_state=[_(s) for s in shown["job_state"]]),
+    shown = pd.DataFrame(rows).drop(columns=["id"])
+    tables.show(shown.assign(state=[_(s) for s in shown["state"]]),  # its label: "Now"
                 column_config={"private": st.column_config.CheckboxColumn()})
     active = {r["id"]: f"{r['job']} ({r['stage'] or r['state']})" for r in rows
               if r["state"] in ("queued", "running")}
