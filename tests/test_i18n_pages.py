@@ -53,6 +53,15 @@ LINKS: dict[str, dict[str, str]] = {
                        "end": "2026-11-20"},
     "system.py": {},
 }
+TRACE = LINKS["trace.py"]
+# Other views of the pages, with tables of their own (checked for labels only).
+MORE_VIEWS: tuple[tuple[str, dict[str, str]], ...] = (
+    *(("trace.py", {**TRACE, "tab": tab}) for tab in ("materials", "rejects", "holds")),
+    ("wip_hold.py", {"view": "history", "start": "2026-11-01", "end": "2026-11-20"}),
+    ("wip_hold.py", {"view": "history", "start": "2026-11-01", "end": "2026-11-20",
+                     "record": "released"}),
+    ("reject_history.py", {**LINKS["reject_history.py"], "by": "workflow"}),
+)
 ISSUE_TERMS = ("LOT", "工單", "扣帳報廢量", "不扣帳報廢量", "血緣", "偵測站", "不良率", "品質異常")
 # The issue's terms, each on the page where the user looks for it.
 TERMS: dict[str, tuple[str, ...]] = {
@@ -82,19 +91,22 @@ def _settle(at: AppTest) -> AppTest:
     return at
 
 
+def open_page(file: str, lang: str, params: dict[str, str]) -> AppTest:
+    """The page for a shared link in ``lang``, after the jobs it started finished."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(f"views/{file}").run()
+    assert not at.exception, (file, [e.value for e in at.exception])
+    _settle(at)
+    assert not at.exception, (file, [e.value for e in at.exception])
+    return at
+
+
 def open_every_page(lang: str) -> dict[str, AppTest]:
-    out: dict[str, AppTest] = {}
-    for file in _page_files():
-        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-        at.query_params["lang"] = lang
-        for k, v in LINKS[file].items():
-            at.query_params[k] = v
-        at.run()
-        at.switch_page(f"views/{file}").run()
-        assert not at.exception, (file, [e.value for e in at.exception])
-        out[file] = _settle(at)
-        assert not at.exception, (file, [e.value for e in at.exception])
-    return out
+    return {file: open_page(file, lang, LINKS[file]) for file in _page_files()}
 
 
 @pytest.mark.parametrize("lang", ["zh-TW", "en"])
@@ -105,6 +117,10 @@ def test_every_page_opens_labelled_and_in_the_factorys_words(on_tiny: Path, lang
     assert all(at.dataframe for at in pages.values())  # every page shows a table
     bad = {f: unlabelled_columns(at) for f, at in pages.items() if unlabelled_columns(at)}
     assert bad == {}, bad
+    with in_test_thread_language(lang):
+        for file, params in MORE_VIEWS:
+            at = open_page(file, lang, params)
+            assert at.dataframe and unlabelled_columns(at) == [], (file, params)
     # p- and q-values read as probabilities (two significant digits), never whole counts
     suspects = [d for d in pages["defect_trace.py"].dataframe if "p_value" in d.value.columns]
     assert suspects
