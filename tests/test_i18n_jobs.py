@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 
 from core import i18n
 from core.db import open_lanes
-from core.jobs import Job, Spool, stage_text
+from core.jobs import Job, Spool, job_label, stage_text
 from tests.conftest import make_settings
 
 PO = i18n.LOCALE_DIR / "zh_TW" / "LC_MESSAGES" / "mesdash.po"
@@ -52,6 +52,16 @@ def test_a_stage_message_is_formatted_in_the_readers_language(tmp_path: Path) ->
     assert _in("en", snap) == ("detection", "1,234 lots passed TMTT")
     assert _in("zh-TW", snap) == (i18n.translations("zh-TW").gettext("detection"),
                                   "1,234 個 LOT 經過 TMTT")
+    # a job's label too: a msgid and its arguments, formatted where shown
+    labelled = Job("k2", "Reject history {start} ~ {end}", Spool.create(settings),
+                   {"start": "2026-09-01", "end": "2026-11-19"})
+    i18n.set_language("zh-TW")
+    try:
+        assert job_label(labelled) == "報廢紀錄 2026-09-01 ~ 2026-11-19"
+    finally:
+        i18n.set_language("en")
+    assert job_label(labelled) == "Reject history 2026-09-01 ~ 2026-11-19"
+    assert labelled.snapshot()["label_args"] == {"start": "2026-09-01", "end": "2026-11-19"}
     # a new message without arguments drops the old ones
     job.progress_for(stage)(message="from cache")
     assert job.snapshot()["stages"][0]["message_args"] == {}
@@ -67,23 +77,27 @@ def _run_jobs(url: str, tmp_path: Path) -> list[dict[str, Any]]:
     settings = make_settings(url, spool_dir=str(tmp_path / "sp"), in_list_max=50)
     lanes = open_lanes(settings)
     stages: list[dict[str, Any]] = []
+    trace = TraceRequest.build({"lot": "GA2609100*"}, "forward")
+    defects = DefectRequest.build(settings, station="TMTT", start="2026-09-01",
+                                  end="2026-11-20")
+    suspect = build_suspect("machine", "DB-003", settings=settings, start="2026-09-01",
+                            end="2026-11-20")
+    rejects = RejectRequest("range", date(2026, 9, 1), date(2026, 11, 19))
     works = [
-        lambda j: run_trace(j, lanes, TraceRequest.build({"lot": "GA2609100*"}, "forward"),
-                            settings),
-        lambda j: run_defect_analysis(j, lanes, DefectRequest.build(
-            settings, station="TMTT", start="2026-09-01", end="2026-11-20"), settings),
-        lambda j: run_contain(j, lanes, build_suspect(
-            "machine", "DB-003", settings=settings, start="2026-09-01", end="2026-11-20"),
-            settings),
-        lambda j: run_reject_load(j, lanes, RejectRequest(
-            "range", date(2026, 9, 1), date(2026, 11, 19)), settings),
+        (trace, lambda j: run_trace(j, lanes, trace, settings)),
+        (defects, lambda j: run_defect_analysis(j, lanes, defects, settings)),
+        (suspect, lambda j: run_contain(j, lanes, suspect, settings)),
+        (rejects, lambda j: run_reject_load(j, lanes, rejects, settings)),
     ]
     try:
-        for work in works:
-            job = Job(uuid.uuid4().hex, "l", Spool.create(settings))
+        for request, work in works:  # the pages' and the CLI's labels, with their args
+            job = Job(uuid.uuid4().hex, request.label, Spool.create(settings),
+                      request.label_args)
             job.run(work)
             assert job.state == "done", job.error
             stages += job.snapshot()["stages"]
+            stages.append({"name": job.label, "message": job.label,
+                           "message_args": job.label_args})
             job.spool.delete()
     finally:
         lanes.close()
@@ -125,7 +139,8 @@ def test_the_rq_meta_carries_the_message_arguments(
         task = Task(rq_tasks.slow_steps, {"steps": 2, "step_s": 0.05, "tag": "m",
                                           "message": "{lots:,} lots passed {station}",
                                           "message_args": {"lots": 4321, "station": "TMTT"}})
-        job = replica.submit("test:i18n-meta", task, label="steps")
+        job = replica.submit("test:i18n-meta", task, label="Containment of {names}",
+                             label_args={"names": "DB-003"})
         assert wait_until(lambda: not job.active, 60), team.logs()
         assert job.state == "done", job.error
         restarted = team.replica()  # reads the job's meta from Redis only
@@ -135,6 +150,10 @@ def test_the_rq_meta_carries_the_message_arguments(
         assert snap["message_args"] == {"lots": 4321, "station": "TMTT"}
         assert found.stages[-1].message_args == {"lots": 4321, "station": "TMTT"}
         assert _in("zh-TW", snap)[1] == "4,321 個 LOT 經過 TMTT"
+        assert found.label_args == {"names": "DB-003"}
+        i18n.set_language("zh-TW")
+        assert job_label(found) == "DB-003 的圍堵"
+        assert restarted.overview()[0]["job"] == "DB-003 的圍堵"  # the System page's row
     finally:
         team.close()
 

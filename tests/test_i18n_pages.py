@@ -139,6 +139,16 @@ def test_every_page_opens_labelled_and_in_the_factorys_words(on_tiny: Path, lang
                                    ("wip_hold.py", "品質異常", "非")):
             assert re.search(f"(?<!{longer}){term}", shown_texts(pages[file].main)), (file, term)
         assert {t for terms in TERMS.values() for t in terms} == set(ISSUE_TERMS)
+    # the System page's settings table: each setting's doc in the reader's language
+    from core import i18n
+    from core.config import SETTINGS_DOC
+
+    table = next(d.value for d in pages["system.py"].dataframe
+                 if "what_it_protects" in d.value.columns)
+    docs = dict(zip(table["setting"], table["what_it_protects"], strict=True))
+    doc = SETTINGS_DOC["slow_permits"][0]
+    assert docs["slow_permits"] == (i18n.translations(lang).gettext(doc))
+    assert (docs["slow_permits"] == doc) == (lang == "en")
 
 
 def test_p_values_and_hold_counts_take_their_kind_from_one_home() -> None:

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         with run_job.job_manager(settings, local=args.local) as manager:
             job = manager.submit(job_key(suspect), Task(run_contain, suspect, lanes=lanes,
                                                         settings=settings),
-                                 label=f"Containment of {suspect.describe()}")
+                                 label=suspect.label, label_args=suspect.label_args)
             code = run_job.wait_for(job, what="containment", show_progress=not args.json)
             if code is not None:
                 return code

@@ -84,7 +84,8 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool,
     try:
         with run_job.job_manager(settings, local=local) as manager:
             job = manager.submit(request.key(settings), Task(
-                run_reject_load, request, lanes=lanes, settings=settings), label=request.label)
+                run_reject_load, request, lanes=lanes, settings=settings), label=request.label,
+                label_args=request.label_args)
             code = run_job.wait_for(job, what="reject history load", show_progress=show_progress)
             return code if code is not None else job.result
     finally:

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with run_job.job_manager(settings, local=args.local) as manager:
             job = manager.submit(request.key, Task(run_trace, request, lanes=lanes,
-                                                   settings=settings), label=request.label)
+                                                   settings=settings), label=request.label,
+                                 label_args=request.label_args)
             code = run_job.wait_for(job, what="trace", show_progress=not args.json)
             if code is not None:
                 return code

@@ -55,34 +55,46 @@ class Stage:
                 "seconds": round((self.finished or time.time()) - self.started, 2)}
 
 
-def stage_text(stage: dict[str, Any]) -> tuple[str, str]:
-    """A stage (``Stage.as_dict``, also from an RQ job's meta) as (name, message) in the
-    current language: ``_(message).format(**message_args)``. A message whose arguments do
-    not fit its text (a catalog entry from another version) is shown untranslated."""
+def message_text(message: str, args: dict[str, Any] | None = None) -> str:
+    """A msgid made on a job's thread and its named arguments, as text in the current
+    language: ``_(message).format(**args)``. A message whose arguments do not fit its
+    text (a catalog entry from another version) is shown untranslated."""
     from core.i18n import _
 
-    message, args = stage.get("message") or "", stage.get("message_args") or {}
-    text = ""
-    if message:
+    if not message:
+        return ""
+    args = args or {}
+    for template in (_(message), message):
         try:
-            text = _(message).format(**args)
+            return template.format(**args) if args else template
         except (KeyError, IndexError, ValueError):
-            try:
-                text = message.format(**args)
-            except (KeyError, IndexError, ValueError):
-                text = message
-    name = stage.get("name")
-    return (_(name) if name else ""), text
+            continue
+    return message
+
+
+def stage_text(stage: dict[str, Any]) -> tuple[str, str]:
+    """A stage (``Stage.as_dict``, also from an RQ job's meta) as (name, message) in the
+    current language (``message_text``)."""
+    return (message_text(stage.get("name") or ""),
+            message_text(stage.get("message") or "", stage.get("message_args")))
+
+
+def job_label(job: Job) -> str:
+    """A job's label (a msgid and ``label_args``, shared by sessions of any language) in
+    the current language."""
+    return message_text(job.label, getattr(job, "label_args", None))
 
 
 class Job:
     """One unit of long work: what runs it sets ``state`` and ``stages``; its ``fn``
     writes large results to ``spool`` and returns the small ``result``."""
 
-    def __init__(self, key: str, label: str, spool: Spool) -> None:
+    def __init__(self, key: str, label: str, spool: Spool,
+                 label_args: dict[str, Any] | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.key = key
-        self.label = label
+        self.label = label  # a msgid (N_) with label_args: shown through job_label
+        self.label_args = dict(label_args or {})
         self.spool = spool
         self.state = "queued"
         self.stages: list[Stage] = []
@@ -148,7 +160,8 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "id": self.id, "key": self.key, "label": self.label, "state": self.state,
+                "id": self.id, "key": self.key, "label": self.label,
+                "label_args": dict(self.label_args), "state": self.state,
                 "stages": [s.as_dict() for s in self.stages], "error": self.error,
                 "created": self.created, "started": self.started, "finished": self.finished,
             }

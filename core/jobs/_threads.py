@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.jobs._job import CANCEL_WAIT_S, Job, stage_text
+from core.jobs._job import CANCEL_WAIT_S, Job, job_label, stage_text
 from core.jobs._spool import Spool
 
 
@@ -40,7 +40,8 @@ class ThreadBackend:
         self._lock = threading.Lock()
 
     def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
-               fresh: bool = False, owner: str | None = None) -> Job:
+               fresh: bool = False, owner: str | None = None,
+               label_args: dict[str, Any] | None = None) -> Job:
         """The job for ``key``: the existing one unless it failed, was cancelled, expired,
         is private to another owner (``Job.private``) or ``fresh`` is asked; else a new
         one started on a background thread."""
@@ -52,7 +53,7 @@ class ThreadBackend:
                 return old
             if old is not None and old.active and not old.private:
                 old.cancel_token.cancel()
-            job = Job(key, label, Spool.create(self.settings))
+            job = Job(key, label, Spool.create(self.settings), label_args)
             job.owner = owner
             self._jobs[job.id] = job
             self._by_key[key] = job.id
@@ -113,7 +114,7 @@ class ThreadBackend:
                     progress += f" {stage['done']:,}/{stage['total']:,}"
             end = job.finished or now
             rows.append({
-                "id": job.id, "job": job.label, "state": job.state, "stage": progress,
+                "id": job.id, "job": job_label(job), "state": job.state, "stage": progress,
                 "seconds": round(end - (job.started or job.created), 1),
                 "age_s": round(now - job.created, 1),
                 "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),

@@ -293,15 +293,15 @@ except DefectInputError as exc:
 
 manager = get_job_manager(settings)
 task = Task(run_defect_analysis, request, lanes=lanes, settings=settings)
-job = manager.submit(request.key(), task,
-                     label=f"Defect trace {request.station} {request.range_label}")
+job = manager.submit(request.key(), task, label=request.label, label_args=request.label_args)
 
 
 # --- progress ---------------------------------------------------------------------------------
 result: DefectResult = job_result(
     job, key="defects", settings=settings, what=_("The defect trace"),
     again=_("Press **Run again** to restart it."),
-    retry=lambda: manager.submit(request.key(), task, label=job.label, fresh=True),
+    retry=lambda: manager.submit(request.key(), task, label=job.label,
+                                 label_args=job.label_args, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
 summary = summary_text(result)  # in the reader's language (the job's is English)

@@ -19,7 +19,7 @@ from core import fmt
 from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
 from core.i18n import N_, _
-from core.jobs import Job, stage_text
+from core.jobs import Job, job_label, stage_text
 from core.text import md_escape
 from dashboard import state
 
@@ -61,8 +61,9 @@ def job_progress(job: Job, *, key: str) -> None:
     @st.fragment(run_every=POLL_S)
     def block() -> None:
         ended = False
-        with state.guarded(_(job.label)):  # job_backend = rq: Redis may go down meanwhile
-            with st.status(f"{md_escape(_(job.label))}: {_(job.state)}…", expanded=True):
+        label = job_label(job)  # made on the job's side for any language: formatted here
+        with state.guarded(label):  # job_backend = rq: Redis may go down meanwhile
+            with st.status(f"{md_escape(label)}: {_(job.state)}…", expanded=True):
                 _render(job, key)
             ended = not job.active
         state.show_lane_notices()  # e.g. the shared throttle fell back while it runs
