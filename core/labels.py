@@ -257,6 +257,12 @@ _c("releasecomments", N_("Release comment"))
 _c("ncrid", N_("NCR ID"))
 _c("source", N_("Source"))
 _shared("station", N_("Station"))
+# hold history's trend and pareto columns (`mesdash hold-history` text)
+_c("on_hold_end_qty", N_("On hold at end of shift day (pcs)"), "qty", shared=True)
+_c("new_qty", N_("New holds' qty (pcs)"), "qty", shared=True)
+_c("released_qty", N_("Released qty (pcs)"), "qty", shared=True)
+_c("count_cum_pct", N_("Cumulative % (count)"), "percent", shared=True)
+_c("qty_cum_pct", N_("Cumulative % (qty)"), "percent", shared=True)
 
 # --- system ------------------------------------------------------------------------------
 _c("setting", N_("Setting"))

@@ -66,6 +66,7 @@ def _table(df: pd.DataFrame, index: bool = False) -> str:
     """A text table with its columns' labels (core.labels, in the command's language)."""
     if not len(df):
         return _("(none)")
+    df = df.rename(columns={"reason": "hold_reason"})  # a hold's reason, not a loss reason
     shown = df.rename(columns={c: labels.label(str(c)) for c in df.columns})
     if index and df.index.name:
         shown.index.name = labels.label(str(df.index.name))
