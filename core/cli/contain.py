@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             job = manager.submit(job_key(suspect), Task(run_contain, suspect, lanes=lanes,
                                                         settings=settings),
                                  label=suspect.label, label_args=suspect.label_args)
-            code = run_job.wait_for(job, what="containment", show_progress=not args.json)
+            code = run_job.wait_for(job, what=_("The containment"), show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result

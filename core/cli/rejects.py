@@ -86,7 +86,8 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool,
             job = manager.submit(request.key(settings), Task(
                 run_reject_load, request, lanes=lanes, settings=settings), label=request.label,
                 label_args=request.label_args)
-            code = run_job.wait_for(job, what="reject history load", show_progress=show_progress)
+            code = run_job.wait_for(job, what=_("The reject-history load"),
+                                    show_progress=show_progress)
             return code if code is not None else job.result
     finally:
         lanes.close()

@@ -79,5 +79,8 @@ def wait_for(job: Job, *, what: str, show_progress: bool = True) -> int | None:
         raise exc  # main() says it and exits 1
     if job.state == "failed" and isinstance(exc, LaneError):
         raise exc  # main() says it and exits 4 (busy, timeout) or 3
-    print(f"mesdash: {what} {job.state}: {job.error}", file=sys.stderr)
+    from core.i18n import _
+
+    print("mesdash: " + _("{what} {state}: {error}").format(what=what, state=_(job.state),
+                                                            error=job.error), file=sys.stderr)
     return 4 if job.state == "cancelled" else 3

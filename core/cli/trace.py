@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             job = manager.submit(request.key, Task(run_trace, request, lanes=lanes,
                                                    settings=settings), label=request.label,
                                  label_args=request.label_args)
-            code = run_job.wait_for(job, what="trace", show_progress=not args.json)
+            code = run_job.wait_for(job, what=_("The trace"), show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result
