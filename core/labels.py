@@ -57,6 +57,9 @@ def _c(name: str, text: str, kind: str = "text", help: str = "", *,
     same name in parallel never break the import."""
     if kind not in KINDS:
         raise ValueError(f"column {name!r}: kind {kind!r} is not one of {KINDS}")
+    if name in glossary.GLOSSARY:  # one home: a measure's label and unit are the glossary's
+        raise ValueError(f"column {name!r} is a measure of core/glossary.py: do not register "
+                         "it in core/labels.py")
     old = _COLUMNS.get(name)
     if old is not None:
         if shared:
@@ -176,7 +179,6 @@ _c("detail", N_("Model / part"))
 _c("tested", N_("Tested"))
 _c("lift_note", N_("Lift note"))
 _c("cumulative_pct", N_("Cumulative %"), "percent")
-_c("share_pct", N_("Share %"), "percent")
 _c("reason", N_("Loss reason"))
 _c("day", N_("Day"), "date")
 _c("partial", N_("Partial day"))

@@ -24,7 +24,7 @@ def test_reject_detail_page_is_in_the_link_and_clamps_to_the_last(on_tiny: Path)
     last = -(-total // 7)
     assert last > 2 and pager.value == last and _one(at.query_params["page"]) == str(last)
     assert at.number_input(key="rj.size").value == 7
-    assert len(next(d.value for d in at.dataframe if "work order" in d.value.columns)) \
+    assert len(next(d.value for d in at.dataframe if "workorder" in d.value.columns)) \
         == total - (last - 1) * 7
     pager.set_value(2).run()
     assert not at.exception

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from core.jobs._job import Job
+from core.jobs._job import CANCEL_WAIT_S, Job
 
 
 @runtime_checkable
@@ -46,3 +46,26 @@ class JobBackend(Protocol):
     def close(self) -> None:
         """Cancel every job and release what they hold."""
         ...
+
+
+class ByKey:
+    """The JobBackend methods asked by key, written once for every backend: each backend
+    provides ``by_key`` (and its jobs' ``cancel``/``snapshot``/``state``/``result``)."""
+
+    def by_key(self, key: str) -> Job | None:  # pragma: no cover - each backend's own
+        raise NotImplementedError
+
+    def cancel(self, key: str, wait_s: float = CANCEL_WAIT_S) -> bool:
+        """Cancel the job for ``key``; True when it has ended (or there is none)."""
+        job = self.by_key(key)
+        return True if job is None else job.cancel(wait_s)
+
+    def progress(self, key: str) -> dict[str, Any] | None:
+        """The job's snapshot (state, stages, error), None without a job for ``key``."""
+        job = self.by_key(key)
+        return None if job is None else job.snapshot()
+
+    def result(self, key: str) -> Any:
+        """The finished job's result, None while it runs, failed or is unknown."""
+        job = self.by_key(key)
+        return job.result if job is not None and job.state == "done" else None

@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.jobs._job import CANCEL_WAIT_S, Job, job_label, stage_text
+from core.jobs._backend import ByKey
+from core.jobs._job import Job, job_label, stage_text
 from core.jobs._spool import Spool
 
 
-class ThreadBackend:
+class ThreadBackend(ByKey):
     """Jobs of one process, by id and by key, each on its own thread; expired ones are
     swept on every call. Implements ``core.jobs._backend.JobBackend``."""
 
@@ -71,22 +72,7 @@ class ThreadBackend:
         self.sweep()
         return self._jobs.get(self._by_key.get(key, ""))
 
-    # --- the JobBackend interface, by key (what a caller without the Job object asks) -----
-    def cancel(self, key: str, wait_s: float = CANCEL_WAIT_S) -> bool:
-        """Cancel the job for ``key``; True when it has ended (or there is none)."""
-        job = self.by_key(key)
-        return True if job is None else job.cancel(wait_s)
-
-    def progress(self, key: str) -> dict[str, Any] | None:
-        """The job's snapshot (state, stages, error), None without a job for ``key``."""
-        job = self.by_key(key)
-        return None if job is None else job.snapshot()
-
-    def result(self, key: str) -> Any:
-        """The finished job's result, None while it runs, failed or is unknown."""
-        job = self.by_key(key)
-        return job.result if job is not None and job.state == "done" else None
-
+    # cancel / progress / result by key: core.jobs._backend.ByKey
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
 

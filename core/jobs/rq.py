@@ -61,6 +61,7 @@ from rq.registry import FinishedJobRegistry, StartedJobRegistry
 
 from core.errors import InputError
 from core.i18n import _
+from core.jobs._backend import ByKey
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
 from core.jobs._job import CANCEL_WAIT_S, Job, Stage, job_label, stage_text
 from core.jobs._spool import Spool, spool_root
@@ -278,7 +279,7 @@ def _ts(value: datetime | None) -> float | None:
     return value.timestamp()
 
 
-class RqBackend:
+class RqBackend(ByKey):
     """Jobs on an RQ queue in Redis, shared by every process using the same queue.
     Implements ``core.jobs._backend.JobBackend`` and the thread backend's other calls."""
 
@@ -394,18 +395,6 @@ class RqBackend:
                 with self._lock:
                     self._jobs[job_id] = job
         return job
-
-    def cancel(self, key: str, wait_s: float = CANCEL_WAIT_S) -> bool:
-        job = self.by_key(key)
-        return True if job is None else job.cancel(wait_s)
-
-    def progress(self, key: str) -> dict[str, Any] | None:
-        job = self.by_key(key)
-        return None if job is None else job.snapshot()
-
-    def result(self, key: str) -> Any:
-        job = self.by_key(key)
-        return job.result if job is not None and job.state == "done" else None
 
     def jobs(self) -> list[RqJob]:
         with self._lock:
