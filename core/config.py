@@ -643,6 +643,8 @@ class Settings:
         return new
 
 
+# Each doc is a catalog message too (core.i18n.extract adds it): the System page and
+# `mesdash config` show it with _(); README's table (settings_markdown) stays English.
 SETTINGS_DOC: dict[str, tuple[str, Any]] = {
     f.name: (f.metadata["doc"], f.default) for f in fields(Settings)
 }

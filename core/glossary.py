@@ -27,7 +27,7 @@ class Measure:
     key: str
     en: str
     zh: str
-    unit: str  # "pcs", "%", "lots", "work orders", "x", "h", "days", "" (a count of things)
+    unit: str  # "pcs", "%", "lots", "work orders", "holds", "x", "h", "days", "" (a count)
     definition: str
     formula: str
     page: str  # where it is shown: "defects", "rejects", "holds", "trace", "contain"
@@ -52,7 +52,7 @@ class Measure:
 
 # Units shown after a label; counts of lots and plain numbers carry none.
 _UNIT_LABEL = {"pcs": i18n.N_("pcs"), "%": "%", "x": "", "h": i18n.N_("h"),
-               "days": i18n.N_("days"), "lots": "",
+               "days": i18n.N_("days"), "lots": "", "holds": "",
                "work orders": "", "": ""}
 
 

@@ -183,6 +183,10 @@ def extract() -> None:
             if text:
                 template.add(text, None, [("core/glossary.py", 0)],
                              auto_comments=[f"glossary: {m.key}"])
+    from core.config import SETTINGS_DOC  # each setting's doc: the System page, `config`
+
+    for name, (doc, _default) in SETTINGS_DOC.items():
+        template.add(doc, None, [("core/config.py", 0)], auto_comments=[f"setting: {name}"])
     LOCALE_DIR.mkdir(exist_ok=True)
     with (LOCALE_DIR / "messages.pot").open("wb") as f:
         write_po(f, template, omit_header=False, sort_output=True, width=100,

@@ -31,7 +31,10 @@ ratio: a multiple (lift); p: a probability (p, q); number: any other decimal; ho
 durations in that unit; date and datetime: formatted YYYY-MM-DD [HH:mm:ss]."""
 
 _UNIT_KIND = {"pcs": "qty", "%": "percent", "x": "ratio", "h": "hours", "days": "days",
-              "lots": "count", "work orders": "count", "": "count"}
+              "lots": "count", "work orders": "count", "holds": "count", "": "count"}
+_MEASURE_KIND = {"p_value": "p", "q_value": "p", "top_reason": "text"}
+"""Measures whose unit does not say their kind: probabilities (not whole counts) and a
+name."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,12 @@ _c("releasecomments", N_("Release comment"))
 _c("ncrid", N_("NCR ID"))
 _c("source", N_("Source"))
 _shared("station", N_("Station"))
+# hold history's trend and pareto columns (`mesdash hold-history` text)
+_c("on_hold_end_qty", N_("On hold at end of shift day (pcs)"), "qty", shared=True)
+_c("new_qty", N_("New holds' qty (pcs)"), "qty", shared=True)
+_c("released_qty", N_("Released qty (pcs)"), "qty", shared=True)
+_c("count_cum_pct", N_("Cumulative % (count)"), "percent", shared=True)
+_c("qty_cum_pct", N_("Cumulative % (qty)"), "percent", shared=True)
 
 # --- system ------------------------------------------------------------------------------
 _c("setting", N_("Setting"))
@@ -264,6 +273,16 @@ _c("setting_default", N_("Default"))
 _c("setting_allowed", N_("Allowed"))
 _c("setting_env", N_("Environment variable"))
 _c("what_it_protects", N_("What it protects"))
+_c("job", N_("Job"))
+_c("stage", N_("Stage"))
+_c("seconds", N_("Run time (s)"), "number")
+_c("age_s", N_("Age (s)"), "number")
+_c("private", N_("Private"), help=N_("Over cache_max_ids: its session's own"))
+_c("spool_mb", N_("Spool (MB)"), "number")
+_c("memory_mb", N_("Memory (MB)"), "number",
+   help=N_("What the finished result holds in memory (a reject-history load's slicer; "
+           "reject_cache_mb bounds them)"))
+_c("error", N_("Error"))
 
 
 def column(name: str) -> Column | None:
@@ -272,7 +291,8 @@ def column(name: str) -> Column | None:
         return _COLUMNS[name]
     if name in glossary.GLOSSARY:
         m = glossary.GLOSSARY[name]
-        return Column(name, m.en, _UNIT_KIND.get(m.unit, "number"), m.definition)
+        kind = _MEASURE_KIND.get(name) or _UNIT_KIND.get(m.unit, "number")
+        return Column(name, m.en, kind, m.definition)
     return None
 
 

@@ -28,7 +28,8 @@ def slow_steps(job: Any, lanes: Any, request: dict[str, Any], settings: Any) -> 
         if job.cancel_token.cancelled:
             return {"steps": i}
         time.sleep(request.get("step_s", 0.2))
-        update(done=i + 1, rows=i + 1)
+        update(done=i + 1, rows=i + 1, message=request.get("message"),
+               message_args=request.get("message_args"))
     if request.get("heavy"):
         job.stage("heavy query")
         sql = PG_HEAVY_SQL if lanes.backend == "postgresql" else HEAVY_SQL

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from core.config import load_settings
+from core.i18n import _
 
 EXAMPLES = """examples:
   mesdash contain --machine DB-003 --start 2026-11-01 --end 2026-11-10
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         with run_job.job_manager(settings, local=args.local) as manager:
             job = manager.submit(job_key(suspect), Task(run_contain, suspect, lanes=lanes,
                                                         settings=settings),
-                                 label=f"Containment of {suspect.describe()}")
-            code = run_job.wait_for(job, what="containment", show_progress=not args.json)
+                                 label=suspect.label, label_args=suspect.label_args)
+            code = run_job.wait_for(job, what=_("The containment"), show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result
@@ -92,27 +93,31 @@ def _print_text(result: object, csv_path: str | None) -> None:
     assert isinstance(result, Containment)
     from core import glossary
 
-    snap = f"{result.snapshot_at:%Y-%m-%d %H:%M}" if result.snapshot_at else "(empty)"
-    print(f"suspect  {result.suspect.describe()}; live snapshot {snap}; "
-          f"{result.levels} genealogy levels, {result.queries} queries, "
-          f"{result.seconds:.1f} s")
+    snap = f"{result.snapshot_at:%Y-%m-%d %H:%M}" if result.snapshot_at else _("(empty)")
+    print(_("suspect  {suspect}; live snapshot {snapshot}; {levels} genealogy levels, "
+            "{queries} queries, {seconds:.1f} s").format(
+        suspect=result.suspect.describe(), snapshot=snap, levels=result.levels,
+        queries=result.queries, seconds=result.seconds))
     for key, value in result.kpis().items():
         print(f"  {glossary.label(key):<36} {value:>14,}")
     if result.truncated:
-        print(f"TRUNCATED by {result.truncated}: the lists are incomplete")
+        print(_("TRUNCATED by {bound}: the lists are incomplete").format(
+            bound=result.truncated))
     wip = result.in_wip
     if wip.num_rows:
         by = wip.group_by(["station_group", "status"]).aggregate([("containerid", "count"),
                                                                   ("qty", "sum")])
         by = by.sort_by([("station_group", "ascending"), ("status", "ascending")])
-        print("\nin WIP by station group and status (lots, pcs)")
+        print("\n" + _("in WIP by station group and status (lots, pcs)"))
         for r in by.to_pylist():
-            print(f"  {r['station_group'] or '(none)':<12} {r['status']:<6} "
+            print(f"  {r['station_group'] or _('(none)'):<12} {r['status']:<6} "
                   f"{r['containerid_count']:>6,} {r['qty_sum'] or 0:>14,}")
     if result.serials:
         shown = ", ".join(result.serials[:20])
-        more = f" … and {len(result.serials) - 20:,} more (--json lists all)" if len(
-            result.serials) > 20 else ""
-        print(f"\nserials ({len(result.serials):,}): {shown}{more}")
+        more = _(" … and {n:,} more (--json lists all)").format(
+            n=len(result.serials) - 20) if len(result.serials) > 20 else ""
+        print("\n" + _("serials ({n:,}): {serials}{more}").format(
+            n=len(result.serials), serials=shown, more=more))
     if csv_path:
-        print(f"\nhold list ({wip.num_rows:,} lots) written to {csv_path}")
+        print("\n" + _("hold list ({n:,} lots) written to {path}").format(
+            n=wip.num_rows, path=csv_path))

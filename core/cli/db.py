@@ -16,7 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.config import allowed, load_settings, settings_markdown, shown_value
+from core.config import SETTINGS_DOC, allowed, load_settings, settings_markdown, shown_value
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,21 +83,27 @@ def run_check(args: argparse.Namespace) -> int:
         print(json.dumps(result, default=str, indent=2))
         return code
     thr = result["lanes"]["slow"]["throttle"]
-    print(f"database   {result['url']} ({result['backend']}): reachable")
-    print(f"realtime   first query {result['realtime_ms']:.1f} ms, pool "
-          f"{result['lanes']['realtime']['pool']}")
-    print(f"slow       first query {result['slow_ms']:.1f} ms, pool "
-          f"{result['lanes']['slow']['pool']}")
-    print(f"throttle   {thr['kind']}{' (DEGRADED)' if thr['degraded'] else ''}: "
-          f"{thr['in_use']}/{thr['permits']} in use {thr['detail']}")
-    print(f"snapshot   {result['snapshot_time'] or 'no live snapshot rows'}")
+    print(_("database   {url} ({backend}): reachable").format(url=result["url"],
+                                                             backend=result["backend"]))
+    print(_("realtime   first query {ms:.1f} ms, pool {pool}").format(
+        ms=result["realtime_ms"], pool=result["lanes"]["realtime"]["pool"]))
+    print(_("slow       first query {ms:.1f} ms, pool {pool}").format(
+        ms=result["slow_ms"], pool=result["lanes"]["slow"]["pool"]))
+    print(_("throttle   {kind}{degraded}: {in_use}/{permits} in use {detail}").format(
+        kind=thr["kind"], degraded=_(" (DEGRADED)") if thr["degraded"] else "",
+        in_use=thr["in_use"], permits=thr["permits"], detail=thr["detail"]))
+    print(_("snapshot   {time}").format(
+        time=result["snapshot_time"] or _("no live snapshot rows")))
     if jobs.get("error"):
-        print(f"jobs       {jobs['backend']} queue {jobs['queue']}: {jobs['error']}")
+        print(_("jobs       {backend} queue {queue}: {error}").format(
+            backend=jobs["backend"], queue=jobs["queue"], error=jobs["error"]))
     elif jobs["backend"] == "rq":
-        print(f"jobs       rq queue {jobs['queue']}: {jobs['queued']} queued, "
-              f"{jobs['running']} running, {jobs['workers']} worker(s) alive")
+        print(_("jobs       rq queue {queue}: {queued} queued, {running} running, {workers} "
+                "worker(s) alive").format(queue=jobs["queue"], queued=jobs["queued"],
+                                          running=jobs["running"], workers=jobs["workers"]))
     else:
-        print(f"jobs       thread (in each dashboard process): {jobs['running']} running here")
+        print(_("jobs       thread (in each dashboard process): {running} running "
+                "here").format(running=jobs["running"]))
     return code
 
 
@@ -107,5 +114,6 @@ def run_config(args: argparse.Namespace) -> int:
     settings = load_settings()
     for key, value in sorted(vars(settings).items()):
         bounds = allowed(key)
+        print(f"# {_(SETTINGS_DOC[key][0])}")  # the doc in the command's language
         print(f"{key} = {shown_value(key, value)!r}" + (f"  # {bounds}" if bounds else ""))
     return 0

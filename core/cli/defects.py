@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from core import jsonsafe
 from core.cli.args import positive_int
 from core.config import load_settings
+from core.i18n import _
 from core.text import plain
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         with run_job.job_manager(settings, local=args.local) as manager:
             job = manager.submit(request.key(), Task(run_defect_analysis, request, lanes=lanes,
                                                      settings=settings), label="defects")
-            code = run_job.wait_for(job, what="defect trace", show_progress=not args.json)
+            code = run_job.wait_for(job, what=_("The defect trace"), show_progress=not args.json)
             if code is not None:
                 return code
             out = job.result.as_json(top=args.top)
@@ -80,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(jsonsafe.dumps(out, indent=1))
             else:
-                _print_text(job.result.summary, out, args.top)
+                # the summary in this command's language (the job's thread has none)
+                from core.defects import summary_text
+
+                _print_text(summary_text(job.result), out, args.top)
             return 0
     finally:
         lanes.close()

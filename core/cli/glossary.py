@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict
 
 from core import glossary
+from core.i18n import is_zh
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.markdown:
         print(glossary.markdown_table(args.page))
     else:
-        for m in measures:
-            print(f"{m.label()} [{m.key}] — {m.zh}\n    {m.help()}")
+        for m in measures:  # label and help in the command's language, the other name too
+            other = m.en if is_zh() else m.zh
+            print(f"{m.label()} [{m.key}] — {other}\n    {m.help()}")
     return 0

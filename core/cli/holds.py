@@ -18,8 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from core import labels
 from core.config import load_settings
 from core.holds import HOLD_TYPES
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +63,14 @@ def _plain(value: Any) -> Any:
 
 
 def _table(df: pd.DataFrame, index: bool = False) -> str:
-    return df.to_string(index=index) if len(df) else "(none)"
+    """A text table with its columns' labels (core.labels, in the command's language)."""
+    if not len(df):
+        return _("(none)")
+    df = df.rename(columns={"reason": "hold_reason"})  # a hold's reason, not a loss reason
+    shown = df.rename(columns={c: labels.label(str(c)) for c in df.columns})
+    if index and df.index.name:
+        shown.index.name = labels.label(str(df.index.name))
+    return shown.to_string(index=index)
 
 
 def run_holds(args: argparse.Namespace) -> int:
@@ -85,23 +94,28 @@ def run_holds(args: argparse.Namespace) -> int:
         print(json.dumps(_plain(out), ensure_ascii=False, indent=2))
         return 0
     snap = o["snapshot"]
-    print(f"snapshot   {snap:%Y-%m-%d %H:%M}" if snap else "snapshot   (empty)")
+    print(_("snapshot   {time}").format(time=f"{snap:%Y-%m-%d %H:%M}") if snap
+          else _("snapshot   (empty)"))
     if snap and current.is_stale(snap, settings):
-        print(f"WARNING    the snapshot is older than {settings.snapshot_stale_s} s: stale?")
+        print(_("WARNING    the snapshot is older than {seconds} s: stale?").format(
+            seconds=settings.snapshot_stale_s))
     k = o["kpis"]
-    print(f"hold type  {hold_type}")
-    print("source     live snapshot (dw_mes_lot_v)")
-    print(f"lots       {k['lots']:,}   qty {k['qty']:,} pcs (each lot once)   station groups "
-          f"{k['station_groups']}")
-    print(f"days at station (not hold duration): avg {k['avg_days_at_station']}, "
-          f"max {k['max_days_at_station']}")
+    print(_("hold type  {type}").format(type=hold_type))
+    print(_("source     live snapshot (dw_mes_lot_v)"))
+    print(_("lots       {lots:,}   qty {qty:,} pcs (each lot once)   station groups "
+            "{groups}").format(lots=k["lots"], qty=k["qty"], groups=k["station_groups"]))
+    print(_("days at station (not hold duration): avg {avg}, max {max}").format(
+        avg=k["avg_days_at_station"], max=k["max_days_at_station"]))
     w = o["wip"]
-    print(f"WIP        RUN {w['RUN']['lots']:,}  QUEUE {w['QUEUE']['lots']:,}  HOLD quality "
-          f"{w['HOLD']['quality']['lots']:,}  non-quality {w['HOLD']['non_quality']['lots']:,}")
-    unit = "qty, pcs" if measure == "qty" else "lots"
-    print(f"\nstation group x package ({unit})\n" + _table(o["matrix"], index=True))
-    print("\nreason pareto (lots)\n" + _table(o["reason_pareto"]))
-    print("\ndays at station\n" + _table(o["age_buckets"]))
+    print(_("WIP        RUN {run:,}  QUEUE {queue:,}  HOLD quality {quality:,}  non-quality "
+            "{non_quality:,}").format(run=w["RUN"]["lots"], queue=w["QUEUE"]["lots"],
+                                      quality=w["HOLD"]["quality"]["lots"],
+                                      non_quality=w["HOLD"]["non_quality"]["lots"]))
+    unit = _("qty, pcs") if measure == "qty" else _("lots")
+    print("\n" + _("station group x package ({unit})").format(unit=unit) + "\n"
+          + _table(o["matrix"], index=True))
+    print("\n" + _("reason pareto (lots)") + "\n" + _table(o["reason_pareto"]))
+    print("\n" + _("days at station") + "\n" + _table(o["age_buckets"]))
     return 0
 
 
@@ -145,37 +159,45 @@ def run_history(args: argparse.Namespace) -> int:
         print(json.dumps(_plain(rep), ensure_ascii=False, indent=2))
         return 0
     k = rep["kpis"]
-    print(f"shift days {h.start} – {h.end} (a day starts at {settings.shift_day_start} the "
-          f"day before); as of {h.as_of:%Y-%m-%d %H:%M}; {h.rows:,} holds loaded "
-          f"in {h.load_s:.2f} s; hold type {hold_type}")
-    print(f"on hold at {h.as_of:%Y-%m-%d %H:%M} (hold history) {k['on_hold_now']:,} lots, "
-          f"{k['on_hold_now_qty']:,} pcs   new {k['new']:,} lots   released "
-          f"{k['released']:,} holds   net change {k['net_change']:+,}")
+    as_of = f"{h.as_of:%Y-%m-%d %H:%M}"
+    print(_("shift days {start} – {end} (a day starts at {time} the day before); as of "
+            "{as_of}; {rows:,} holds loaded in {seconds:.2f} s; hold type {type}").format(
+        start=h.start, end=h.end, time=settings.shift_day_start, as_of=as_of, rows=h.rows,
+        seconds=h.load_s, type=hold_type))
+    print(_("on hold at {as_of} (hold history) {lots:,} lots, {qty:,} pcs   new {new:,} lots"
+            "   released {released:,} holds   net change {net:+,}").format(
+        as_of=as_of, lots=k["on_hold_now"], qty=k["on_hold_now_qty"], new=k["new"],
+        released=k["released"], net=k["net_change"]))
     print(_sources_text(cmp))
-    print(f"hold duration (h): released avg {k['released_avg_h']} max {k['released_max_h']}; "
-          f"still open avg {k['open_avg_h']} max {k['open_max_h']}")
+    print(_("hold duration (h): released avg {avg} max {max}; still open avg {open_avg} max "
+            "{open_max}").format(avg=k["released_avg_h"], max=k["released_max_h"],
+                                 open_avg=k["open_avg_h"], open_max=k["open_max_h"]))
     trend = rep["trend"].drop(columns=["covered_from", "covered_to"])
-    trend["partial"] = trend["partial"].map({True: "partial", False: ""})
-    print(f"\nper {'shift day' if grain == 'day' else grain}\n" + _table(trend))
+    trend["partial"] = trend["partial"].map({True: _("partial"), False: ""})
+    per = {"day": _("per shift day"), "week": _("per week"), "month": _("per month")}
+    print("\n" + per.get(grain, grain) + "\n" + _table(trend))
     if rep["trend"]["partial"].any():
-        print("partial: a period the range or the as-of time covers only in part")
-    print(f"\nreason pareto of {args.record} records (count and qty)\n"
-          + _table(rep["reason_pareto"]))
-    print("\nhold duration buckets\n" + _table(rep["duration_buckets"]))
+        print(_("partial: a period the range or the as-of time covers only in part"))
+    records = {"new": _("new"), "on_hold": _("on hold"), "released": _("released")}
+    print("\n" + _("reason pareto of {record} records (count and qty)").format(
+        record=records.get(args.record, args.record)) + "\n" + _table(rep["reason_pareto"]))
+    print("\n" + _("hold duration buckets") + "\n" + _table(rep["duration_buckets"]))
     return 0
 
 
 def _sources_text(cmp: Any) -> str:
     """The two "on hold now" counts with their source, and the lots that differ."""
     live_n = "–" if cmp.live_lots is None else f"{cmp.live_lots:,}"
-    lines = [f"on hold now (live snapshot) {live_n} lots"
-             + ("" if cmp.live_as_of is None else f" as of {cmp.live_as_of:%Y-%m-%d %H:%M}")]
+    lines = [_("on hold now (live snapshot) {lots} lots").format(lots=live_n)
+             + ("" if cmp.live_as_of is None else _(" as of {time}").format(
+                 time=f"{cmp.live_as_of:%Y-%m-%d %H:%M}"))]
     if not cmp.comparable:
-        lines.append(f"  not compared: {cmp.note}")
+        lines.append("  " + _("not compared: {note}").format(note=cmp.note))
     elif cmp.differing.empty:
-        lines.append("  both sources list the same lots")
+        lines.append("  " + _("both sources list the same lots"))
     else:
-        lines.append(f"  {len(cmp.differing)} lot(s) differ: {cmp.only_live} only in the live "
-                     f"snapshot, {cmp.only_history} only in the hold history")
+        lines.append("  " + _("{n} lot(s) differ: {live} only in the live snapshot, "
+                              "{history} only in the hold history").format(
+            n=len(cmp.differing), live=cmp.only_live, history=cmp.only_history))
         lines.append(_table(cmp.differing).replace("\n", "\n  ").join(["  ", ""]))
     return "\n".join(lines)

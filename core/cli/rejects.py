@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
-from core.i18n import _
+from core.i18n import N_, _
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
@@ -84,8 +84,10 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool,
     try:
         with run_job.job_manager(settings, local=local) as manager:
             job = manager.submit(request.key(settings), Task(
-                run_reject_load, request, lanes=lanes, settings=settings), label=request.label)
-            code = run_job.wait_for(job, what="reject history load", show_progress=show_progress)
+                run_reject_load, request, lanes=lanes, settings=settings), label=request.label,
+                label_args=request.label_args)
+            code = run_job.wait_for(job, what=_("The reject-history load"),
+                                    show_progress=show_progress)
             return code if code is not None else job.result
     finally:
         lanes.close()
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         raw = args.raw_headers or settings.csv_headers == "names"
         Path(args.csv).write_bytes(sl.csv_bytes(policy, filters, raw_headers=raw))
-        print(f"wrote {args.csv}")
+        print(_("wrote {path}").format(path=args.csv))
         return 0
     by = BY[args.by]
     kpis = sl.kpis(policy, filters)
@@ -125,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
     pareto = reason if (by, args.measure) == ("reason", "charged") else sl.pareto(
         policy, filters, by, args.measure)
     trend = sl.trend(policy, filters, args.grain, span=(start, end))
-    notes = {"machine": "A record booked on several machines counts for its first listed "
-                        "machine.", "workflow": WORKFLOW_SOURCE}
+    notes = {"machine": N_("A record booked on several machines counts for its first listed "
+                           "machine."), "workflow": WORKFLOW_SOURCE}  # JSON: English
     result: dict[str, Any] = {
         "start": start.isoformat(), "end": end.isoformat(),
         "policy": policy.chips(filters.package),
@@ -150,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"rejects {start} to {end}: " + " · ".join(result["policy"]))
+    print(_("rejects {start} to {end}: ").format(start=start, end=end)
+          + " · ".join(result["policy"]))
     for key, value in kpis.items():
         name = glossary.label(key) if key in glossary.GLOSSARY else key
         print(f"  {name:<28} {value:,}" if isinstance(value, int)
@@ -158,13 +161,17 @@ def run(args: argparse.Namespace) -> int:
     print()
     _table(result["pareto"], by, _(DIMENSIONS[by]), args.measure, glossary)
     if result["pareto_note"]:
-        print(f"note: {result['pareto_note']}")
+        print(_("note: {note}").format(note=_(result["pareto_note"])))
     if result.get("workflow_as_of"):
-        print(f"WIP snapshot as of {result['workflow_as_of']}")
-    partial = [f"{r['period']} {r['days']} of {r['period_days']} days" for r in result["trend"]
+        print(_("WIP snapshot as of {time}").format(time=result["workflow_as_of"]))
+    partial = [_("{period} {days} of {period_days} days").format(**r) for r in result["trend"]
                if r["partial"]]
     if partial:
-        print(f"partial {args.grain}s in the range: " + ", ".join(partial))
+        grains = {"day": _("partial days in the range: "),
+                  "week": _("partial weeks in the range: "),
+                  "month": _("partial months in the range: ")}
+        print(grains.get(args.grain, f"partial {args.grain}s in the range: ")
+              + ", ".join(partial))
     return 0
 
 
@@ -177,8 +184,8 @@ def _table(items: list[dict[str, Any]], dim: str, title: str, measure: str,
              f"{r['cum_pct']:.2f}"] for r in items]
     width = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
              for i, h in enumerate(heads)]
-    print(f"{title} pareto by {glossary.label(measure, unit=False).lower()} "
-          f"({len(items):,} items)")
+    print(_("{title} pareto by {measure} ({n:,} items)").format(
+        title=title, measure=glossary.label(measure, unit=False).lower(), n=len(items)))
     print("  ".join(h.ljust(width[0]) if i == 0 else h.rjust(width[i])
                     for i, h in enumerate(heads)))
     for row in rows:

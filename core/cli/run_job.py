@@ -51,8 +51,10 @@ def job_manager(settings: Settings, *, local: bool = False) -> Iterator[Any]:
 
 def progress_line(job: Job) -> str:
     """The job's stages in one line: ``name done/total`` each."""
+    from core.jobs import stage_text
+
     stages = job.snapshot()["stages"]
-    return " · ".join(f"{s['name']} {s['done']}/{s['total'] or '?'}" for s in stages)
+    return " · ".join(f"{stage_text(s)[0]} {s['done']}/{s['total'] or '?'}" for s in stages)
 
 
 def wait_for(job: Job, *, what: str, show_progress: bool = True) -> int | None:
@@ -77,5 +79,8 @@ def wait_for(job: Job, *, what: str, show_progress: bool = True) -> int | None:
         raise exc  # main() says it and exits 1
     if job.state == "failed" and isinstance(exc, LaneError):
         raise exc  # main() says it and exits 4 (busy, timeout) or 3
-    print(f"mesdash: {what} {job.state}: {job.error}", file=sys.stderr)
+    from core.i18n import _
+
+    print("mesdash: " + _("{what} {state}: {error}").format(what=what, state=_(job.state),
+                                                            error=job.error), file=sys.stderr)
     return 4 if job.state == "cancelled" else 3

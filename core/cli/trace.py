@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with run_job.job_manager(settings, local=args.local) as manager:
             job = manager.submit(request.key, Task(run_trace, request, lanes=lanes,
-                                                   settings=settings), label=request.label)
-            code = run_job.wait_for(job, what="trace", show_progress=not args.json)
+                                                   settings=settings), label=request.label,
+                                 label_args=request.label_args)
+            code = run_job.wait_for(job, what=_("The trace"), show_progress=not args.json)
             if code is not None:
                 return code
             result = job.result
@@ -91,17 +92,22 @@ def _print_text(result: object, out: str | None) -> None:
     res = result  # TraceResult
     lin = res.lineage  # type: ignore[attr-defined]
     for kind, seed in res.seeds.items():  # type: ignore[attr-defined]
-        print(f"{kind}: {len(seed.matches)} of {len(seed.values)} values matched "
-              f"{len(seed.container_ids)} containers")
+        print(_("{kind}: {matched} of {values} values matched {containers} containers").format(
+            kind=kind, matched=len(seed.matches), values=len(seed.values),
+            containers=len(seed.container_ids)))
         if seed.unmatched:
-            print(f"  unmatched: {', '.join(seed.unmatched)}")
-    print(f"lineage ({lin['direction']}): {lin['nodes']} containers, {lin['edges']} edges, "
-          f"{lin['roots']} roots, {lin['levels']} levels")
+            print("  " + _("unmatched: {values}").format(values=", ".join(seed.unmatched)))
+    direction = {"backward": _("backward"), "forward": _("forward")}
+    print(_("lineage ({direction}): {nodes} containers, {edges} edges, {roots} roots, "
+            "{levels} levels").format(
+        direction=direction.get(lin["direction"], lin["direction"]), nodes=lin["nodes"],
+        edges=lin["edges"], roots=lin["roots"], levels=lin["levels"]))
     if lin["truncated"]:
-        print(f"  TRUNCATED by {lin['truncated']}")
+        print("  " + _("TRUNCATED by {bound}").format(bound=lin["truncated"]))
     for name, d in res.domains.items():  # type: ignore[attr-defined]
         c = d.completeness  # its reason names failed batches, cuts and partial inputs
-        print(f"{name}: {d.rows} rows, {c['status']}"
+        print(_("{domain}: {rows} rows, {status}").format(domain=name, rows=d.rows,
+                                                          status=c["status"])
               + (f": {c['reason']}" if c.get("reason") else ""))
     if out:
-        print(f"Parquet files written to {out}")
+        print(_("Parquet files written to {folder}").format(folder=out))

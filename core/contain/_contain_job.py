@@ -33,12 +33,13 @@ def run_contain(job: Job, lanes: Lanes, suspect: Suspect, settings: Settings) ->
     update = job.progress_for(stage)
     done = [0]
 
-    def progress(message: str) -> None:
-        update(done=min(done[0], STEPS), message=message)
+    def progress(message: str, **args: object) -> None:  # a msgid and its arguments
+        update(done=min(done[0], STEPS), message=message, message_args=args)
         done[0] += 1
 
     result = contain(lanes, suspect, settings=settings, cancel=job.cancel_token,
                      progress=progress)
     update(done=STEPS, rows=result.lots.num_rows,
-           message=f"{result.lots.num_rows:,} containers, {len(result.serials):,} serials")
+           message=N_("{containers:,} containers, {serials:,} serials"),
+           message_args={"containers": result.lots.num_rows, "serials": len(result.serials)})
     return result

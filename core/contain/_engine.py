@@ -97,7 +97,9 @@ LOTS_SCHEMA = pa.schema([
 LINEAGE_COLUMNS = ("containerid", "containername", "role", "kind", "depth", "serial",
                    "parent_id", "parent_name", "edge_kind", "parents")
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]
+"""``progress(msgid, **args)``: a stage message (``N_``) and its named format arguments,
+made into text where it is shown, in the reader's language (core.jobs.stage_text)."""
 
 
 @dataclass
@@ -292,8 +294,8 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
         stages[name] = {"seconds": round(now - mark[0], 3), "queries": sent - mark[1]}
         mark[:] = [now, sent]
 
-    say = progress or (lambda _m: None)
-    say(f"exposed lots of {suspect.describe()}")
+    say = progress or (lambda _m, **_a: None)
+    say(N_("exposed lots of {names}"), names=", ".join(suspect.names))
     rows, truncated = _exposure(lanes, suspect, settings, cancel)
     exposed = _per_lot(rows)
     stage("exposed")
@@ -305,7 +307,7 @@ def contain(lanes: Lanes, suspect: Suspect, *, settings: Settings,
         origin_ids = table.filter(pc.equal(table["role"], "origin"))["containerid"]
         exposed = exposed.filter(pc.invert(pc.is_in(exposed["containerid"],
                                                     value_set=origin_ids)))
-    say(f"where {table.num_rows:,} containers are now")
+    say(N_("where {containers:,} containers are now"), containers=table.num_rows)
     table, snapshot_at = _now(lanes, table, settings, cancel)
     serial_col = table.filter(pc.is_valid(table["serial"]))["serial"]
     serials = sorted(pc.unique(serial_col).to_pylist())
@@ -326,7 +328,8 @@ def _lineage_lots(lanes: Lanes, suspect: Suspect, exposed: pa.Table, settings: S
     bound = settings.contain_max_lots
     walk = settings.replace(trace_max_nodes=min(settings.trace_max_nodes, bound))
     lin = trace_lineage(lanes, exposed["containerid"], "forward", settings=walk, cancel=cancel,
-                        progress=lambda **kw: say(kw.get("message", "")))
+                        progress=lambda **kw: say(kw.get("message", ""),
+                                                  **(kw.get("message_args") or {})))
     truncated = lin.truncated
     if truncated and truncated.startswith("trace_max_nodes") and bound <= settings.trace_max_nodes:
         truncated = f"contain_max_lots ({bound:,} containers)"

@@ -52,9 +52,20 @@ class Suspect:
                 "start": self.start.isoformat() if self.start else None,
                 "end": self.end.isoformat() if self.end else None}
 
+    @property
+    def label(self) -> str:
+        """The containment job's label: a msgid with ``label_args`` (core.jobs.job_label)."""
+        return N_("Containment of {names}")
+
+    @property
+    def label_args(self) -> dict[str, object]:
+        return {"names": ", ".join(self.names)}
+
     def describe(self) -> str:
-        what = f"{LABELS[self.kind]} {', '.join(self.names)}"
-        return f"{what} from {self.start} to {self.end}" if self.start else what
+        what = f"{_(LABELS[self.kind])} {', '.join(self.names)}"  # in the caller's language
+        return (_("{what} from {start} to {end}").format(what=what, start=self.start,
+                                                        end=self.end)
+                if self.start else what)
 
 
 def build_suspect(kind: str, names: str | list[str] | tuple[str, ...], *, settings: Settings,

@@ -148,7 +148,9 @@ def run_defect_analysis(
     stations = stations or station_map(lanes, settings)
     det: Detection = detect(lanes, request, stations, cancel=cancel)
     job.progress_for(stage)(done=2, rows=det.seeds.num_rows,
-                            message=f"{det.seeds.num_rows:,} lots passed {request.station}")
+                            message=N_("{lots:,} lots passed {station}"),
+                            message_args={"lots": det.seeds.num_rows,
+                                          "station": request.station})
     job.spool.write_table("seeds", det.seeds)
     seconds["detection"] = time.perf_counter() - t0
     scope: dict[str, Any] = {"seeds": det.seeds.num_rows, "unmatched": list(det.unmatched)}

@@ -15,7 +15,7 @@ from core import dates
 from core import values as core_values
 from core.config import Settings
 from core.errors import InputError
-from core.i18n import _
+from core.i18n import N_, _
 from core.jobs import job_key
 
 DIRECTIONS = ("backward", "forward")
@@ -119,6 +119,16 @@ class DefectRequest:
         if self.end is None:
             return None
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time())
+
+    @property
+    def label(self) -> str:
+        """The job's label: a msgid with ``label_args`` (core.jobs.job_label)."""
+        return N_("Defect trace {station} {range}")
+
+    @property
+    def label_args(self) -> dict[str, object]:
+        return {"station": self.station,
+                "range": f"{self.start} ~ {self.end}" if self.start else ""}
 
     @property
     def range_label(self) -> str:

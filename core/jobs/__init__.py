@@ -24,7 +24,7 @@ from typing import Any
 
 from core.jobs._backend import JobBackend
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
-from core.jobs._job import CANCEL_WAIT_S, STATES, Job, Stage
+from core.jobs._job import CANCEL_WAIT_S, STATES, Job, Stage, job_label, message_text, stage_text
 from core.jobs._keys import job_key, key_prefix
 from core.jobs._spool import Spool, SpoolError
 from core.jobs._task import Task
@@ -60,6 +60,9 @@ __all__ = [
     "ThreadBackend",
     "WorkerLost",
     "job_key",
+    "job_label",
     "key_prefix",
     "make_backend",
+    "message_text",
+    "stage_text",
 ]

@@ -21,8 +21,10 @@ from core.jobs._job import CANCEL_WAIT_S, Job
 @runtime_checkable
 class JobBackend(Protocol):
     def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
-               fresh: bool = False, owner: str | None = None) -> Job:
-        """The job for ``key``: the one already queued, running or done, else a new one."""
+               fresh: bool = False, owner: str | None = None,
+               label_args: dict[str, Any] | None = None) -> Job:
+        """The job for ``key``: the one already queued, running or done, else a new one.
+        ``label``: a msgid (N_) formatted with ``label_args`` where shown (job_label)."""
         ...
 
     def by_key(self, key: str) -> Job | None:

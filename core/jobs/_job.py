@@ -33,6 +33,11 @@ CANCEL_WAIT_S = 2.0
 
 @dataclass
 class Stage:
+    """One stage of a job. ``name`` and ``message`` are catalog msgids (marked ``N_`` where
+    made) and ``message_args`` the message's named format arguments: a job runs on a
+    thread or a worker and is read by sessions of any language, so the text is made where
+    it is shown (``stage_text``), in the reader's language."""
+
     name: str
     done: int = 0
     total: int | None = None
@@ -41,21 +46,55 @@ class Stage:
     state: str = "running"  # running, done
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    message_args: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "done": self.done, "total": self.total, "rows": self.rows,
-                "message": self.message, "state": self.state,
+                "message": self.message, "message_args": dict(self.message_args),
+                "state": self.state,
                 "seconds": round((self.finished or time.time()) - self.started, 2)}
+
+
+def message_text(message: str, args: dict[str, Any] | None = None) -> str:
+    """A msgid made on a job's thread and its named arguments, as text in the current
+    language: ``_(message).format(**args)``. A message whose arguments do not fit its
+    text (a catalog entry from another version) is shown untranslated."""
+    from core.i18n import _
+
+    if not message:
+        return ""
+    args = args or {}
+    for template in (_(message), message):
+        try:
+            return template.format(**args) if args else template
+        except (KeyError, IndexError, ValueError):
+            continue
+    return message
+
+
+def stage_text(stage: dict[str, Any]) -> tuple[str, str]:
+    """A stage (``Stage.as_dict``, also from an RQ job's meta) as (name, message) in the
+    current language (``message_text``)."""
+    return (message_text(stage.get("name") or ""),
+            message_text(stage.get("message") or "", stage.get("message_args")))
+
+
+def job_label(job: Job) -> str:
+    """A job's label (a msgid and ``label_args``, shared by sessions of any language) in
+    the current language."""
+    return message_text(job.label, getattr(job, "label_args", None))
 
 
 class Job:
     """One unit of long work: what runs it sets ``state`` and ``stages``; its ``fn``
     writes large results to ``spool`` and returns the small ``result``."""
 
-    def __init__(self, key: str, label: str, spool: Spool) -> None:
+    def __init__(self, key: str, label: str, spool: Spool,
+                 label_args: dict[str, Any] | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.key = key
-        self.label = label
+        self.label = label  # a msgid (N_) with label_args: shown through job_label
+        self.label_args = dict(label_args or {})
         self.spool = spool
         self.state = "queued"
         self.stages: list[Stage] = []
@@ -85,7 +124,10 @@ class Job:
 
     def progress_for(self, stage: Stage) -> Callable[..., None]:
         def update(*, done: int | None = None, total: int | None = None, rows: int | None = None,
-                   message: str | None = None) -> None:
+                   message: str | None = None,
+                   message_args: dict[str, Any] | None = None) -> None:
+            """``message``: a msgid (``N_``) with named placeholders filled from
+            ``message_args`` where it is shown (``stage_text``)."""
             with self._lock:
                 if done is not None:
                     stage.done = done
@@ -95,6 +137,7 @@ class Job:
                     stage.rows = rows
                 if message is not None:
                     stage.message = message
+                    stage.message_args = dict(message_args or {})
         return update
 
     # --- state -------------------------------------------------------------------------------
@@ -117,7 +160,8 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "id": self.id, "key": self.key, "label": self.label, "state": self.state,
+                "id": self.id, "key": self.key, "label": self.label,
+                "label_args": dict(self.label_args), "state": self.state,
                 "stages": [s.as_dict() for s in self.stages], "error": self.error,
                 "created": self.created, "started": self.started, "finished": self.finished,
             }

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.jobs._backend import ByKey
-from core.jobs._job import Job
+from core.jobs._job import Job, job_label, stage_text
 from core.jobs._spool import Spool
 
 
@@ -41,7 +41,8 @@ class ThreadBackend(ByKey):
         self._lock = threading.Lock()
 
     def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
-               fresh: bool = False, owner: str | None = None) -> Job:
+               fresh: bool = False, owner: str | None = None,
+               label_args: dict[str, Any] | None = None) -> Job:
         """The job for ``key``: the existing one unless it failed, was cancelled, expired,
         is private to another owner (``Job.private``) or ``fresh`` is asked; else a new
         one started on a background thread."""
@@ -53,7 +54,7 @@ class ThreadBackend(ByKey):
                 return old
             if old is not None and old.active and not old.private:
                 old.cancel_token.cancel()
-            job = Job(key, label, Spool.create(self.settings))
+            job = Job(key, label, Spool.create(self.settings), label_args)
             job.owner = owner
             self._jobs[job.id] = job
             self._by_key[key] = job.id
@@ -94,12 +95,12 @@ class ThreadBackend(ByKey):
             stage = snap["stages"][-1] if snap["stages"] else None
             progress = ""
             if stage is not None:
-                progress = stage["name"]
+                progress = stage_text(stage)[0]  # the reader's language
                 if stage["total"]:
                     progress += f" {stage['done']:,}/{stage['total']:,}"
             end = job.finished or now
             rows.append({
-                "id": job.id, "job": job.label, "state": job.state, "stage": progress,
+                "id": job.id, "job": job_label(job), "state": job.state, "stage": progress,
                 "seconds": round(end - (job.started or job.created), 1),
                 "age_s": round(now - job.created, 1),
                 "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),

@@ -63,7 +63,7 @@ from core.errors import InputError
 from core.i18n import _
 from core.jobs._backend import ByKey
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
-from core.jobs._job import CANCEL_WAIT_S, Job, Stage
+from core.jobs._job import CANCEL_WAIT_S, Job, Stage, job_label, stage_text
 from core.jobs._spool import Spool, spool_root
 from core.jobs._task import Task
 from core.redact import mask_url
@@ -119,11 +119,13 @@ class RqJob(Job):
     Redis (at most every ``REFRESH_S``); a finished one is read once and kept."""
 
     def __init__(self, backend: RqBackend, rq_id: str, key: str, label: str,
-                 spool: Spool, task: Task | None = None) -> None:
+                 spool: Spool, task: Task | None = None,
+                 label_args: dict[str, Any] | None = None) -> None:
         self.backend = backend
         self.id = rq_id
         self.key = key
         self.label = label
+        self.label_args = dict(label_args or {})
         self.spool = spool
         self.task = task
         self.owner: str | None = None
@@ -157,7 +159,8 @@ class RqJob(Job):
     @property
     def stages(self) -> list[Stage]:  # type: ignore[override]
         self.refresh()
-        return [Stage(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"])
+        return [Stage(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"],
+                      message_args=dict(s.get("message_args") or {}))
                 for s in self._stages]
 
     @stages.setter
@@ -215,11 +218,12 @@ class RqJob(Job):
         """Run it again (a retry after 'worker lost' or 'no worker')."""
         assert self.task is not None
         return self.backend.submit(self.key, self.task, label=self.label, fresh=True,
-                                   owner=self.owner)
+                                   owner=self.owner, label_args=self.label_args)
 
     def snapshot(self) -> dict[str, Any]:
         self.refresh()
-        return {"id": self.id, "key": self.key, "label": self.label, "state": self._state,
+        return {"id": self.id, "key": self.key, "label": self.label,
+                "label_args": dict(self.label_args), "state": self._state,
                 "stages": [dict(s) for s in self._stages], "error": self._error,
                 "created": self.created, "started": self.started, "finished": self.finished}
 
@@ -319,7 +323,8 @@ class RqBackend(ByKey):
 
     # --- the JobBackend interface ------------------------------------------------------------
     def submit(self, key: str, fn: Callable[[Job], Any], *, label: str,
-               fresh: bool = False, owner: str | None = None) -> Job:
+               fresh: bool = False, owner: str | None = None,
+               label_args: dict[str, Any] | None = None) -> Job:
         """The job for ``key``: the one queued, running or done on the queue (unless it is
         private to another owner or ``fresh`` is asked), else a new one enqueued."""
         if not isinstance(fn, Task):
@@ -338,18 +343,20 @@ class RqBackend(ByKey):
                 self._request_cancel(old.id)
             rq_id = self._new_id(key)
             spool = Spool(spool_root(self.settings) / rq_id)
-            payload = {"task": fn, "key": key, "label": label, "owner": owner,
+            payload = {"task": fn, "key": key, "label": label, "label_args": label_args,
+                       "owner": owner,
                        "spool": str(spool.path), "scope": self.scope}
             self.queue.enqueue_call(
                 execute, args=(payload,), job_id=rq_id, timeout=self.settings.job_timeout_s,
                 result_ttl=self.ttl_s, failure_ttl=self.ttl_s, ttl=self.ttl_s,
                 description=label,
-                meta={"key": key, "label": label, "owner": owner, "spool": str(spool.path),
+                meta={"key": key, "label": label, "label_args": dict(label_args or {}),
+                      "owner": owner, "spool": str(spool.path),
                       "stages": [], "private": False})
             r.set(self._pointer(key), rq_id, ex=self.ttl_s + int(self.settings.job_timeout_s))
             r.zadd(self._spools_key, {str(spool.path): time.time() + self.ttl_s
                                       + self.settings.job_timeout_s})
-        job = RqJob(self, rq_id, key, label, spool, fn)
+        job = RqJob(self, rq_id, key, label, spool, fn, label_args)
         job.owner = owner
         with self._lock:
             self._jobs[rq_id] = job
@@ -380,7 +387,8 @@ class RqBackend(ByKey):
             if job is None:
                 meta = native.meta or {}
                 job = RqJob(self, job_id, meta.get("key", ""), meta.get("label", job_id),
-                            Spool(meta.get("spool") or spool_root(self.settings) / job_id))
+                            Spool(meta.get("spool") or spool_root(self.settings) / job_id),
+                            label_args=meta.get("label_args"))
                 job.owner = meta.get("owner")
                 job.created = _ts(native.created_at) or time.time()
                 self._apply(job, native)
@@ -542,12 +550,12 @@ class RqBackend(ByKey):
             stage = snap["stages"][-1] if snap["stages"] else None
             progress = ""
             if stage is not None:
-                progress = stage["name"]
+                progress = stage_text(stage)[0]  # the reader's language
                 if stage["total"]:
                     progress += f" {stage['done']:,}/{stage['total']:,}"
             end = job.finished or now
             rows.append({
-                "id": job.id, "job": job.label, "state": snap["state"], "stage": progress,
+                "id": job.id, "job": job_label(job), "state": snap["state"], "stage": progress,
                 "seconds": round(end - (job.started or job.created), 1),
                 "age_s": round(now - job.created, 1), "private": job.private,
                 "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
@@ -693,7 +701,8 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     if ctx is None or native is None:
         raise RuntimeError("core.jobs.rq.execute runs on `mesdash worker` only")
     settings = ctx.settings
-    job = Job(payload["key"], payload["label"], Spool(payload["spool"]))
+    job = Job(payload["key"], payload["label"], Spool(payload["spool"]),
+              payload.get("label_args"))
     job.id, job.owner, job.remote = native.id, payload.get("owner"), True
     if payload.get("scope") != ctx.scope:
         return {"state": "failed", "error": _(
@@ -751,7 +760,8 @@ def _report(native: RqNativeJob, job: Job, cancel_key: str, stop: threading.Even
             if now >= next_report:
                 next_report = now + REPORT_S
                 stages = job.snapshot()["stages"]
-                seen = [(s["name"], s["done"], s["total"], s["rows"], s["message"], s["state"])
+                seen = [(s["name"], s["done"], s["total"], s["rows"], s["message"],
+                         sorted(s["message_args"].items()), s["state"])
                         for s in stages]
                 if seen != last:
                     native.meta.update(stages=stages, private=job.private)

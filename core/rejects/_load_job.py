@@ -68,9 +68,16 @@ class RejectRequest:
 
     @property
     def label(self) -> str:
+        """The job's label: a msgid with ``label_args`` (core.jobs.job_label)."""
         if self.mode == "range":
-            return f"Reject history {self.start} to {self.end}"
-        return f"Reject history of {len(self.values):,} listed value(s)"
+            return N_("Reject history {start} ~ {end}")
+        return N_("Reject history of {n:,} listed value(s)")
+
+    @property
+    def label_args(self) -> dict[str, object]:
+        if self.mode == "range":
+            return {"start": str(self.start), "end": str(self.end)}
+        return {"n": len(self.values)}
 
 
 @dataclass(frozen=True)

@@ -122,9 +122,13 @@ class TraceRequest:
 
     @property
     def label(self) -> str:
-        parts = [f"{len(v)} {SEED_KINDS[k].lower()}" for k, v in self.seeds]
+        """The job's label: a msgid with ``label_args`` (core.jobs.job_label)."""
+        return N_("Trace of {n:,} value(s){window}")
+
+    @property
+    def label_args(self) -> dict[str, object]:
         window = f" {self.start} ~ {self.end}" if self.start else ""
-        return f"{self.direction} trace of {', '.join(parts)}{window}"
+        return {"n": sum(len(v) for _k, v in self.seeds), "window": window}
 
 
 @dataclass

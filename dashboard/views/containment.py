@@ -107,11 +107,12 @@ except InputError as exc:
 manager = get_job_manager(settings)
 key = job_key(suspect)
 task = Task(run_contain, suspect, lanes=lanes, settings=settings)
-job = manager.submit(key, task, label=f"Containment of {suspect.describe()}")
+job = manager.submit(key, task, label=suspect.label, label_args=suspect.label_args)
 result: Containment = job_result(
     job, key="contain", settings=settings, what=_("The containment"),
     again=_("Press **Run again** to restart it."),
-    retry=lambda: manager.submit(key, task, label=job.label, fresh=True),
+    retry=lambda: manager.submit(key, task, label=job.label, label_args=job.label_args,
+                                 fresh=True),
 )
 
 what = _(KIND_LABELS[suspect.kind]).split(" + ")[0] + " " + ", ".join(suspect.names)

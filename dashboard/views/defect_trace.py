@@ -110,7 +110,6 @@ CTX_LOT_VIEW = {"when": ("passed_at", 1), "input": ("detection_input", 1),
 FWD_VIEW = {"input": ("downstream_input", 1), "rejects": ("downstream_rejects", 1),
             "uncharged": ("downstream_uncharged", 1), "rate": ("downstream_rate_pct", 100)}
 FWD_LOT_VIEW = {"when": ("first_trackin", 1), **FWD_VIEW}
-P_FORMAT = {c: st.column_config.NumberColumn(format="%.2g") for c in ("p_value", "q_value")}
 
 settings = state.get_settings()
 lanes = state.lanes_or_none(settings)
@@ -294,15 +293,15 @@ except DefectInputError as exc:
 
 manager = get_job_manager(settings)
 task = Task(run_defect_analysis, request, lanes=lanes, settings=settings)
-job = manager.submit(request.key(), task,
-                     label=f"Defect trace {request.station} {request.range_label}")
+job = manager.submit(request.key(), task, label=request.label, label_args=request.label_args)
 
 
 # --- progress ---------------------------------------------------------------------------------
 result: DefectResult = job_result(
     job, key="defects", settings=settings, what=_("The defect trace"),
     again=_("Press **Run again** to restart it."),
-    retry=lambda: manager.submit(request.key(), task, label=job.label, fresh=True),
+    retry=lambda: manager.submit(request.key(), task, label=job.label,
+                                 label_args=job.label_args, fresh=True),
 )
 file_range = f"{request.start}_{request.end}" if request.start else "list"
 summary = summary_text(result)  # in the reader's language (the job's is English)
@@ -640,7 +639,7 @@ def suspects_tab(back: Any, total_lots: int) -> None:
                            detail=df["detail"].fillna("")), FACTOR_VIEW)
     st.caption(_(CLICK_HINT))
     event = show(shown, key="table_suspects", on_select="rerun",
-                 selection_mode="single-row", column_config=P_FORMAT)
+                 selection_mode="single-row")
     row_pick(event, "table_suspects", list(df["factor"]),
              [x if x in MACHINE_KINDS else "" for x in df["kind"]])
     st.download_button(_("Download suspects (CSV)"),
@@ -810,11 +809,11 @@ def factor_tab(back: Any, kind: str, title: str, q_sort: str) -> None:
                                                     help=glossary.help_text("lift"))}
     if machines:
         st.caption(_(CLICK_HINT))
-        event = show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col},
+        event = show(shown, key=f"table_{kind}", column_config=lift_col,
                      on_select="rerun", selection_mode="single-row")
         row_pick(event, f"table_{kind}", list(df["factor"]), kind)
     else:
-        show(shown, key=f"table_{kind}", column_config={**P_FORMAT, **lift_col})
+        show(shown, key=f"table_{kind}", column_config=lift_col)
     # the download holds the data: an undefined lift is an empty cell, not "–"
     st.download_button(_("Download {what} (CSV)").format(
                            what=title if is_zh() else title.lower()),

@@ -178,7 +178,7 @@ if job is None:
     if mine is not None and mine.private:  # over cache_max_ids: held only while in use
         manager.forget(mine.id)
     job = manager.submit(key, Task(run_reject_load, request, lanes=lanes, settings=settings),
-                         label=request.label, owner=owner)
+                         label=request.label, label_args=request.label_args, owner=owner)
 # every run, so a load that just finished counts at once (cheap: a few jobs)
 manager.keep_latest(KEY_PREFIX, settings.reject_cache_entries,
                     max_bytes=settings.reject_cache_mb << 20)

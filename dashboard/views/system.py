@@ -144,7 +144,7 @@ def _backend_panel(status: dict[str, Any]) -> None:
 def jobs_panel() -> None:
     """The background jobs of this server process (traces, defect traces, reject-history
     loads): what runs, what is held and for how long, with Cancel for a running one."""
-    st.subheader("Jobs")
+    st.subheader(_("Jobs"))
     manager = get_job_manager(settings)
     rows = None
     with state.guarded(_("Job queue")):  # job_backend = rq: Redis may be down
@@ -153,34 +153,27 @@ def jobs_panel() -> None:
     if rows is None:
         return
     if not rows:
-        st.caption("No background job in this process.")
+        st.caption(_("No background job in this process."))
         return
-    st.dataframe(pd.DataFrame(rows).drop(columns=["id"]), hide_index=True, width="stretch",
-                 column_config={
-                     "seconds": st.column_config.NumberColumn("run s", format="%.1f"),
-                     "age_s": st.column_config.NumberColumn("age s", format="%.0f"),
-                     "spool_mb": st.column_config.NumberColumn("spool MB", format="%.1f"),
-                     "memory_mb": st.column_config.NumberColumn(
-                         "memory MB", format="%.1f",
-                         help="What the finished result holds in memory (a reject-history "
-                              "load's slicer; reject_cache_mb bounds them)"),
-                     "private": st.column_config.CheckboxColumn(
-                         "private", help="Over cache_max_ids: its session's own"),
-                 })
+    shown = pd.DataFrame(rows).drop(columns=["id"])
+    tables.show(shown.assign(state=[_(s) for s in shown["state"]]),  # its label: "Now"
+                column_config={"private": st.column_config.CheckboxColumn()})
     active = {r["id"]: f"{r['job']} ({r['stage'] or r['state']})" for r in rows
               if r["state"] in ("queued", "running")}
     if active:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        pick = c1.selectbox("Running job", list(active), format_func=active.get,
+        pick = c1.selectbox(_("Running job"), list(active), format_func=active.get,
                             key="sys_job")
-        if c2.button("Cancel job", icon=":material/cancel:", key="sys_job_cancel"):
+        if c2.button(_("Cancel job"), icon=":material/cancel:", key="sys_job_cancel"):
             job = manager.get(pick)
             if job is not None:
                 job.cancel()
             st.rerun()
-    st.caption(f"Finished jobs are kept {settings.job_ttl_s:,} s (job_ttl_s); reject-history "
-               f"loads at most {settings.reject_cache_entries} (reject_cache_entries) "
-               f"holding at most {settings.reject_cache_mb:,} MB (reject_cache_mb).")
+    st.caption(_("Finished jobs are kept {ttl} s (job_ttl_s); reject-history loads at most "
+                 "{entries} (reject_cache_entries) holding at most {mb} MB "
+                 "(reject_cache_mb).").format(ttl=fmt.count(settings.job_ttl_s),
+                                               entries=fmt.count(settings.reject_cache_entries),
+                                               mb=fmt.count(settings.reject_cache_mb)))
 
 
 jobs_panel()
@@ -199,7 +192,7 @@ rows = [
         "setting_default": _("yes") if getattr(settings, name) == default else "",
         "setting_allowed": allowed(name),
         "setting_env": f"{ENV_PREFIX}{name.upper()}",
-        "what_it_protects": doc,
+        "what_it_protects": _(doc),  # a catalog message (core.i18n.extract adds it)
     }
     for name, (doc, default) in SETTINGS_DOC.items()
 ]

@@ -197,7 +197,8 @@ def _job_fn(req: TraceRequest) -> Task:
 
 job = manager.by_key(request.key)
 if job is None or fresh or (job.state in ("failed", "cancelled") and submitted):
-    job = manager.submit(request.key, _job_fn(request), label=request.label, fresh=fresh)
+    job = manager.submit(request.key, _job_fn(request), label=request.label,
+                         label_args=request.label_args, fresh=fresh)
 st.session_state["trace.last_key"] = request.key
 
 job_result(job, key="trace.job", settings=settings, what=_("The trace"),

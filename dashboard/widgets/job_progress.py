@@ -19,7 +19,7 @@ from core import fmt
 from core.config import Settings
 from core.db import LaneBusy, QueryTimeout
 from core.i18n import N_, _
-from core.jobs import Job
+from core.jobs import Job, job_label, stage_text
 from core.text import md_escape
 from dashboard import state
 
@@ -34,14 +34,15 @@ def _render(job: Job, key: str) -> None:
     for stage in snap["stages"]:
         total = stage["total"]
         done = stage["done"]
-        # stage names and messages are made on the job's thread (N_) for sessions of
-        # any language: translated here, where they are shown
-        label = f"**{_(stage['name'])}**: {fmt.count(done)}" + (
+        # stage names and messages are made on the job's thread (N_, with their format
+        # arguments) for sessions of any language: translated here, where they are shown
+        name, message = stage_text(stage)
+        label = f"**{name}**: {fmt.count(done)}" + (
             f" / {fmt.count(total)}" if total else "")
         label += " · " + _("{rows} rows").format(rows=fmt.count(stage["rows"]))
         label += f" · {fmt.number(stage['seconds'], 1)} s"
-        if stage["message"]:
-            label += f" · {md_escape(_(stage['message']))}"
+        if message:
+            label += f" · {md_escape(message)}"
         if total:
             st.progress(min(1.0, done / total), text=label)
         else:
@@ -60,8 +61,9 @@ def job_progress(job: Job, *, key: str) -> None:
     @st.fragment(run_every=POLL_S)
     def block() -> None:
         ended = False
-        with state.guarded(_(job.label)):  # job_backend = rq: Redis may go down meanwhile
-            with st.status(f"{md_escape(_(job.label))}: {_(job.state)}…", expanded=True):
+        label = job_label(job)  # made on the job's side for any language: formatted here
+        with state.guarded(label):  # job_backend = rq: Redis may go down meanwhile
+            with st.status(f"{md_escape(label)}: {_(job.state)}…", expanded=True):
                 _render(job, key)
             ended = not job.active
         state.show_lane_notices()  # e.g. the shared throttle fell back while it runs

@@ -36,8 +36,9 @@ MAX_HEIGHT_PX = 740
 """A table is as tall as its rows up to MAX_HEIGHT_PX (about 20 rows), then scrolls:
 a 50-row page in a 10-row box hid most of the page."""
 
+# p: two significant digits (a p-value of 3e-07 must not read 0.0000)
 _FORMATS = {"count": "localized", "qty": "localized", "percent": "%.2f%%", "ratio": "%.2fx",
-            "p": "%.4f", "number": "%.2f", "hours": "%.1f", "days": "%.1f"}
+            "p": "%.2g", "number": "%.2f", "hours": "%.1f", "days": "%.1f"}
 
 
 def column_config(columns: list[str], overrides: dict[str, Any] | None = None
