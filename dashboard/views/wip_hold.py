@@ -43,7 +43,7 @@ from core.holds import (
 from core.i18n import N_, _
 from core.text import md_escape, md_join
 from dashboard import state
-from dashboard.widgets.charts import count_axis, pareto_figure
+from dashboard.widgets.charts import HALF_PLOT_WIDTH_PX, count_axis, pareto_figure
 from dashboard.widgets.measures import measures_help
 from dashboard.widgets.tables import paged, show
 from dashboard.widgets.url_state import reset_controls, seed
@@ -355,7 +355,8 @@ def live_view() -> None:
             st.markdown(_("**Hold Reasons of lots on hold** (LOT, Pareto)"))
             p = current.pareto(df)
             fig = pareto_figure(p["reason"], p["lots"], p["cum_pct"], bar_name=lots_label,
-                                line_name=glossary.label("cum_pct"))
+                                line_name=glossary.label("cum_pct"),
+                                width_px=HALF_PLOT_WIDTH_PX)
             st.plotly_chart(fig, key="wh_pareto",
                             on_select=_on_click("wh_pareto", "wh_f_reason"),
                             selection_mode="points")
@@ -596,7 +597,7 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
     with left:
         st.markdown(_("**Hold Reasons of {records}, by count** (holds)").format(records=label))
         fig = pareto_figure(p["reason"], p["count"], p["count_cum_pct"], bar_name=holds_label,
-                            line_name=glossary.label("cum_pct"))
+                            line_name=glossary.label("cum_pct"), width_px=HALF_PLOT_WIDTH_PX)
         st.plotly_chart(fig, key="wh_h_pareto_n", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_n", "wh_h_reason"))
     with right:
@@ -604,7 +605,8 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
         pq_ = v.by_qty(p)
         st.plotly_chart(pareto_figure(pq_["reason"], pq_["qty"], pq_["qty_cum_pct"],
                                       bar_name=_("Qty (pcs)"),
-                                      line_name=glossary.label("cum_pct")),
+                                      line_name=glossary.label("cum_pct"),
+                                      width_px=HALF_PLOT_WIDTH_PX),
                         key="wh_h_pareto_q", selection_mode="points",
                         on_select=_on_click("wh_h_pareto_q", "wh_h_reason"))
 

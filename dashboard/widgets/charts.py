@@ -44,6 +44,9 @@ PLOT_WIDTH_PX = 420
 """The narrowest plot area a category axis is laid out for (measured in Chromium: a
 1024 px window less the sidebar, the page's padding and the two y axes). Wider windows
 only add room."""
+
+HALF_PLOT_WIDTH_PX = 190
+"""The same for a chart in one of two side-by-side columns (st.columns(2)) at 1024 px."""
 TICK_FONT_PX = 12
 LINE_PX = 15  # a tick label's line height at TICK_FONT_PX
 MAX_LINES = 3
@@ -169,6 +172,7 @@ def pareto_figure(
     line_name: str = "cumulative %",
     title: str | None = None,
     height: int = 340,
+    width_px: float = PLOT_WIDTH_PX,
 ) -> go.Figure:
     """Bars with the cumulative % line on the right axis (0-100, round ticks, 80 % line);
     the axes are titled ``bar_name`` and ``line_name``; counts tick on whole numbers.
@@ -176,14 +180,15 @@ def pareto_figure(
     upright by their count and length); every colour has a legend entry (the bars, the
     grey "others" bar, the line, the dotted 80 % line).
 
-    ``cumulative`` None (or all missing) draws the bars only."""
+    ``cumulative`` None (or all missing) draws the bars only. ``width_px``: the narrowest
+    plot area the chart gets (HALF_PLOT_WIDTH_PX in one of two columns)."""
     if line_name == "cumulative %":
         line_name = _("Cumulative %")
     labels = [str(v) for v in x]
     colors = [OTHERS_COLOR if is_others(v) else BAR_COLOR for v in labels]
     fig = go.Figure()
     shown = plot_labels(labels)
-    ticks = category_ticks(labels)
+    ticks = category_ticks(labels, width_px)
     hover = "%{customdata}<br>%{y}<extra></extra>"
     fig.add_bar(x=labels, y=list(bars), name=bar_name, marker_color=colors,
                 customdata=shown, hovertemplate=hover)
