@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import jsonsafe
+from core import fmt, jsonsafe, labels
 from core.cli.args import positive_int
 from core.config import load_settings
 from core.i18n import _
@@ -115,12 +115,45 @@ def _write_tables(tables: dict[str, pa.Table], folder: Path) -> list[str]:
 
 
 def _print_text(summary: str, out: dict[str, Any], top: int) -> None:
-    """The summary, then each pareto's rows (``top`` and 'others') as key=value."""
+    """The summary, then each pareto (``top`` rows and 'others') under its readable name,
+    each row as ``label value`` pairs (core.labels / core.glossary labels, values
+    formatted by the column's kind, rates in percent as on the page)."""
+    from core.defects import KIND_NAMES, PARETO_COLUMNS
+
     print(plain(summary))
+    forward = (out.get("request") or {}).get("direction") == "forward"
     for kind, rows in jsonsafe.clean(out.get("paretos") or {}).items():
-        print(f"\n{kind}:")
+        title = (_(KIND_NAMES[kind]) if kind in KIND_NAMES
+                 else labels.label(PARETO_COLUMNS.get(kind, kind)))
+        print(f"\n{title}:")
         for r in rows[: top + 1]:
-            print("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else
-                                    f"{k}={'–' if v is None else v}"
-                                    for k, v in r.items() if k != "lift_note"
-                                    or v is not None))
+            print("  " + "  ".join(_cell(kind, k, v, r, forward) for k, v in r.items()
+                                   if k != "lift_note"))
+
+
+def _cell(kind: str, key: str, value: Any, row: dict[str, Any], forward: bool) -> str:
+    """One value of a pareto row with its label: ``Lift 2.33x``, ``Defect rate 1.45%``."""
+    from core.defects import LIFT_UNBOUNDED, PARETO_COLUMNS, pareto_view
+    from core.pareto import is_others, others_count
+
+    name, scale = pareto_view(kind, forward).get(key, (key, 1))
+    if key == "factor":
+        name = PARETO_COLUMNS.get(kind, "factor")
+    col_kind = labels.kind(name)
+    if key == "lift" and row.get("lift_note") == LIFT_UNBOUNDED:
+        text = "∞"
+    elif key == "factor" and is_others(value):
+        text = _("others ({n})").format(n=fmt.count(others_count(value)))
+    elif value is None or isinstance(value, str):
+        text = fmt.MISSING if value is None else value
+    elif col_kind in ("count", "qty"):
+        text = fmt.count(value)
+    elif col_kind == "percent":
+        text = fmt.percent(value * scale)
+    elif col_kind == "ratio":
+        text = fmt.ratio(value, 2)
+    elif col_kind == "p":
+        text = f"{value:.3g}"
+    else:
+        text = fmt.number(value, 2)
+    return f"{labels.label(name)} {text}"

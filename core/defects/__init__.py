@@ -10,6 +10,8 @@ The package's face (its modules are private, tests/test_layers.py):
     ResultExpired, LIFT_UNBOUNDED, lookups (reasons_seen, machine_jobs, ...), suspects' text
     summary_text(result), window_rule()  the summary and the window rule, in the reader's
                                          language (a job's own text is English)
+    KIND_NAMES, FACTOR_VIEW, REASON_VIEW, FWD_VIEW, pareto_view   what kinds and raw
+                                         columns are called where shown (_names.py)
     a machine's context: forward_machine_lots/days, lot_machines, machine_name (_context.py)
 """
 
@@ -31,6 +33,14 @@ from core.defects._context import (
 )
 from core.defects._defect_job import DefectResult, run_defect_analysis
 from core.defects._lookups import lot_pages_cacheable, machine_jobs, reasons_seen
+from core.defects._names import (
+    FACTOR_VIEW,
+    FWD_VIEW,
+    KIND_NAMES,
+    PARETO_COLUMNS,
+    REASON_VIEW,
+    pareto_view,
+)
 from core.defects._request import DefectInputError, DefectRequest
 from core.defects._summary import describe as summary_text
 from core.defects._suspects import containment_params, describe_suspect
@@ -40,7 +50,12 @@ from core.defects._window import suggest_period, window_between
 
 __all__ = [
     "FACTOR_KINDS",
+    "FACTOR_VIEW",
+    "FWD_VIEW",
+    "KIND_NAMES",
     "LIFT_UNBOUNDED",
+    "PARETO_COLUMNS",
+    "REASON_VIEW",
     "WINDOW_RULE",
     "DefectInputError",
     "DefectRequest",
@@ -58,6 +73,7 @@ __all__ = [
     "machine_name",
     "only_machines",
     "pareto",
+    "pareto_view",
     "ranked",
     "reasons_seen",
     "run_defect_analysis",

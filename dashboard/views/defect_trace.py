@@ -28,7 +28,11 @@ from core import dates as core_dates
 from core import fmt, glossary
 from core import values as core_values
 from core.defects import (
+    FACTOR_VIEW,
+    FWD_VIEW,
+    KIND_NAMES,
     LIFT_UNBOUNDED,
+    REASON_VIEW,
     DefectInputError,
     DefectRequest,
     DefectResult,
@@ -75,9 +79,6 @@ from dashboard.widgets.tables import paged, show
 
 KIND_TABS = (("machine", N_("Machines")), ("material", N_("Materials")),
              ("wafer", N_("Wafer lots")), ("detection_machine", N_("Detection machines")))
-KIND_NAMES = {"machine": N_("Machine"), "material": N_("Material lot"),
-              "wafer": N_("Wafer LOT"), "detection_machine": N_("Detection machine")}
-"""One factor of each kind (a suspect card, the suspects table)."""
 MACHINE_KINDS = ("machine", "detection_machine")
 SORTS = {"evidence": N_("Evidence"), "defects": N_("Defects"), "rate": N_("Defect rate"),
          "lift": N_("Lift")}
@@ -93,22 +94,15 @@ FWD_TABS = (("station", N_("By station")), ("machine", N_("By machine")),
 FWD_DIMS = {"station": "station_group", "machine": "machine", "reason": "reason"}
 
 # What a table shows a raw column as: (registered column or glossary measure, scale).
-FACTOR_VIEW = {"kind": ("factor_kind", 1), "lots": ("exposed_lots", 1),
-               "input": ("detection_input", 1), "defects": ("detection_defects", 1),
-               "charged": ("detection_charged", 1), "uncharged": ("detection_uncharged", 1),
-               "rate": ("rate_exposed_pct", 100), "rate_unexposed": ("rate_unexposed_pct", 100)}
+# FACTOR_VIEW, REASON_VIEW, FWD_VIEW: core.defects (the CLI shows them too)
 TREND_VIEW = {"lots": ("detection_lots", 1), "input": ("detection_input", 1),
               "defects": ("detection_defects", 1), "charged": ("detection_charged", 1),
               "uncharged": ("detection_uncharged", 1),
               "rate": ("detection_defect_rate_pct", 100)}
-REASON_VIEW = {"defects": ("detection_defects", 1), "charged": ("detection_charged", 1),
-               "uncharged": ("detection_uncharged", 1)}
 LOT_VIEW = {"input": ("detection_input", 1), "defects": ("detection_defects", 1),
             "charged": ("detection_charged", 1), "uncharged": ("detection_uncharged", 1)}
 CTX_LOT_VIEW = {"when": ("passed_at", 1), "input": ("detection_input", 1),
                 "defects": ("detection_defects", 1)}
-FWD_VIEW = {"input": ("downstream_input", 1), "rejects": ("downstream_rejects", 1),
-            "uncharged": ("downstream_uncharged", 1), "rate": ("downstream_rate_pct", 100)}
 FWD_LOT_VIEW = {"when": ("first_trackin", 1), **FWD_VIEW}
 
 settings = state.get_settings()
