@@ -265,6 +265,8 @@ _c("new_qty", N_("New holds' qty (pcs)"), "qty", shared=True)
 _c("released_qty", N_("Released qty (pcs)"), "qty", shared=True)
 _c("count_cum_pct", N_("Cumulative % (count)"), "percent", shared=True)
 _c("qty_cum_pct", N_("Cumulative % (qty)"), "percent", shared=True)
+_c("period", N_("Period"), shared=True)
+_c("holds", N_("Holds"), "count", shared=True)
 
 # --- system ------------------------------------------------------------------------------
 _c("setting", N_("Setting"))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import labels
 from core.config import load_settings
-from core.holds import HOLD_TYPES
+from core.holds import HOLD_TYPE_LABELS, HOLD_TYPES
 from core.i18n import _
 
 
@@ -62,11 +62,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+SHOWN_AS = {"reason": "hold_reason", "new": "new_holds", "future": "future_holds",
+            "count": "holds", "pct": "share_pct"}
+"""What a hold table's raw column is shown as: a hold's reason (not a loss reason), the
+trend's counts as the glossary's measures, a pareto's share."""
+
+
 def _table(df: pd.DataFrame, index: bool = False) -> str:
     """A text table with its columns' labels (core.labels, in the command's language)."""
     if not len(df):
         return _("(none)")
-    df = df.rename(columns={"reason": "hold_reason"})  # a hold's reason, not a loss reason
+    df = df.rename(columns=SHOWN_AS)
     shown = df.rename(columns={c: labels.label(str(c)) for c in df.columns})
     if index and df.index.name:
         shown.index.name = labels.label(str(df.index.name))
@@ -100,7 +106,7 @@ def run_holds(args: argparse.Namespace) -> int:
         print(_("WARNING    the snapshot is older than {seconds} s: stale?").format(
             seconds=settings.snapshot_stale_s))
     k = o["kpis"]
-    print(_("hold type  {type}").format(type=hold_type))
+    print(_("hold type  {type}").format(type=_(HOLD_TYPE_LABELS[hold_type])))
     print(_("source     live snapshot (dw_mes_lot_v)"))
     print(_("lots       {lots:,}   qty {qty:,} pcs (each lot once)   station groups "
             "{groups}").format(lots=k["lots"], qty=k["qty"], groups=k["station_groups"]))
@@ -112,8 +118,9 @@ def run_holds(args: argparse.Namespace) -> int:
                                       quality=w["HOLD"]["quality"]["lots"],
                                       non_quality=w["HOLD"]["non_quality"]["lots"]))
     unit = _("qty, pcs") if measure == "qty" else _("lots")
+    total = {current.TOTAL: _("Total")}  # the matrix's sums: a word, not a name
     print("\n" + _("station group x package ({unit})").format(unit=unit) + "\n"
-          + _table(o["matrix"], index=True))
+          + _table(o["matrix"].rename(index=total, columns=total), index=True))
     print("\n" + _("reason pareto (lots)") + "\n" + _table(o["reason_pareto"]))
     print("\n" + _("days at station") + "\n" + _table(o["age_buckets"]))
     return 0
@@ -163,7 +170,7 @@ def run_history(args: argparse.Namespace) -> int:
     print(_("shift days {start} – {end} (a day starts at {time} the day before); as of "
             "{as_of}; {rows:,} holds loaded in {seconds:.2f} s; hold type {type}").format(
         start=h.start, end=h.end, time=settings.shift_day_start, as_of=as_of, rows=h.rows,
-        seconds=h.load_s, type=hold_type))
+        seconds=h.load_s, type=_(HOLD_TYPE_LABELS[hold_type])))
     print(_("on hold at {as_of} (hold history) {lots:,} lots, {qty:,} pcs   new {new:,} lots"
             "   released {released:,} holds   net change {net:+,}").format(
         as_of=as_of, lots=k["on_hold_now"], qty=k["on_hold_now_qty"], new=k["new"],
@@ -178,10 +185,11 @@ def run_history(args: argparse.Namespace) -> int:
     print("\n" + per.get(grain, grain) + "\n" + _table(trend))
     if rep["trend"]["partial"].any():
         print(_("partial: a period the range or the as-of time covers only in part"))
-    records = {"new": _("new"), "on_hold": _("on hold"), "released": _("released")}
-    print("\n" + _("reason pareto of {record} records (count and qty)").format(
-        record=records.get(args.record, args.record)) + "\n" + _table(rep["reason_pareto"]))
-    print("\n" + _("hold duration buckets") + "\n" + _table(rep["duration_buckets"]))
+    print("\n" + _("reason pareto: {record} (count and qty)").format(
+        record=_(history.RECORD_TYPE_LABELS[args.record])) + "\n" + _table(rep["reason_pareto"]))
+    buckets = rep["duration_buckets"]
+    buckets["kind"] = buckets["kind"].map(lambda k: _(history.DURATION_KINDS.get(k, k)))
+    print("\n" + _("hold duration buckets") + "\n" + _table(buckets))
     return 0
 
 

@@ -614,9 +614,9 @@ def history_body(h: history.HoldHistory, v: history.HistoryView,
                   "days at station)"))
     b = v.duration_buckets(chart_f)
     fig = go.Figure()
-    for kind, name in (("released", _("Released")), ("open", _("Still open"))):
+    for kind, name in history.DURATION_KINDS.items():
         part = b[b["kind"] == kind]
-        fig.add_bar(x=part["duration_bucket"], y=part["holds"], name=name)
+        fig.add_bar(x=part["duration_bucket"], y=part["holds"], name=_(name))
     fig.update_layout(barmode="group", height=300, margin={"t": 30, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       yaxis={"title": holds_label, **count_axis(b["holds"])},

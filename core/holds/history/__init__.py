@@ -42,10 +42,11 @@ from core.holds.history._load import (
     spool_root,
 )
 from core.holds.history._report import GRAIN_LABELS, GRAINS, parse_grain, periods, report
-from core.holds.history._view import HistoryFilter, HistoryView
+from core.holds.history._view import DURATION_KINDS, HistoryFilter, HistoryView
 
 __all__ = [
     "DEFAULT_DAYS",
+    "DURATION_KINDS",
     "GRAINS",
     "GRAIN_LABELS",
     "NO_REASON",

@@ -20,6 +20,7 @@ from core.holds._classify import (
     ALL,
     shift_day_bounds,
 )
+from core.i18n import N_
 from core.pareto import cumulative_in_order, rank
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +55,10 @@ def _local_db() -> duckdb.DuckDBPyConnection:
         if _DB is None:
             _DB = duckdb.connect(config={"threads": 1})
         return _DB
+
+
+DURATION_KINDS = {"released": N_("Released"), "open": N_("Still open")}  # shown with _()
+"""The ``kind`` of a duration bucket row: released in the range or still open at as_of."""
 
 
 class HistoryView:
@@ -254,7 +259,7 @@ class HistoryView:
         """
         got = self._df(sql, self._params(f))
         labels = self.h.bucket_labels
-        full = pd.MultiIndex.from_product([labels, ["released", "open"]],
+        full = pd.MultiIndex.from_product([labels, list(DURATION_KINDS)],
                                           names=["duration_bucket", "kind"])
         out = got.set_index(["duration_bucket", "kind"]).reindex(full, fill_value=0)
         return out.reset_index().astype({"holds": "int64", "qty": "int64"})
