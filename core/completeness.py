@@ -27,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.i18n import _, ngettext
+from core.i18n import N_, _, ngettext
 
 COMPLETE, PARTIAL, TRUNCATED = "complete", "partial", "truncated"
+STATUS_WORDS = {COMPLETE: N_("complete"), PARTIAL: N_("partial"), TRUNCATED: N_("truncated")}
+"""A status as a reader sees it (pages, CLI text); JSON keeps the status itself."""
 SEVERITY = {COMPLETE: 0, PARTIAL: 1, TRUNCATED: 2}
 """Worse is higher. A cut (``truncated``) ranks above failed batches, as a domain whose
 rows were cut and some of whose batches failed has always been ``truncated``."""
@@ -38,6 +40,12 @@ RANGES_NAMED = 3
 """Failed id ranges a reason names (all of them stay in ``failed_batches``)."""
 
 Record = dict[str, Any]
+
+
+def status_text(status: str | None) -> str:
+    """``status`` in the reader's language (an unknown one as it is)."""
+    status = status or COMPLETE
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def fetched(

@@ -89,11 +89,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_text(result: object, out: str | None) -> None:
+    """Seeds, lineage and domains in words: seed kinds by their labels, domains by their
+    stage names and statuses through core.completeness (JSON keeps the raw ones)."""
+    from core.completeness import status_text
+    from core.trace import SEED_KINDS
+
     res = result  # TraceResult
     lin = res.lineage  # type: ignore[attr-defined]
     for kind, seed in res.seeds.items():  # type: ignore[attr-defined]
         print(_("{kind}: {matched} of {values} values matched {containers} containers").format(
-            kind=kind, matched=len(seed.matches), values=len(seed.values),
+            kind=_(SEED_KINDS.get(kind, kind)), matched=len(seed.matches), values=len(seed.values),
             containers=len(seed.container_ids)))
         if seed.unmatched:
             print("  " + _("unmatched: {values}").format(values=", ".join(seed.unmatched)))
@@ -106,8 +111,8 @@ def _print_text(result: object, out: str | None) -> None:
         print("  " + _("TRUNCATED by {bound}").format(bound=lin["truncated"]))
     for name, d in res.domains.items():  # type: ignore[attr-defined]
         c = d.completeness  # its reason names failed batches, cuts and partial inputs
-        print(_("{domain}: {rows} rows, {status}").format(domain=name, rows=d.rows,
-                                                          status=c["status"])
+        print(_("{domain}: {rows} rows, {status}").format(
+            domain=_(name), rows=d.rows, status=status_text(c["status"]))
               + (f": {c['reason']}" if c.get("reason") else ""))
     if out:
         print(_("Parquet files written to {folder}").format(folder=out))

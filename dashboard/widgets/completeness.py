@@ -13,10 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from core.i18n import N_, _
+from core.completeness import status_text
+from core.i18n import _
 from core.text import md_escape
-
-_STATUS_WORDS = (N_("complete"), N_("partial"), N_("truncated"))  # shown with _()
 
 ERROR_CHARS = 160
 """How much of the first failed batch's database error a banner quotes."""
@@ -25,7 +24,7 @@ ERROR_CHARS = 160
 def status_mark(record: Mapping[str, Any] | None) -> str:
     """" · partial" / " · truncated" for a tab or a label; "" when complete."""
     status = (record or {}).get("status") or "complete"
-    return "" if status == "complete" else f" · {_(status)}"
+    return "" if status == "complete" else f" · {status_text(status)}"
 
 
 def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
@@ -40,7 +39,8 @@ def completeness_banner(record: Mapping[str, Any] | None, what: str, *,
             st.caption(complete)
         return
     # the reason and the error quote ids, names and database text: shown literally
-    text = f"**{what}: {_(status)}** — {md_escape(record.get('reason') or _(status))}."
+    word = status_text(status)
+    text = f"**{what}: {word}** — {md_escape(record.get('reason') or word)}."
     failed = record.get("failed_batches") or []
     if failed:
         error = str(failed[0].get("error", ""))
