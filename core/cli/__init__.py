@@ -24,6 +24,7 @@ from typing import NoReturn
 
 from core import export, i18n
 from core.cli import logs
+from core.cli.args import translate_argparse
 from core.config import Settings, SettingsError, load_settings
 from core.errors import InputError
 from core.i18n import _
@@ -67,11 +68,12 @@ def _add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -
             for name, sub in action.choices.items():
                 _add_examples(sub, (*path, name))
     if path in EXAMPLES and not parser.epilog:
-        parser.epilog = f"example:\n  {EXAMPLES[path]}"
+        parser.epilog = _("example:") + f"\n  {EXAMPLES[path]}"
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
+    translate_argparse()  # argparse's own words in the current language
     parser = Parser(
         prog="mesdash", description="MES analytics dashboard: command line tools."
     )
@@ -151,11 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.db import DatabaseUnavailable, LaneBusy, LaneError, QueryTimeout
     from core.jobs import NoWorker
 
-    parser = build_parser()
     settings = _settings_or_none()
     raw_argv = list(sys.argv[1:] if argv is None else argv)
     setting = settings.language if settings is not None else None
+    # before the parser is built: argparse composes its headings then (core/cli/args.py)
     i18n.set_language(i18n.choose(_lang_in_argv(raw_argv), None if setting == "auto" else setting))
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)  # a usage error is a UsageError: exit 1
         apply_global_flags(args, settings)

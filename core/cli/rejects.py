@@ -93,6 +93,10 @@ def _load(settings: Settings, start: date, end: date, *, show_progress: bool,
         lanes.close()
 
 
+COUNT_WORDS = {"events": N_("Reject events"), "rows": N_("Rows read")}
+"""The load's own counts beside the KPIs (not measures: no page shows them)."""
+
+
 def run(args: argparse.Namespace) -> int:
     from core import glossary
     from core import values as core_values
@@ -155,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
     print(_("rejects {start} to {end}: ").format(start=start, end=end)
           + " · ".join(result["policy"]))
     for key, value in kpis.items():
-        name = glossary.label(key) if key in glossary.GLOSSARY else key
+        name = (glossary.label(key) if key in glossary.GLOSSARY
+                 else _(COUNT_WORDS[key]) if key in COUNT_WORDS else key)
         print(f"  {name:<28} {value:,}" if isinstance(value, int)
               else f"  {name:<28} {value:.3f}")
     print()
