@@ -85,6 +85,26 @@ def job_label(job: Job) -> str:
     return message_text(job.label, getattr(job, "label_args", None))
 
 
+def overview_row(job: Job, now: float) -> dict[str, Any]:
+    """A job as one row of the System page's jobs table (both backends): its label and
+    stage in the reader's language, how long it ran, what it keeps on disk and in memory."""
+    snap = job.snapshot()
+    stage = snap["stages"][-1] if snap["stages"] else None
+    progress = ""
+    if stage is not None:
+        progress = stage_text(stage)[0]  # the reader's language
+        if stage["total"]:
+            progress += f" {stage['done']:,}/{stage['total']:,}"
+    end = job.finished or now
+    return {
+        "id": job.id, "job": job_label(job), "state": snap["state"], "stage": progress,
+        "seconds": round(end - (job.started or job.created), 1),
+        "age_s": round(now - job.created, 1), "private": job.private,
+        "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
+        "memory_mb": round(job.result_bytes / 2**20, 1), "error": snap["error"] or "",
+    }
+
+
 class Job:
     """One unit of long work: what runs it sets ``state`` and ``stages``; its ``fn``
     writes large results to ``spool`` and returns the small ``result``."""

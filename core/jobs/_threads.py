@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.jobs._backend import ByKey
-from core.jobs._job import Job, job_label, stage_text
+from core.jobs._job import Job, overview_row
 from core.jobs._spool import Spool
 
 
@@ -89,25 +89,8 @@ class ThreadBackend(ByKey):
         """One row per job, newest first, for the System page: what runs or is held, at
         which stage, for how long, and how much spool it keeps on disk."""
         now = time.time() if now is None else now
-        rows = []
-        for job in sorted(self.jobs(), key=lambda j: j.created, reverse=True):
-            snap = job.snapshot()
-            stage = snap["stages"][-1] if snap["stages"] else None
-            progress = ""
-            if stage is not None:
-                progress = stage_text(stage)[0]  # the reader's language
-                if stage["total"]:
-                    progress += f" {stage['done']:,}/{stage['total']:,}"
-            end = job.finished or now
-            rows.append({
-                "id": job.id, "job": job_label(job), "state": job.state, "stage": progress,
-                "seconds": round(end - (job.started or job.created), 1),
-                "age_s": round(now - job.created, 1),
-                "private": job.private, "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
-                "memory_mb": round(job.result_bytes / 2**20, 1),
-                "error": job.error or "",
-            })
-        return rows
+        return [overview_row(job, now)
+                for job in sorted(self.jobs(), key=lambda j: j.created, reverse=True)]
 
     def keep_latest(self, prefix: str, n: int, *, max_bytes: int | None = None) -> list[str]:
         """Forget all but the ``n`` most recently finished jobs whose key starts with

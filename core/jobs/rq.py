@@ -63,7 +63,7 @@ from core.errors import InputError
 from core.i18n import _
 from core.jobs._backend import ByKey
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
-from core.jobs._job import CANCEL_WAIT_S, Job, Stage, job_label, stage_text
+from core.jobs._job import CANCEL_WAIT_S, Job, Stage, overview_row
 from core.jobs._spool import Spool, spool_root
 from core.jobs._task import Task
 from core.redact import mask_url
@@ -546,21 +546,7 @@ class RqBackend(ByKey):
             job = self.get(rq_id)
             if job is None:
                 continue
-            snap = job.snapshot()
-            stage = snap["stages"][-1] if snap["stages"] else None
-            progress = ""
-            if stage is not None:
-                progress = stage_text(stage)[0]  # the reader's language
-                if stage["total"]:
-                    progress += f" {stage['done']:,}/{stage['total']:,}"
-            end = job.finished or now
-            rows.append({
-                "id": job.id, "job": job_label(job), "state": snap["state"], "stage": progress,
-                "seconds": round(end - (job.started or job.created), 1),
-                "age_s": round(now - job.created, 1), "private": job.private,
-                "spool_mb": round(job.spool.size_bytes() / 2**20, 1),
-                "memory_mb": round(job.result_bytes / 2**20, 1), "error": snap["error"] or "",
-            })
+            rows.append(overview_row(job, now))
         rows.sort(key=lambda r: r["age_s"])
         return rows[:limit]
 
