@@ -235,3 +235,16 @@ class Job:
             self.error = error
             self.finished = time.time()
             self.state = state
+
+
+def beyond_newest(done: list[Job], n: int, max_bytes: int | None) -> list[Job]:
+    """The jobs of ``done`` (newest first) beyond the ``n`` newest and beyond
+    ``max_bytes`` of results in all (the newest is always kept): what ``keep_latest``
+    lets go of, the same rule on both backends."""
+    kept, held = 0, 0
+    for job in done:
+        held += job.result_bytes
+        if kept >= max(0, n) or (kept and max_bytes is not None and held > max_bytes):
+            break
+        kept += 1
+    return done[kept:]

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.jobs._backend import ByKey
-from core.jobs._job import Job, overview_row
+from core.jobs._job import Job, beyond_newest, overview_row
 from core.jobs._spool import Spool
 
 
@@ -102,13 +102,7 @@ class ThreadBackend(ByKey):
             done = sorted((j for j in self._jobs.values()
                            if j.key.startswith(prefix) and j.finished is not None),
                           key=lambda j: j.finished or 0.0, reverse=True)
-        kept, held = 0, 0
-        for job in done:
-            held += job.result_bytes
-            if kept >= max(0, n) or (kept and max_bytes is not None and held > max_bytes):
-                break
-            kept += 1
-        return self._forget(done[kept:])
+        return self._forget(beyond_newest(done, n, max_bytes))
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Forget finished jobs older than the TTL and delete their spools."""

@@ -63,7 +63,7 @@ from core.errors import InputError
 from core.i18n import _
 from core.jobs._backend import ByKey
 from core.jobs._errors import NoWorker, QueueUnavailable, WorkerLost
-from core.jobs._job import CANCEL_WAIT_S, Job, Stage, overview_row
+from core.jobs._job import CANCEL_WAIT_S, Job, Stage, beyond_newest, overview_row
 from core.jobs._spool import Spool, spool_root
 from core.jobs._task import Task
 from core.redact import mask_url
@@ -558,13 +558,7 @@ class RqBackend(ByKey):
         with self._lock:
             done = sorted((j for j in self._jobs.values() if j.key.startswith(prefix)
                            and j._result_read), key=lambda j: j.finished or 0.0, reverse=True)
-        kept, held = 0, 0
-        for job in done:
-            held += job.result_bytes
-            if kept >= max(0, n) or (kept and max_bytes is not None and held > max_bytes):
-                break
-            kept += 1
-        gone = done[kept:]
+        gone = beyond_newest(done, n, max_bytes)
         with self._lock:
             for job in gone:
                 self._jobs.pop(job.id, None)
