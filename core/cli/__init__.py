@@ -27,7 +27,7 @@ from core.cli import logs
 from core.cli.args import translate_argparse
 from core.config import Settings, SettingsError, load_settings
 from core.errors import InputError
-from core.i18n import _
+from core.i18n import N_, _
 
 COMMAND_MODULES = ("core.cli.demo", "core.cli.db", "core.cli.glossary")
 OPTIONAL_MODULES = ("core.cli.trace", "core.cli.defects", "core.cli.rejects", "core.cli.holds",
@@ -75,7 +75,7 @@ def _add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -
 def build_parser() -> argparse.ArgumentParser:
     translate_argparse()  # argparse's own words in the current language
     parser = Parser(
-        prog="mesdash", description="MES analytics dashboard: command line tools."
+        prog="mesdash", description=_("MES analytics dashboard: command line tools.")
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LANG_HELP = ("language of messages: en or zh-TW (default: the language setting, else en); "
+LANG_HELP = N_("language of messages: en or zh-TW (default: the language setting, else en); "
              "JSON keys stay the same")
-RAW_HEADERS_HELP = ("CSV files keep the raw column names as headers (for scripts) instead "
+RAW_HEADERS_HELP = N_("CSV files keep the raw column names as headers (for scripts) instead "
                     "of readable labels")
 
 
@@ -107,10 +107,10 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     def add(p: argparse.ArgumentParser, top: bool) -> None:
         extra = {} if top else {"default": argparse.SUPPRESS}
         if "--lang" not in p._option_string_actions:
-            p.add_argument("--lang", choices=tuple(i18n.LANGUAGES), help=LANG_HELP,
+            p.add_argument("--lang", choices=tuple(i18n.LANGUAGES), help=_(LANG_HELP),
                            **({"default": None} if top else extra))
         if "--raw-headers" not in p._option_string_actions:
-            p.add_argument("--raw-headers", action="store_true", help=RAW_HEADERS_HELP,
+            p.add_argument("--raw-headers", action="store_true", help=_(RAW_HEADERS_HELP),
                            **extra)
         for action in p._actions:
             if isinstance(action, argparse._SubParsersAction):

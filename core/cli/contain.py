@@ -18,7 +18,7 @@ from pathlib import Path
 from core.config import load_settings
 from core.i18n import _
 
-EXAMPLES = """examples:
+EXAMPLES = """
   mesdash contain --machine DB-003 --start 2026-11-01 --end 2026-11-10
   mesdash contain --machine DB-003 --machine DB-004 --start 2026-11-01 --end 2026-11-10 \\
       --csv hold_list.csv
@@ -29,23 +29,23 @@ EXAMPLES = """examples:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "contain", help="containment: lots and serials a suspect reached, where they are now",
-        description="From a suspect (machines and a window, material lots, or wafer lots) "
+        "contain", help=_("containment: lots and serials a suspect reached, where they are now"),
+        description=_("From a suspect (machines and a window, material lots, or wafer lots) "
                     "to the lots exposed, all their descendants down to serial numbers, and "
-                    "where each is now (live snapshot) or whether it left WIP.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "where each is now (live snapshot) or whether it left WIP."),
+        epilog=_("examples:") + EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--machine", action="extend", nargs="+", metavar="NAME",
-                      help="machine names (or repeat the flag); needs --start and --end")
+                      help=_("machine names (or repeat the flag); needs --start and --end"))
     kind.add_argument("--material-lot", action="extend", nargs="+", metavar="NAME",
-                      help="material lots consumed (or repeat the flag)")
+                      help=_("material lots consumed (or repeat the flag)"))
     kind.add_argument("--wafer-lot", action="extend", nargs="+", metavar="NAME",
-                      help="wafer lots (a lot's firstname; or repeat the flag)")
-    p.add_argument("--start", help="first day of the machine window, YYYY-MM-DD")
-    p.add_argument("--end", help="last day of the machine window (included), YYYY-MM-DD")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--csv", metavar="FILE", help="write the hold list (lots still in WIP)")
-    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+                      help=_("wafer lots (a lot's firstname; or repeat the flag)"))
+    p.add_argument("--start", help=_("first day of the machine window, YYYY-MM-DD"))
+    p.add_argument("--end", help=_("last day of the machine window (included), YYYY-MM-DD"))
+    p.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    p.add_argument("--csv", metavar="FILE", help=_("write the hold list (lots still in WIP)"))
+    p.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
     from core.cli import run_job
 
     run_job.add_local_flag(p)

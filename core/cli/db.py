@@ -21,15 +21,15 @@ from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database checks")
+    db = sub.add_parser("db", help=_("database checks"))
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    check = dbsub.add_parser("check", help="connectivity, backend and lane statistics")
-    check.add_argument("--db", help="SQLAlchemy URL (default: settings)")
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check = dbsub.add_parser("check", help=_("connectivity, backend and lane statistics"))
+    check.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
+    check.add_argument("--json", action="store_true", help=_("print one JSON object"))
     check.set_defaults(func=run_check)
-    cfg = sub.add_parser("config", help="print the settings reference or the values in effect "
-                                          "(each with its allowed values)")
-    cfg.add_argument("--markdown", action="store_true", help="the README's reference table")
+    cfg = sub.add_parser("config", help=_("print the settings reference or the values in effect "
+                                          "(each with its allowed values)"))
+    cfg.add_argument("--markdown", action="store_true", help=_("the README's reference table"))
     cfg.set_defaults(func=run_config)
 
 

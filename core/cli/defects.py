@@ -31,28 +31,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("defects", help="defect trace: attribute defects at a station")
-    p.add_argument("--station", help="detection station group (default: setting)")
-    p.add_argument("--start", help="YYYY-MM-DD (required unless a list is given)")
-    p.add_argument("--end", help="YYYY-MM-DD, inclusive")
+    p = sub.add_parser("defects", help=_("defect trace: attribute defects at a station"))
+    p.add_argument("--station", help=_("detection station group (default: setting)"))
+    p.add_argument("--start", help=_("YYYY-MM-DD (required unless a list is given)"))
+    p.add_argument("--end", help=_("YYYY-MM-DD, inclusive"))
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--lots", action="append",
-                       help="lot names, separated by commas, semicolons or spaces "
-                       "(wildcards * %% _, \\ escapes)")
-    seeds.add_argument("--work-orders", action="append", help="work orders (same list rule)")
-    seeds.add_argument("--wafer-lots", action="append", help="wafer lots (same list rule)")
+                       help=_("lot names, separated by commas, semicolons or spaces "
+                       "(wildcards * %% _, \\ escapes)"))
+    seeds.add_argument("--work-orders", action="append", help=_("work orders (same list rule)"))
+    seeds.add_argument("--wafer-lots", action="append", help=_("wafer lots (same list rule)"))
     p.add_argument("--reasons", action="append", default=[],
-                   help="loss reasons separated by commas or "
-                   "semicolons (default all)")
-    p.add_argument("--types", action="append", default=[], help="product types, comma-separated")
+                   help=_("loss reasons separated by commas or "
+                   "semicolons (default all)"))
+    p.add_argument("--types", action="append", default=[], help=_("product types, comma-separated"))
     p.add_argument("--packages", action="append", default=[],
-                   help="packages, comma-separated (a package "
-                   "name may hold a space)")
+                   help=_("packages, comma-separated (a package "
+                   "name may hold a space)"))
     p.add_argument("--direction", choices=["backward", "forward"], default="backward")
     p.add_argument("--top", type=positive_int, default=10,
-                   help="pareto length (rest as 'others'), 1 or more")
-    p.add_argument("--out", help="folder for the Parquet tables")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+                   help=_("pareto length (rest as 'others'), 1 or more"))
+    p.add_argument("--out", help=_("folder for the Parquet tables"))
+    p.add_argument("--json", action="store_true", help=_("print one JSON object"))
     from core.cli import run_job
 
     run_job.add_local_flag(p)

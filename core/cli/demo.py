@@ -11,17 +11,18 @@ import argparse
 import sys
 
 from core.config import load_settings
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser("demo", help="synthetic demo factory data")
+    demo = sub.add_parser("demo", help=_("synthetic demo factory data"))
     dsub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
-    build = dsub.add_parser("build", help="build the demo database")
-    build.add_argument("--db", help="SQLAlchemy URL (default: the embedded demo file)")
+    build = dsub.add_parser("build", help=_("build the demo database"))
+    build.add_argument("--db", help=_("SQLAlchemy URL (default: the embedded demo file)"))
     build.add_argument("--scale", choices=["tiny", "small", "incident"], default="small")
     build.add_argument("--seed", type=int, default=7)
-    build.add_argument("--schema", help="schema to write (default: settings.schema)")
-    build.add_argument("--anchor", help="the data's 'today', YYYY-MM-DD (default: today)")
+    build.add_argument("--schema", help=_("schema to write (default: settings.schema)"))
+    build.add_argument("--anchor", help=_("the data's 'today', YYYY-MM-DD (default: today)"))
     build.set_defaults(func=run_build)
 
 

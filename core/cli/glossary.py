@@ -12,21 +12,21 @@ import json
 from dataclasses import asdict
 
 from core import glossary
-from core.i18n import is_zh
+from core.i18n import _, is_zh
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "glossary", help="every measure: name, definition, formula, unit",
-        description="Every measure the dashboard and the CLI show.",
-        epilog="example: mesdash glossary --page rejects",
+        "glossary", help=_("every measure: name, definition, formula, unit"),
+        description=_("Every measure the dashboard and the CLI show."),
+        epilog=_("example:") + "\n  mesdash glossary --page rejects",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--page", choices=("defects", "rejects", "holds", "trace", "contain"),
-                   help="only the measures of one page")
+                   help=_("only the measures of one page"))
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--markdown", action="store_true", help="the README's table")
-    out.add_argument("--json", action="store_true", help="a list of objects")
+    out.add_argument("--markdown", action="store_true", help=_("the README's table"))
+    out.add_argument("--json", action="store_true", help=_("a list of objects"))
     p.set_defaults(func=run)
 
 

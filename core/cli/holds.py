@@ -25,26 +25,27 @@ from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("holds", help="lots on hold now: KPIs, matrix, reason pareto")
-    p.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
+    type_help = _("hold type: {types}").format(types=" | ".join(HOLD_TYPES))
+    p = sub.add_parser("holds", help=_("lots on hold now: KPIs, matrix, reason pareto"))
+    p.add_argument("--type", default="all", help=type_help)
     p.add_argument("--matrix", default="qty", metavar="qty|lots",
-                   help="what the station group x package matrix counts: qty (pcs, the "
-                        "factory's hold report; default) or lots")
-    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+                   help=_("what the station group x package matrix counts: qty (pcs, the "
+                        "factory's hold report; default) or lots"))
+    p.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
+    p.add_argument("--json", action="store_true", help=_("print one JSON object"))
     p.set_defaults(func=run_holds)
-    h = sub.add_parser("hold-history", help="hold history per shift day: KPIs, trend, paretos")
-    h.add_argument("--start", help="first shift day, YYYY-MM-DD (default: a week ending at "
-                                   "the live snapshot's shift day)")
-    h.add_argument("--end", help="last shift day, YYYY-MM-DD")
-    h.add_argument("--type", default="all", help=f"hold type: {' | '.join(HOLD_TYPES)}")
+    h = sub.add_parser("hold-history", help=_("hold history per shift day: KPIs, trend, paretos"))
+    h.add_argument("--start", help=_("first shift day, YYYY-MM-DD (default: a week ending at "
+                                   "the live snapshot's shift day)"))
+    h.add_argument("--end", help=_("last shift day, YYYY-MM-DD"))
+    h.add_argument("--type", default="all", help=type_help)
     h.add_argument("--record", default="new", choices=("new", "on_hold", "released"),
-                   help="records the reason pareto counts (default: new)")
+                   help=_("records the reason pareto counts (default: new)"))
     h.add_argument("--grain", default="day", metavar="day|week|month",
-                   help="trend period (default: day); a period the range or the as-of "
-                        "time covers only in part is marked partial")
-    h.add_argument("--db", help="SQLAlchemy URL (default: settings)")
-    h.add_argument("--json", action="store_true", help="print one JSON object")
+                   help=_("trend period (default: day); a period the range or the as-of "
+                        "time covers only in part is marked partial"))
+    h.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
+    h.add_argument("--json", action="store_true", help=_("print one JSON object"))
     h.set_defaults(func=run_history)
 
 

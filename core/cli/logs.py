@@ -24,9 +24,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from core.i18n import N_, _
 from core.redact import mask_text
 
-VERBOSE_HELP = (
+VERBOSE_HELP = N_(
     "print the details behind a message: library log records and tracebacks "
     "(otherwise hidden; credentials stay masked)"
 )
@@ -57,7 +58,7 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 def add_flag(parser: argparse.ArgumentParser) -> None:
     """``-v/--verbose`` on ``parser`` and on every command under it, so it may be given
     before or after the command (``mesdash -v db check``, ``mesdash db check -v``)."""
-    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    parser.add_argument("-v", "--verbose", action="store_true", help=_(VERBOSE_HELP))
     _add_to_commands(parser)
 
 
@@ -71,7 +72,7 @@ def _add_to_commands(parser: argparse.ArgumentParser) -> None:
                     names = [n for n in ("-v", "--verbose")
                              if n not in sub._option_string_actions]
                     sub.add_argument(*names, action="store_true",
-                                     default=argparse.SUPPRESS, help=VERBOSE_HELP)
+                                     default=argparse.SUPPRESS, help=_(VERBOSE_HELP))
                 _add_to_commands(sub)
 
 

@@ -33,32 +33,32 @@ BY: dict[str, str] = {
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("rejects", help="reject history: KPIs, a pareto, trend")
-    p.add_argument("--start", help="first day, YYYY-MM-DD (default: 30 days ending yesterday)")
-    p.add_argument("--end", help="last day, YYYY-MM-DD")
+    p = sub.add_parser("rejects", help=_("reject history: KPIs, a pareto, trend"))
+    p.add_argument("--start", help=_("first day, YYYY-MM-DD (default: 30 days ending yesterday)"))
+    p.add_argument("--end", help=_("last day, YYYY-MM-DD"))
     p.add_argument("--package", action="append", default=[],
-                   help="package (repeatable, or comma-separated)")
+                   help=_("package (repeatable, or comma-separated)"))
     p.add_argument("--group", action="append", default=[],
-                   help="station group (repeatable, or comma-separated)")
+                   help=_("station group (repeatable, or comma-separated)"))
     p.add_argument("--include-excluded", action="store_true",
-                   help="count reasons on the exclusion list")
+                   help=_("count reasons on the exclusion list"))
     p.add_argument("--by", choices=tuple(BY), default="reason",
-                   help="the pareto's dimension (default reason; machine: a record booked "
+                   help=_("the pareto's dimension (default reason; machine: a record booked "
                         "on several machines counts for its first; workflow: from the WIP "
-                        "snapshot, lots that left WIP are unknown)")
+                        "snapshot, lots that left WIP are unknown)"))
     p.add_argument("--measure", choices=("charged", "defect"), default="charged",
-                   help="what the pareto sorts and shares by (default charged)")
+                   help=_("what the pareto sorts and shares by (default charged)"))
     p.add_argument("--grain", choices=("day", "week", "month"), default="day")
-    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+    p.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
     from core.cli import run_job
 
     run_job.add_local_flag(p)
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print one JSON object")
-    out.add_argument("--csv", metavar="FILE", help="write the filtered rows as CSV")
+    out.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    out.add_argument("--csv", metavar="FILE", help=_("write the filtered rows as CSV"))
     p.add_argument("--raw-headers", action="store_true",
-                   help="CSV headers as column names (for scripts), not labels "
-                        "(the csv_headers setting does the same)")
+                   help=_("CSV headers as column names (for scripts), not labels "
+                        "(the csv_headers setting does the same)"))
     p.set_defaults(func=run)
 
 

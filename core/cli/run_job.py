@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from core.i18n import _
+
 if TYPE_CHECKING:  # pragma: no cover
     from core.config import Settings
     from core.jobs import Job
@@ -33,8 +35,8 @@ LINE_CHARS = 110
 def add_local_flag(parser: Any) -> None:
     """``--local``: run the job in this process even when job_backend = rq."""
     parser.add_argument("--local", action="store_true",
-                        help="run the job in this process, not on the job queue's workers "
-                             "(job_backend = rq)")
+                        help=_("run the job in this process, not on the job queue's workers "
+                             "(job_backend = rq)"))
 
 
 @contextmanager

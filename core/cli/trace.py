@@ -25,25 +25,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from core.cli import run_job
     from core.trace import DEFAULT_DOMAINS, DOMAINS
 
-    p = sub.add_parser("trace", help="trace lots backward or forward with their events")
+    p = sub.add_parser("trace", help=_("trace lots backward or forward with their events"))
     p.add_argument("--lot", action="extend", nargs="+", default=[], metavar="NAME",
-                   help="lot names (spaces, commas or semicolons between; * %% _ wildcards)")
+                   help=_("lot names (spaces, commas or semicolons between; * %% _ wildcards)"))
     p.add_argument("--wafer-lot", action="extend", nargs="+", default=[], metavar="NAME",
-                   help="wafer lots")
+                   help=_("wafer lots"))
     p.add_argument("--work-order", action="extend", nargs="+", default=[], metavar="WO",
-                   help="work orders")
+                   help=_("work orders"))
     p.add_argument("--serial", action="extend", nargs="+", default=[], metavar="SN",
-                   help="serial numbers")
+                   help=_("serial numbers"))
     p.add_argument("--machine", action="extend", nargs="+", default=[], metavar="NAME",
-                   help="machines: the lots that ran on them between --start and --end")
-    p.add_argument("--start", metavar="YYYY-MM-DD", help="first day of the machines' range")
-    p.add_argument("--end", metavar="YYYY-MM-DD", help="last day of the machines' range")
+                   help=_("machines: the lots that ran on them between --start and --end"))
+    p.add_argument("--start", metavar="YYYY-MM-DD", help=_("first day of the machines' range"))
+    p.add_argument("--end", metavar="YYYY-MM-DD", help=_("last day of the machines' range"))
     p.add_argument("--direction", choices=("backward", "forward"), default="backward")
     p.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
-                   help=f"comma-separated, from {','.join(DOMAINS)} (empty: lineage only)")
-    p.add_argument("--out", help="folder to write the Parquet files into")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+                   help=_("comma-separated, from {domains} (empty: lineage only)").format(
+                       domains=",".join(DOMAINS)))
+    p.add_argument("--out", help=_("folder to write the Parquet files into"))
+    p.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    p.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
     run_job.add_local_flag(p)
     p.set_defaults(func=run)
 

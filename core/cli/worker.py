@@ -15,15 +15,16 @@ import argparse
 import sys
 
 from core.config import load_settings
+from core.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("worker", help="run jobs from the job queue (job_backend = rq)")
+    p = sub.add_parser("worker", help=_("run jobs from the job queue (job_backend = rq)"))
     p.add_argument("--burst", action="store_true",
-                   help="run what is queued, then exit (default: serve until stopped)")
-    p.add_argument("--name", help="worker name (default: mesdash-<host>-<pid>)")
-    p.add_argument("--queue", help="queue name (default: setting rq_queue)")
-    p.add_argument("--db", help="SQLAlchemy URL (default: settings)")
+                   help=_("run what is queued, then exit (default: serve until stopped)"))
+    p.add_argument("--name", help=_("worker name (default: mesdash-<host>-<pid>)"))
+    p.add_argument("--queue", help=_("queue name (default: setting rq_queue)"))
+    p.add_argument("--db", help=_("SQLAlchemy URL (default: settings)"))
     p.set_defaults(func=run)
 
 
