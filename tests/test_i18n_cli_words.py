@@ -119,3 +119,74 @@ def test_help_headings_follow_lang_and_the_setting(cli, capsys, monkeypatch) -> 
     out = capsys.readouterr().out
     assert out.startswith("usage: mesdash trace") and "\noptions:\n" in out
     assert "example:" in out
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command of ``mesdash`` (and ``mesdash`` itself), as argument prefixes."""
+    import argparse
+
+    from core.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]):
+        yield path
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*path, name))
+
+    return list(walk(build_parser(), ()))
+
+
+def _flat(text: str) -> str:
+    """Help text with argparse's line wrapping and column padding undone."""
+    return " ".join(text.split())
+
+
+GLOBAL_FLAGS = {"-h,", "-v,", "--lang", "--raw-headers"}
+
+
+def _own_entries(text: str, chinese: bool = False) -> set[str]:
+    """The command's own options and subcommands in a help text (not the flags every
+    command has, not the example lines); with ``chinese``, only those whose help (on
+    their line or the next, indented one) has Chinese characters."""
+    lines = text.splitlines()
+    found = set()
+    for i, line in enumerate(lines):
+        m = re.match(r"^ {2,4}(-[-\w]+|[a-z][-\w]*)\b", line)
+        if not m or m.group(1) in GLOBAL_FLAGS | {"-h", "-v", "mesdash"}:
+            continue
+        help_text = line + (lines[i + 1] if i + 1 < len(lines)
+                            and lines[i + 1].startswith(" " * 10) else "")
+        if not chinese or re.search(r"[\u4e00-\u9fff]", help_text):
+            found.add(m.group(1))
+    return found
+
+
+def _catalog_sentences() -> list[str]:
+    """The catalog's English sentences (two words or more) that have a zh-TW translation,
+    as argparse prints them (``%%`` is ``%``)."""
+    from babel.messages.pofile import read_po
+
+    from core.i18n import _po_path
+
+    with _po_path("zh-TW").open("rb") as f:
+        catalog = read_po(f)
+    return [_flat(m.id.replace("%%", "%")) for m in catalog
+            if isinstance(m.id, str) and " " in m.id.strip() and m.string and m.string != m.id]
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "mesdash")
+def test_command_help_follows_lang(cli, capsys, path: tuple[str, ...]) -> None:  # noqa: F811
+    """``mesdash <cmd> --help --lang zh-TW``: the options' help in Chinese, none of the
+    catalog's English sentences that the English help shows."""
+    assert cli([*path, "--help", "--lang", "zh-TW"]) == 0
+    zh = capsys.readouterr().out
+    assert cli([*path, "--help", "--lang", "en"]) == 0
+    en = capsys.readouterr().out
+    own = _own_entries(en)
+    assert own, en
+    assert _own_entries(zh, chinese=True) & own, zh  # one of its options in Chinese
+    shown = [s for s in _catalog_sentences() if s in _flat(en)]
+    assert shown, en  # the English help does show catalog sentences
+    left = [s for s in shown if s in _flat(zh)]
+    assert not left, left
