@@ -43,30 +43,23 @@ class Column:
     text: str  # English label, a catalog message
     kind: str = "text"
     help: str = ""
-    shared: bool = False  # another area may register it too (``_c(..., shared=True)``)
 
 
 _COLUMNS: dict[str, Column] = {}
 
 
-def _c(name: str, text: str, kind: str = "text", help: str = "", *,
-       shared: bool = False) -> None:
-    """Register a column. ``shared``: a column several areas show (station_group, hold
-    and job columns...): whichever area registers it without ``shared`` wins, wherever
-    its section is, and two shared registrations keep the first; areas registering the
-    same name in parallel never break the import."""
+def _c(name: str, text: str, kind: str = "text", help: str = "") -> None:
+    """Register a column, once: a name means the same column everywhere (a column several
+    pages show, such as station_group, is registered in the section of the area that
+    produces it; a second registration fails the import)."""
     if kind not in KINDS:
         raise ValueError(f"column {name!r}: kind {kind!r} is not one of {KINDS}")
     if name in glossary.GLOSSARY:  # one home: a measure's label and unit are the glossary's
         raise ValueError(f"column {name!r} is a measure of core/glossary.py: do not register "
                          "it in core/labels.py")
-    old = _COLUMNS.get(name)
-    if old is not None:
-        if shared:
-            return
-        if not old.shared:
-            raise ValueError(f"column {name!r} is registered twice in core/labels.py")
-    _COLUMNS[name] = Column(name, text, kind, help, shared)
+    if name in _COLUMNS:
+        raise ValueError(f"column {name!r} is registered twice in core/labels.py")
+    _COLUMNS[name] = Column(name, text, kind, help)
 
 
 # --- warehouse columns (shared/schema.md) ------------------------------------------------
@@ -130,49 +123,39 @@ _c("sys_date", N_("Data as of"), "datetime")
 # --- trace -------------------------------------------------------------------------------
 # lineage nodes and edges (core.trace), the machine seeds' lots, and the event domains'
 # own columns (history, materials, rejects, holds, machine jobs) the Trace page lists;
-# shared: the containment, reject and hold pages show many of them too (theirs win)
-_c("kind", N_("Kind"), shared=True)
-_c("depth", N_("Depth"), "count", N_("Genealogy steps from the nearest seed."), shared=True)
-_c("is_seed", N_("Seed"), shared=True)
-_c("firstname", N_("Wafer LOT (origin)"), shared=True)
-_c("parent_id", N_("Parent container ID"), shared=True)
-_c("child_id", N_("Child container ID"), shared=True)
-_c("edge_kind", N_("Link"), shared=True)
-_c("seed_machines", N_("Machines run on"), shared=True)
-_c("first_trackin", N_("First Track-in there"), "datetime", shared=True)
-_c("trackins", N_("Track-ins there"), "count", shared=True)
-_c("station_group", N_("Station group"), shared=True)
-_c("station_seq", N_("Station group order"), "count", shared=True)
-_c("equipmentid", N_("Machine ID"), shared=True)
-_c("historymainlineid", N_("History line ID"), shared=True)
-_c("specid", N_("Spec ID"), shared=True)
-_c("rejectqty", N_("REJECTQTY"), "qty", shared=True)
-_c("standbyqty", N_("STANDBYQTY"), "qty", shared=True)
-_c("qtytoprocess", N_("QTYTOPROCESS"), "qty", shared=True)
-_c("inprocessqty", N_("INPROCESSQTY"), "qty", shared=True)
-_c("processedqty", N_("PROCESSEDQTY"), "qty", shared=True)
+# (the containment, reject and hold pages show many of them too)
+_c("kind", N_("Kind"))
+_c("depth", N_("Depth"), "count", N_("Genealogy steps from the nearest seed."))
+_c("is_seed", N_("Seed"))
+_c("firstname", N_("Wafer LOT (origin)"))
+_c("parent_id", N_("Parent container ID"))
+_c("child_id", N_("Child container ID"))
+_c("edge_kind", N_("Link"))
+_c("seed_machines", N_("Machines run on"))
+_c("first_trackin", N_("First Track-in there"), "datetime")
+_c("trackins", N_("Track-ins there"), "count")
+_c("station_group", N_("Station group"))
+_c("station_seq", N_("Station group order"), "count")
+_c("equipmentid", N_("Machine ID"))
+_c("historymainlineid", N_("History line ID"))
+_c("specid", N_("Spec ID"))
 _c("charged_qty", N_("Charged scrap"), "qty",
    N_("The five charged buckets summed (REJECTQTY, STANDBYQTY, QTYTOPROCESS, "
-      "INPROCESSQTY, PROCESSEDQTY)."), shared=True)
-_c("defect_qty", N_("Uncharged defect"), "qty", shared=True)
-_c("reason_code", N_("Reason code"), shared=True)
-_c("holdemp", N_("Hold by"), shared=True)
-_c("holdempdeptname", N_("Hold department"), shared=True)
-_c("releaseemp", N_("Release by"), shared=True)
-_c("releasecomments", N_("Release comment"), shared=True)
-_c("ncrid", N_("NCR ID"), shared=True)
-_c("hold_status", N_("Hold status"), shared=True)
-_c("hold_hours", N_("Hold duration (h)"), "hours", shared=True)
-_c("jobmodelname", N_("Job model"), shared=True)
-_c("jobordername", N_("Job order"), shared=True)
-_c("completedate", N_("Completed"), "datetime", shared=True)
-_c("causecodename", N_("Cause"), shared=True)
-_c("repaircodename", N_("Repair"), shared=True)
-_c("symptomcodename", N_("Symptom"), shared=True)
+      "INPROCESSQTY, PROCESSEDQTY)."))
+_c("defect_qty", N_("Uncharged defect"), "qty")
+_c("reason_code", N_("Reason code"))
+_c("hold_status", N_("Hold status"))
+_c("hold_hours", N_("Hold duration (h)"), "hours")
+_c("jobmodelname", N_("Job model"))
+_c("jobordername", N_("Job order"))
+_c("completedate", N_("Completed"), "datetime")
+_c("causecodename", N_("Cause"))
+_c("repaircodename", N_("Repair"))
+_c("symptomcodename", N_("Symptom"))
 
 # --- defect trace and containment --------------------------------------------------------
 # (kind, depth, edge_kind, first_trackin, station_group and the job columns: the trace's
-# shared entries; hold_reason, hold_type, days_at_station, wafer_lot: the hold pages')
+# entries; hold_reason, hold_type, days_at_station, wafer_lot: the hold pages')
 _c("factor_kind", N_("Factor kind"))
 _c("factor", N_("Factor"))
 _c("detail", N_("Model / part"))
@@ -211,25 +194,12 @@ _c("events", N_("Passes"), "count")
 # --- reject history ----------------------------------------------------------------------
 
 
-def _shared(name: str, text: str, kind: str = "text", help: str = "") -> None:
-    """A column name other areas may register too (lot, package, station group...): the
-    same name means the same column across the product, so the first registration wins
-    (areas are merged concurrently; a second ``_c`` of one name raises)."""
-    if name not in _COLUMNS:
-        _c(name, text, kind, help)
 
-
-_shared("lot", N_("LOT ID"))
-_shared("workcenter", N_("Station"))
-_shared("station_group", N_("Station group"))
-_shared("package", N_("Package"))
-_shared("function", N_("FUNCTION"))
-_shared("type", N_("TYPE"))
-_shared("product", N_("Product"))
-_shared("reason", N_("Loss reason"))
-_shared("machine", N_("Machine"))
-_shared("comment", N_("Comment"))
-_shared("workflow", N_("Workflow"))
+_c("function", N_("FUNCTION"))
+_c("type", N_("TYPE"))
+_c("product", N_("Product"))
+_c("comment", N_("Comment"))
+_c("workflow", N_("Workflow"))
 _c("rejectqty", N_("REJECTQTY"), "qty")
 _c("standbyqty", N_("STANDBYQTY"), "qty")
 _c("qtytoprocess", N_("QTYTOPROCESS"), "qty")
@@ -258,15 +228,15 @@ _c("releaseemp", N_("Released by"))
 _c("releasecomments", N_("Release comment"))
 _c("ncrid", N_("NCR ID"))
 _c("source", N_("Source"))
-_shared("station", N_("Station"))
+_c("station", N_("Station"))
 # hold history's trend and pareto columns (`mesdash hold-history` text)
-_c("on_hold_end_qty", N_("On hold at end of shift day (pcs)"), "qty", shared=True)
-_c("new_qty", N_("New holds' qty (pcs)"), "qty", shared=True)
-_c("released_qty", N_("Released qty (pcs)"), "qty", shared=True)
-_c("count_cum_pct", N_("Cumulative % (count)"), "percent", shared=True)
-_c("qty_cum_pct", N_("Cumulative % (qty)"), "percent", shared=True)
-_c("period", N_("Period"), shared=True)
-_c("holds", N_("Holds"), "count", shared=True)
+_c("on_hold_end_qty", N_("On hold at end of shift day (pcs)"), "qty")
+_c("new_qty", N_("New holds' qty (pcs)"), "qty")
+_c("released_qty", N_("Released qty (pcs)"), "qty")
+_c("count_cum_pct", N_("Cumulative % (count)"), "percent")
+_c("qty_cum_pct", N_("Cumulative % (qty)"), "percent")
+_c("period", N_("Period"))
+_c("holds", N_("Holds"), "count")
 
 # --- system ------------------------------------------------------------------------------
 _c("setting", N_("Setting"))

@@ -82,19 +82,16 @@ def test_the_timeline_rows_are_station_groups_in_flow_order_with_visible_bars() 
     assert end - start >= pd.Timedelta(days=30) * 0.004  # a zero-length stay is visible
 
 
-def test_a_shared_trace_column_yields_to_another_areas_registration(monkeypatch) -> None:
-    """Areas register their columns in parallel branches: the trace section's shared
-    entries (station_group, hold and job columns...) give way instead of breaking the
-    import with "registered twice"."""
+def test_a_column_is_registered_once_and_never_as_a_measure(monkeypatch) -> None:
+    """One home per label: a second registration of a name, or a registration of a
+    glossary measure (whose label and unit are the glossary's), fails the import."""
     import pytest
 
     from core import labels
 
     monkeypatch.setattr(labels, "_COLUMNS", dict(labels._COLUMNS))
-    assert labels.column("station_group").shared
-    labels._c("station_group", "Station group (theirs)")  # a later section, not shared
-    assert labels.label("station_group") == "Station group (theirs)"
-    labels._c("station_group", "Station group (mine)", shared=True)  # theirs stays
-    assert labels.label("station_group") == "Station group (theirs)"
     with pytest.raises(ValueError, match="registered twice"):
-        labels._c("station_group", "again")
+        labels._c("station_group", "Station group (again)")
+    assert labels.label("station_group") == "Station group"
+    with pytest.raises(ValueError, match=r"measure of core/glossary\.py"):
+        labels._c("share_pct", "Share %", "percent")
