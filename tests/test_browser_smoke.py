@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def streamlit_cmd(port: int) -> list[str]:
+    """The dashboard as a headless server on loopback ``port`` (every browser test)."""
+    return [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+            "--server.port", str(port), "--server.headless", "true",
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, logs: Callable[[], str]) -> None:
+    """Until ``base`` answers its health check; AssertionError with ``logs()`` when the
+    server exits or takes longer than SERVER_START_S."""
+    deadline = time.monotonic() + SERVER_START_S
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{logs()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no health in {SERVER_START_S} s:\n{logs()}")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def serve(db_url: str, log_path: Path) -> Iterator[str]:
     """A streamlit server for ``db_url``; yields its base URL, always terminates it."""
@@ -88,32 +113,12 @@ def serve(db_url: str, log_path: Path) -> Iterator[str]:
         MES_SECRETS_FILE=str(log_path.with_name("no-secrets.toml")),
         PYTHONUNBUFFERED="1",
     )
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-        "--server.port", str(port), "--server.headless", "true",
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-    ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(streamlit_cmd(port), cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + SERVER_START_S
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError(
-                        f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}"
-                    )
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"no health in {SERVER_START_S} s:\n{log_path.read_text()}"
-                    )
-                time.sleep(0.3)
+            wait_healthy(base, proc, log_path.read_text)
             yield base
         finally:
             proc.terminate()

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -24,6 +21,8 @@ from tests.test_browser_smoke import (
     PAGE_TIMEOUT_MS,
     ROOT,
     browser,  # noqa: F401
+    streamlit_cmd,
+    wait_healthy,
 )
 from tests.test_rq_jobs import Team, team  # noqa: F401
 
@@ -42,21 +41,11 @@ def replicas(team: Team) -> Iterator[list[str]]:  # noqa: F811
     try:
         for port in PORTS:
             log = (team.tmp / f"replica{port}.log").open("wb")
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-                 "--server.port", str(port), "--server.headless", "true",
-                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(subprocess.Popen(streamlit_cmd(port), cwd=ROOT, env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))
         bases = [f"http://127.0.0.1:{port}" for port in PORTS]
-        for base in bases:
-            deadline = time.monotonic() + 60
-            while True:
-                with suppress(OSError), urllib.request.urlopen(f"{base}/_stcore/health",
-                                                               timeout=2) as r:
-                    if r.status == 200:
-                        break
-                assert time.monotonic() < deadline, team.logs()
-                time.sleep(0.3)
+        for base, proc in zip(bases, procs, strict=True):
+            wait_healthy(base, proc, team.logs)
         yield bases
     finally:
         for proc in procs:
